@@ -1,0 +1,200 @@
+package io.diffq.gateway.jobs;
+
+import io.diffq.common.job.JobRequest;
+import io.diffq.gateway.GatewayProperties;
+import io.diffq.gateway.GatewayProperties.Limits;
+import io.diffq.gateway.jobs.InvalidJobException.FieldError;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import org.springframework.stereotype.Component;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.StreamReadFeature;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Turns a submit body into a {@link JobRequest}: strict JSON (no unknown or duplicate fields, no type
+ * coercion), every bound checked, every error naming its field, defaults filled in.
+ */
+@Component
+public class JobRequestParser {
+
+    static final long MAX_SEED = 4_294_967_295L;
+
+    private static final Set<String> FIELDS = Set.of("prompt", "negativePrompt", "width", "height", "steps",
+            "guidanceScale", "seed", "model", "scheduler", "deadlineSeconds");
+
+    private final JsonMapper mapper = JsonMapper.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build();
+    private final GatewayProperties properties;
+    private final Clock clock;
+
+    public JobRequestParser(GatewayProperties properties, Clock clock) {
+        this.properties = properties;
+        this.clock = clock;
+    }
+
+    /** Parses and validates, or throws {@link InvalidJobException} listing every problem found. */
+    public JobRequest parse(byte[] body) {
+        JsonNode root = readTree(body);
+        Limits limits = properties.limits();
+        List<FieldError> errors = new ArrayList<>();
+        root.propertyNames().forEach(name -> {
+            if (!FIELDS.contains(name)) {
+                errors.add(new FieldError(name, "unknown field; expected one of " + FIELDS.stream().sorted().toList()));
+            }
+        });
+        Fields f = new Fields(root, errors);
+
+        String prompt = f.text("prompt", true, limits.maxPromptLength());
+        String negative = f.text("negativePrompt", false, limits.maxPromptLength());
+        int width = f.size("width", limits);
+        int height = f.size("height", limits);
+        int steps = (int) f.integer("steps", limits.minSteps(), limits.maxSteps(), limits.defaultSteps());
+        double guidance = f.number("guidanceScale", 0, limits.maxGuidanceScale(), limits.defaultGuidance());
+        long seed = f.integer("seed", 0, MAX_SEED, -1);
+        String model = f.oneOf("model", properties.models().served(), properties.models().defaultModel());
+        String scheduler = f.oneOf("scheduler", limits.schedulers(), null);
+        long deadlineSeconds = f.integer("deadlineSeconds", 1, limits.maxDeadline().toSeconds(), -1);
+
+        if (!errors.isEmpty()) {
+            throw new InvalidJobException(errors);
+        }
+        Instant now = clock.instant();
+        return new JobRequest(
+                UUID.randomUUID().toString(),
+                prompt,
+                negative == null ? "" : negative,
+                width,
+                height,
+                steps,
+                guidance,
+                seed >= 0 ? seed : ThreadLocalRandom.current().nextLong(MAX_SEED + 1),
+                model,
+                scheduler,
+                now,
+                deadlineSeconds > 0 ? now.plus(Duration.ofSeconds(deadlineSeconds)) : null);
+    }
+
+    private JsonNode readTree(byte[] body) {
+        if (body.length == 0) {
+            throw InvalidJobException.of("(body)", "a JSON object is required");
+        }
+        JsonNode root;
+        try {
+            root = mapper.readTree(body);
+        } catch (JacksonException e) {
+            var loc = e.getLocation();
+            String where = loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
+            throw InvalidJobException.of("(body)", "malformed JSON" + where + ": " + e.getOriginalMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw InvalidJobException.of("(body)", "must be a JSON object");
+        }
+        return root;
+    }
+
+    /** Reads typed fields, collecting errors instead of stopping at the first. */
+    private static final class Fields {
+
+        private final JsonNode root;
+        private final List<FieldError> errors;
+
+        Fields(JsonNode root, List<FieldError> errors) {
+            this.root = root;
+            this.errors = errors;
+        }
+
+        String text(String name, boolean required, int maxLength) {
+            JsonNode n = present(name);
+            if (n == null) {
+                if (required) {
+                    errors.add(new FieldError(name, "is required"));
+                }
+                return null;
+            }
+            if (!n.isString()) {
+                return fail(name, "must be a string", null);
+            }
+            String s = n.asString();
+            if (required && s.isBlank()) {
+                return fail(name, "must not be blank", null);
+            }
+            if (s.codePointCount(0, s.length()) > maxLength) {
+                return fail(name, "must be at most " + maxLength + " characters", null);
+            }
+            if (s.chars().anyMatch(c -> Character.isISOControl(c) && c != '\n' && c != '\t' && c != '\r')) {
+                return fail(name, "must not contain control characters", null);
+            }
+            return s.strip();
+        }
+
+        long integer(String name, long min, long max, long dflt) {
+            JsonNode n = present(name);
+            if (n == null) {
+                return dflt;
+            }
+            if (!n.isIntegralNumber()) {
+                return fail(name, "must be an integer", dflt);
+            }
+            if (!n.canConvertToLong() || n.asLong() < min || n.asLong() > max) {
+                return fail(name, "must be between " + min + " and " + max, dflt);
+            }
+            return n.asLong();
+        }
+
+        int size(String name, Limits limits) {
+            long v = integer(name, limits.minSize(), limits.maxSize(), limits.defaultSize());
+            if (v % limits.sizeMultiple() != 0) {
+                return fail(name, "must be a multiple of " + limits.sizeMultiple(), limits.defaultSize());
+            }
+            return (int) v;
+        }
+
+        double number(String name, double min, double max, double dflt) {
+            JsonNode n = present(name);
+            if (n == null) {
+                return dflt;
+            }
+            if (!n.isNumber()) {
+                return fail(name, "must be a number", dflt);
+            }
+            double v = n.asDouble();
+            if (!Double.isFinite(v) || v < min || v > max) {
+                return fail(name, "must be between " + min + " and " + max, dflt);
+            }
+            return v;
+        }
+
+        String oneOf(String name, List<String> allowed, String dflt) {
+            JsonNode n = present(name);
+            if (n == null) {
+                return dflt;
+            }
+            if (!n.isString()) {
+                return fail(name, "must be a string", dflt);
+            }
+            return allowed.stream().filter(a -> a.equalsIgnoreCase(n.asString())).findFirst()
+                    .orElseGet(() -> fail(name, "must be one of " + allowed, dflt));
+        }
+
+        /** The field's node, or {@code null} when absent or JSON null (both mean: use the default). */
+        private JsonNode present(String name) {
+            JsonNode n = root.get(name);
+            return n == null || n.isNull() ? null : n;
+        }
+
+        private <T> T fail(String name, String message, T fallback) {
+            errors.add(new FieldError(name, message));
+            return fallback;
+        }
+    }
+
+}

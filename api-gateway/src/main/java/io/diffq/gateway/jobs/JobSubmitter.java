@@ -1,0 +1,71 @@
+package io.diffq.gateway.jobs;
+
+import io.diffq.common.job.JobRequest;
+import io.diffq.common.json.JobCodec;
+import io.diffq.common.kafka.Topics;
+import io.diffq.common.metrics.MetricNames;
+import io.diffq.gateway.GatewayProperties;
+import io.diffq.gateway.status.JobStatusView;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.stereotype.Service;
+
+/**
+ * Writes a job to {@code diffq.jobs} and returns only once the broker acknowledged it (acks=all), so a
+ * job id handed to a client always names a stored job.
+ */
+@Service
+public class JobSubmitter {
+
+    private final KafkaTemplate<String, byte[]> kafka;
+    private final JobCodec codec;
+    private final JobStatusView view;
+    private final GatewayProperties properties;
+    private final MeterRegistry meters;
+
+    public JobSubmitter(KafkaTemplate<String, byte[]> kafka, JobCodec codec, JobStatusView view,
+            GatewayProperties properties, MeterRegistry meters) {
+        this.kafka = kafka;
+        this.codec = codec;
+        this.view = view;
+        this.properties = properties;
+        this.meters = meters;
+    }
+
+    /**
+     * Stores the job durably.
+     *
+     * @throws KafkaUnavailableException when the broker did not acknowledge within the submit timeout
+     */
+    public void submit(JobRequest request) {
+        ProducerRecord<String, byte[]> record = new ProducerRecord<>(Topics.JOBS, request.id(),
+                codec.writeRequest(request));
+        try {
+            kafka.send(record).get(properties.submitTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw unavailable(e);
+        } catch (ExecutionException | TimeoutException | KafkaException e) {
+            throw unavailable(e);
+        }
+        count("accepted");
+        view.accepted(request);
+    }
+
+    /** Counts a submission that did not reach Kafka, by why. */
+    public void count(String outcome) {
+        meters.counter(MetricNames.JOBS_SUBMITTED, MetricNames.TAG_OUTCOME, outcome).increment();
+    }
+
+    private KafkaUnavailableException unavailable(Exception e) {
+        count("unavailable");
+        Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+        return new KafkaUnavailableException("Kafka did not acknowledge the job: " + cause.getClass().getSimpleName(),
+                cause);
+    }
+}

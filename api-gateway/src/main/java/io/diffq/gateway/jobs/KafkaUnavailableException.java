@@ -1,0 +1,9 @@
+package io.diffq.gateway.jobs;
+
+/** Kafka could not take or give a record in time: the client should retry later. */
+public class KafkaUnavailableException extends RuntimeException {
+
+    public KafkaUnavailableException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

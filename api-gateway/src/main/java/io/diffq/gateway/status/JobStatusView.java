@@ -1,0 +1,313 @@
+package io.diffq.gateway.status;
+
+import io.diffq.common.job.IllegalJobTransitionException;
+import io.diffq.common.job.JobEvent;
+import io.diffq.common.job.JobRequest;
+import io.diffq.common.job.JobStatus;
+import io.diffq.common.json.JobCodec;
+import io.diffq.common.json.MalformedRecordException;
+import io.diffq.common.kafka.Topics;
+import io.diffq.gateway.GatewayProperties;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.utils.Utils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.stereotype.Component;
+
+/**
+ * The status of every job, materialised from {@code diffq.jobs} (a request there is a queued job) and
+ * {@code diffq.job-events}. Each gateway instance reads both topics from the beginning without a
+ * consumer group, so any instance answers for any job and a restarted one rebuilds its view. A lookup of
+ * an id not seen yet first catches up to the end of that id's partitions (read-your-writes across
+ * instances) before it concludes the job does not exist.
+ */
+@Component
+public class JobStatusView implements SmartLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(JobStatusView.class);
+    private static final List<String> TOPICS = List.of(Topics.JOBS, Topics.JOB_EVENTS);
+    private static final Duration POLL = Duration.ofMillis(100);
+    private static final Duration REFRESH_PARTITIONS = Duration.ofSeconds(30);
+
+    private final Map<String, JobStatus> jobs = new ConcurrentHashMap<>();
+    private final Map<TopicPartition, Long> positions = new ConcurrentHashMap<>();
+    private final Map<String, Integer> partitionCounts = new ConcurrentHashMap<>();
+    private final Object progress = new Object();
+    private final JobCodec codec;
+    private final KafkaProperties kafkaProperties;
+    private final GatewayProperties properties;
+    private final Clock clock;
+
+    private volatile boolean running;
+    private volatile KafkaConsumer<String, byte[]> consumer;
+    private Thread thread;
+    private Admin admin;
+
+    public JobStatusView(JobCodec codec, KafkaProperties kafkaProperties, GatewayProperties properties, Clock clock) {
+        this.codec = codec;
+        this.kafkaProperties = kafkaProperties;
+        this.properties = properties;
+        this.clock = clock;
+    }
+
+    /**
+     * The job's status, waiting up to the read-your-writes timeout for the view to reach the end of the
+     * job's partitions when the id is not known yet.
+     */
+    public Optional<JobStatus> find(String id) {
+        JobStatus known = jobs.get(id);
+        if (known != null) {
+            return Optional.of(known);
+        }
+        catchUp(id, properties.readYourWritesTimeout());
+        return Optional.ofNullable(jobs.get(id));
+    }
+
+    /** Records a job this instance just stored, so that the client's first poll here never misses it. */
+    public void accepted(JobRequest request) {
+        jobs.merge(request.id(), JobStatus.queued(request),
+                (current, queued) -> current.request() == null ? current.withRequest(request) : current);
+    }
+
+    /** How many jobs the view holds. */
+    public int size() {
+        return jobs.size();
+    }
+
+    private void catchUp(String id, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        if (!awaitPartitionsKnown(deadline)) {
+            return;
+        }
+        Map<TopicPartition, Long> ends;
+        try {
+            ends = endOffsets(partitionsOf(id), timeout);
+        } catch (Exception e) {
+            log.debug("cannot read end offsets for {}: {}", id, e.toString());
+            return;
+        }
+        synchronized (progress) {
+            while (!reached(ends) && !jobs.containsKey(id)) {
+                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (left <= 0) {
+                    return;
+                }
+                try {
+                    progress.wait(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    /** At start-up the view may not have found the topics' partitions yet. */
+    private boolean awaitPartitionsKnown(long deadline) {
+        synchronized (progress) {
+            while (partitionCounts.size() < TOPICS.size()) {
+                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (left <= 0) {
+                    return false;
+                }
+                try {
+                    progress.wait(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private Set<TopicPartition> partitionsOf(String id) {
+        byte[] key = id.getBytes(StandardCharsets.UTF_8);
+        Set<TopicPartition> tps = new HashSet<>();
+        partitionCounts.forEach((topic, count) ->
+                tps.add(new TopicPartition(topic, Utils.toPositive(Utils.murmur2(key)) % count)));
+        return tps;
+    }
+
+    private Map<TopicPartition, Long> endOffsets(Set<TopicPartition> tps, Duration timeout) throws Exception {
+        Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+        tps.forEach(tp -> request.put(tp, OffsetSpec.latest()));
+        Map<TopicPartition, Long> ends = new HashMap<>();
+        admin.listOffsets(request).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                .forEach((tp, info) -> ends.put(tp, info.offset()));
+        return ends;
+    }
+
+    private boolean reached(Map<TopicPartition, Long> ends) {
+        return ends.entrySet().stream().allMatch(e -> positions.getOrDefault(e.getKey(), -1L) >= e.getValue());
+    }
+
+    private void run() {
+        Instant lastRefresh = Instant.EPOCH;
+        Instant lastEviction = clock.instant();
+        try (KafkaConsumer<String, byte[]> c = newConsumer()) {
+            consumer = c;
+            while (running) {
+                try {
+                    if (Duration.between(lastRefresh, clock.instant()).compareTo(REFRESH_PARTITIONS) > 0
+                            || c.assignment().isEmpty()) {
+                        assign(c);
+                        lastRefresh = clock.instant();
+                    }
+                    if (c.assignment().isEmpty()) {
+                        Thread.sleep(POLL.toMillis());
+                        continue;
+                    }
+                    for (ConsumerRecord<String, byte[]> r : c.poll(POLL)) {
+                        apply(r);
+                    }
+                    for (TopicPartition tp : c.assignment()) {
+                        positions.put(tp, c.position(tp, Duration.ofSeconds(1)));
+                    }
+                    synchronized (progress) {
+                        progress.notifyAll();
+                    }
+                    if (Duration.between(lastEviction, clock.instant()).toMinutes() >= 1) {
+                        evictFinished();
+                        lastEviction = clock.instant();
+                    }
+                } catch (WakeupException e) {
+                    // stop() woke us up: the loop condition decides
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                } catch (RuntimeException e) {
+                    log.warn("status view: {}; retrying", e.toString());
+                    sleepQuietly(1000);
+                }
+            }
+        }
+    }
+
+    private void assign(KafkaConsumer<String, byte[]> c) {
+        Set<TopicPartition> tps = new HashSet<>();
+        for (String topic : TOPICS) {
+            List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(5));
+            if (infos == null || infos.isEmpty()) {
+                continue;
+            }
+            partitionCounts.put(topic, infos.size());
+            infos.forEach(p -> tps.add(new TopicPartition(topic, p.partition())));
+        }
+        if (!tps.equals(c.assignment())) {
+            c.assign(tps);
+            log.info("status view reads {} partitions of {}", tps.size(), TOPICS);
+        }
+    }
+
+    private void apply(ConsumerRecord<String, byte[]> r) {
+        if (r.value() == null) {
+            return;
+        }
+        try {
+            if (Topics.JOBS.equals(r.topic())) {
+                JobRequest request = codec.readRequest(r.value());
+                if (request.createdAt().isAfter(clock.instant().minus(properties.statusRetention()))) {
+                    accepted(request);
+                }
+            } else {
+                applyEvent(codec.readEvent(r.value()));
+            }
+        } catch (MalformedRecordException e) {
+            log.warn("skipping unreadable record {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), e.getMessage());
+        }
+    }
+
+    private void applyEvent(JobEvent event) {
+        jobs.compute(event.jobId(), (id, current) -> {
+            if (current == null) {
+                return JobStatus.fromSnapshot(event);
+            }
+            try {
+                return current.apply(event);
+            } catch (IllegalJobTransitionException e) {
+                log.warn("ignoring event: {}", e.getMessage());
+                return current;
+            }
+        });
+    }
+
+    private void evictFinished() {
+        Instant cutoff = clock.instant().minus(properties.statusRetention());
+        jobs.values().removeIf(s -> s.finishedAt() != null && s.finishedAt().isBefore(cutoff));
+    }
+
+    private KafkaConsumer<String, byte[]> newConsumer() {
+        Map<String, Object> config = new HashMap<>(kafkaProperties.buildConsumerProperties());
+        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        config.put(ConsumerConfig.CLIENT_ID_CONFIG, "diffq-gateway-status-view-" + System.identityHashCode(this));
+        return new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer());
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void start() {
+        admin = Admin.create(kafkaProperties.buildAdminProperties());
+        running = true;
+        thread = new Thread(this::run, "diffq-status-view");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    @Override
+    public void stop() {
+        running = false;
+        KafkaConsumer<String, byte[]> c = consumer;
+        if (c != null) {
+            c.wakeup();
+        }
+        if (thread != null) {
+            try {
+                thread.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (admin != null) {
+            admin.close(Duration.ofSeconds(5));
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+}

@@ -1,0 +1,22 @@
+package io.diffq.gateway.web;
+
+import java.net.URI;
+
+/** The stable {@code type} URIs of the API's problem details (RFC 9457). */
+public final class Problems {
+
+    public static final URI INVALID_REQUEST = uri("invalid-request");
+    public static final URI PAYLOAD_TOO_LARGE = uri("payload-too-large");
+    public static final URI JOB_NOT_FOUND = uri("job-not-found");
+    public static final URI IMAGE_NOT_READY = uri("image-not-ready");
+    public static final URI IMAGE_EXPIRED = uri("image-expired");
+    public static final URI QUEUE_UNAVAILABLE = uri("queue-unavailable");
+    public static final URI INTERNAL = uri("internal-error");
+
+    private Problems() {
+    }
+
+    private static URI uri(String name) {
+        return URI.create("https://diffq.io/problems/" + name);
+    }
+}

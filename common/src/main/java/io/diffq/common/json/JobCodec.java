@@ -1,0 +1,51 @@
+package io.diffq.common.json;
+
+import io.diffq.common.job.JobEvent;
+import io.diffq.common.job.JobFailure;
+import io.diffq.common.job.JobRequest;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.DeserializationFeature;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The JSON form of the records on the topics. Readers ignore fields they do not know, so a newer writer
+ * can add fields without breaking an older reader.
+ */
+public final class JobCodec {
+
+    private final JsonMapper mapper = JsonMapper.builder()
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .build();
+
+    public byte[] writeRequest(JobRequest request) {
+        return mapper.writeValueAsBytes(request);
+    }
+
+    public JobRequest readRequest(byte[] json) {
+        return read(json, JobRequest.class);
+    }
+
+    public byte[] writeEvent(JobEvent event) {
+        return mapper.writeValueAsBytes(event);
+    }
+
+    public JobEvent readEvent(byte[] json) {
+        return read(json, JobEvent.class);
+    }
+
+    public byte[] writeFailure(JobFailure failure) {
+        return mapper.writeValueAsBytes(failure);
+    }
+
+    public JobFailure readFailure(byte[] json) {
+        return read(json, JobFailure.class);
+    }
+
+    private <T> T read(byte[] json, Class<T> type) {
+        try {
+            return mapper.readValue(json, type);
+        } catch (JacksonException e) {
+            throw new MalformedRecordException(type.getSimpleName() + " is not readable: " + e.getOriginalMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,40 @@
+package io.diffq.common.kafka;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * How a diffq topic is created. Both services declare the same specs, so whichever starts first creates
+ * the topics with the right partitions and configs (never the broker's auto-created defaults).
+ *
+ * @param name       the topic
+ * @param partitions its partition count
+ * @param configs    topic-level configs
+ */
+public record TopicSpec(String name, int partitions, Map<String, String> configs) {
+
+    /**
+     * The four diffq topics.
+     *
+     * @param partitions partitions of the per-job topics (jobs, events, results)
+     * @param resultTtl  how long job events and images are kept
+     */
+    public static List<TopicSpec> all(int partitions, Duration resultTtl) {
+        String ttl = String.valueOf(resultTtl.toMillis());
+        return List.of(
+                new TopicSpec(Topics.JOBS, partitions, Map.of(
+                        "cleanup.policy", "delete",
+                        "retention.ms", String.valueOf(Math.max(resultTtl.toMillis(), Duration.ofDays(7).toMillis())))),
+                new TopicSpec(Topics.JOB_EVENTS, partitions, Map.of(
+                        "cleanup.policy", "compact,delete",
+                        "retention.ms", ttl)),
+                new TopicSpec(Topics.RESULTS, partitions, Map.of(
+                        "cleanup.policy", "delete",
+                        "retention.ms", ttl,
+                        "max.message.bytes", String.valueOf(Topics.MAX_RESULT_BYTES + 64 * 1024))),
+                new TopicSpec(Topics.JOBS_DLT, 1, Map.of(
+                        "cleanup.policy", "delete",
+                        "retention.ms", String.valueOf(Duration.ofDays(14).toMillis()))));
+    }
+}

@@ -1,0 +1,26 @@
+package io.diffq.common.kafka;
+
+/** Topic names and the defaults they are created with. */
+public final class Topics {
+
+    /** Job requests, keyed by job id; its partitions bound worker parallelism. */
+    public static final String JOBS = "diffq.jobs";
+    /** Job events (state, attempt, progress, failure), keyed by job id. */
+    public static final String JOB_EVENTS = "diffq.job-events";
+    /** PNG bytes keyed by job id, metadata in headers. */
+    public static final String RESULTS = "diffq.results";
+    /** Jobs that failed for good, with the failure as data. */
+    public static final String JOBS_DLT = "diffq.jobs.dlt";
+
+    /** The consumer group of the workers. */
+    public static final String WORKER_GROUP = "diffq-workers";
+
+    /** Default partitions of {@link #JOBS} (and the other per-job topics, so a job's records share a partition number). */
+    public static final int DEFAULT_PARTITIONS = 12;
+
+    /** Largest result record the topics, producers and consumers are sized for. */
+    public static final int MAX_RESULT_BYTES = 16 * 1024 * 1024;
+
+    private Topics() {
+    }
+}

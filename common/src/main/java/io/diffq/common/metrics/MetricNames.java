@@ -1,0 +1,29 @@
+package io.diffq.common.metrics;
+
+/** Micrometer meter and tag names; Prometheus turns the dots into underscores. */
+public final class MetricNames {
+
+    public static final String JOBS_SUBMITTED = "diffq.jobs.submitted";
+    public static final String JOB_E2E = "diffq.job.e2e";
+    public static final String JOB_QUEUE_WAIT = "diffq.job.queue.wait";
+    public static final String JOB_INFERENCE = "diffq.job.inference";
+    public static final String JOBS_COMPLETED = "diffq.jobs.completed";
+    public static final String QUEUE_LAG_RECORDS = "diffq.queue.lag.records";
+    public static final String QUEUE_OLDEST_WAIT = "diffq.queue.oldest.wait";
+    public static final String WORKERS = "diffq.workers";
+    public static final String GPU_UTILIZATION = "diffq.gpu.utilization.percent";
+    public static final String GPU_MEMORY_USED = "diffq.gpu.memory.used.bytes";
+    public static final String GPU_MEMORY_TOTAL = "diffq.gpu.memory.total.bytes";
+    public static final String GPU_TEMPERATURE = "diffq.gpu.temperature.celsius";
+    public static final String GPU_POWER = "diffq.gpu.power.watts";
+
+    public static final String TAG_OUTCOME = "outcome";
+    public static final String TAG_MODEL = "model";
+    public static final String TAG_STATE = "state";
+    public static final String TAG_GPU = "gpu";
+    public static final String TAG_TOPIC = "topic";
+    public static final String TAG_PARTITION = "partition";
+
+    private MetricNames() {
+    }
+}

@@ -1,0 +1,57 @@
+package io.diffq.common.json;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.diffq.common.job.JobEvent;
+import io.diffq.common.job.JobFailure;
+import io.diffq.common.job.JobRequest;
+import io.diffq.common.job.JobState;
+import io.diffq.common.job.ResultRef;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+
+class JobCodecTests {
+
+    private final JobCodec codec = new JobCodec();
+
+    @Test
+    void requestsRoundTripWithIsoTimestamps() {
+        JobRequest r = new JobRequest("j1", "a red circle", "blurry", 64, 48, 20, 7.5, 4294967295L, "tiny", "ddim",
+                Instant.parse("2026-01-02T03:04:05.678Z"), null);
+
+        byte[] json = codec.writeRequest(r);
+
+        assertThat(new String(json, StandardCharsets.UTF_8)).contains("\"createdAt\":\"2026-01-02T03:04:05.678Z\"");
+        assertThat(codec.readRequest(json)).isEqualTo(r);
+    }
+
+    @Test
+    void eventsRoundTrip() {
+        JobEvent e = JobEvent.succeeded("j1", 2, Instant.parse("2026-01-02T03:04:01Z"), "w1", "tiny", null, 812,
+                new ResultRef(4, 99, "image/png", 1234), Instant.parse("2026-01-02T03:04:05Z"));
+        JobEvent f = JobEvent.failed("j2", 1, null, "w1", "tiny", null, null, JobFailure.fatal("model-error", "no"),
+                Instant.parse("2026-01-02T03:04:05Z"));
+
+        assertThat(codec.readEvent(codec.writeEvent(e))).isEqualTo(e);
+        assertThat(codec.readEvent(codec.writeEvent(f))).isEqualTo(f);
+    }
+
+    @Test
+    void unknownFieldsFromANewerWriterAreIgnored() {
+        String json = "{\"jobId\":\"j1\",\"state\":\"RUNNING\",\"attempt\":1,\"at\":\"2026-01-02T03:04:05Z\","
+                + "\"somethingNew\":{\"x\":1}}";
+
+        JobEvent e = codec.readEvent(json.getBytes(StandardCharsets.UTF_8));
+
+        assertThat(e.state()).isEqualTo(JobState.RUNNING);
+    }
+
+    @Test
+    void garbageIsAMalformedRecord() {
+        assertThatThrownBy(() -> codec.readRequest("not json".getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOf(MalformedRecordException.class)
+                .hasMessageContaining("JobRequest");
+    }
+}

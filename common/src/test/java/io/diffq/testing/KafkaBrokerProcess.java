@@ -1,0 +1,199 @@
+package io.diffq.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.Uuid;
+
+/**
+ * A real single-node KRaft Kafka broker in its own process, started from the {@code kafka_2.13} jars on
+ * the test class path. Unlike an in-JVM broker it can be stopped, killed and restarted on the same
+ * ports and data, which is what fault tests need.
+ */
+public final class KafkaBrokerProcess implements AutoCloseable {
+
+    private final Path dir;
+    private final int port;
+    private final int controllerPort;
+    private Process process;
+
+    private KafkaBrokerProcess(Path dir, int port, int controllerPort) {
+        this.dir = dir;
+        this.port = port;
+        this.controllerPort = controllerPort;
+    }
+
+    /** Formats storage under {@code dir} and starts a broker on free loopback ports. */
+    public static KafkaBrokerProcess start(Path dir) {
+        KafkaBrokerProcess broker = new KafkaBrokerProcess(dir, freePort(), freePort());
+        broker.format();
+        broker.startProcess();
+        return broker;
+    }
+
+    public String bootstrapServers() {
+        return "127.0.0.1:" + port;
+    }
+
+    /** Stops the broker with SIGTERM (a controlled shutdown) and waits for it. */
+    public void stop() {
+        if (process != null && process.isAlive()) {
+            process.destroy();
+            await(process, Duration.ofSeconds(60));
+        }
+    }
+
+    /** Kills the broker with SIGKILL. */
+    public void kill() {
+        if (process != null && process.isAlive()) {
+            process.destroyForcibly();
+            await(process, Duration.ofSeconds(30));
+        }
+    }
+
+    /** Starts the broker again on the same ports and data. */
+    public void restart() {
+        stop();
+        startProcess();
+    }
+
+    public boolean isRunning() {
+        return process != null && process.isAlive();
+    }
+
+    @Override
+    public void close() {
+        kill();
+    }
+
+    private void format() {
+        try {
+            Files.createDirectories(dir);
+            Properties p = new Properties();
+            p.put("process.roles", "broker,controller");
+            p.put("node.id", "1");
+            p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+            p.put("listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
+            p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
+            p.put("controller.listener.names", "CONTROLLER");
+            p.put("inter.broker.listener.name", "PLAINTEXT");
+            p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+            p.put("log.dirs", dir.resolve("data").toString());
+            p.put("num.partitions", "1");
+            p.put("offsets.topic.replication.factor", "1");
+            p.put("offsets.topic.num.partitions", "4");
+            p.put("transaction.state.log.replication.factor", "1");
+            p.put("transaction.state.log.min.isr", "1");
+            p.put("share.coordinator.state.topic.replication.factor", "1");
+            p.put("share.coordinator.state.topic.min.isr", "1");
+            p.put("group.initial.rebalance.delay.ms", "0");
+            p.put("message.max.bytes", String.valueOf(17 * 1024 * 1024));
+            try (var out = Files.newOutputStream(config())) {
+                p.store(out, "diffq test broker");
+            }
+            run(List.of("kafka.tools.StorageTool", "format", "-t", Uuid.randomUuid().toString(), "-c",
+                    config().toString()), dir.resolve("format.log"), Duration.ofSeconds(60));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void startProcess() {
+        try {
+            List<String> cmd = javaCommand(List.of("kafka.Kafka", config().toString()));
+            process = new ProcessBuilder(cmd)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("broker.log").toFile()))
+                    .start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        awaitReady(Duration.ofSeconds(90));
+    }
+
+    private void awaitReady(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Map<String, Object> conf = Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2000,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 3000);
+        try (Admin admin = Admin.create(conf)) {
+            while (System.nanoTime() < deadline) {
+                if (!process.isAlive()) {
+                    throw new IllegalStateException("broker exited with " + process.exitValue() + "; see "
+                            + dir.resolve("broker.log"));
+                }
+                try {
+                    admin.describeCluster().nodes().get(3, TimeUnit.SECONDS);
+                    return;
+                } catch (Exception notYet) {
+                    sleep(200);
+                }
+            }
+        }
+        throw new IllegalStateException("broker not ready within " + timeout + "; see " + dir.resolve("broker.log"));
+    }
+
+    private Path config() {
+        return dir.resolve("server.properties");
+    }
+
+    private static void run(List<String> mainAndArgs, Path log, Duration timeout) throws IOException {
+        Process p = new ProcessBuilder(javaCommand(mainAndArgs))
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
+        if (!await(p, timeout) || p.exitValue() != 0) {
+            throw new IllegalStateException(mainAndArgs + " failed; see " + log + ": " + Files.readString(log));
+        }
+    }
+
+    private static List<String> javaCommand(List<String> mainAndArgs) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-Xms128m");
+        cmd.add("-Xmx512m");
+        cmd.add("-XX:+UseSerialGC");
+        cmd.add("-XX:TieredStopAtLevel=1");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.addAll(mainAndArgs);
+        return cmd;
+    }
+
+    private static boolean await(Process p, Duration timeout) {
+        try {
+            return p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A loopback port that was free a moment ago. */
+    public static int freePort() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            s.setReuseAddress(true);
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,23 @@
+package io.diffq.worker;
+
+import java.time.Duration;
+import java.util.List;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/**
+ * Settings of the worker, under {@code diffq.worker}.
+ *
+ * @param id               this worker's name in job events and client ids; defaults to host and process id
+ * @param devices          {@code cpu}, {@code all} (every GPU) or a list of GPU indices such as {@code 0,2};
+ *                         one consumer and one set of models per device
+ * @param models           the models this worker loads, by provider name
+ * @param progressInterval the least time between two progress events of one job
+ */
+@ConfigurationProperties("diffq.worker")
+public record WorkerProperties(
+        String id,
+        @DefaultValue("cpu") List<String> devices,
+        @DefaultValue("simulated") List<String> models,
+        @DefaultValue("500ms") Duration progressInterval) {
+}

@@ -1,0 +1,59 @@
+package io.diffq.worker.consumer;
+
+import io.diffq.worker.model.Device;
+import io.diffq.worker.model.DiffusionModel;
+import io.diffq.worker.model.DiffusionModelProvider;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The models opened on one device, owned by that device's consumer thread. */
+final class DeviceModels implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(DeviceModels.class);
+
+    private final Device device;
+    private final Map<String, DiffusionModel> models = new LinkedHashMap<>();
+
+    private DeviceModels(Device device) {
+        this.device = device;
+    }
+
+    /** Opens each provider's model on the device; closes what was opened if one fails. */
+    static DeviceModels open(Device device, List<DiffusionModelProvider> providers) {
+        DeviceModels opened = new DeviceModels(device);
+        try {
+            for (DiffusionModelProvider p : providers) {
+                opened.models.put(p.name(), p.open(device));
+                log.info("model {} ready on {}", p.name(), device.name());
+            }
+            return opened;
+        } catch (RuntimeException e) {
+            opened.close();
+            throw e;
+        }
+    }
+
+    Device device() {
+        return device;
+    }
+
+    Optional<DiffusionModel> get(String name) {
+        return Optional.ofNullable(models.get(name));
+    }
+
+    @Override
+    public void close() {
+        models.values().forEach(m -> {
+            try {
+                m.close();
+            } catch (RuntimeException e) {
+                log.warn("closing model {} on {}: {}", m.name(), device.name(), e.toString());
+            }
+        });
+        models.clear();
+    }
+}

@@ -1,0 +1,120 @@
+package io.diffq.worker.consumer;
+
+import io.diffq.common.json.MalformedRecordException;
+import io.diffq.common.kafka.Topics;
+import io.diffq.worker.WorkerProperties;
+import io.diffq.worker.model.Device;
+import io.diffq.worker.model.DiffusionModelProvider;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
+import org.springframework.kafka.listener.ContainerProperties;
+import org.springframework.kafka.listener.DefaultErrorHandler;
+import org.springframework.kafka.listener.KafkaMessageListenerContainer;
+import org.springframework.kafka.listener.MessageListener;
+import org.springframework.stereotype.Component;
+import org.springframework.util.backoff.FixedBackOff;
+
+/**
+ * One Kafka consumer per device, each with its own models, in the {@code diffq-workers} group. A record's
+ * offset is committed after the job's terminal event is written (ack mode RECORD). Failures to write to
+ * Kafka are retried without end (the job runs again once the broker is back); model failures never reach
+ * here, they are FAILED events.
+ */
+@Component
+class JobConsumers implements SmartLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(JobConsumers.class);
+
+    private final JobProcessor processor;
+    private final List<DiffusionModelProvider> providers;
+    private final WorkerProperties properties;
+    private final WorkerIdentity identity;
+    private final KafkaProperties kafkaProperties;
+    private final List<KafkaMessageListenerContainer<String, byte[]>> containers = new ArrayList<>();
+    private final List<DeviceModels> deviceModels = new ArrayList<>();
+    private volatile boolean running;
+
+    JobConsumers(JobProcessor processor, List<DiffusionModelProvider> providers, WorkerProperties properties,
+            WorkerIdentity identity, KafkaProperties kafkaProperties) {
+        this.processor = processor;
+        this.providers = providers;
+        this.properties = properties;
+        this.identity = identity;
+        this.kafkaProperties = kafkaProperties;
+    }
+
+    @Override
+    public void start() {
+        List<DiffusionModelProvider> selected = selectedProviders();
+        DefaultKafkaConsumerFactory<String, byte[]> factory = new DefaultKafkaConsumerFactory<>(consumerConfig(),
+                new StringDeserializer(), new ByteArrayDeserializer());
+        for (Device device : Devices.resolve(properties.devices(), 0)) {
+            DeviceModels models = DeviceModels.open(device, selected);
+            deviceModels.add(models);
+            ContainerProperties cp = new ContainerProperties(Topics.JOBS);
+            cp.setGroupId(Topics.WORKER_GROUP);
+            cp.setClientId(identity.id() + "-" + device.name());
+            cp.setAckMode(ContainerProperties.AckMode.RECORD);
+            cp.setMessageListener((MessageListener<String, byte[]>) r -> processor.process(r, models));
+            KafkaMessageListenerContainer<String, byte[]> container = new KafkaMessageListenerContainer<>(factory, cp);
+            DefaultErrorHandler errors = new DefaultErrorHandler(new FixedBackOff(2000, FixedBackOff.UNLIMITED_ATTEMPTS));
+            errors.addNotRetryableExceptions(MalformedRecordException.class);
+            container.setCommonErrorHandler(errors);
+            container.setBeanName("diffq-consumer-" + device.name());
+            container.start();
+            containers.add(container);
+            log.info("consumer for {} started in group {} serving {}", device.name(), Topics.WORKER_GROUP,
+                    selected.stream().map(DiffusionModelProvider::name).toList());
+        }
+        running = true;
+    }
+
+    private List<DiffusionModelProvider> selectedProviders() {
+        List<DiffusionModelProvider> selected = new ArrayList<>();
+        for (String name : properties.models()) {
+            selected.add(providers.stream().filter(p -> p.name().equals(name)).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("diffq.worker.models: no model named '" + name
+                            + "'; known: " + providers.stream().map(DiffusionModelProvider::name).toList())));
+        }
+        return selected;
+    }
+
+    private Map<String, Object> consumerConfig() {
+        Map<String, Object> config = new HashMap<>(kafkaProperties.buildConsumerProperties());
+        config.put(ConsumerConfig.GROUP_ID_CONFIG, Topics.WORKER_GROUP);
+        // KIP-848: the broker assigns partitions incrementally; a member joining or leaving does not stop the others.
+        config.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        // A new group must start at the oldest job, not skip the ones accepted before any worker ran.
+        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        // One job per poll: a long job never holds others hostage, and max.poll.interval.ms covers one job.
+        config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
+        config.putIfAbsent(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 600_000);
+        config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+        return config;
+    }
+
+    @Override
+    public void stop() {
+        containers.forEach(KafkaMessageListenerContainer::stop);
+        containers.clear();
+        deviceModels.forEach(DeviceModels::close);
+        deviceModels.clear();
+        running = false;
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+}

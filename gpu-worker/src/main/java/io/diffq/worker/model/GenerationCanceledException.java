@@ -1,0 +1,9 @@
+package io.diffq.worker.model;
+
+/** Thrown by a {@link StepListener} to stop a generation at the next step. */
+public class GenerationCanceledException extends RuntimeException {
+
+    public GenerationCanceledException(String message) {
+        super(message);
+    }
+}

@@ -1,0 +1,92 @@
+package io.diffq.worker.model.simulated;
+
+import io.diffq.worker.model.DiffusionModel;
+import io.diffq.worker.model.GenerationRequest;
+import io.diffq.worker.model.ModelException;
+import io.diffq.worker.model.StepListener;
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.regex.Pattern;
+import java.util.zip.CRC32;
+
+/**
+ * A stand-in for a diffusion model, for load and fault tests of the queue: it waits a configured time,
+ * step by step, and draws a deterministic picture from the prompt and seed (background colour from the
+ * prompt, a disc whose colour and place come from the seed). It runs no neural network.
+ */
+final class SimulatedModel implements DiffusionModel {
+
+    static final String NAME = "simulated";
+
+    private final Duration latency;
+    private final Pattern failPattern;
+
+    SimulatedModel(Duration latency, Pattern failPattern) {
+        this.latency = latency;
+        this.failPattern = failPattern;
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public BufferedImage generate(GenerationRequest request, StepListener listener) {
+        if (failPattern != null && failPattern.matcher(request.prompt()).find()) {
+            throw new ModelException("model-error", "the simulated model was told to fail on this prompt");
+        }
+        long perStepNanos = latency.toNanos() / Math.max(1, request.steps());
+        for (int step = 1; step <= request.steps(); step++) {
+            sleepNanos(perStepNanos);
+            listener.onStep(step, request.steps());
+        }
+        return draw(request);
+    }
+
+    static BufferedImage draw(GenerationRequest request) {
+        int w = request.width();
+        int h = request.height();
+        BufferedImage image = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = image.createGraphics();
+        try {
+            g.setColor(new Color(hash(request.prompt()) & 0xFFFFFF));
+            g.fillRect(0, 0, w, h);
+            long s = request.seed();
+            g.setColor(new Color((int) (s * 2654435761L) & 0xFFFFFF));
+            int d = Math.max(1, Math.min(w, h) / 2);
+            int x = (int) Math.floorMod(s, Math.max(1, w - d + 1));
+            int y = (int) Math.floorMod(s / 7, Math.max(1, h - d + 1));
+            g.fillOval(x, y, d, d);
+        } finally {
+            g.dispose();
+        }
+        return image;
+    }
+
+    private static int hash(String text) {
+        CRC32 crc = new CRC32();
+        crc.update(text.getBytes(StandardCharsets.UTF_8));
+        return (int) crc.getValue();
+    }
+
+    private static void sleepNanos(long nanos) {
+        if (nanos <= 0) {
+            return;
+        }
+        try {
+            Thread.sleep(nanos / 1_000_000, (int) (nanos % 1_000_000));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ModelException("interrupted", "the worker is shutting down", true, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        // nothing native to free
+    }
+}

@@ -1,0 +1,19 @@
+package io.diffq.worker.model.simulated;
+
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/**
+ * Settings of the simulated model, under {@code diffq.worker.simulated}. It exists for load and fault
+ * tests of the queue only: it runs no neural network.
+ *
+ * @param latency     time one job takes, spread evenly over its steps
+ * @param failPattern a regular expression; a prompt that contains a match fails with a model error
+ *                    (for testing failure paths; empty means never)
+ */
+@ConfigurationProperties("diffq.worker.simulated")
+public record SimulatedModelProperties(
+        @DefaultValue("200ms") Duration latency,
+        @DefaultValue("") String failPattern) {
+}

@@ -1,0 +1,29 @@
+package io.diffq.worker.model.simulated;
+
+import io.diffq.worker.model.Device;
+import io.diffq.worker.model.DiffusionModel;
+import io.diffq.worker.model.DiffusionModelProvider;
+import java.util.regex.Pattern;
+import org.springframework.stereotype.Component;
+
+/** Provides the {@code simulated} model, for load and fault tests of the queue. */
+@Component
+class SimulatedModelProvider implements DiffusionModelProvider {
+
+    private final SimulatedModelProperties properties;
+
+    SimulatedModelProvider(SimulatedModelProperties properties) {
+        this.properties = properties;
+    }
+
+    @Override
+    public String name() {
+        return SimulatedModel.NAME;
+    }
+
+    @Override
+    public DiffusionModel open(Device device) {
+        String p = properties.failPattern();
+        return new SimulatedModel(properties.latency(), p == null || p.isEmpty() ? null : Pattern.compile(p));
+    }
+}
