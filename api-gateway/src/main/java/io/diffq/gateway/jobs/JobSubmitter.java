@@ -6,7 +6,11 @@ import io.diffq.common.kafka.Topics;
 import io.diffq.common.metrics.MetricNames;
 import io.diffq.gateway.GatewayProperties;
 import io.diffq.gateway.status.JobStatusView;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -22,11 +26,14 @@ import org.springframework.stereotype.Service;
 @Service
 public class JobSubmitter {
 
+    /** The outcomes of a submission, as the {@code outcome} tag of {@code diffq.jobs.submitted}. */
+    public static final List<String> OUTCOMES = List.of("accepted", "invalid", "overloaded", "unavailable");
+
     private final KafkaTemplate<String, byte[]> kafka;
     private final JobCodec codec;
     private final JobStatusView view;
     private final GatewayProperties properties;
-    private final MeterRegistry meters;
+    private final Map<String, Counter> outcomes = new HashMap<>();
 
     public JobSubmitter(KafkaTemplate<String, byte[]> kafka, JobCodec codec, JobStatusView view,
             GatewayProperties properties, MeterRegistry meters) {
@@ -34,7 +41,13 @@ public class JobSubmitter {
         this.codec = codec;
         this.view = view;
         this.properties = properties;
-        this.meters = meters;
+        // Registered up front, so that rates start from zero instead of appearing with the first event.
+        for (String outcome : OUTCOMES) {
+            outcomes.put(outcome, Counter.builder(MetricNames.JOBS_SUBMITTED)
+                    .description("Job submissions by outcome")
+                    .tag(MetricNames.TAG_OUTCOME, outcome)
+                    .register(meters));
+        }
     }
 
     /**
@@ -50,16 +63,18 @@ public class JobSubmitter {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw unavailable(e);
-        } catch (ExecutionException | TimeoutException | KafkaException e) {
+        } catch (ExecutionException | TimeoutException | KafkaException
+                | org.springframework.kafka.KafkaException e) {
+            // Spring's KafkaException wraps a send that failed before it was queued (no metadata within max.block.ms).
             throw unavailable(e);
         }
         count("accepted");
         view.accepted(request);
     }
 
-    /** Counts a submission that did not reach Kafka, by why. */
+    /** Counts a submission by its outcome: one of {@link #OUTCOMES}. */
     public void count(String outcome) {
-        meters.counter(MetricNames.JOBS_SUBMITTED, MetricNames.TAG_OUTCOME, outcome).increment();
+        outcomes.get(outcome).increment();
     }
 
     private KafkaUnavailableException unavailable(Exception e) {

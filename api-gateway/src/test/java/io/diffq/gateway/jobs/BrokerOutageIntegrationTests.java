@@ -1,0 +1,46 @@
+package io.diffq.gateway.jobs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.diffq.gateway.support.Api;
+import io.diffq.gateway.support.Gateway;
+import io.diffq.testing.KafkaBrokerProcess;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** With the broker down a submit gets 503 and Retry-After and no job id; with it back, submits succeed. */
+class BrokerOutageIntegrationTests {
+
+    @Test
+    void submitsAreRefusedWhileTheBrokerIsDownAndAcceptedWhenItIsBack(@TempDir Path dir) {
+        try (KafkaBrokerProcess broker = KafkaBrokerProcess.start(dir);
+                Gateway gateway = Gateway.start(broker.bootstrapServers())) {
+            Api api = gateway.api();
+            Api.Response before = api.submit("{\"prompt\":\"before\"}");
+            assertThat(before.status()).isEqualTo(202);
+            String beforeId = before.json().get("id").asString();
+
+            broker.stop();
+
+            for (int i = 0; i < 3; i++) {
+                Api.Response down = api.submit("{\"prompt\":\"during " + i + "\"}");
+                assertThat(down.status()).isEqualTo(503);
+                assertThat(down.headers().firstValue("Retry-After")).hasValueSatisfying(
+                        v -> assertThat(Integer.parseInt(v)).isPositive());
+                assertThat(down.contentType()).startsWith("application/problem+json");
+                assertThat(down.json().get("type").asString()).isEqualTo("https://diffq.io/problems/queue-unavailable");
+                assertThat(down.json().has("id")).isFalse();
+                assertThat(down.text()).doesNotContain("Exception");
+            }
+
+            broker.restart();
+
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() ->
+                    assertThat(api.submit("{\"prompt\":\"after\"}").status()).isEqualTo(202));
+            assertThat(api.get("/v1/jobs/" + beforeId).json().get("state").asString()).isEqualTo("QUEUED");
+        }
+    }
+}

@@ -1,0 +1,188 @@
+package io.diffq.gateway.jobs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.diffq.gateway.support.Api;
+import io.diffq.gateway.support.WorkerStandIn;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.time.Duration;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalManagementPort;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.kafka.test.context.EmbeddedKafka;
+import tools.jackson.databind.JsonNode;
+
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
+        "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
+        "management.server.port=0",
+        "diffq.topics.partitions=3"})
+@EmbeddedKafka
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class JobsApiIntegrationTests {
+
+    @LocalServerPort
+    int port;
+
+    @LocalManagementPort
+    int managementPort;
+
+    @Value("${spring.embedded.kafka.brokers}")
+    String brokers;
+
+    private Api api;
+    private WorkerStandIn worker;
+
+    @BeforeEach
+    void setUp() {
+        api = new Api(port);
+        if (worker == null) {
+            worker = new WorkerStandIn(brokers);
+        }
+    }
+
+    @AfterAll
+    void tearDown() {
+        worker.close();
+    }
+
+    @Test
+    void aSubmittedJobIsAcceptedPolledAndItsImageFetched() {
+        Api.Response submitted = api.submit("{\"prompt\":\"a red circle\",\"width\":64,\"height\":32,\"seed\":7}");
+
+        assertThat(submitted.status()).isEqualTo(202);
+        JsonNode body = submitted.json();
+        String id = body.get("id").asString();
+        assertThat(body.get("state").asString()).isEqualTo("QUEUED");
+        assertThat(submitted.headers().firstValue("Location")).hasValue("/v1/jobs/" + id);
+
+        JsonNode queued = api.get("/v1/jobs/" + id).json();
+        assertThat(queued.get("state").asString()).isEqualTo("QUEUED");
+        assertThat(queued.get("request").get("width").asInt()).isEqualTo(64);
+        assertThat(queued.get("request").get("seed").asLong()).isEqualTo(7);
+        assertThat(queued.get("links").get("self").asString()).isEqualTo("/v1/jobs/" + id);
+        assertThat(queued.get("timings").get("queuedMs").asLong()).isGreaterThanOrEqualTo(0);
+
+        Api.Response early = api.get("/v1/jobs/" + id + "/image");
+        assertThat(early.status()).isEqualTo(409);
+        assertThat(early.contentType()).startsWith("application/problem+json");
+        assertThat(early.json().get("state").asString()).isEqualTo("QUEUED");
+
+        byte[] png = {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3};
+        worker.succeed(id, png);
+
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                assertThat(api.get("/v1/jobs/" + id).json().get("state").asString()).isEqualTo("SUCCEEDED"));
+        JsonNode done = api.get("/v1/jobs/" + id).json();
+        assertThat(done.get("attempt").asInt()).isEqualTo(1);
+        assertThat(done.get("progress").get("step").asInt()).isEqualTo(4);
+        assertThat(done.get("links").get("image").asString()).isEqualTo("/v1/jobs/" + id + "/image");
+        assertThat(done.get("timings").get("inferenceMs").asLong()).isEqualTo(5);
+        assertThat(done.get("finishedAt").isString()).isTrue();
+
+        Api.Response image = api.get("/v1/jobs/" + id + "/image");
+        assertThat(image.status()).isEqualTo(200);
+        assertThat(image.contentType()).isEqualTo("image/png");
+        assertThat(image.body()).isEqualTo(png);
+    }
+
+    @Test
+    void aFailedJobShowsItsErrorAndHasNoImage() {
+        String id = api.submit("{\"prompt\":\"doomed\"}").json().get("id").asString();
+
+        worker.fail(id, "out of memory on the GPU");
+
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                assertThat(api.get("/v1/jobs/" + id).json().get("state").asString()).isEqualTo("FAILED"));
+        JsonNode error = api.get("/v1/jobs/" + id).json().get("error");
+        assertThat(error.get("type").asString()).isEqualTo("model-error");
+        assertThat(error.get("message").asString()).isEqualTo("out of memory on the GPU");
+        assertThat(error.get("retryable").asBoolean()).isFalse();
+        assertThat(api.get("/v1/jobs/" + id + "/image").status()).isEqualTo(409);
+    }
+
+    @Test
+    void anUnknownJobIsANotFoundProblem() {
+        for (String id : new String[] {UUID.randomUUID().toString(), "not-a-job-id", "%20"}) {
+            for (String suffix : new String[] {"", "/image"}) {
+                Api.Response r = api.get("/v1/jobs/" + id + suffix);
+                assertThat(r.status()).as(id + suffix).isEqualTo(404);
+                assertThat(r.contentType()).startsWith("application/problem+json");
+                assertThat(r.json().get("type").asString()).isEqualTo("https://diffq.io/problems/job-not-found");
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} -> {1}")
+    @CsvSource(delimiter = '|', textBlock = """
+            {"negativePrompt":"x"}                    | prompt
+            {"prompt":7}                              | prompt
+            {"prompt":"p","steps":"twenty"}           | steps
+            {"prompt":"p","width":99999}              | width
+            {"prompt":"p","guidanceScale":31}         | guidanceScale
+            {"prompt":"p","seed":-5}                  | seed
+            {"prompt":"p","model":"nope"}             | model
+            {"prompt":"p",                            | (body)
+            not json at all                           | (body)
+            """)
+    void badInputIsA400ProblemNamingTheField(String body, String field) {
+        Api.Response r = api.submit(body);
+
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.contentType()).startsWith("application/problem+json");
+        JsonNode p = r.json();
+        assertThat(p.get("type").asString()).isEqualTo("https://diffq.io/problems/invalid-request");
+        assertThat(p.get("status").asInt()).isEqualTo(400);
+        assertThat(p.get("field").asString()).isEqualTo(field);
+        assertThat(p.get("errors").get(0).get("field").asString()).isEqualTo(field);
+        assertThat(r.text()).doesNotContain("Exception").doesNotContain("at io.diffq");
+    }
+
+    @Test
+    void anOversizedBodyIsRejectedWith413() {
+        String big = "{\"prompt\":\"" + "x".repeat(20_000) + "\"}";
+
+        Api.Response r = api.submit(big);
+
+        assertThat(r.status()).isEqualTo(413);
+        assertThat(r.contentType()).startsWith("application/problem+json");
+    }
+
+    @Test
+    void protocolMistakesAreProblemsToo() {
+        Api.Response noJson = api.send(HttpRequest.newBuilder(URI.create(api.base() + "/v1/jobs"))
+                .header("Content-Type", "text/plain")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"p\"}")));
+        Api.Response wrongMethod = api.send(HttpRequest.newBuilder(URI.create(api.base() + "/v1/jobs"))
+                .PUT(HttpRequest.BodyPublishers.ofString("{}")));
+        Api.Response unknownPath = api.get("/v2/whatever");
+
+        assertThat(noJson.status()).isEqualTo(415);
+        assertThat(wrongMethod.status()).isEqualTo(405);
+        assertThat(unknownPath.status()).isEqualTo(404);
+        for (Api.Response r : new Api.Response[] {noJson, wrongMethod, unknownPath}) {
+            assertThat(r.contentType()).startsWith("application/problem+json");
+        }
+    }
+
+    @Test
+    void healthAndMetricsAreOnlyOnTheManagementPort() {
+        Api management = new Api(managementPort);
+
+        assertThat(management.get("/actuator/health").text()).contains("\"UP\"");
+        Api.Response metrics = management.get("/actuator/prometheus");
+        assertThat(metrics.status()).isEqualTo(200);
+        assertThat(metrics.text()).contains("diffq_jobs_submitted_total");
+        assertThat(api.get("/actuator/health").status()).isEqualTo(404);
+        assertThat(api.get("/actuator/prometheus").status()).isEqualTo(404);
+    }
+}

@@ -1,0 +1,38 @@
+package io.diffq.gateway.support;
+
+import io.diffq.gateway.GatewayApplication;
+import java.util.ArrayList;
+import java.util.List;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/** A gateway instance started in this JVM on free ports, as a separate application context. */
+public final class Gateway implements AutoCloseable {
+
+    private final ConfigurableApplicationContext context;
+
+    private Gateway(ConfigurableApplicationContext context) {
+        this.context = context;
+    }
+
+    public static Gateway start(String bootstrapServers, String... extraProperties) {
+        List<String> args = new ArrayList<>(List.of(
+                "--server.port=0",
+                "--management.server.port=0",
+                "--spring.kafka.bootstrap-servers=" + bootstrapServers,
+                "--diffq.topics.partitions=3"));
+        for (String p : extraProperties) {
+            args.add("--" + p);
+        }
+        return new Gateway(new SpringApplicationBuilder(GatewayApplication.class).run(args.toArray(String[]::new)));
+    }
+
+    public Api api() {
+        return new Api(Integer.parseInt(context.getEnvironment().getProperty("local.server.port")));
+    }
+
+    @Override
+    public void close() {
+        context.close();
+    }
+}
