@@ -1,0 +1,178 @@
+package io.diffq.worker.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.diffq.common.job.JobEvent;
+import io.diffq.common.job.JobRequest;
+import io.diffq.common.job.JobState;
+import io.diffq.common.job.JobStatus;
+import io.diffq.common.json.JobCodec;
+import io.diffq.common.kafka.Headers;
+import io.diffq.common.kafka.Topics;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.kafka.test.context.EmbeddedKafka;
+
+/** The worker against a real broker: what it reads, writes and commits for good, failing and broken jobs. */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
+        "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
+        "diffq.worker.id=test-worker",
+        "diffq.worker.simulated.latency=50ms",
+        "diffq.worker.simulated.fail-pattern=explode"})
+@EmbeddedKafka(partitions = 3, topics = {Topics.JOBS, Topics.JOB_EVENTS, Topics.RESULTS, Topics.JOBS_DLT})
+class JobProcessingIntegrationTests {
+
+    @Value("${spring.embedded.kafka.brokers}")
+    String brokers;
+
+    private final JobCodec codec = new JobCodec();
+
+    @Test
+    void everyJobEndsInOneTerminalStateAndItsOffsetIsCommittedAfterwards() throws Exception {
+        JobRequest ok1 = job("a red circle", 64, 32, "simulated");
+        JobRequest ok2 = job("a blue square", 16, 24, "simulated");
+        JobRequest failing = job("please explode", 32, 32, "simulated");
+        JobRequest unsupported = job("fine", 32, 32, "sdxl");
+        String malformedId = UUID.randomUUID().toString();
+        try (KafkaProducer<String, byte[]> producer = producer()) {
+            for (JobRequest r : List.of(ok1, ok2, failing, unsupported)) {
+                producer.send(new ProducerRecord<>(Topics.JOBS, r.id(), codec.writeRequest(r))).get();
+            }
+            producer.send(new ProducerRecord<>(Topics.JOBS, malformedId,
+                    "{not json".getBytes(StandardCharsets.UTF_8))).get();
+        }
+
+        Map<String, List<JobEvent>> events = new ConcurrentHashMap<>();
+        try (KafkaConsumer<String, byte[]> consumer = consumer()) {
+            consumer.subscribe(List.of(Topics.JOB_EVENTS));
+            await().atMost(Duration.ofSeconds(60)).until(() -> {
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    events.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(codec.readEvent(r.value()));
+                }
+                return events.size() == 5 && events.values().stream()
+                        .allMatch(l -> l.get(l.size() - 1).state().isTerminal());
+            });
+        }
+
+        Map<String, JobStatus> folded = new HashMap<>();
+        for (JobRequest r : List.of(ok1, ok2, failing, unsupported)) {
+            JobStatus s = JobStatus.queued(r);
+            for (JobEvent e : events.get(r.id())) {
+                s = s.apply(e); // throws on any transition the table forbids
+            }
+            folded.put(r.id(), s);
+            assertThat(events.get(r.id()).get(0).state()).isEqualTo(JobState.RUNNING);
+            assertThat(events.get(r.id()).get(0).worker()).isEqualTo("test-worker/cpu");
+        }
+
+        assertThat(folded.get(ok1.id()).state()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(folded.get(ok2.id()).state()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(folded.get(ok1.id()).inferenceMillis()).isGreaterThanOrEqualTo(40);
+        assertPng(folded.get(ok1.id()), 64, 32);
+        assertPng(folded.get(ok2.id()), 16, 24);
+
+        assertThat(folded.get(failing.id()).state()).isEqualTo(JobState.FAILED);
+        assertThat(folded.get(failing.id()).failure().type()).isEqualTo("model-error");
+        assertThat(folded.get(unsupported.id()).failure().type()).isEqualTo("unsupported-model");
+        assertThat(folded.get(unsupported.id()).failure().message()).contains("sdxl");
+
+        List<JobEvent> broken = events.get(malformedId);
+        assertThat(broken.get(broken.size() - 1).state()).isEqualTo(JobState.FAILED);
+        assertThat(broken.get(broken.size() - 1).failure().type()).isEqualTo("malformed-request");
+        assertThat(deadLetters()).containsKey(malformedId);
+
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(committedJobs()).isEqualTo(5));
+    }
+
+    private void assertPng(JobStatus s, int width, int height) throws Exception {
+        ConsumerRecord<String, byte[]> r = fetch(Topics.RESULTS, s.result().partition(), s.result().offset());
+        assertThat(r.key()).isEqualTo(s.id());
+        assertThat(new String(r.headers().lastHeader(Headers.CONTENT_TYPE).value(), StandardCharsets.UTF_8))
+                .isEqualTo("image/png");
+        BufferedImage image = ImageIO.read(new ByteArrayInputStream(r.value()));
+        assertThat(image).as("a decodable PNG").isNotNull();
+        assertThat(image.getWidth()).isEqualTo(width);
+        assertThat(image.getHeight()).isEqualTo(height);
+        assertThat(s.result().sizeBytes()).isEqualTo(r.value().length);
+    }
+
+    private ConsumerRecord<String, byte[]> fetch(String topic, int partition, long offset) {
+        try (KafkaConsumer<String, byte[]> c = consumer()) {
+            TopicPartition tp = new TopicPartition(topic, partition);
+            c.assign(List.of(tp));
+            c.seek(tp, offset);
+            List<ConsumerRecord<String, byte[]>> got = new ArrayList<>();
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                c.poll(Duration.ofMillis(200)).forEach(got::add);
+                return !got.isEmpty();
+            });
+            return got.get(0);
+        }
+    }
+
+    private Map<String, byte[]> deadLetters() {
+        Map<String, byte[]> found = new HashMap<>();
+        try (KafkaConsumer<String, byte[]> c = consumer()) {
+            c.subscribe(List.of(Topics.JOBS_DLT));
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                c.poll(Duration.ofMillis(200)).forEach(r -> found.put(r.key(), r.value()));
+                return !found.isEmpty();
+            });
+        }
+        return found;
+    }
+
+    private long committedJobs() throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, brokers))) {
+            Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(Topics.WORKER_GROUP)
+                    .partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
+            return offsets.values().stream().filter(o -> o != null).mapToLong(OffsetAndMetadata::offset).sum();
+        }
+    }
+
+    private JobRequest job(String prompt, int width, int height, String model) {
+        return new JobRequest(UUID.randomUUID().toString(), prompt, "", width, height, 4, 7.5, 42, model, null,
+                Instant.now(), null);
+    }
+
+    private KafkaProducer<String, byte[]> producer() {
+        return new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers),
+                new StringSerializer(), new ByteArraySerializer());
+    }
+
+    private KafkaConsumer<String, byte[]> consumer() {
+        return new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers,
+                ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID(),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"),
+                new StringDeserializer(), new ByteArrayDeserializer());
+    }
+}

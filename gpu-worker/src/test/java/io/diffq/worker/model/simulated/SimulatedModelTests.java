@@ -1,0 +1,50 @@
+package io.diffq.worker.model.simulated;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.diffq.worker.model.GenerationRequest;
+import io.diffq.worker.model.ModelException;
+import java.awt.image.BufferedImage;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+class SimulatedModelTests {
+
+    private final SimulatedModel model = new SimulatedModel(Duration.ofMillis(20), Pattern.compile("explode"));
+
+    private static GenerationRequest request(String prompt, long seed) {
+        return new GenerationRequest(prompt, "", 48, 24, 4, 7.5, seed, null);
+    }
+
+    @Test
+    void drawsTheRequestedSizeAndReportsEveryStep() {
+        List<Integer> steps = new ArrayList<>();
+
+        BufferedImage image = model.generate(request("a red circle", 1), (step, total) -> steps.add(step));
+
+        assertThat(image.getWidth()).isEqualTo(48);
+        assertThat(image.getHeight()).isEqualTo(24);
+        assertThat(steps).containsExactly(1, 2, 3, 4);
+    }
+
+    @Test
+    void theSameSeedAndPromptGiveTheSamePixelsAndAnotherSeedDoesNot() {
+        assertThat(pixels(model.generate(request("p", 5), (s, t) -> { })))
+                .isEqualTo(pixels(model.generate(request("p", 5), (s, t) -> { })))
+                .isNotEqualTo(pixels(model.generate(request("p", 6), (s, t) -> { })));
+    }
+
+    @Test
+    void failsOnAMatchingPromptAsAModelError() {
+        assertThatThrownBy(() -> model.generate(request("please explode now", 1), (s, t) -> { }))
+                .isInstanceOfSatisfying(ModelException.class, e -> assertThat(e.type()).isEqualTo("model-error"));
+    }
+
+    private static int[] pixels(BufferedImage image) {
+        return image.getRGB(0, 0, image.getWidth(), image.getHeight(), null, 0, image.getWidth());
+    }
+}
