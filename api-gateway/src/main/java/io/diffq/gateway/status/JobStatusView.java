@@ -62,6 +62,8 @@ public class JobStatusView implements SmartLifecycle {
     private final Clock clock;
 
     private volatile boolean running;
+    private volatile Map<TopicPartition, Long> startupEnds;
+    private volatile boolean caughtUp;
     private volatile KafkaConsumer<String, byte[]> consumer;
     private Thread thread;
     private Admin admin;
@@ -95,6 +97,14 @@ public class JobStatusView implements SmartLifecycle {
     /** How many jobs the view holds. */
     public int size() {
         return jobs.size();
+    }
+
+    /**
+     * Whether the view has read everything that was on the topics when this instance started. Until then
+     * it may show a job in an older state, so the instance reports itself not ready.
+     */
+    public boolean isCaughtUp() {
+        return caughtUp;
     }
 
     private void catchUp(String id, Duration timeout) {
@@ -186,6 +196,15 @@ public class JobStatusView implements SmartLifecycle {
                     }
                     for (TopicPartition tp : c.assignment()) {
                         positions.put(tp, c.position(tp, Duration.ofSeconds(1)));
+                    }
+                    if (!caughtUp && partitionCounts.size() == TOPICS.size()) {
+                        if (startupEnds == null) {
+                            startupEnds = c.endOffsets(c.assignment(), Duration.ofSeconds(5));
+                        }
+                        caughtUp = reached(startupEnds);
+                        if (caughtUp) {
+                            log.info("status view caught up: {} jobs", jobs.size());
+                        }
                     }
                     synchronized (progress) {
                         progress.notifyAll();

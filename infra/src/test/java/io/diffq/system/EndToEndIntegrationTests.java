@@ -1,0 +1,98 @@
+package io.diffq.system;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.diffq.testing.KafkaBrokerProcess;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The whole system as it runs in production, each part in its own process: a standalone KRaft broker,
+ * the gateway jar and the worker jar (with the simulated model: this tests the queue, not the model).
+ */
+class EndToEndIntegrationTests {
+
+    private static final int[][] SIZES = {{64, 64}, {128, 32}, {32, 96}, {256, 256}, {8, 8}};
+
+    @Test
+    void twentyJobsSucceedWithImagesOfTheRequestedSizeAndAFailureShowsItsError(@TempDir Path dir) throws Exception {
+        try (KafkaBrokerProcess broker = KafkaBrokerProcess.start(dir.resolve("kafka"));
+                ServiceProcess worker = ServiceProcess.worker(dir, "worker-1", broker.bootstrapServers(),
+                        KafkaBrokerProcess.freePort(), "--diffq.worker.simulated.latency=100ms",
+                        "--diffq.worker.simulated.fail-pattern=explode")) {
+            int port = KafkaBrokerProcess.freePort();
+            ServiceProcess gateway = ServiceProcess.gateway(dir, "gateway-a", broker.bootstrapServers(), port,
+                    KafkaBrokerProcess.freePort());
+            Http api = new Http(port);
+
+            Map<String, int[]> jobs = new LinkedHashMap<>();
+            for (int i = 0; i < 20; i++) {
+                int[] size = SIZES[i % SIZES.length];
+                HttpResponse<byte[]> r = api.post("/v1/jobs", String.format(
+                        "{\"prompt\":\"job %d\",\"width\":%d,\"height\":%d,\"steps\":5,\"seed\":%d}",
+                        i, size[0], size[1], i));
+                assertThat(r.statusCode()).isEqualTo(202);
+                String id = Http.json(r).get("id").asString();
+                assertThat(r.headers().firstValue("Location")).hasValue("/v1/jobs/" + id);
+                jobs.put(id, size);
+            }
+            String failing = Http.json(api.post("/v1/jobs", "{\"prompt\":\"please explode\"}")).get("id").asString();
+
+            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+                for (String id : jobs.keySet()) {
+                    assertThat(api.getJson("/v1/jobs/" + id).get("state").asString()).as(id).isEqualTo("SUCCEEDED");
+                }
+                assertThat(api.getJson("/v1/jobs/" + failing).get("state").asString()).isEqualTo("FAILED");
+            });
+
+            for (Map.Entry<String, int[]> job : jobs.entrySet()) {
+                HttpResponse<byte[]> image = api.get("/v1/jobs/" + job.getKey() + "/image");
+                assertThat(image.statusCode()).isEqualTo(200);
+                assertThat(image.headers().firstValue("Content-Type")).hasValue("image/png");
+                BufferedImage png = ImageIO.read(new ByteArrayInputStream(image.body()));
+                assertThat(png).as("PNG of " + job.getKey()).isNotNull();
+                assertThat(new int[] {png.getWidth(), png.getHeight()}).isEqualTo(job.getValue());
+                JsonNode status = api.getJson("/v1/jobs/" + job.getKey());
+                assertThat(status.get("attempt").asInt()).isEqualTo(1);
+                assertThat(status.get("progress").get("step").asInt()).isEqualTo(5);
+                assertThat(status.get("timings").get("totalMs").asLong())
+                        .isGreaterThanOrEqualTo(status.get("timings").get("inferenceMs").asLong());
+            }
+            JsonNode failed = api.getJson("/v1/jobs/" + failing);
+            assertThat(failed.get("error").get("type").asString()).isEqualTo("model-error");
+            assertThat(failed.get("error").get("message").asString()).contains("fail");
+            assertThat(api.get("/v1/jobs/" + failing + "/image").statusCode()).isEqualTo(409);
+
+            // A second gateway answers for the first one's jobs; the first, restarted, still knows them all.
+            int portB = KafkaBrokerProcess.freePort();
+            try (ServiceProcess gatewayB = ServiceProcess.gateway(dir, "gateway-b", broker.bootstrapServers(), portB,
+                    KafkaBrokerProcess.freePort())) {
+                assertAllKnown(new Http(portB), jobs, failing);
+                gateway.stop();
+                gateway = ServiceProcess.gateway(dir, "gateway-a2", broker.bootstrapServers(), port,
+                        KafkaBrokerProcess.freePort());
+                assertAllKnown(api, jobs, failing);
+            } finally {
+                gateway.close();
+            }
+        }
+    }
+
+    private static void assertAllKnown(Http api, Map<String, int[]> jobs, String failing) {
+        for (String id : jobs.keySet()) {
+            assertThat(api.getJson("/v1/jobs/" + id).get("state").asString()).isEqualTo("SUCCEEDED");
+            assertThat(api.get("/v1/jobs/" + id + "/image").statusCode()).isEqualTo(200);
+        }
+        assertThat(api.getJson("/v1/jobs/" + failing).get("state").asString()).isEqualTo("FAILED");
+    }
+}

@@ -1,0 +1,109 @@
+package io.diffq.system;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.diffq.testing.KafkaBrokerProcess;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * README's first command, as a newcomer runs it: {@code infra/local/diffq-local start}, one job with curl,
+ * {@code add-worker}, {@code status}, {@code stop}. Non-default ports, so it runs beside anything else.
+ */
+class LocalRunnerIntegrationTests {
+
+    private static final Path RUNNER = ServiceProcess.ROOT.resolve("infra/local/diffq-local");
+
+    @Test
+    void startSubmitWithCurlAddAWorkerAndStop(@TempDir Path home) throws Exception {
+        int gateway = KafkaBrokerProcess.freePort();
+        int gatewayManagement = KafkaBrokerProcess.freePort();
+        int worker = KafkaBrokerProcess.freePort();
+        int kafka = KafkaBrokerProcess.freePort();
+        Map<String, String> env = Map.of(
+                "DIFFQ_HOME", home.toString(),
+                "DIFFQ_GATEWAY_PORT", String.valueOf(gateway),
+                "DIFFQ_GATEWAY_MANAGEMENT_PORT", String.valueOf(gatewayManagement),
+                "DIFFQ_WORKER_MANAGEMENT_PORT", String.valueOf(worker),
+                "DIFFQ_KAFKA_PORT", String.valueOf(kafka),
+                "DIFFQ_KAFKA_CONTROLLER_PORT", String.valueOf(KafkaBrokerProcess.freePort()),
+                "DIFFQ_PROMETHEUS_PORT", String.valueOf(KafkaBrokerProcess.freePort()));
+        try {
+            Result start = run(env, Duration.ofMinutes(8), RUNNER.toString(), "start");
+            assertThat(start.exit).as(start.output).isZero();
+            assertThat(start.output).contains("http://localhost:" + gateway).contains("curl");
+
+            String base = "http://localhost:" + gateway;
+            Result submit = run(env, Duration.ofSeconds(30), "curl", "-sS", "-X", "POST", base + "/v1/jobs",
+                    "-H", "Content-Type: application/json", "-d", "{\"prompt\":\"a red circle\",\"width\":64,\"height\":64}");
+            Matcher id = Pattern.compile("\"id\":\"([0-9a-f-]{36})\"").matcher(submit.output);
+            assertThat(id.find()).as(submit.output).isTrue();
+
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() ->
+                    run(env, Duration.ofSeconds(30), "curl", "-sS", base + "/v1/jobs/" + id.group(1))
+                            .output.contains("\"state\":\"SUCCEEDED\""));
+            Path png = home.resolve("out.png");
+            Result image = run(env, Duration.ofSeconds(30), "curl", "-sSf", base + "/v1/jobs/" + id.group(1) + "/image",
+                    "-o", png.toString());
+            assertThat(image.exit).as(image.output).isZero();
+            BufferedImage decoded = ImageIO.read(png.toFile());
+            assertThat(decoded.getWidth()).isEqualTo(64);
+
+            Result added = run(env, Duration.ofMinutes(3), RUNNER.toString(), "add-worker");
+            assertThat(added.exit).as(added.output).isZero();
+            Result status = run(env, Duration.ofSeconds(60), RUNNER.toString(), "status");
+            assertThat(status.output).contains("worker-1").contains("worker-2").contains("gateway").contains("broker");
+        } finally {
+            Result stop = run(env, Duration.ofMinutes(3), RUNNER.toString(), "stop");
+            assertThat(stop.exit).as(stop.output).isZero();
+        }
+        for (int port : new int[] {gateway, gatewayManagement, worker, kafka}) {
+            assertThat(listening(port)).as("port %d after stop", port).isFalse();
+        }
+    }
+
+    private static boolean listening(int port) {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private record Result(int exit, String output) {
+    }
+
+    private static Result run(Map<String, String> env, Duration timeout, String... command) throws Exception {
+        Path out = Files.createTempFile("diffq-local", ".out");
+        try {
+            ProcessBuilder pb = new ProcessBuilder(new ArrayList<>(List.of(command)))
+                    .directory(ServiceProcess.ROOT.toFile())
+                    .redirectErrorStream(true)
+                    .redirectOutput(out.toFile());
+            pb.environment().putAll(env);
+            Process p = pb.start();
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                return new Result(-1, "timed out: " + Files.readString(out, StandardCharsets.UTF_8));
+            }
+            return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
+        } finally {
+            Files.deleteIfExists(out);
+        }
+    }
+}

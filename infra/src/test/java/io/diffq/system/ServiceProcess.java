@@ -1,0 +1,149 @@
+package io.diffq.system;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** A diffq service (gateway or worker) run from its packaged jar in its own JVM, as in production. */
+final class ServiceProcess implements AutoCloseable {
+
+    /** The repository root: the infra module's parent. */
+    static final Path ROOT = Path.of("").toAbsolutePath().getParent();
+
+    private final String name;
+    private final Path log;
+    private final int managementPort;
+    private final Process process;
+
+    private ServiceProcess(String name, Path log, int managementPort, Process process) {
+        this.name = name;
+        this.log = log;
+        this.managementPort = managementPort;
+        this.process = process;
+    }
+
+    static ServiceProcess gateway(Path dir, String name, String bootstrap, int port, int managementPort) {
+        return start(name, ROOT.resolve("api-gateway/target/api-gateway.jar"), dir, managementPort, List.of(
+                "--server.port=" + port,
+                "--management.server.port=" + managementPort,
+                "--spring.kafka.bootstrap-servers=" + bootstrap,
+                "--diffq.topics.partitions=4"));
+    }
+
+    static ServiceProcess worker(Path dir, String name, String bootstrap, int managementPort, String... extra) {
+        List<String> args = new ArrayList<>(List.of(
+                "--server.port=" + managementPort,
+                "--spring.kafka.bootstrap-servers=" + bootstrap,
+                "--diffq.worker.id=" + name));
+        args.addAll(List.of(extra));
+        return start(name, ROOT.resolve("gpu-worker/target/gpu-worker.jar"), dir, managementPort, args);
+    }
+
+    private static ServiceProcess start(String name, Path jar, Path dir, int managementPort, List<String> args) {
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalStateException(jar + " is missing: run the build (mvn package) first");
+        }
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-jar", jar.toString()));
+        cmd.addAll(args);
+        Path log = dir.resolve(name + ".log");
+        try {
+            Process p = new ProcessBuilder(cmd)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                    .start();
+            ServiceProcess s = new ServiceProcess(name, log, managementPort, p);
+            s.awaitHealthy(Duration.ofSeconds(120));
+            return s;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void awaitHealthy(Duration timeout) {
+        HttpClient http = HttpClient.newHttpClient();
+        HttpRequest health = HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + managementPort + "/actuator/health")).timeout(Duration.ofSeconds(2))
+                .build();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException(name + " exited with " + process.exitValue() + ":\n" + tail());
+            }
+            try {
+                HttpResponse<String> r = http.send(health, HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200 && r.body().contains("\"UP\"")) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // not listening yet
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+            sleep(250);
+        }
+        throw new IllegalStateException(name + " not healthy within " + timeout + ":\n" + tail());
+    }
+
+    /** SIGTERM: a graceful shutdown. */
+    void stop() {
+        process.destroy();
+        await(Duration.ofSeconds(60));
+    }
+
+    /** SIGKILL. */
+    void kill() {
+        process.destroyForcibly();
+        await(Duration.ofSeconds(30));
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    String tail() {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+        } catch (IOException e) {
+            return "(no log: " + e + ")";
+        }
+    }
+
+    private void await(Duration timeout) {
+        try {
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        if (process.isAlive()) {
+            stop();
+        }
+    }
+}
