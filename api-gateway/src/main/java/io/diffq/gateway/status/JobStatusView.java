@@ -3,15 +3,18 @@ package io.diffq.gateway.status;
 import io.diffq.common.job.IllegalJobTransitionException;
 import io.diffq.common.job.JobEvent;
 import io.diffq.common.job.JobRequest;
+import io.diffq.common.job.JobState;
 import io.diffq.common.job.JobStatus;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.json.MalformedRecordException;
 import io.diffq.common.kafka.Topics;
+import io.diffq.common.metrics.MetricNames;
 import io.diffq.gateway.GatewayProperties;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -20,6 +23,9 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -60,19 +66,51 @@ public class JobStatusView implements SmartLifecycle {
     private final KafkaProperties kafkaProperties;
     private final GatewayProperties properties;
     private final Clock clock;
+    private final MeterRegistry meters;
 
     private volatile boolean running;
+    private volatile Map<JobState, Long> stateCounts = Map.of();
+    private volatile long stateCountsAt;
     private volatile Map<TopicPartition, Long> startupEnds;
     private volatile boolean caughtUp;
     private volatile KafkaConsumer<String, byte[]> consumer;
     private Thread thread;
     private Admin admin;
 
-    public JobStatusView(JobCodec codec, KafkaProperties kafkaProperties, GatewayProperties properties, Clock clock) {
+    public JobStatusView(JobCodec codec, KafkaProperties kafkaProperties, GatewayProperties properties, Clock clock,
+            MeterRegistry meters) {
         this.codec = codec;
         this.kafkaProperties = kafkaProperties;
         this.properties = properties;
         this.clock = clock;
+        this.meters = meters;
+        for (JobState state : JobState.values()) {
+            Gauge.builder(MetricNames.JOBS_IN_STATE, this, v -> v.countInState(state))
+                    .description("Jobs in each state in this gateway's view")
+                    .tag(MetricNames.TAG_STATE, state.name())
+                    .register(meters);
+        }
+    }
+
+    /** Jobs in {@code state}, from a snapshot at most a second old (a scrape reads all six states). */
+    private double countInState(JobState state) {
+        long now = System.nanoTime();
+        if (now - stateCountsAt > 1_000_000_000L) {
+            Map<JobState, Long> counts = new EnumMap<>(JobState.class);
+            jobs.values().forEach(s -> counts.merge(s.state(), 1L, Long::sum));
+            stateCounts = counts;
+            stateCountsAt = now;
+        }
+        return stateCounts.getOrDefault(state, 0L);
+    }
+
+    /**
+     * Jobs this view knows to have been taken by a worker (running or finished); a job it does not know is
+     * treated as waiting.
+     */
+    public boolean isStarted(String id) {
+        JobStatus s = jobs.get(id);
+        return s != null && s.state() != JobState.QUEUED;
     }
 
     /**
@@ -261,7 +299,8 @@ public class JobStatusView implements SmartLifecycle {
     }
 
     private void applyEvent(JobEvent event) {
-        jobs.compute(event.jobId(), (id, current) -> {
+        JobStatus before = jobs.get(event.jobId());
+        JobStatus after = jobs.compute(event.jobId(), (id, current) -> {
             if (current == null) {
                 return JobStatus.fromSnapshot(event);
             }
@@ -272,6 +311,24 @@ public class JobStatusView implements SmartLifecycle {
                 return current;
             }
         });
+        // Only live transitions count: replaying the topics at start-up must not re-record old jobs.
+        if (caughtUp && after.state().isTerminal() && (before == null || !before.state().isTerminal())) {
+            recordEndToEnd(after);
+        }
+    }
+
+    private void recordEndToEnd(JobStatus s) {
+        Duration total = s.total(clock.instant());
+        if (total == null) {
+            return;
+        }
+        Timer.builder(MetricNames.JOB_E2E)
+                .description("Job latency from acceptance to its terminal state, as the gateway sees it")
+                .tag(MetricNames.TAG_MODEL, s.model() == null ? "unknown" : s.model())
+                .tag(MetricNames.TAG_STATE, s.state().name())
+                .serviceLevelObjectives(MetricNames.JOB_LATENCY_BUCKETS.toArray(Duration[]::new))
+                .register(meters)
+                .record(total);
     }
 
     private void evictFinished() {

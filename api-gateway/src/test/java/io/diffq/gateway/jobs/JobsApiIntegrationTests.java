@@ -93,6 +93,10 @@ class JobsApiIntegrationTests {
         assertThat(image.status()).isEqualTo(200);
         assertThat(image.contentType()).isEqualTo("image/png");
         assertThat(image.body()).isEqualTo(png);
+
+        assertThat(new Api(managementPort).get("/actuator/prometheus").text()).containsPattern(
+                "diffq_job_e2e_seconds_bucket\\{application=\"diffq-gateway\",model=\"simulated\","
+                        + "state=\"SUCCEEDED\",le=\"600.0\"} [1-9]");
     }
 
     @Test

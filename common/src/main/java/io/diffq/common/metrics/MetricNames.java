@@ -1,9 +1,13 @@
 package io.diffq.common.metrics;
 
+import java.time.Duration;
+import java.util.List;
+
 /** Micrometer meter and tag names; Prometheus turns the dots into underscores. */
 public final class MetricNames {
 
     public static final String JOBS_SUBMITTED = "diffq.jobs.submitted";
+    public static final String JOBS_IN_STATE = "diffq.jobs.in.state";
     public static final String JOB_E2E = "diffq.job.e2e";
     public static final String JOB_QUEUE_WAIT = "diffq.job.queue.wait";
     public static final String JOB_INFERENCE = "diffq.job.inference";
@@ -23,6 +27,16 @@ public final class MetricNames {
     public static final String TAG_GPU = "gpu";
     public static final String TAG_TOPIC = "topic";
     public static final String TAG_PARTITION = "partition";
+
+    /**
+     * Histogram buckets of the job latencies (queue wait, inference, end to end): jobs take from tens of
+     * milliseconds (the tiny model) to minutes (Stable Diffusion behind a backlog).
+     */
+    public static final List<Duration> JOB_LATENCY_BUCKETS = List.of(
+            Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
+            Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10),
+            Duration.ofSeconds(15), Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(120),
+            Duration.ofSeconds(300), Duration.ofSeconds(600));
 
     private MetricNames() {
     }

@@ -3,8 +3,10 @@ package io.diffq.worker.consumer;
 import io.diffq.common.json.MalformedRecordException;
 import io.diffq.common.kafka.Topics;
 import io.diffq.worker.WorkerProperties;
+import io.diffq.worker.gpu.GpuMetrics;
 import io.diffq.worker.model.Device;
 import io.diffq.worker.model.DiffusionModelProvider;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -40,17 +42,22 @@ class JobConsumers implements SmartLifecycle {
     private final WorkerProperties properties;
     private final WorkerIdentity identity;
     private final KafkaProperties kafkaProperties;
+    private final MeterRegistry meters;
+    private final GpuMetrics gpus;
     private final List<KafkaMessageListenerContainer<String, byte[]>> containers = new ArrayList<>();
     private final List<DeviceModels> deviceModels = new ArrayList<>();
+    private ConsumerClientMetrics clientMetrics;
     private volatile boolean running;
 
     JobConsumers(JobProcessor processor, List<DiffusionModelProvider> providers, WorkerProperties properties,
-            WorkerIdentity identity, KafkaProperties kafkaProperties) {
+            WorkerIdentity identity, KafkaProperties kafkaProperties, MeterRegistry meters, GpuMetrics gpus) {
         this.processor = processor;
         this.providers = providers;
         this.properties = properties;
         this.identity = identity;
         this.kafkaProperties = kafkaProperties;
+        this.meters = meters;
+        this.gpus = gpus;
     }
 
     @Override
@@ -58,7 +65,9 @@ class JobConsumers implements SmartLifecycle {
         List<DiffusionModelProvider> selected = selectedProviders();
         DefaultKafkaConsumerFactory<String, byte[]> factory = new DefaultKafkaConsumerFactory<>(consumerConfig(),
                 new StringDeserializer(), new ByteArrayDeserializer());
-        for (Device device : Devices.resolve(properties.devices(), 0)) {
+        clientMetrics = new ConsumerClientMetrics(meters);
+        factory.addListener(clientMetrics);
+        for (Device device : Devices.resolve(properties.devices(), gpus.gpuCount())) {
             DeviceModels models = DeviceModels.open(device, selected);
             deviceModels.add(models);
             ContainerProperties cp = new ContainerProperties(Topics.JOBS);
@@ -110,6 +119,9 @@ class JobConsumers implements SmartLifecycle {
         containers.clear();
         deviceModels.forEach(DeviceModels::close);
         deviceModels.clear();
+        if (clientMetrics != null) {
+            clientMetrics.close();
+        }
         running = false;
     }
 

@@ -3,6 +3,7 @@ package io.diffq.worker.consumer;
 import io.diffq.common.job.JobEvent;
 import io.diffq.common.job.JobFailure;
 import io.diffq.common.job.JobRequest;
+import io.diffq.common.job.JobState;
 import io.diffq.common.job.Progress;
 import io.diffq.common.job.ResultRef;
 import io.diffq.common.json.JobCodec;
@@ -40,14 +41,16 @@ class JobProcessor {
     private final JobCodec codec;
     private final WorkerIdentity identity;
     private final WorkerProperties properties;
+    private final JobMetrics metrics;
     private final Clock clock;
 
     JobProcessor(JobEventPublisher publisher, JobCodec codec, WorkerIdentity identity, WorkerProperties properties,
-            Clock clock) {
+            JobMetrics metrics, Clock clock) {
         this.publisher = publisher;
         this.codec = codec;
         this.identity = identity;
         this.properties = properties;
+        this.metrics = metrics;
         this.clock = clock;
     }
 
@@ -63,18 +66,21 @@ class JobProcessor {
         Instant now = clock.instant();
         if (request.deadline() != null && now.isAfter(request.deadline())) {
             publisher.publish(JobEvent.expired(request.id(), worker, request.model(), now));
+            metrics.finished(request, JobState.EXPIRED);
             return;
         }
         int attempt = 1;
         Instant startedAt = now;
         Progress start = new Progress(0, request.steps());
         publisher.publish(JobEvent.running(request.id(), attempt, startedAt, worker, request.model(), start, now));
+        metrics.started(request);
 
         Optional<DiffusionModel> model = models.get(request.model());
         if (model.isEmpty()) {
             publisher.publish(JobEvent.failed(request.id(), attempt, startedAt, worker, request.model(), start, 0L,
                     JobFailure.fatal("unsupported-model", "this worker does not serve model " + request.model()),
                     clock.instant()));
+            metrics.finished(request, JobState.FAILED);
             return;
         }
         ProgressReporter progress = new ProgressReporter(request, attempt, startedAt, worker);
@@ -85,6 +91,7 @@ class JobProcessor {
         } catch (GenerationCanceledException e) {
             publisher.publish(JobEvent.canceled(request.id(), attempt, startedAt, worker, request.model(),
                     clock.instant()));
+            metrics.finished(request, JobState.CANCELED);
             return;
         } catch (ModelException e) {
             fail(request, attempt, startedAt, worker, progress.last, t0, new JobFailure(e.type(), e.getMessage(),
@@ -96,10 +103,12 @@ class JobProcessor {
                     JobFailure.fatal("model-error", "the model failed: " + e.getClass().getSimpleName()));
             return;
         }
-        long inferenceMillis = (System.nanoTime() - t0) / 1_000_000;
+        long inferenceNanos = System.nanoTime() - t0;
+        metrics.inference(request.model(), models.device().name(), inferenceNanos);
         ResultRef ref = publisher.publishResult(request, request.model(), png);
         publisher.publish(JobEvent.succeeded(request.id(), attempt, startedAt, worker, request.model(),
-                new Progress(request.steps(), request.steps()), inferenceMillis, ref, clock.instant()));
+                new Progress(request.steps(), request.steps()), inferenceNanos / 1_000_000, ref, clock.instant()));
+        metrics.finished(request, JobState.SUCCEEDED);
     }
 
     private void fail(JobRequest request, int attempt, Instant startedAt, String worker, Progress last, long t0,
@@ -107,6 +116,7 @@ class JobProcessor {
         long inferenceMillis = (System.nanoTime() - t0) / 1_000_000;
         publisher.publish(JobEvent.failed(request.id(), attempt, startedAt, worker, request.model(), last,
                 inferenceMillis, failure, clock.instant()));
+        metrics.finished(request, JobState.FAILED);
     }
 
     private void rejectMalformed(ConsumerRecord<String, byte[]> record, MalformedRecordException e) {

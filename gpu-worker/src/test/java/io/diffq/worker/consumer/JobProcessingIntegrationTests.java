@@ -12,6 +12,10 @@ import io.diffq.common.kafka.Headers;
 import io.diffq.common.kafka.Topics;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -40,6 +44,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.kafka.test.context.EmbeddedKafka;
 
 /** The worker against a real broker: what it reads, writes and commits for good, failing and broken jobs. */
@@ -53,6 +58,9 @@ class JobProcessingIntegrationTests {
 
     @Value("${spring.embedded.kafka.brokers}")
     String brokers;
+
+    @LocalServerPort
+    int port;
 
     private final JobCodec codec = new JobCodec();
 
@@ -111,6 +119,21 @@ class JobProcessingIntegrationTests {
         assertThat(deadLetters()).containsKey(malformedId);
 
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(committedJobs()).isEqualTo(5));
+
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(scrape())
+                .contains("diffq_jobs_completed_total{application=\"diffq-worker\",model=\"simulated\",state=\"SUCCEEDED\"} 2.0")
+                .contains("diffq_jobs_completed_total{application=\"diffq-worker\",model=\"simulated\",state=\"FAILED\"} 1.0")
+                .contains("diffq_jobs_completed_total{application=\"diffq-worker\",model=\"sdxl\",state=\"FAILED\"} 1.0")
+                .contains("diffq_job_inference_seconds_count{application=\"diffq-worker\",gpu=\"cpu\",model=\"simulated\"} 2")
+                .contains("diffq_job_queue_wait_seconds_bucket{application=\"diffq-worker\",model=\"simulated\",le=\"600.0\"} 3")
+                .contains("diffq_job_e2e_seconds_bucket{application=\"diffq-worker\",model=\"simulated\",state=\"SUCCEEDED\",le=\"600.0\"} 2")
+                .containsPattern("kafka_consumer_fetch_manager_records_lag\\{[^}]*partition=\"0\"[^}]*topic=\"diffq.jobs\""));
+    }
+
+    private String scrape() throws Exception {
+        return HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/prometheus")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
     }
 
     private void assertPng(JobStatus s, int width, int height) throws Exception {
