@@ -13,11 +13,20 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *                         one consumer and one set of models per device
  * @param models           the models this worker loads, by provider name
  * @param progressInterval the least time between two progress events of one job
+ * @param maxAttempts      deliveries a job gets (a worker lost mid-job, a retryable model failure) before it
+ *                         ends FAILED and goes to the dead-letter topic
+ * @param maxJobDuration   the longest a job may run; a longer one fails (and sizes max.poll.interval.ms,
+ *                         so a long job never costs a rebalance)
+ * @param shutdownGrace    on shutdown, how long the job in hand may take to finish before it is handed
+ *                         back to the group
  */
 @ConfigurationProperties("diffq.worker")
 public record WorkerProperties(
         String id,
         @DefaultValue("cpu") List<String> devices,
         @DefaultValue("simulated") List<String> models,
-        @DefaultValue("500ms") Duration progressInterval) {
+        @DefaultValue("500ms") Duration progressInterval,
+        @DefaultValue("3") int maxAttempts,
+        @DefaultValue("10m") Duration maxJobDuration,
+        @DefaultValue("30s") Duration shutdownGrace) {
 }

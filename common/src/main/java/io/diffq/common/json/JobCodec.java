@@ -1,5 +1,6 @@
 package io.diffq.common.json;
 
+import io.diffq.common.job.JobControl;
 import io.diffq.common.job.JobEvent;
 import io.diffq.common.job.JobFailure;
 import io.diffq.common.job.JobRequest;
@@ -31,6 +32,14 @@ public final class JobCodec {
 
     public JobEvent readEvent(byte[] json) {
         return read(json, JobEvent.class);
+    }
+
+    public byte[] writeControl(JobControl control) {
+        return mapper.writeValueAsBytes(control);
+    }
+
+    public JobControl readControl(byte[] json) {
+        return read(json, JobControl.class);
     }
 
     public byte[] writeFailure(JobFailure failure) {

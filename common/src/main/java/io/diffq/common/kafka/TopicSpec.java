@@ -33,6 +33,9 @@ public record TopicSpec(String name, int partitions, Map<String, String> configs
                         "cleanup.policy", "delete",
                         "retention.ms", ttl,
                         "max.message.bytes", String.valueOf(Topics.MAX_RESULT_BYTES + 64 * 1024))),
+                new TopicSpec(Topics.JOB_CONTROLS, 1, Map.of(
+                        "cleanup.policy", "compact,delete",
+                        "retention.ms", ttl)),
                 new TopicSpec(Topics.JOBS_DLT, 1, Map.of(
                         "cleanup.policy", "delete",
                         "retention.ms", String.valueOf(Duration.ofDays(14).toMillis()))));

@@ -9,6 +9,8 @@ public final class Topics {
     public static final String JOB_EVENTS = "diffq.job-events";
     /** PNG bytes keyed by job id, metadata in headers. */
     public static final String RESULTS = "diffq.results";
+    /** Client requests about jobs (cancel), keyed by job id; every worker reads all of it. */
+    public static final String JOB_CONTROLS = "diffq.job-controls";
     /** Jobs that failed for good, with the failure as data. */
     public static final String JOBS_DLT = "diffq.jobs.dlt";
 

@@ -22,7 +22,7 @@ import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
 import org.springframework.kafka.listener.ContainerProperties;
 import org.springframework.kafka.listener.DefaultErrorHandler;
 import org.springframework.kafka.listener.KafkaMessageListenerContainer;
-import org.springframework.kafka.listener.MessageListener;
+import org.springframework.kafka.listener.ConsumerAwareMessageListener;
 import org.springframework.stereotype.Component;
 import org.springframework.util.backoff.FixedBackOff;
 
@@ -48,6 +48,7 @@ class JobConsumers implements SmartLifecycle {
     private final List<DeviceModels> deviceModels = new ArrayList<>();
     private ConsumerClientMetrics clientMetrics;
     private volatile boolean running;
+    private volatile long handBackAt;
 
     JobConsumers(JobProcessor processor, List<DiffusionModelProvider> providers, WorkerProperties properties,
             WorkerIdentity identity, KafkaProperties kafkaProperties, MeterRegistry meters, GpuMetrics gpus) {
@@ -74,9 +75,14 @@ class JobConsumers implements SmartLifecycle {
             cp.setGroupId(Topics.WORKER_GROUP);
             cp.setClientId(identity.id() + "-" + device.name());
             cp.setAckMode(ContainerProperties.AckMode.RECORD);
-            cp.setMessageListener((MessageListener<String, byte[]>) r -> processor.process(r, models));
+            cp.setMessageListener((ConsumerAwareMessageListener<String, byte[]>) (r, consumer) ->
+                    processor.process(r, consumer, models, this::handingBack));
+            // stop() waits this long for the job in hand; past the grace it is handed back, then the consumer leaves.
+            cp.setShutdownTimeout(properties.shutdownGrace().plusSeconds(15).toMillis());
             KafkaMessageListenerContainer<String, byte[]> container = new KafkaMessageListenerContainer<>(factory, cp);
-            DefaultErrorHandler errors = new DefaultErrorHandler(new FixedBackOff(2000, FixedBackOff.UNLIMITED_ATTEMPTS));
+            // Attempts are bounded by the processor (counted in the committed offset), so the handler itself
+            // retries without end: a Kafka outage must not drop a job.
+            DefaultErrorHandler errors = new DefaultErrorHandler(new FixedBackOff(1000, FixedBackOff.UNLIMITED_ATTEMPTS));
             errors.addNotRetryableExceptions(MalformedRecordException.class);
             container.setCommonErrorHandler(errors);
             container.setBeanName("diffq-consumer-" + device.name());
@@ -108,13 +114,23 @@ class JobConsumers implements SmartLifecycle {
         config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         // One job per poll: a long job never holds others hostage, and max.poll.interval.ms covers one job.
         config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
-        config.putIfAbsent(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 600_000);
+        // A job runs at most max-job-duration, so it never exceeds the poll interval and costs no rebalance.
+        config.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG,
+                (int) properties.maxJobDuration().plus(properties.shutdownGrace()).plusMinutes(1).toMillis());
         config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         return config;
     }
 
+    /** True once a shutdown's grace period is over: the job in hand stops and goes back to the group. */
+    private boolean handingBack() {
+        long at = handBackAt;
+        return at != 0 && System.nanoTime() - at >= 0;
+    }
+
     @Override
     public void stop() {
+        handBackAt = System.nanoTime() + properties.shutdownGrace().toNanos();
+        log.info("stopping: the job in hand has {} to finish before it is handed back", properties.shutdownGrace());
         containers.forEach(KafkaMessageListenerContainer::stop);
         containers.clear();
         deviceModels.forEach(DeviceModels::close);

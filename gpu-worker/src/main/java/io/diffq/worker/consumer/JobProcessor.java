@@ -20,17 +20,20 @@ import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 import javax.imageio.ImageIO;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
- * Runs one job: RUNNING, the model, the image to {@code diffq.results}, the terminal event. The offset is
- * committed by the container only after this returns, so a worker lost mid-job loses nothing. A model
- * failure becomes a FAILED event with the failure as data; a Kafka failure propagates so that the record
- * is tried again.
+ * Runs one delivery of a job: count the attempt, RUNNING, the model, the image to {@code diffq.results},
+ * the terminal event. The offset is committed by the container only after this returns, so a worker lost
+ * mid-job loses nothing. A retryable failure is thrown as {@link RetryJobException} so the job is
+ * delivered again, up to {@code max-attempts}; then it ends FAILED and goes to the dead-letter topic. A
+ * failure to write to Kafka propagates too: the job runs again once the broker is back.
  */
 @Component
 class JobProcessor {
@@ -42,19 +45,26 @@ class JobProcessor {
     private final WorkerIdentity identity;
     private final WorkerProperties properties;
     private final JobMetrics metrics;
+    private final Cancellations cancellations;
     private final Clock clock;
 
     JobProcessor(JobEventPublisher publisher, JobCodec codec, WorkerIdentity identity, WorkerProperties properties,
-            JobMetrics metrics, Clock clock) {
+            JobMetrics metrics, Cancellations cancellations, Clock clock) {
         this.publisher = publisher;
         this.codec = codec;
         this.identity = identity;
         this.properties = properties;
         this.metrics = metrics;
+        this.cancellations = cancellations;
         this.clock = clock;
     }
 
-    void process(ConsumerRecord<String, byte[]> record, DeviceModels models) {
+    /**
+     * @param handBack true once this worker is shutting down and its grace period is over: the job in hand
+     *                 stops and goes back to the group unfinished
+     */
+    void process(ConsumerRecord<String, byte[]> record, Consumer<?, ?> consumer, DeviceModels models,
+            BooleanSupplier handBack) {
         JobRequest request;
         try {
             request = codec.readRequest(record.value());
@@ -62,61 +72,137 @@ class JobProcessor {
             rejectMalformed(record, e);
             return;
         }
-        String worker = identity.id() + "/" + models.device().name();
-        Instant now = clock.instant();
-        if (request.deadline() != null && now.isAfter(request.deadline())) {
-            publisher.publish(JobEvent.expired(request.id(), worker, request.model(), now));
+        int attempt = Attempts.begin(consumer, record);
+        Run run = new Run(request, attempt, identity.id() + "/" + models.device().name(), clock.instant());
+        if (attempt == 1 && request.deadline() != null && run.startedAt.isAfter(request.deadline())) {
+            publisher.publish(JobEvent.expired(request.id(), run.worker, request.model(), run.startedAt));
             metrics.finished(request, JobState.EXPIRED);
             return;
         }
-        int attempt = 1;
-        Instant startedAt = now;
-        Progress start = new Progress(0, request.steps());
-        publisher.publish(JobEvent.running(request.id(), attempt, startedAt, worker, request.model(), start, now));
-        metrics.started(request);
-
-        Optional<DiffusionModel> model = models.get(request.model());
-        if (model.isEmpty()) {
-            publisher.publish(JobEvent.failed(request.id(), attempt, startedAt, worker, request.model(), start, 0L,
-                    JobFailure.fatal("unsupported-model", "this worker does not serve model " + request.model()),
-                    clock.instant()));
-            metrics.finished(request, JobState.FAILED);
+        if (cancellations.requested(request.id()).isPresent()) {
+            run.canceled();
             return;
         }
-        ProgressReporter progress = new ProgressReporter(request, attempt, startedAt, worker);
-        long t0 = System.nanoTime();
+        if (attempt > properties.maxAttempts()) {
+            publisher.publish(run.runningEvent(null));
+            run.failForGood(JobFailure.fatal("attempts-exhausted", "the job was delivered " + (attempt - 1)
+                    + " times and never finished; its worker was lost each time"), record);
+            return;
+        }
+        publisher.publish(run.runningEvent(new Progress(0, request.steps())));
+        if (attempt == 1) {
+            metrics.started(request);
+        }
+        Optional<DiffusionModel> model = models.get(request.model());
+        if (model.isEmpty()) {
+            run.fail(JobFailure.fatal("unsupported-model", "this worker does not serve model " + request.model()));
+            return;
+        }
         byte[] png;
         try {
-            png = encodePng(model.get().generate(GenerationRequest.of(request), progress::onStep));
+            png = encodePng(model.get().generate(GenerationRequest.of(request), (step, total) -> {
+                run.onStep(step, total);
+                if (handBack.getAsBoolean()) {
+                    throw new JobHandedBackException();
+                }
+            }));
+        } catch (JobHandedBackException e) {
+            log.info("shutting down: handing job {} back to the group unfinished", request.id());
+            Attempts.handBack(consumer, record, attempt);
+            throw e;
         } catch (GenerationCanceledException e) {
+            run.canceled();
+            return;
+        } catch (ModelException e) {
+            run.failOrRetry(new JobFailure(e.type(), e.getMessage(), e.retryable()), record);
+            return;
+        } catch (RuntimeException e) {
+            log.warn("job {} attempt {} failed in model {}", request.id(), attempt, request.model(), e);
+            run.failOrRetry(JobFailure.retryable("model-error", "the model failed: " + e.getClass().getSimpleName()),
+                    record);
+            return;
+        }
+        run.succeed(png, models.device().name());
+    }
+
+    /** One delivery of one job. */
+    private final class Run {
+
+        private final JobRequest request;
+        private final int attempt;
+        private final String worker;
+        private final Instant startedAt;
+        private final long t0 = System.nanoTime();
+        private long lastProgressSent = System.nanoTime();
+        private Progress last;
+
+        Run(JobRequest request, int attempt, String worker, Instant startedAt) {
+            this.request = request;
+            this.attempt = attempt;
+            this.worker = worker;
+            this.startedAt = startedAt;
+        }
+
+        JobEvent runningEvent(Progress progress) {
+            last = progress;
+            return JobEvent.running(request.id(), attempt, startedAt, worker, request.model(), progress,
+                    clock.instant());
+        }
+
+        /** After each denoising step: cancellation, the time limit, throttled progress events. */
+        void onStep(int step, int total) {
+            last = new Progress(step, total);
+            if (cancellations.requested(request.id()).isPresent()) {
+                throw new GenerationCanceledException("canceled by the client");
+            }
+            if (clock.instant().isAfter(startedAt.plus(properties.maxJobDuration()))) {
+                throw new ModelException("timeout", "the job ran longer than " + properties.maxJobDuration());
+            }
+            long now = System.nanoTime();
+            if (now - lastProgressSent >= properties.progressInterval().toNanos() && step < total) {
+                lastProgressSent = now;
+                publisher.publishAsync(runningEvent(last));
+            }
+        }
+
+        void succeed(byte[] png, String device) {
+            long inferenceNanos = System.nanoTime() - t0;
+            metrics.inference(request.model(), device, inferenceNanos);
+            ResultRef ref = publisher.publishResult(request, request.model(), png);
+            publisher.publish(JobEvent.succeeded(request.id(), attempt, startedAt, worker, request.model(),
+                    new Progress(request.steps(), request.steps()), inferenceNanos / 1_000_000, ref,
+                    clock.instant()));
+            metrics.finished(request, JobState.SUCCEEDED);
+        }
+
+        void canceled() {
             publisher.publish(JobEvent.canceled(request.id(), attempt, startedAt, worker, request.model(),
                     clock.instant()));
             metrics.finished(request, JobState.CANCELED);
-            return;
-        } catch (ModelException e) {
-            fail(request, attempt, startedAt, worker, progress.last, t0, new JobFailure(e.type(), e.getMessage(),
-                    e.retryable()));
-            return;
-        } catch (RuntimeException e) {
-            log.warn("job {} failed in model {}", request.id(), request.model(), e);
-            fail(request, attempt, startedAt, worker, progress.last, t0,
-                    JobFailure.fatal("model-error", "the model failed: " + e.getClass().getSimpleName()));
-            return;
         }
-        long inferenceNanos = System.nanoTime() - t0;
-        metrics.inference(request.model(), models.device().name(), inferenceNanos);
-        ResultRef ref = publisher.publishResult(request, request.model(), png);
-        publisher.publish(JobEvent.succeeded(request.id(), attempt, startedAt, worker, request.model(),
-                new Progress(request.steps(), request.steps()), inferenceNanos / 1_000_000, ref, clock.instant()));
-        metrics.finished(request, JobState.SUCCEEDED);
-    }
 
-    private void fail(JobRequest request, int attempt, Instant startedAt, String worker, Progress last, long t0,
-            JobFailure failure) {
-        long inferenceMillis = (System.nanoTime() - t0) / 1_000_000;
-        publisher.publish(JobEvent.failed(request.id(), attempt, startedAt, worker, request.model(), last,
-                inferenceMillis, failure, clock.instant()));
-        metrics.finished(request, JobState.FAILED);
+        void fail(JobFailure failure) {
+            publisher.publish(JobEvent.failed(request.id(), attempt, startedAt, worker, request.model(), last,
+                    (System.nanoTime() - t0) / 1_000_000, failure, clock.instant()));
+            metrics.finished(request, JobState.FAILED);
+        }
+
+        /** Fails for good and puts the job on the dead-letter topic with the failure. */
+        void failForGood(JobFailure failure, ConsumerRecord<String, byte[]> record) {
+            publisher.deadLetter(record.key(), record.value(), codec.writeFailure(failure));
+            fail(failure);
+        }
+
+        void failOrRetry(JobFailure failure, ConsumerRecord<String, byte[]> record) {
+            if (!failure.retryable()) {
+                fail(failure);
+            } else if (attempt >= properties.maxAttempts()) {
+                failForGood(new JobFailure(failure.type(), failure.message() + " (attempt " + attempt + " of "
+                        + properties.maxAttempts() + ")", false), record);
+            } else {
+                throw new RetryJobException(request.id(), attempt, failure);
+            }
+        }
     }
 
     private void rejectMalformed(ConsumerRecord<String, byte[]> record, MalformedRecordException e) {
@@ -141,34 +227,5 @@ class JobProcessor {
             throw new UncheckedIOException(e);
         }
         return out.toByteArray();
-    }
-
-    /** Publishes RUNNING progress at most once per progress interval; the terminal event reports the last step. */
-    private final class ProgressReporter {
-
-        private final JobRequest request;
-        private final int attempt;
-        private final Instant startedAt;
-        private final String worker;
-        private long lastSent = System.nanoTime();
-        private Progress last;
-
-        ProgressReporter(JobRequest request, int attempt, Instant startedAt, String worker) {
-            this.request = request;
-            this.attempt = attempt;
-            this.startedAt = startedAt;
-            this.worker = worker;
-            this.last = new Progress(0, request.steps());
-        }
-
-        void onStep(int step, int total) {
-            last = new Progress(step, total);
-            long now = System.nanoTime();
-            if (now - lastSent >= properties.progressInterval().toNanos() && step < total) {
-                lastSent = now;
-                publisher.publishAsync(JobEvent.running(request.id(), attempt, startedAt, worker, request.model(),
-                        last, clock.instant()));
-            }
-        }
     }
 }

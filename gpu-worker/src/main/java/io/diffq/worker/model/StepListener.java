@@ -1,6 +1,10 @@
 package io.diffq.worker.model;
 
-/** Told after each denoising step; it may stop the generation by throwing {@link GenerationCanceledException}. */
+/**
+ * Told after each denoising step. It stops the generation by throwing — {@link GenerationCanceledException}
+ * when the client canceled, other runtime exceptions when the worker times the job out or shuts down — and
+ * a model must let whatever it throws propagate out of {@code generate}, having freed what it holds.
+ */
 @FunctionalInterface
 public interface StepListener {
 

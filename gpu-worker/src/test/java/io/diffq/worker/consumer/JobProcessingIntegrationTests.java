@@ -108,15 +108,20 @@ class JobProcessingIntegrationTests {
         assertPng(folded.get(ok1.id()), 64, 32);
         assertPng(folded.get(ok2.id()), 16, 24);
 
+        // A model error that may be transient is retried: three attempts, then FAILED and dead-lettered.
         assertThat(folded.get(failing.id()).state()).isEqualTo(JobState.FAILED);
+        assertThat(folded.get(failing.id()).attempt()).isEqualTo(3);
         assertThat(folded.get(failing.id()).failure().type()).isEqualTo("model-error");
+        assertThat(folded.get(failing.id()).failure().message()).contains("attempt 3 of 3");
         assertThat(folded.get(unsupported.id()).failure().type()).isEqualTo("unsupported-model");
         assertThat(folded.get(unsupported.id()).failure().message()).contains("sdxl");
 
         List<JobEvent> broken = events.get(malformedId);
         assertThat(broken.get(broken.size() - 1).state()).isEqualTo(JobState.FAILED);
         assertThat(broken.get(broken.size() - 1).failure().type()).isEqualTo("malformed-request");
-        assertThat(deadLetters()).containsKey(malformedId);
+        Map<String, byte[]> dlt = deadLetters(2);
+        assertThat(dlt).containsKeys(malformedId, failing.id());
+        assertThat(codec.readRequest(dlt.get(failing.id()))).isEqualTo(failing);
 
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(committedJobs()).isEqualTo(5));
 
@@ -162,13 +167,13 @@ class JobProcessingIntegrationTests {
         }
     }
 
-    private Map<String, byte[]> deadLetters() {
+    private Map<String, byte[]> deadLetters(int expected) {
         Map<String, byte[]> found = new HashMap<>();
         try (KafkaConsumer<String, byte[]> c = consumer()) {
             c.subscribe(List.of(Topics.JOBS_DLT));
             await().atMost(Duration.ofSeconds(10)).until(() -> {
                 c.poll(Duration.ofMillis(200)).forEach(r -> found.put(r.key(), r.value()));
-                return !found.isEmpty();
+                return found.size() >= expected;
             });
         }
         return found;

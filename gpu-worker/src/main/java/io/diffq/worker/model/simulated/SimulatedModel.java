@@ -23,10 +23,12 @@ final class SimulatedModel implements DiffusionModel {
 
     private final Duration latency;
     private final Pattern failPattern;
+    private final Pattern crashPattern;
 
-    SimulatedModel(Duration latency, Pattern failPattern) {
+    SimulatedModel(Duration latency, Pattern failPattern, Pattern crashPattern) {
         this.latency = latency;
         this.failPattern = failPattern;
+        this.crashPattern = crashPattern;
     }
 
     @Override
@@ -37,11 +39,17 @@ final class SimulatedModel implements DiffusionModel {
     @Override
     public BufferedImage generate(GenerationRequest request, StepListener listener) {
         if (failPattern != null && failPattern.matcher(request.prompt()).find()) {
-            throw new ModelException("model-error", "the simulated model was told to fail on this prompt");
+            throw new ModelException("model-error", "the simulated model was told to fail on this prompt", true,
+                    null);
         }
+        boolean crash = crashPattern != null && crashPattern.matcher(request.prompt()).find();
         long perStepNanos = latency.toNanos() / Math.max(1, request.steps());
         for (int step = 1; step <= request.steps(); step++) {
             sleepNanos(perStepNanos);
+            if (crash && step > request.steps() / 2) {
+                // Like a segfault in native code: no shutdown hooks, no clean-up, no goodbye.
+                Runtime.getRuntime().halt(137);
+            }
             listener.onStep(step, request.steps());
         }
         return draw(request);

@@ -9,11 +9,14 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * tests of the queue only: it runs no neural network.
  *
  * @param latency     time one job takes, spread evenly over its steps
- * @param failPattern a regular expression; a prompt that contains a match fails with a model error
- *                    (for testing failure paths; empty means never)
+ * @param failPattern  a regular expression; a prompt that contains a match fails with a retryable model
+ *                     error every time (for testing failure paths; empty means never)
+ * @param crashPattern a regular expression; a prompt that contains a match kills the worker process
+ *                     half-way through the job, every time (for testing poison jobs; empty means never)
  */
 @ConfigurationProperties("diffq.worker.simulated")
 public record SimulatedModelProperties(
         @DefaultValue("200ms") Duration latency,
-        @DefaultValue("") String failPattern) {
+        @DefaultValue("") String failPattern,
+        @DefaultValue("") String crashPattern) {
 }

@@ -23,7 +23,11 @@ class SimulatedModelProvider implements DiffusionModelProvider {
 
     @Override
     public DiffusionModel open(Device device) {
-        String p = properties.failPattern();
-        return new SimulatedModel(properties.latency(), p == null || p.isEmpty() ? null : Pattern.compile(p));
+        return new SimulatedModel(properties.latency(), pattern(properties.failPattern()),
+                pattern(properties.crashPattern()));
+    }
+
+    private static Pattern pattern(String regex) {
+        return regex == null || regex.isEmpty() ? null : Pattern.compile(regex);
     }
 }

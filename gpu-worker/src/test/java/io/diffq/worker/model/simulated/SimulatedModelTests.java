@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 
 class SimulatedModelTests {
 
-    private final SimulatedModel model = new SimulatedModel(Duration.ofMillis(20), Pattern.compile("explode"));
+    private final SimulatedModel model = new SimulatedModel(Duration.ofMillis(20), Pattern.compile("explode"), null);
 
     private static GenerationRequest request(String prompt, long seed) {
         return new GenerationRequest(prompt, "", 48, 24, 4, 7.5, seed, null);
@@ -41,7 +41,10 @@ class SimulatedModelTests {
     @Test
     void failsOnAMatchingPromptAsAModelError() {
         assertThatThrownBy(() -> model.generate(request("please explode now", 1), (s, t) -> { }))
-                .isInstanceOfSatisfying(ModelException.class, e -> assertThat(e.type()).isEqualTo("model-error"));
+                .isInstanceOfSatisfying(ModelException.class, e -> {
+                    assertThat(e.type()).isEqualTo("model-error");
+                    assertThat(e.retryable()).isTrue();
+                });
     }
 
     private static int[] pixels(BufferedImage image) {
