@@ -4,14 +4,19 @@ import io.diffq.common.job.JobRequest;
 import io.diffq.gateway.GatewayProperties;
 import io.diffq.gateway.GatewayProperties.Limits;
 import io.diffq.gateway.jobs.InvalidJobException.FieldError;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
 import org.springframework.stereotype.Component;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.StreamReadFeature;
@@ -26,6 +31,11 @@ import tools.jackson.databind.json.JsonMapper;
 public class JobRequestParser {
 
     static final long MAX_SEED = 4_294_967_295L;
+    /** The header that makes a submit idempotent. */
+    public static final String IDEMPOTENCY_HEADER = "Idempotency-Key";
+    /** The client of a gateway without API keys. */
+    public static final String ANONYMOUS = "anonymous";
+    private static final Pattern IDEMPOTENCY_KEY = Pattern.compile("[\\x21-\\x7E]{1,255}");
 
     private static final Set<String> FIELDS = Set.of("prompt", "negativePrompt", "width", "height", "steps",
             "guidanceScale", "seed", "model", "scheduler", "deadlineSeconds");
@@ -43,6 +53,21 @@ public class JobRequestParser {
 
     /** Parses and validates, or throws {@link InvalidJobException} listing every problem found. */
     public JobRequest parse(byte[] body) {
+        return parse(body, null, ANONYMOUS);
+    }
+
+    /**
+     * Parses and validates a submit with an optional {@code Idempotency-Key}. With a key, the job id is
+     * derived from the client and the key (a retry names the same job), and the request carries a
+     * fingerprint of what was asked, so a retry that asks something else can be told apart.
+     *
+     * @param idempotencyKey the header's value, or {@code null}
+     * @param client         who submits (the API key's name), so that two clients' keys never collide
+     */
+    public JobRequest parse(byte[] body, String idempotencyKey, String client) {
+        if (idempotencyKey != null && !IDEMPOTENCY_KEY.matcher(idempotencyKey).matches()) {
+            throw InvalidJobException.of(IDEMPOTENCY_HEADER, "must be 1 to 255 visible ASCII characters");
+        }
         JsonNode root = readTree(body);
         Limits limits = properties.limits();
         List<FieldError> errors = new ArrayList<>();
@@ -68,8 +93,13 @@ public class JobRequestParser {
             throw new InvalidJobException(errors);
         }
         Instant now = clock.instant();
+        String fingerprint = idempotencyKey == null ? null : fingerprint(prompt, negative, width, height, steps,
+                guidance, seed, model, scheduler, deadlineSeconds);
+        String id = idempotencyKey == null ? UUID.randomUUID().toString()
+                : UUID.nameUUIDFromBytes(("diffq:" + client + ":" + idempotencyKey).getBytes(StandardCharsets.UTF_8))
+                        .toString();
         return new JobRequest(
-                UUID.randomUUID().toString(),
+                id,
                 prompt,
                 negative == null ? "" : negative,
                 width,
@@ -80,7 +110,23 @@ public class JobRequestParser {
                 model,
                 scheduler,
                 now,
-                deadlineSeconds > 0 ? now.plus(Duration.ofSeconds(deadlineSeconds)) : null);
+                deadlineSeconds > 0 ? now.plus(Duration.ofSeconds(deadlineSeconds)) : null,
+                fingerprint);
+    }
+
+    /** A digest of the request as the client asked it (an absent seed stays absent, not the random one). */
+    private static String fingerprint(Object... fields) {
+        StringBuilder canonical = new StringBuilder();
+        for (Object f : fields) {
+            canonical.append(f == null ? "\u0000" : f.toString()).append('\u001f');
+        }
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256")
+                    .digest(canonical.toString().getBytes(StandardCharsets.UTF_8));
+            return "sha256:" + HexFormat.of().formatHex(digest);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
     }
 
     private JsonNode readTree(byte[] body) {

@@ -1,5 +1,6 @@
 package io.diffq.gateway.jobs;
 
+import io.diffq.common.job.JobControl;
 import io.diffq.common.job.JobRequest;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Topics;
@@ -56,8 +57,27 @@ public class JobSubmitter {
      * @throws KafkaUnavailableException when the broker did not acknowledge within the submit timeout
      */
     public void submit(JobRequest request) {
-        ProducerRecord<String, byte[]> record = new ProducerRecord<>(Topics.JOBS, request.id(),
-                codec.writeRequest(request));
+        try {
+            store(new ProducerRecord<>(Topics.JOBS, request.id(), codec.writeRequest(request)));
+        } catch (KafkaUnavailableException e) {
+            count("unavailable");
+            throw e;
+        }
+        count("accepted");
+        view.accepted(request);
+    }
+
+    /**
+     * Stores a cancel request for the job; the worker that has or gets the job honours it.
+     *
+     * @throws KafkaUnavailableException when the broker did not acknowledge within the submit timeout
+     */
+    public void cancel(JobControl control) {
+        store(new ProducerRecord<>(Topics.JOB_CONTROLS, control.jobId(), codec.writeControl(control)));
+        view.cancelRequested(control);
+    }
+
+    private void store(ProducerRecord<String, byte[]> record) {
         try {
             kafka.send(record).get(properties.submitTimeout().toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
@@ -68,8 +88,6 @@ public class JobSubmitter {
             // Spring's KafkaException wraps a send that failed before it was queued (no metadata within max.block.ms).
             throw unavailable(e);
         }
-        count("accepted");
-        view.accepted(request);
     }
 
     /** Counts a submission by its outcome: one of {@link #OUTCOMES}. */
@@ -77,10 +95,9 @@ public class JobSubmitter {
         outcomes.get(outcome).increment();
     }
 
-    private KafkaUnavailableException unavailable(Exception e) {
-        count("unavailable");
+    private static KafkaUnavailableException unavailable(Exception e) {
         Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
-        return new KafkaUnavailableException("Kafka did not acknowledge the job: " + cause.getClass().getSimpleName(),
+        return new KafkaUnavailableException("Kafka did not acknowledge the record: " + cause.getClass().getSimpleName(),
                 cause);
     }
 }

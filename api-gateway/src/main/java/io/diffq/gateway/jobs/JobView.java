@@ -23,6 +23,7 @@ import java.util.Map;
  * @param finishedAt when it reached its terminal state
  * @param timings   queue wait, inference and total time in milliseconds, as far as known
  * @param error     why it failed, when it did
+ * @param cancelRequestedAt when a client asked to cancel it, if one did
  * @param request   the parameters it runs with
  * @param links     {@code self}, and {@code image} once it succeeded
  */
@@ -37,6 +38,7 @@ public record JobView(
         Instant finishedAt,
         Timings timings,
         JobFailure error,
+        Instant cancelRequestedAt,
         Parameters request,
         Map<String, String> links) {
 
@@ -60,7 +62,7 @@ public record JobView(
         }
     }
 
-    static JobView of(JobStatus s, Instant now) {
+    static JobView of(JobStatus s, Instant cancelRequestedAt, Instant now) {
         JobRequest r = s.request();
         Map<String, String> links = new LinkedHashMap<>();
         links.put("self", "/v1/jobs/" + s.id());
@@ -70,7 +72,7 @@ public record JobView(
         return new JobView(s.id(), s.state(), s.attempt(), s.model(), s.progress(),
                 r == null ? null : r.createdAt(), s.startedAt(), s.finishedAt(),
                 new Timings(millis(s.queueWait(now)), s.inferenceMillis(), millis(s.total(now))),
-                s.failure(), r == null ? null : Parameters.of(r), links);
+                s.failure(), cancelRequestedAt, r == null ? null : Parameters.of(r), links);
     }
 
     private static Long millis(Duration d) {

@@ -1,9 +1,12 @@
 package io.diffq.gateway.jobs;
 
+import io.diffq.common.job.JobControl;
 import io.diffq.common.job.JobRequest;
 import io.diffq.common.job.JobState;
 import io.diffq.common.job.JobStatus;
 import io.diffq.gateway.GatewayProperties;
+import io.diffq.gateway.queue.Admission;
+import io.diffq.gateway.queue.OverloadedException;
 import io.diffq.gateway.status.JobStatusView;
 import io.diffq.gateway.status.ResultReader;
 import java.io.IOException;
@@ -11,21 +14,28 @@ import java.io.InputStream;
 import java.net.URI;
 import java.time.Clock;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.regex.Pattern;
 import org.springframework.http.CacheControl;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestAttribute;
 import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
 
-/** The jobs API: submit, poll, fetch the image. */
+/** The jobs API: submit, poll, fetch the image, cancel. */
 @RestController
 @RequestMapping("/v1/jobs")
 class JobsController {
+
+    /** The request attribute naming the authenticated client (set by the API-key filter), if any. */
+    static final String CLIENT_ATTRIBUTE = "diffq.apiKey";
 
     private static final Pattern JOB_ID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
 
@@ -33,33 +43,64 @@ class JobsController {
     private final JobSubmitter submitter;
     private final JobStatusView view;
     private final ResultReader results;
+    private final Admission admission;
     private final GatewayProperties properties;
     private final Clock clock;
 
     JobsController(JobRequestParser parser, JobSubmitter submitter, JobStatusView view, ResultReader results,
-            GatewayProperties properties, Clock clock) {
+            Admission admission, GatewayProperties properties, Clock clock) {
         this.parser = parser;
         this.submitter = submitter;
         this.view = view;
         this.results = results;
+        this.admission = admission;
         this.properties = properties;
         this.clock = clock;
     }
 
     @PostMapping(consumes = MediaType.APPLICATION_JSON_VALUE, produces = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<Map<String, Object>> submit(InputStream body,
-            @RequestHeader(name = "Content-Length", required = false) Long contentLength) throws IOException {
+            @RequestHeader(name = "Content-Length", required = false) Long contentLength,
+            @RequestHeader(name = JobRequestParser.IDEMPOTENCY_HEADER, required = false) String idempotencyKey,
+            @RequestAttribute(name = CLIENT_ATTRIBUTE, required = false) String client) throws IOException {
         JobRequest request;
         try {
-            request = parser.parse(readBounded(body, contentLength));
+            request = parser.parse(readBounded(body, contentLength), idempotencyKey,
+                    client == null ? JobRequestParser.ANONYMOUS : client);
         } catch (InvalidJobException | PayloadTooLargeException e) {
             submitter.count("invalid");
             throw e;
         }
+        if (idempotencyKey != null) {
+            Optional<JobStatus> earlier = view.find(request.id());
+            if (earlier.isPresent()) {
+                return replay(earlier.get(), request);
+            }
+        }
+        try {
+            admission.admit(request);
+        } catch (OverloadedException e) {
+            submitter.count("overloaded");
+            throw e;
+        }
         submitter.submit(request);
+        return accepted(request, false);
+    }
+
+    /** The same key again: the same job if the same request, a conflict if not. */
+    private ResponseEntity<Map<String, Object>> replay(JobStatus earlier, JobRequest retry) {
+        JobRequest first = earlier.request();
+        if (first == null || !Objects.equals(first.fingerprint(), retry.fingerprint())) {
+            throw new IdempotencyConflictException(earlier.id());
+        }
+        return accepted(first, true);
+    }
+
+    private static ResponseEntity<Map<String, Object>> accepted(JobRequest request, boolean replayed) {
         URI location = URI.create("/v1/jobs/" + request.id());
         return ResponseEntity.accepted()
                 .location(location)
+                .header("Idempotency-Replayed", String.valueOf(replayed))
                 .body(Map.of(
                         "id", request.id(),
                         "state", JobState.QUEUED,
@@ -67,12 +108,25 @@ class JobsController {
                         "links", Map.of("self", location.toString())));
     }
 
+    /** Asks to cancel: a queued job will never run, a running one stops at its next denoising step. */
+    @DeleteMapping(path = "/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
+    ResponseEntity<JobView> cancel(@PathVariable String id) {
+        JobStatus status = find(id);
+        if (status.state().isTerminal()) {
+            throw new JobFinishedException(id, status.state());
+        }
+        submitter.cancel(JobControl.cancel(id, clock.instant()));
+        return ResponseEntity.accepted()
+                .cacheControl(CacheControl.noStore())
+                .body(view(status));
+    }
+
     @GetMapping(path = "/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<JobView> get(@PathVariable String id) {
         JobStatus status = find(id);
         return ResponseEntity.ok()
                 .cacheControl(CacheControl.noStore())
-                .body(JobView.of(status, clock.instant()));
+                .body(view(status));
     }
 
     @GetMapping(path = "/{id}/image", produces = MediaType.IMAGE_PNG_VALUE)
@@ -87,6 +141,10 @@ class JobsController {
                 .contentType(MediaType.IMAGE_PNG)
                 .cacheControl(CacheControl.maxAge(properties.statusRetention()).cachePrivate().immutable())
                 .body(png);
+    }
+
+    private JobView view(JobStatus status) {
+        return JobView.of(status, view.cancelRequestedAt(status.id()).orElse(null), clock.instant());
     }
 
     private JobStatus find(String id) {

@@ -1,6 +1,7 @@
 package io.diffq.gateway.status;
 
 import io.diffq.common.job.IllegalJobTransitionException;
+import io.diffq.common.job.JobControl;
 import io.diffq.common.job.JobEvent;
 import io.diffq.common.job.JobRequest;
 import io.diffq.common.job.JobState;
@@ -44,8 +45,8 @@ import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
 /**
- * The status of every job, materialised from {@code diffq.jobs} (a request there is a queued job) and
- * {@code diffq.job-events}. Each gateway instance reads both topics from the beginning without a
+ * The status of every job, materialised from {@code diffq.jobs} (a request there is a queued job),
+ * {@code diffq.job-events} and {@code diffq.job-controls} (cancel requests). Each gateway instance reads both topics from the beginning without a
  * consumer group, so any instance answers for any job and a restarted one rebuilds its view. A lookup of
  * an id not seen yet first catches up to the end of that id's partitions (read-your-writes across
  * instances) before it concludes the job does not exist.
@@ -54,11 +55,13 @@ import org.springframework.stereotype.Component;
 public class JobStatusView implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(JobStatusView.class);
-    private static final List<String> TOPICS = List.of(Topics.JOBS, Topics.JOB_EVENTS);
+    private static final List<String> TOPICS = List.of(Topics.JOBS, Topics.JOB_EVENTS, Topics.JOB_CONTROLS);
     private static final Duration POLL = Duration.ofMillis(100);
     private static final Duration REFRESH_PARTITIONS = Duration.ofSeconds(30);
 
     private final Map<String, JobStatus> jobs = new ConcurrentHashMap<>();
+    private final Map<String, Instant> cancelRequests = new ConcurrentHashMap<>();
+    private final Throughput throughput = new Throughput();
     private final Map<TopicPartition, Long> positions = new ConcurrentHashMap<>();
     private final Map<String, Integer> partitionCounts = new ConcurrentHashMap<>();
     private final Object progress = new Object();
@@ -130,6 +133,21 @@ public class JobStatusView implements SmartLifecycle {
     public void accepted(JobRequest request) {
         jobs.merge(request.id(), JobStatus.queued(request),
                 (current, queued) -> current.request() == null ? current.withRequest(request) : current);
+    }
+
+    /** Records a cancel this instance just stored. */
+    public void cancelRequested(JobControl control) {
+        cancelRequests.putIfAbsent(control.jobId(), control.at());
+    }
+
+    /** When a client asked to cancel the job, if one did. */
+    public Optional<Instant> cancelRequestedAt(String id) {
+        return Optional.ofNullable(cancelRequests.get(id));
+    }
+
+    /** Jobs finished per second over the last minute, by every worker. */
+    public double recentThroughput() {
+        return throughput.perSecond(clock.instant().getEpochSecond());
     }
 
     /** How many jobs the view holds. */
@@ -285,13 +303,20 @@ public class JobStatusView implements SmartLifecycle {
             return;
         }
         try {
-            if (Topics.JOBS.equals(r.topic())) {
-                JobRequest request = codec.readRequest(r.value());
-                if (request.createdAt().isAfter(clock.instant().minus(properties.statusRetention()))) {
-                    accepted(request);
+            switch (r.topic()) {
+                case Topics.JOBS -> {
+                    JobRequest request = codec.readRequest(r.value());
+                    if (request.createdAt().isAfter(clock.instant().minus(properties.statusRetention()))) {
+                        accepted(request);
+                    }
                 }
-            } else {
-                applyEvent(codec.readEvent(r.value()));
+                case Topics.JOB_CONTROLS -> {
+                    JobControl control = codec.readControl(r.value());
+                    if (JobControl.CANCEL.equals(control.action())) {
+                        cancelRequested(control);
+                    }
+                }
+                default -> applyEvent(codec.readEvent(r.value()));
             }
         } catch (MalformedRecordException e) {
             log.warn("skipping unreadable record {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), e.getMessage());
@@ -313,7 +338,20 @@ public class JobStatusView implements SmartLifecycle {
         });
         // Only live transitions count: replaying the topics at start-up must not re-record old jobs.
         if (caughtUp && after.state().isTerminal() && (before == null || !before.state().isTerminal())) {
+            throughput.record(clock.instant().getEpochSecond());
+            recordCancelLatency(after);
             recordEndToEnd(after);
+        }
+    }
+
+    private void recordCancelLatency(JobStatus s) {
+        Instant asked = cancelRequests.get(s.id());
+        if (s.state() == JobState.CANCELED && asked != null && s.finishedAt() != null) {
+            Timer.builder(MetricNames.JOB_CANCEL_LATENCY)
+                    .description("Time from a client's cancel to the job's CANCELED state")
+                    .serviceLevelObjectives(MetricNames.JOB_LATENCY_BUCKETS.toArray(Duration[]::new))
+                    .register(meters)
+                    .record(Duration.between(asked, s.finishedAt()).abs());
         }
     }
 
@@ -334,6 +372,7 @@ public class JobStatusView implements SmartLifecycle {
     private void evictFinished() {
         Instant cutoff = clock.instant().minus(properties.statusRetention());
         jobs.values().removeIf(s -> s.finishedAt() != null && s.finishedAt().isBefore(cutoff));
+        cancelRequests.values().removeIf(at -> at.isBefore(cutoff));
     }
 
     private KafkaConsumer<String, byte[]> newConsumer() {

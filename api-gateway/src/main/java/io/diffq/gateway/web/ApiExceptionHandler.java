@@ -1,11 +1,15 @@
 package io.diffq.gateway.web;
 
 import io.diffq.gateway.GatewayProperties;
+import io.diffq.gateway.jobs.IdempotencyConflictException;
 import io.diffq.gateway.jobs.ImageUnavailableException;
 import io.diffq.gateway.jobs.InvalidJobException;
+import io.diffq.gateway.jobs.JobFinishedException;
 import io.diffq.gateway.jobs.JobNotFoundException;
+import io.diffq.gateway.jobs.JobRequestParser;
 import io.diffq.gateway.jobs.KafkaUnavailableException;
 import io.diffq.gateway.jobs.PayloadTooLargeException;
+import io.diffq.gateway.queue.OverloadedException;
 import java.net.URI;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -71,6 +75,29 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
         headers.set(HttpHeaders.RETRY_AFTER, String.valueOf(Math.max(1, properties.retryAfter().toSeconds())));
         return respond(problem(HttpStatus.SERVICE_UNAVAILABLE, Problems.QUEUE_UNAVAILABLE, "Queue unavailable",
                 "the job queue cannot take or give records right now; no job was created, retry later"), headers);
+    }
+
+    @ExceptionHandler
+    ResponseEntity<ProblemDetail> idempotencyConflict(IdempotencyConflictException e) {
+        ProblemDetail p = problem(HttpStatus.UNPROCESSABLE_CONTENT, Problems.IDEMPOTENCY_KEY_REUSED,
+                "Idempotency-Key reused", e.getMessage());
+        p.setProperty("field", JobRequestParser.IDEMPOTENCY_HEADER);
+        return respond(p, HttpHeaders.EMPTY);
+    }
+
+    @ExceptionHandler
+    ResponseEntity<ProblemDetail> finished(JobFinishedException e) {
+        ProblemDetail p = problem(HttpStatus.CONFLICT, Problems.JOB_FINISHED, "Job already finished", e.getMessage());
+        p.setProperty("state", e.state());
+        return respond(p, HttpHeaders.EMPTY);
+    }
+
+    @ExceptionHandler
+    ResponseEntity<ProblemDetail> overloaded(OverloadedException e) {
+        HttpHeaders headers = new HttpHeaders();
+        headers.set(HttpHeaders.RETRY_AFTER, String.valueOf(Math.max(1, e.retryAfter().toSeconds())));
+        return respond(problem(HttpStatus.TOO_MANY_REQUESTS, Problems.QUEUE_FULL, "Queue full",
+                e.getMessage() + "; no job was created, retry later"), headers);
     }
 
     @ExceptionHandler

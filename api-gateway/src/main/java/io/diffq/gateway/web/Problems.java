@@ -11,7 +11,16 @@ public final class Problems {
     public static final URI IMAGE_NOT_READY = uri("image-not-ready");
     public static final URI IMAGE_EXPIRED = uri("image-expired");
     public static final URI QUEUE_UNAVAILABLE = uri("queue-unavailable");
+    public static final URI QUEUE_FULL = uri("queue-full");
+    public static final URI JOB_FINISHED = uri("job-finished");
+    public static final URI IDEMPOTENCY_KEY_REUSED = uri("idempotency-key-reused");
     public static final URI INTERNAL = uri("internal-error");
+    /** No valid API key: {@code 401} with {@code WWW-Authenticate: Bearer}. */
+    public static final URI UNAUTHORIZED = uri("unauthorized");
+    /** The client's rate limit is exhausted: {@code 429} with {@code Retry-After}. */
+    public static final URI RATE_LIMITED = uri("rate-limited");
+    /** A request the server cannot read as HTTP (bad request line, header or URI encoding). */
+    public static final URI BAD_REQUEST = uri("bad-request");
 
     private Problems() {
     }

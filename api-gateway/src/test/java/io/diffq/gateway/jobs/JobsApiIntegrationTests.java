@@ -115,6 +115,55 @@ class JobsApiIntegrationTests {
     }
 
     @Test
+    void theSameIdempotencyKeyAndBodyNameTheSameJobAndADifferentBodyIsRejected() {
+        String key = "order-" + UUID.randomUUID();
+        Api.Response first = api.send(submitWithKey(key, "{\"prompt\":\"once\",\"steps\":7}"));
+        Api.Response again = api.send(submitWithKey(key, "{ \"steps\": 7, \"prompt\": \"once\" }"));
+        Api.Response other = api.send(submitWithKey(key, "{\"prompt\":\"twice\",\"steps\":7}"));
+        Api.Response badKey = api.send(submitWithKey("has spaces", "{\"prompt\":\"x\"}"));
+
+        assertThat(first.status()).isEqualTo(202);
+        assertThat(again.status()).isEqualTo(202);
+        assertThat(again.json().get("id").asString()).isEqualTo(first.json().get("id").asString());
+        assertThat(again.headers().firstValue("Idempotency-Replayed")).hasValue("true");
+        assertThat(first.headers().firstValue("Idempotency-Replayed")).hasValue("false");
+        assertThat(other.status()).isEqualTo(422);
+        assertThat(other.contentType()).startsWith("application/problem+json");
+        assertThat(other.json().get("field").asString()).isEqualTo("Idempotency-Key");
+        assertThat(badKey.status()).isEqualTo(400);
+        assertThat(badKey.json().get("field").asString()).isEqualTo("Idempotency-Key");
+    }
+
+    private HttpRequest.Builder submitWithKey(String key, String body) {
+        return HttpRequest.newBuilder(URI.create(api.base() + "/v1/jobs"))
+                .header("Content-Type", "application/json")
+                .header("Idempotency-Key", key)
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+    }
+
+    @Test
+    void aCancelIsStoredForTheWorkersAndAFinishedJobCannotBeCanceled() {
+        String queued = api.submit("{\"prompt\":\"never mind\"}").json().get("id").asString();
+        String done = api.submit("{\"prompt\":\"done\"}").json().get("id").asString();
+        worker.succeed(done, new byte[] {1});
+
+        Api.Response canceled = api.send(HttpRequest.newBuilder(URI.create(api.base() + "/v1/jobs/" + queued))
+                .DELETE());
+
+        assertThat(canceled.status()).isEqualTo(202);
+        assertThat(canceled.json().get("cancelRequestedAt").isString()).isTrue();
+        assertThat(api.get("/v1/jobs/" + queued).json().get("cancelRequestedAt").isString()).isTrue();
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                assertThat(api.get("/v1/jobs/" + done).json().get("state").asString()).isEqualTo("SUCCEEDED"));
+        Api.Response tooLate = api.send(HttpRequest.newBuilder(URI.create(api.base() + "/v1/jobs/" + done)).DELETE());
+        assertThat(tooLate.status()).isEqualTo(409);
+        assertThat(tooLate.json().get("type").asString()).isEqualTo("https://diffq.io/problems/job-finished");
+        Api.Response unknown = api.send(HttpRequest.newBuilder(
+                URI.create(api.base() + "/v1/jobs/" + UUID.randomUUID())).DELETE());
+        assertThat(unknown.status()).isEqualTo(404);
+    }
+
+    @Test
     void anUnknownJobIsANotFoundProblem() {
         for (String id : new String[] {UUID.randomUUID().toString(), "not-a-job-id", "%20"}) {
             for (String suffix : new String[] {"", "/image"}) {

@@ -19,6 +19,8 @@ import java.time.Instant;
  * @param scheduler      the noise scheduler, or {@code null} for the model's default
  * @param createdAt      when the gateway accepted the job
  * @param deadline       when the job expires if no worker has started it, or {@code null} for never
+ * @param fingerprint    a digest of what the client sent, when it sent an {@code Idempotency-Key}: a
+ *                       retry with the same key must send the same request
  */
 public record JobRequest(
         String id,
@@ -32,5 +34,6 @@ public record JobRequest(
         String model,
         String scheduler,
         Instant createdAt,
-        Instant deadline) {
+        Instant deadline,
+        String fingerprint) {
 }

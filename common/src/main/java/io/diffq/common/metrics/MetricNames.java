@@ -12,6 +12,7 @@ public final class MetricNames {
     public static final String JOB_QUEUE_WAIT = "diffq.job.queue.wait";
     public static final String JOB_INFERENCE = "diffq.job.inference";
     public static final String JOBS_COMPLETED = "diffq.jobs.completed";
+    public static final String JOB_CANCEL_LATENCY = "diffq.job.cancel.latency";
     public static final String QUEUE_LAG_RECORDS = "diffq.queue.lag.records";
     public static final String QUEUE_OLDEST_WAIT = "diffq.queue.oldest.wait";
     public static final String WORKERS = "diffq.workers";

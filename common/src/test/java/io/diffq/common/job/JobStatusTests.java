@@ -11,7 +11,7 @@ class JobStatusTests {
     private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
 
     private final JobRequest request = new JobRequest("j1", "a red circle", "", 32, 32, 20, 7.5, 42, "tiny", null,
-            T0, null);
+            T0, null, null);
 
     @Test
     void aJobRunsAndSucceeds() {

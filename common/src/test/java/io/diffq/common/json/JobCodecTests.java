@@ -19,7 +19,7 @@ class JobCodecTests {
     @Test
     void requestsRoundTripWithIsoTimestamps() {
         JobRequest r = new JobRequest("j1", "a red circle", "blurry", 64, 48, 20, 7.5, 4294967295L, "tiny", "ddim",
-                Instant.parse("2026-01-02T03:04:05.678Z"), null);
+                Instant.parse("2026-01-02T03:04:05.678Z"), null, "sha256:abc");
 
         byte[] json = codec.writeRequest(r);
 

@@ -189,7 +189,7 @@ class JobProcessingIntegrationTests {
 
     private JobRequest job(String prompt, int width, int height, String model) {
         return new JobRequest(UUID.randomUUID().toString(), prompt, "", width, height, 4, 7.5, 42, model, null,
-                Instant.now(), null);
+                Instant.now(), null, null);
     }
 
     private KafkaProducer<String, byte[]> producer() {

@@ -1,0 +1,68 @@
+package io.diffq.gateway.queue;
+
+import io.diffq.common.job.JobRequest;
+import io.diffq.gateway.status.JobStatusView;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import org.springframework.stereotype.Component;
+
+/**
+ * Decides whether a new job may enter the queue: not while the backlog is past its bounds, and not when
+ * the job could not start before its own deadline at the rate jobs finish now. {@code Retry-After} is
+ * the time the fleet needs, at that rate, to bring the backlog back within bounds.
+ */
+@Component
+public class Admission {
+
+    private final QueueMonitor monitor;
+    private final JobStatusView view;
+    private final BackpressureProperties properties;
+    private final Clock clock;
+
+    public Admission(QueueMonitor monitor, JobStatusView view, BackpressureProperties properties, Clock clock) {
+        this.monitor = monitor;
+        this.view = view;
+        this.properties = properties;
+        this.clock = clock;
+    }
+
+    /**
+     * @throws OverloadedException when the job must not be accepted now
+     */
+    public void admit(JobRequest request) {
+        QueueSnapshot q = monitor.snapshot();
+        long lag = q.totalLag();
+        double rate = view.recentThroughput();
+        if (lag > properties.maxLag()) {
+            throw new OverloadedException(lag + " jobs are waiting (limit " + properties.maxLag() + ")",
+                    retryAfter(rate, lag - properties.maxLag()));
+        }
+        if (q.oldestWait().compareTo(properties.maxOldestWait()) > 0) {
+            long allowed = (long) (rate * properties.maxOldestWait().toSeconds());
+            throw new OverloadedException("the oldest waiting job has waited " + q.oldestWait().toSeconds()
+                    + " s (limit " + properties.maxOldestWait().toSeconds() + " s)",
+                    retryAfter(rate, Math.max(1, lag - allowed)));
+        }
+        if (request.deadline() != null && lag > 0) {
+            Instant earliestStart = rate > 0
+                    ? clock.instant().plus(Duration.ofMillis((long) (lag / rate * 1000)))
+                    : Instant.MAX;
+            if (earliestStart.isAfter(request.deadline())) {
+                throw new OverloadedException("with " + lag + " jobs ahead at " + String.format("%.2f", rate)
+                        + " jobs/s the job cannot start before its deadline", retryAfter(rate, lag));
+            }
+        }
+    }
+
+    private Duration retryAfter(double rate, long jobsToDrain) {
+        if (rate <= 0) {
+            return properties.retryAfterWhenIdle();
+        }
+        Duration d = Duration.ofSeconds((long) Math.ceil(jobsToDrain / rate));
+        if (d.compareTo(Duration.ofSeconds(1)) < 0) {
+            return Duration.ofSeconds(1);
+        }
+        return d.compareTo(properties.maxRetryAfter()) > 0 ? properties.maxRetryAfter() : d;
+    }
+}
