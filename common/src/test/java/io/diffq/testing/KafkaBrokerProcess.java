@@ -97,6 +97,11 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             p.put("share.coordinator.state.topic.replication.factor", "1");
             p.put("share.coordinator.state.topic.min.isr", "1");
             p.put("group.initial.rebalance.delay.ms", "0");
+            // A killed consumer's partitions move after 6 s instead of 45 s, so fault tests stay short.
+            p.put("group.consumer.session.timeout.ms", "6000");
+            p.put("group.consumer.min.session.timeout.ms", "6000");
+            p.put("group.consumer.heartbeat.interval.ms", "1000");
+            p.put("group.consumer.min.heartbeat.interval.ms", "1000");
             p.put("message.max.bytes", String.valueOf(17 * 1024 * 1024));
             try (var out = Files.newOutputStream(config())) {
                 p.store(out, "diffq test broker");

@@ -28,6 +28,10 @@ final class Http {
                 .POST(HttpRequest.BodyPublishers.ofString(json)));
     }
 
+    HttpResponse<byte[]> delete(String path) {
+        return send(HttpRequest.newBuilder(URI.create(base + path)).DELETE());
+    }
+
     HttpResponse<byte[]> get(String path) {
         return send(HttpRequest.newBuilder(URI.create(base + path)).GET());
     }

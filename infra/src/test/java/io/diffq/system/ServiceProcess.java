@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** A diffq service (gateway or worker) run from its packaged jar in its own JVM, as in production. */
-final class ServiceProcess implements AutoCloseable {
+public final class ServiceProcess implements AutoCloseable {
 
     /** The repository root: the infra module's parent. */
     static final Path ROOT = Path.of("").toAbsolutePath().getParent();
@@ -31,15 +31,18 @@ final class ServiceProcess implements AutoCloseable {
         this.process = process;
     }
 
-    static ServiceProcess gateway(Path dir, String name, String bootstrap, int port, int managementPort) {
-        return start(name, ROOT.resolve("api-gateway/target/api-gateway.jar"), dir, managementPort, List.of(
+    public static ServiceProcess gateway(Path dir, String name, String bootstrap, int port, int managementPort,
+            String... extra) {
+        List<String> args = new ArrayList<>(List.of(
                 "--server.port=" + port,
                 "--management.server.port=" + managementPort,
                 "--spring.kafka.bootstrap-servers=" + bootstrap,
                 "--diffq.topics.partitions=4"));
+        args.addAll(List.of(extra));
+        return start(name, ROOT.resolve("api-gateway/target/api-gateway.jar"), dir, managementPort, args);
     }
 
-    static ServiceProcess worker(Path dir, String name, String bootstrap, int managementPort, String... extra) {
+    public static ServiceProcess worker(Path dir, String name, String bootstrap, int managementPort, String... extra) {
         List<String> args = new ArrayList<>(List.of(
                 "--server.port=" + managementPort,
                 "--spring.kafka.bootstrap-servers=" + bootstrap,
@@ -109,11 +112,25 @@ final class ServiceProcess implements AutoCloseable {
         await(Duration.ofSeconds(30));
     }
 
+    /** This service's Prometheus scrape. */
+    String scrape() {
+        try {
+            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + managementPort + "/actuator/prometheus")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     boolean isAlive() {
         return process.isAlive();
     }
 
-    String tail() {
+    public String tail() {
         try {
             List<String> lines = Files.readAllLines(log);
             return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));

@@ -1,0 +1,130 @@
+package io.diffq.system;
+
+import static org.awaitility.Awaitility.await;
+
+import io.diffq.common.job.JobEvent;
+import io.diffq.common.json.JobCodec;
+import io.diffq.common.kafka.Topics;
+import io.diffq.testing.KafkaBrokerProcess;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import tools.jackson.databind.JsonNode;
+
+/** A broker, gateways and workers as separate processes, for fault tests; closes what it started. */
+final class Cluster implements AutoCloseable {
+
+    private final Path dir;
+    private final KafkaBrokerProcess broker;
+    private final List<ServiceProcess> processes = new ArrayList<>();
+    private final JobCodec codec = new JobCodec();
+    private int names;
+
+    Cluster(Path dir) {
+        this.dir = dir;
+        this.broker = KafkaBrokerProcess.start(dir.resolve("kafka"));
+    }
+
+    KafkaBrokerProcess broker() {
+        return broker;
+    }
+
+    /** Starts a gateway and returns its API client. */
+    Http gateway(String... args) {
+        int port = KafkaBrokerProcess.freePort();
+        processes.add(ServiceProcess.gateway(dir, "gateway-" + (++names), broker.bootstrapServers(), port,
+                KafkaBrokerProcess.freePort(), args));
+        return new Http(port);
+    }
+
+    /** Starts a gateway process and returns it with its port, for tests that stop it. */
+    ServiceProcess gatewayProcess(int port, String... args) {
+        ServiceProcess p = ServiceProcess.gateway(dir, "gateway-" + (++names), broker.bootstrapServers(), port,
+                KafkaBrokerProcess.freePort(), args);
+        processes.add(p);
+        return p;
+    }
+
+    ServiceProcess worker(String... args) {
+        String name = "worker-" + (++names);
+        ServiceProcess p = ServiceProcess.worker(dir, name, broker.bootstrapServers(), KafkaBrokerProcess.freePort(),
+                args);
+        processes.add(p);
+        return p;
+    }
+
+    static String submit(Http api, String json) {
+        HttpResponse<byte[]> r = api.post("/v1/jobs", json);
+        if (r.statusCode() != 202) {
+            throw new AssertionError("submit answered " + r.statusCode() + ": " + new String(r.body()));
+        }
+        return Http.json(r).get("id").asString();
+    }
+
+    static JsonNode status(Http api, String id) {
+        return api.getJson("/v1/jobs/" + id);
+    }
+
+    static void awaitState(Http api, String id, String state, Duration timeout) {
+        await().atMost(timeout).pollInterval(Duration.ofMillis(300))
+                .until(() -> state.equals(status(api, id).get("state").asString()));
+    }
+
+    /** Every event on {@code diffq.job-events} so far, per job, in order. */
+    Map<String, List<JobEvent>> events() {
+        Map<String, List<JobEvent>> events = new LinkedHashMap<>();
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID(),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"), new StringDeserializer(),
+                new ByteArrayDeserializer())) {
+            c.subscribe(List.of(Topics.JOB_EVENTS));
+            int empty = 0;
+            while (empty < 5) {
+                var records = c.poll(Duration.ofMillis(500));
+                empty = records.isEmpty() ? empty + 1 : 0;
+                for (ConsumerRecord<String, byte[]> r : records) {
+                    events.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(codec.readEvent(r.value()));
+                }
+            }
+        }
+        return events;
+    }
+
+    /** Keys on {@code diffq.jobs.dlt}. */
+    List<String> deadLettered() {
+        List<String> keys = new ArrayList<>();
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID(),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"), new StringDeserializer(),
+                new ByteArrayDeserializer())) {
+            c.subscribe(List.of(Topics.JOBS_DLT));
+            int empty = 0;
+            while (empty < 4) {
+                var records = c.poll(Duration.ofMillis(500));
+                empty = records.isEmpty() ? empty + 1 : 0;
+                records.forEach(r -> keys.add(r.key()));
+            }
+        }
+        return keys;
+    }
+
+    @Override
+    public void close() {
+        for (int i = processes.size() - 1; i >= 0; i--) {
+            processes.get(i).kill();
+        }
+        broker.close();
+    }
+}

@@ -1,0 +1,259 @@
+package io.diffq.system;
+
+import static io.diffq.system.Cluster.awaitState;
+import static io.diffq.system.Cluster.status;
+import static io.diffq.system.Cluster.submit;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.diffq.common.job.JobEvent;
+import io.diffq.common.job.JobState;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A production queue on its worst day, every part a real process: workers join and leave (gracefully and
+ * with kill -9), a job kills every worker that runs it, the broker restarts under load. No accepted job
+ * is lost and none ends in two different terminal states.
+ */
+class FaultToleranceIntegrationTests {
+
+    @Test
+    void workersJoinAndLeaveWhile200JobsRunAndEveryJobEndsExactlyOnce(@TempDir Path dir) throws Exception {
+        try (Cluster cluster = new Cluster(dir)) {
+            Http api = cluster.gateway();
+            cluster.worker("--diffq.worker.simulated.latency=150ms");
+            List<String> accepted = new CopyOnWriteArrayList<>();
+            Thread client = new Thread(() -> {
+                for (int i = 0; i < 200; i++) {
+                    accepted.add(submit(api, "{\"prompt\":\"job " + i + "\",\"width\":16,\"height\":16,\"steps\":3}"));
+                }
+            });
+            client.start();
+            await().atMost(Duration.ofSeconds(60)).until(() -> accepted.size() >= 30);
+            ServiceProcess graceful = cluster.worker("--diffq.worker.simulated.latency=150ms");
+            ServiceProcess killed = cluster.worker("--diffq.worker.simulated.latency=150ms");
+            client.join(120_000);
+            assertThat(accepted).hasSize(200);
+            await().atMost(Duration.ofSeconds(60)).until(() -> terminal(cluster.events()) >= 100);
+
+            killed.kill();
+            graceful.stop();
+
+            await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofSeconds(2)).until(() ->
+                    terminal(cluster.events()) == 200);
+            Map<String, List<JobEvent>> events = cluster.events();
+            assertThat(events.keySet()).containsExactlyInAnyOrderElementsOf(accepted);
+            for (String id : accepted) {
+                Set<JobState> terminals = events.get(id).stream().map(JobEvent::state)
+                        .filter(JobState::isTerminal).collect(Collectors.toSet());
+                assertThat(terminals).as("terminal states of %s", id).containsExactly(JobState.SUCCEEDED);
+            }
+            for (String id : accepted) {
+                assertThat(status(api, id).get("state").asString()).isEqualTo("SUCCEEDED");
+            }
+        }
+    }
+
+    @Test
+    void aWorkerKilledMidJobLosesNothingTheJobRunsAgainAsAttempt2(@TempDir Path dir) {
+        try (Cluster cluster = new Cluster(dir)) {
+            Http api = cluster.gateway();
+            ServiceProcess first = cluster.worker("--diffq.worker.simulated.latency=8s");
+            String id = submit(api, "{\"prompt\":\"long\",\"steps\":8}");
+            awaitState(api, id, "RUNNING", Duration.ofSeconds(30));
+
+            first.kill();
+            cluster.worker("--diffq.worker.simulated.latency=1s");
+
+            awaitState(api, id, "SUCCEEDED", Duration.ofSeconds(60));
+            assertThat(status(api, id).get("attempt").asInt()).isEqualTo(2);
+            assertThat(api.get("/v1/jobs/" + id + "/image").statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void aJobThatKillsEveryWorkerEndsFailedOnTheDeadLetterTopicAndTheOthersComplete(@TempDir Path dir) {
+        try (Cluster cluster = new Cluster(dir)) {
+            Http api = cluster.gateway();
+            String poison = submit(api, "{\"prompt\":\"segfault please\",\"steps\":4}");
+            List<String> others = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                others.add(submit(api, "{\"prompt\":\"fine " + i + "\",\"steps\":2}"));
+            }
+            // A supervisor (Kubernetes, systemd) restarts a worker that died.
+            AtomicInteger restarts = new AtomicInteger();
+            await().atMost(Duration.ofSeconds(300)).pollInterval(Duration.ofSeconds(1)).until(() -> {
+                Map<String, List<JobEvent>> events = cluster.events();
+                if (events.keySet().containsAll(others) && events.containsKey(poison)
+                        && events.values().stream().allMatch(this::hasTerminal)) {
+                    return true;
+                }
+                if (live(cluster) == 0) {
+                    restarts.incrementAndGet();
+                    try {
+                        current = cluster.worker("--diffq.worker.simulated.latency=1s",
+                                "--diffq.worker.simulated.crash-pattern=segfault");
+                    } catch (IllegalStateException diedWhileStarting) {
+                        // the poison job can kill it before it reports healthy
+                    }
+                }
+                return false;
+            });
+
+            assertThat(restarts.get()).isGreaterThanOrEqualTo(3);
+            assertThat(status(api, poison).get("state").asString()).isEqualTo("FAILED");
+            assertThat(status(api, poison).get("error").get("type").asString()).isEqualTo("attempts-exhausted");
+            assertThat(cluster.deadLettered()).contains(poison);
+            for (String id : others) {
+                assertThat(status(api, id).get("state").asString()).isEqualTo("SUCCEEDED");
+            }
+        }
+    }
+
+    private ServiceProcess current;
+
+    private int live(Cluster cluster) {
+        return current != null && current.isAlive() ? 1 : 0;
+    }
+
+    @Test
+    void theBrokerRestartsUnderLoadSubmitsGet503WhileItIsDownAndEveryAcceptedJobCompletes(@TempDir Path dir)
+            throws Exception {
+        try (Cluster cluster = new Cluster(dir)) {
+            Http api = cluster.gateway();
+            cluster.worker("--diffq.worker.simulated.latency=100ms");
+            List<String> accepted = new CopyOnWriteArrayList<>();
+            AtomicInteger refused = new AtomicInteger();
+            Thread client = new Thread(() -> {
+                long end = System.nanoTime() + Duration.ofSeconds(40).toNanos();
+                int i = 0;
+                while (System.nanoTime() < end) {
+                    HttpResponse<byte[]> r = api.post("/v1/jobs", "{\"prompt\":\"load " + (i++) + "\",\"steps\":2}");
+                    if (r.statusCode() == 202) {
+                        accepted.add(Http.json(r).get("id").asString());
+                    } else {
+                        assertThat(r.statusCode()).isEqualTo(503);
+                        assertThat(r.headers().firstValue("Retry-After")).isPresent();
+                        refused.incrementAndGet();
+                    }
+                    sleep(100);
+                }
+            });
+            client.start();
+            await().atMost(Duration.ofSeconds(30)).until(() -> accepted.size() >= 20);
+
+            cluster.broker().stop();
+            await().atMost(Duration.ofSeconds(60)).until(() -> refused.get() >= 2);
+            cluster.broker().restart();
+            client.join(120_000);
+
+            assertThat(refused.get()).isGreaterThanOrEqualTo(2);
+            assertThat(accepted.size()).isGreaterThan(30);
+            await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofSeconds(2)).untilAsserted(() -> {
+                for (String id : accepted) {
+                    assertThat(status(api, id).get("state").asString()).as(id).isEqualTo("SUCCEEDED");
+                }
+            });
+            Map<String, List<JobEvent>> events = cluster.events();
+            for (String id : accepted) {
+                assertThat(events.get(id).stream().map(JobEvent::state).filter(JobState::isTerminal)
+                        .collect(Collectors.toSet())).containsExactly(JobState.SUCCEEDED);
+            }
+        }
+    }
+
+    @Test
+    void aGatewayRestartedUnderLoadLosesNoStateAndTheOtherInstanceShowsNoGap(@TempDir Path dir) {
+        try (Cluster cluster = new Cluster(dir)) {
+            int portA = io.diffq.testing.KafkaBrokerProcess.freePort();
+            ServiceProcess a = cluster.gatewayProcess(portA);
+            Http apiA = new Http(portA);
+            Http apiB = cluster.gateway();
+            cluster.worker("--diffq.worker.simulated.latency=200ms");
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < 30; i++) {
+                String id = submit(i % 2 == 0 ? apiA : apiB, "{\"prompt\":\"job " + i + "\",\"steps\":2}");
+                ids.add(id);
+                if (i == 15) {
+                    a.stop();
+                }
+                // Every job is visible on B at once, whoever took it and whether A is up.
+                assertThat(apiB.get("/v1/jobs/" + id).statusCode()).isEqualTo(200);
+                if (i >= 15 && i % 2 == 0) {
+                    if (!a.isAlive()) {
+                        a = cluster.gatewayProcess(portA);
+                    }
+                }
+            }
+            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
+                for (String id : ids) {
+                    assertThat(status(apiA, id).get("state").asString()).isEqualTo("SUCCEEDED");
+                    assertThat(status(apiB, id).get("state").asString()).isEqualTo("SUCCEEDED");
+                }
+            });
+        }
+    }
+
+    @Test
+    void deadlinesExpireUnrunAndCancelsStopQueuedAndRunningJobs(@TempDir Path dir) {
+        try (Cluster cluster = new Cluster(dir)) {
+            Http api = cluster.gateway();
+            String expiring = submit(api, "{\"prompt\":\"in a hurry\",\"deadlineSeconds\":1}");
+            String queued = submit(api, "{\"prompt\":\"never mind\"}");
+            assertThat(api.delete("/v1/jobs/" + queued).statusCode()).isEqualTo(202);
+            sleep(2000);
+
+            ServiceProcess worker = cluster.worker("--diffq.worker.simulated.latency=20s");
+            awaitState(api, expiring, "EXPIRED", Duration.ofSeconds(60));
+            awaitState(api, queued, "CANCELED", Duration.ofSeconds(60));
+            assertThat(status(api, queued).get("attempt").asInt()).isLessThanOrEqualTo(1);
+            assertThat(status(api, expiring).get("error").get("type").asString()).isEqualTo("deadline-exceeded");
+
+            String running = submit(api, "{\"prompt\":\"long\",\"steps\":40}");
+            awaitState(api, running, "RUNNING", Duration.ofSeconds(30));
+            long asked = System.nanoTime();
+            assertThat(api.delete("/v1/jobs/" + running).statusCode()).isEqualTo(202);
+            awaitState(api, running, "CANCELED", Duration.ofSeconds(15));
+            // It stopped at a denoising step (0.5 s apart), long before its 20 s were up.
+            assertThat(Duration.ofNanos(System.nanoTime() - asked)).isLessThan(Duration.ofSeconds(10));
+
+            String workerMetrics = worker.scrape();
+            assertThat(workerMetrics).contains("state=\"EXPIRED\"} 1.0").doesNotContain(
+                    "diffq_job_inference_seconds_count{application=\"diffq-worker\",gpu=\"cpu\",model=\"simulated\"} 1");
+        }
+    }
+
+    private boolean hasTerminal(List<JobEvent> events) {
+        return events.stream().anyMatch(e -> e.state().isTerminal());
+    }
+
+    private static long terminal(Map<String, List<JobEvent>> events) {
+        Set<String> done = new HashSet<>();
+        events.forEach((id, list) -> {
+            if (list.stream().anyMatch(e -> e.state().isTerminal())) {
+                done.add(id);
+            }
+        });
+        return done.size();
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
