@@ -184,17 +184,19 @@ class FaultToleranceIntegrationTests {
             cluster.worker("--diffq.worker.simulated.latency=200ms");
             List<String> ids = new ArrayList<>();
             for (int i = 0; i < 30; i++) {
-                String id = submit(i % 2 == 0 ? apiA : apiB, "{\"prompt\":\"job " + i + "\",\"steps\":2}");
-                ids.add(id);
-                if (i == 15) {
+                boolean aUp = i < 10 || i >= 20;
+                if (i == 10) {
                     a.stop();
                 }
-                // Every job is visible on B at once, whoever took it and whether A is up.
+                if (i == 20) {
+                    a = cluster.gatewayProcess(portA);
+                }
+                String id = submit(aUp && i % 2 == 0 ? apiA : apiB, "{\"prompt\":\"job " + i + "\",\"steps\":2}");
+                ids.add(id);
+                // Every job is visible on B at once, whoever took it, while A is up, down or catching up.
                 assertThat(apiB.get("/v1/jobs/" + id).statusCode()).isEqualTo(200);
-                if (i >= 15 && i % 2 == 0) {
-                    if (!a.isAlive()) {
-                        a = cluster.gatewayProcess(portA);
-                    }
+                if (aUp) {
+                    assertThat(apiA.get("/v1/jobs/" + id).statusCode()).isEqualTo(200);
                 }
             }
             await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
