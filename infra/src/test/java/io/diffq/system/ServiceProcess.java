@@ -126,6 +126,24 @@ public final class ServiceProcess implements AutoCloseable {
         }
     }
 
+    /** Resident memory of the process, in KiB, from /proc (Linux). */
+    long residentKib() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(process.pid()), "status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // gone, or not Linux
+        }
+        return -1;
+    }
+
+    String name() {
+        return name;
+    }
+
     boolean isAlive() {
         return process.isAlive();
     }
