@@ -8,5 +8,5 @@ ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd -P)"
 cd "$ROOT"
 echo "soak: building (mvn install -DskipTests)..." >&2
 mvn -B -q install -DskipTests
-mvn -B -q -pl infra dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=infra/target/soak.classpath
+mvn -B -q -pl infra dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$ROOT/infra/target/soak.classpath"
 exec java -Xmx1g -cp "infra/target/test-classes:$(cat infra/target/soak.classpath)" io.diffq.system.Soak "$@"
