@@ -9,4 +9,4 @@ cd "$ROOT"
 echo "soak: building (mvn install -DskipTests)..." >&2
 mvn -B -q install -DskipTests
 mvn -B -q -pl infra dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$ROOT/infra/target/soak.classpath"
-exec java -Xmx1g -cp "infra/target/test-classes:$(cat infra/target/soak.classpath)" io.diffq.system.Soak "$@"
+exec java -Xmx1g -Ddiffq.root="$ROOT" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "infra/target/test-classes:$(cat infra/target/soak.classpath)" io.diffq.system.Soak "$@"

@@ -16,8 +16,9 @@ import java.util.concurrent.TimeUnit;
 /** A diffq service (gateway or worker) run from its packaged jar in its own JVM, as in production. */
 public final class ServiceProcess implements AutoCloseable {
 
-    /** The repository root: the infra module's parent. */
-    static final Path ROOT = Path.of("").toAbsolutePath().getParent();
+    /** The repository root: {@code diffq.root}, else the infra module's parent (tests run in the module). */
+    static final Path ROOT = System.getProperty("diffq.root") != null ? Path.of(System.getProperty("diffq.root"))
+            : Path.of("").toAbsolutePath().getParent();
 
     private final String name;
     private final Path log;
