@@ -28,8 +28,9 @@ import org.springframework.web.bind.annotation.RequestAttribute;
 import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 
-/** The jobs API: submit, poll, fetch the image, cancel. */
+/** The jobs API: submit, poll or stream, fetch the image, cancel. */
 @RestController
 @RequestMapping("/v1/jobs")
 class JobsController {
@@ -44,16 +45,18 @@ class JobsController {
     private final JobStatusView view;
     private final ResultReader results;
     private final Admission admission;
+    private final JobEventStream events;
     private final GatewayProperties properties;
     private final Clock clock;
 
     JobsController(JobRequestParser parser, JobSubmitter submitter, JobStatusView view, ResultReader results,
-            Admission admission, GatewayProperties properties, Clock clock) {
+            Admission admission, JobEventStream events, GatewayProperties properties, Clock clock) {
         this.parser = parser;
         this.submitter = submitter;
         this.view = view;
         this.results = results;
         this.admission = admission;
+        this.events = events;
         this.properties = properties;
         this.clock = clock;
     }
@@ -127,6 +130,12 @@ class JobsController {
         return ResponseEntity.ok()
                 .cacheControl(CacheControl.noStore())
                 .body(view(status));
+    }
+
+    /** The job's status as server-sent events, until it ends. */
+    @GetMapping(path = "/{id}/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
+    SseEmitter events(@PathVariable String id) {
+        return events.open(find(id), this::view);
     }
 
     @GetMapping(path = "/{id}/image", produces = MediaType.IMAGE_PNG_VALUE)

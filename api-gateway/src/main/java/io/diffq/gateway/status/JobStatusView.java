@@ -24,6 +24,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -62,6 +63,7 @@ public class JobStatusView implements SmartLifecycle {
     private final Map<String, JobStatus> jobs = new ConcurrentHashMap<>();
     private final Map<String, Instant> cancelRequests = new ConcurrentHashMap<>();
     private final Throughput throughput = new Throughput();
+    private final Map<String, Set<Consumer<JobStatus>>> watchers = new ConcurrentHashMap<>();
     private final Map<TopicPartition, Long> positions = new ConcurrentHashMap<>();
     private final Map<String, Integer> partitionCounts = new ConcurrentHashMap<>();
     private final Object progress = new Object();
@@ -133,6 +135,19 @@ public class JobStatusView implements SmartLifecycle {
     public void accepted(JobRequest request) {
         jobs.merge(request.id(), JobStatus.queued(request),
                 (current, queued) -> current.request() == null ? current.withRequest(request) : current);
+    }
+
+    /**
+     * Calls {@code watcher} (on the view's thread; it must not block) with every later change of the job.
+     *
+     * @return a handle that stops the calls
+     */
+    public Runnable watch(String id, Consumer<JobStatus> watcher) {
+        watchers.computeIfAbsent(id, k -> ConcurrentHashMap.newKeySet()).add(watcher);
+        return () -> watchers.computeIfPresent(id, (k, set) -> {
+            set.remove(watcher);
+            return set.isEmpty() ? null : set;
+        });
     }
 
     /** Records a cancel this instance just stored. */
@@ -336,6 +351,10 @@ public class JobStatusView implements SmartLifecycle {
                 return current;
             }
         });
+        Set<Consumer<JobStatus>> watching = watchers.get(event.jobId());
+        if (watching != null && after != before) {
+            watching.forEach(w -> w.accept(after));
+        }
         // Only live transitions count: replaying the topics at start-up must not re-record old jobs.
         if (caughtUp && after.state().isTerminal() && (before == null || !before.state().isTerminal())) {
             throughput.record(clock.instant().getEpochSecond());

@@ -6,6 +6,13 @@ import static org.awaitility.Awaitility.await;
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.WorkerStandIn;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import java.net.http.HttpRequest;
 import java.time.Duration;
 import java.util.UUID;
@@ -97,6 +104,29 @@ class JobsApiIntegrationTests {
         assertThat(new Api(managementPort).get("/actuator/prometheus").text()).containsPattern(
                 "diffq_job_e2e_seconds_bucket\\{application=\"diffq-gateway\",model=\"simulated\","
                         + "state=\"SUCCEEDED\",le=\"600.0\"} [1-9]");
+    }
+
+    @Test
+    void aJobCanBeStreamedAsServerSentEventsUntilItEnds() throws Exception {
+        String id = api.submit("{\"prompt\":\"streamed\"}").json().get("id").asString();
+        HttpClient http = HttpClient.newHttpClient();
+        CompletableFuture<HttpResponse<Stream<String>>> stream = http.sendAsync(
+                HttpRequest.newBuilder(URI.create(api.base() + "/v1/jobs/" + id + "/events"))
+                        .header("Accept", "text/event-stream").build(),
+                HttpResponse.BodyHandlers.ofLines());
+        HttpResponse<Stream<String>> response = stream.get(10, TimeUnit.SECONDS);
+        assertThat(response.headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
+
+        worker.succeed(id, new byte[] {9});
+
+        List<String> states = new ArrayList<>();
+        CompletableFuture.runAsync(() -> response.body()
+                        .filter(line -> line.startsWith("data:"))
+                        .map(line -> line.replaceAll(".*\"state\":\"([A-Z]+)\".*", "$1"))
+                        .forEach(states::add))
+                .get(30, TimeUnit.SECONDS); // the stream ends after the terminal state
+        assertThat(states).first().isEqualTo("QUEUED");
+        assertThat(states).contains("RUNNING").last().isEqualTo("SUCCEEDED");
     }
 
     @Test
