@@ -83,41 +83,33 @@ final class Cluster implements AutoCloseable {
     /** Every event on {@code diffq.job-events} so far, per job, in order. */
     Map<String, List<JobEvent>> events() {
         Map<String, List<JobEvent>> events = new LinkedHashMap<>();
-        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-                ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID(),
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"), new StringDeserializer(),
-                new ByteArrayDeserializer())) {
-            c.subscribe(List.of(Topics.JOB_EVENTS));
-            int empty = 0;
-            while (empty < 5) {
-                var records = c.poll(Duration.ofMillis(500));
-                empty = records.isEmpty() ? empty + 1 : 0;
-                for (ConsumerRecord<String, byte[]> r : records) {
-                    events.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(codec.readEvent(r.value()));
-                }
-            }
-        }
+        readAll(Topics.JOB_EVENTS,
+                r -> events.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(codec.readEvent(r.value())));
         return events;
     }
 
     /** Keys on {@code diffq.jobs.dlt}. */
     List<String> deadLettered() {
         List<String> keys = new ArrayList<>();
+        readAll(Topics.JOBS_DLT, r -> keys.add(r.key()));
+        return keys;
+    }
+
+    /** Reads the topic from the start until it has been quiet for a while. */
+    private void readAll(String topic, java.util.function.Consumer<ConsumerRecord<String, byte[]>> handler) {
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
                 ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID(),
                 ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"), new StringDeserializer(),
                 new ByteArrayDeserializer())) {
-            c.subscribe(List.of(Topics.JOBS_DLT));
+            c.subscribe(List.of(topic));
             int empty = 0;
-            while (empty < 4) {
+            while (empty < 5) {
                 var records = c.poll(Duration.ofMillis(500));
                 empty = records.isEmpty() ? empty + 1 : 0;
-                records.forEach(r -> keys.add(r.key()));
+                records.forEach(handler);
             }
         }
-        return keys;
     }
 
     @Override
