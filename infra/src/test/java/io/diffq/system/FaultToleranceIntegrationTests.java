@@ -84,6 +84,35 @@ class FaultToleranceIntegrationTests {
     }
 
     @Test
+    void aGracefulStopFinishesTheJobInHandWithinTheGraceOrHandsItBack(@TempDir Path dir) {
+        try (Cluster cluster = new Cluster(dir)) {
+            Http api = cluster.gateway();
+            ServiceProcess patient = cluster.worker("--diffq.worker.simulated.latency=3s",
+                    "--diffq.worker.shutdown-grace=30s");
+            String quick = submit(api, "{\"prompt\":\"fits the grace\",\"steps\":6}");
+            awaitState(api, quick, "RUNNING", Duration.ofSeconds(30));
+            patient.stop();
+            // The job in hand finished before the worker left: no redelivery.
+            assertThat(status(api, quick).get("state").asString()).isEqualTo("SUCCEEDED");
+            assertThat(status(api, quick).get("attempt").asInt()).isEqualTo(1);
+
+            ServiceProcess hurried = cluster.worker("--diffq.worker.simulated.latency=30s",
+                    "--diffq.worker.shutdown-grace=2s");
+            String slow = submit(api, "{\"prompt\":\"longer than the grace\",\"steps\":30}");
+            awaitState(api, slow, "RUNNING", Duration.ofSeconds(30));
+            long t0 = System.nanoTime();
+            hurried.stop();
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(25));
+            assertThat(status(api, slow).get("state").asString()).isEqualTo("RUNNING");
+
+            // Handed back, not lost, and not counted as a failed attempt: the next worker runs attempt 1 again.
+            cluster.worker("--diffq.worker.simulated.latency=1s");
+            awaitState(api, slow, "SUCCEEDED", Duration.ofSeconds(60));
+            assertThat(status(api, slow).get("attempt").asInt()).isEqualTo(1);
+        }
+    }
+
+    @Test
     void aJobThatKillsEveryWorkerEndsFailedOnTheDeadLetterTopicAndTheOthersComplete(@TempDir Path dir) {
         try (Cluster cluster = new Cluster(dir)) {
             Http api = cluster.gateway();
