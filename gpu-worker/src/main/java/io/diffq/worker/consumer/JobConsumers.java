@@ -1,6 +1,8 @@
 package io.diffq.worker.consumer;
 
 import io.diffq.common.json.MalformedRecordException;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
 import io.diffq.common.kafka.Topics;
 import io.diffq.worker.WorkerProperties;
 import io.diffq.worker.gpu.GpuMetrics;
@@ -63,6 +65,7 @@ class JobConsumers implements SmartLifecycle {
 
     @Override
     public void start() {
+        warmUpImaging();
         List<DiffusionModelProvider> selected = selectedProviders();
         DefaultKafkaConsumerFactory<String, byte[]> factory = new DefaultKafkaConsumerFactory<>(consumerConfig(),
                 new StringDeserializer(), new ByteArrayDeserializer());
@@ -92,6 +95,19 @@ class JobConsumers implements SmartLifecycle {
                     selected.stream().map(DiffusionModelProvider::name).toList());
         }
         running = true;
+    }
+
+    /**
+     * Java2D and ImageIO register JVM shutdown hooks when first used; a first job during a graceful
+     * shutdown would fail with "Shutdown in progress". Using them once at start-up avoids that (and the
+     * first job's extra latency).
+     */
+    private static void warmUpImaging() {
+        BufferedImage image = new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = image.createGraphics();
+        g.fillOval(0, 0, 8, 8);
+        g.dispose();
+        JobProcessor.encodePng(image);
     }
 
     private List<DiffusionModelProvider> selectedProviders() {
