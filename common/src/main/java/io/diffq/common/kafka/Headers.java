@@ -11,6 +11,8 @@ public final class Headers {
     public static final String HEIGHT = "diffq-height";
     /** On a result: the model that made it. */
     public static final String MODEL = "diffq-model";
+    /** On a dead letter: the failure, as JSON. */
+    public static final String FAILURE = "diffq-failure";
 
     private Headers() {
     }

@@ -17,9 +17,6 @@ public final class Topics {
     /** The consumer group of the workers. */
     public static final String WORKER_GROUP = "diffq-workers";
 
-    /** Default partitions of {@link #JOBS} (and the other per-job topics, so a job's records share a partition number). */
-    public static final int DEFAULT_PARTITIONS = 12;
-
     /** Largest result record the topics, producers and consumers are sized for. */
     public static final int MAX_RESULT_BYTES = 16 * 1024 * 1024;
 

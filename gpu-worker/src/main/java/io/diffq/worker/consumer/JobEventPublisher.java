@@ -56,7 +56,7 @@ class JobEventPublisher {
     /** Sends a failed or malformed request to the dead-letter topic, with the failure as JSON. */
     void deadLetter(String key, byte[] value, byte[] failureJson) {
         ProducerRecord<String, byte[]> record = new ProducerRecord<>(Topics.JOBS_DLT, key, value);
-        record.headers().add("diffq-failure", failureJson);
+        record.headers().add(Headers.FAILURE, failureJson);
         await(kafka.send(record));
     }
 

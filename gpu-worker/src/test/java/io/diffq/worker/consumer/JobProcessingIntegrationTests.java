@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.diffq.common.job.JobEvent;
+import io.diffq.common.job.JobFailure;
 import io.diffq.common.job.JobRequest;
 import io.diffq.common.job.JobState;
 import io.diffq.common.job.JobStatus;
@@ -119,9 +120,12 @@ class JobProcessingIntegrationTests {
         List<JobEvent> broken = events.get(malformedId);
         assertThat(broken.get(broken.size() - 1).state()).isEqualTo(JobState.FAILED);
         assertThat(broken.get(broken.size() - 1).failure().type()).isEqualTo("malformed-request");
-        Map<String, byte[]> dlt = deadLetters(2);
+        Map<String, ConsumerRecord<String, byte[]>> dlt = deadLetters(2);
         assertThat(dlt).containsKeys(malformedId, failing.id());
-        assertThat(codec.readRequest(dlt.get(failing.id()))).isEqualTo(failing);
+        assertThat(codec.readRequest(dlt.get(failing.id()).value())).isEqualTo(failing);
+        JobFailure dead = codec.readFailure(dlt.get(failing.id()).headers().lastHeader(Headers.FAILURE).value());
+        assertThat(dead.type()).isEqualTo("model-error");
+        assertThat(dead.retryable()).isFalse();
 
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(committedJobs()).isEqualTo(5));
 
@@ -167,12 +171,12 @@ class JobProcessingIntegrationTests {
         }
     }
 
-    private Map<String, byte[]> deadLetters(int expected) {
-        Map<String, byte[]> found = new HashMap<>();
+    private Map<String, ConsumerRecord<String, byte[]>> deadLetters(int expected) {
+        Map<String, ConsumerRecord<String, byte[]>> found = new HashMap<>();
         try (KafkaConsumer<String, byte[]> c = consumer()) {
             c.subscribe(List.of(Topics.JOBS_DLT));
             await().atMost(Duration.ofSeconds(10)).until(() -> {
-                c.poll(Duration.ofMillis(200)).forEach(r -> found.put(r.key(), r.value()));
+                c.poll(Duration.ofMillis(200)).forEach(r -> found.put(r.key(), r));
                 return found.size() >= expected;
             });
         }
