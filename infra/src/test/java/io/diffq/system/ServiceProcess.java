@@ -38,7 +38,9 @@ public final class ServiceProcess implements AutoCloseable {
                 "--server.port=" + port,
                 "--management.server.port=" + managementPort,
                 "--spring.kafka.bootstrap-servers=" + bootstrap,
-                "--diffq.topics.partitions=4"));
+                "--diffq.topics.partitions=4",
+                // System tests drive load from one address; the limiter has its own tests.
+                "--diffq.gateway.security.rate-limit.enabled=false"));
         args.addAll(List.of(extra));
         return start(name, ROOT.resolve("api-gateway/target/api-gateway.jar"), dir, managementPort, args);
     }

@@ -137,9 +137,12 @@ public class JobRequestParser {
         try {
             root = mapper.readTree(body);
         } catch (JacksonException e) {
+            // Where, not Jackson's own words: those name its internals and echo the input.
             var loc = e.getLocation();
-            String where = loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
-            throw InvalidJobException.of("(body)", "malformed JSON" + where + ": " + e.getOriginalMessage());
+            String where = loc == null || loc.getLineNr() < 0 ? ""
+                    : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
+            String what = String.valueOf(e.getOriginalMessage()).startsWith("Duplicate") ? ": a field appears twice" : "";
+            throw InvalidJobException.of("(body)", "malformed JSON" + where + what);
         }
         if (root == null || !root.isObject()) {
             throw InvalidJobException.of("(body)", "must be a JSON object");

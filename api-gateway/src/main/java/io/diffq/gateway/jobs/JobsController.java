@@ -168,7 +168,13 @@ class JobsController {
         if (contentLength != null && contentLength > limit) {
             throw new PayloadTooLargeException(limit);
         }
-        byte[] bytes = body.readNBytes((int) limit + 1);
+        byte[] bytes;
+        try {
+            bytes = body.readNBytes((int) limit + 1);
+        } catch (IOException e) {
+            // A broken upload (bad chunk encoding, the client went away) is the client's fault, not ours.
+            throw InvalidJobException.of("(body)", "the request body could not be read");
+        }
         if (bytes.length > limit) {
             throw new PayloadTooLargeException(limit);
         }

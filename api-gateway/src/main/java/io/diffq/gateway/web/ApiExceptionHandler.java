@@ -15,11 +15,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.context.request.WebRequest;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
 
 /**
@@ -105,6 +107,22 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
         log.error("unexpected error", e);
         return respond(problem(HttpStatus.INTERNAL_SERVER_ERROR, Problems.INTERNAL, "Internal error",
                 "an unexpected error occurred"), HttpHeaders.EMPTY);
+    }
+
+    /**
+     * Spring MVC's own errors (unknown path, wrong method, media type, unacceptable Accept): a stable type
+     * and always problem+json — a preset content type also answers a client whose Accept cannot be parsed.
+     */
+    @Override
+    protected ResponseEntity<Object> createResponseEntity(Object body, HttpHeaders headers, HttpStatusCode status,
+            WebRequest request) {
+        if (body instanceof ProblemDetail p && p.getType() == null) {
+            p.setType(URI.create(Problems.HTTP + status.value()));
+        }
+        HttpHeaders h = new HttpHeaders();
+        h.putAll(headers);
+        h.setContentType(MediaType.APPLICATION_PROBLEM_JSON);
+        return new ResponseEntity<>(body, h, status);
     }
 
     private static ProblemDetail problem(HttpStatus status, URI type, String title, String detail) {

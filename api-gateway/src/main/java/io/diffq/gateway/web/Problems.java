@@ -22,6 +22,9 @@ public final class Problems {
     /** A request the server cannot read as HTTP (bad request line, header or URI encoding). */
     public static final URI BAD_REQUEST = uri("bad-request");
 
+    /** Prefix of the types of plain HTTP errors (unknown path, wrong method, …), followed by the status. */
+    public static final String HTTP = "https://diffq.io/problems/http-";
+
     private Problems() {
     }
 

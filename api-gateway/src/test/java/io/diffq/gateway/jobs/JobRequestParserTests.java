@@ -93,7 +93,7 @@ class JobRequestParserTests {
             {"prompt":"p","scheduler":"lms"}                | scheduler       | must be one of [ddim, euler]
             {"prompt":"p","deadlineSeconds":0}              | deadlineSeconds | must be between 1 and 86400
             {"prompt":"p","promt":"typo"}                   | promt           | unknown field
-            {"prompt":"a","prompt":"b"}                     | (body)          | malformed JSON
+            {"prompt":"a","prompt":"b"}                     | (body)          | a field appears twice
             {"prompt":"p"                                   | (body)          | malformed JSON
             ["prompt"]                                      | (body)          | must be a JSON object
             "prompt"                                        | (body)          | must be a JSON object

@@ -1,0 +1,144 @@
+package io.diffq.gateway.security;
+
+import io.diffq.gateway.web.Problems;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.web.filter.OncePerRequestFilter;
+
+/**
+ * Guards {@code /v1}: a valid {@code Authorization: Bearer <key>} when keys are configured (else {@code 401}),
+ * then a token from the caller's bucket (else {@code 429} with {@code Retry-After}). Registered on the API's
+ * port only; the management port (health, metrics) has its own server and never sees this filter.
+ */
+public final class ApiKeyFilter extends OncePerRequestFilter {
+
+    /** Request attribute holding the name of the API key that authenticated the request. */
+    public static final String API_KEY_ATTRIBUTE = "diffq.apiKey";
+
+    static final String CHALLENGE = "Bearer realm=\"diffq\"";
+
+    private static final String BEARER = "bearer";
+
+    private final ApiKeys keys;
+    private final RateLimiter limiter;
+    private final ProblemWriter problems;
+
+    /**
+     * @param limiter {@code null} when requests are not rate-limited
+     */
+    ApiKeyFilter(ApiKeys keys, RateLimiter limiter, ProblemWriter problems) {
+        this.keys = keys;
+        this.limiter = limiter;
+        this.problems = problems;
+    }
+
+    @Override
+    protected boolean shouldNotFilter(HttpServletRequest request) {
+        return !isApi(request);
+    }
+
+    @Override
+    protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+            throws ServletException, IOException {
+        String client;
+        if (keys.required()) {
+            Optional<String> name = keys.authenticate(bearerToken(request));
+            if (name.isEmpty()) {
+                response.setHeader(HttpHeaders.WWW_AUTHENTICATE, CHALLENGE);
+                problems.write(request, response, HttpStatus.UNAUTHORIZED, Problems.UNAUTHORIZED, "Unauthorized",
+                        "a valid API key is required: send it as 'Authorization: Bearer <key>'");
+                return;
+            }
+            request.setAttribute(API_KEY_ATTRIBUTE, name.get());
+            client = "key:" + name.get();
+        } else {
+            client = "ip:" + clientAddress(request.getRemoteAddr());
+        }
+        if (limiter != null) {
+            long retryAfter = limiter.acquire(client);
+            if (retryAfter > 0) {
+                response.setHeader(HttpHeaders.RETRY_AFTER, String.valueOf(retryAfter));
+                problems.write(request, response, HttpStatus.TOO_MANY_REQUESTS, Problems.RATE_LIMITED,
+                        "Too many requests", "the rate limit of this client is exhausted; retry after "
+                                + retryAfter + " s");
+                return;
+            }
+        }
+        chain.doFilter(request, response);
+    }
+
+    /**
+     * Whether the request is for the API. Both the container's decoded, normalised path (what the servlet
+     * mapping uses: {@code //}, {@code ;params}, {@code %76} resolved) and the raw URI are checked, so that no
+     * spelling of a {@code /v1} path slips past.
+     */
+    static boolean isApi(HttpServletRequest request) {
+        String servletPath = request.getServletPath();
+        String pathInfo = request.getPathInfo();
+        String path = (servletPath == null ? "" : servletPath) + (pathInfo == null ? "" : pathInfo);
+        String uri = request.getRequestURI();
+        String context = request.getContextPath();
+        if (uri != null && context != null && uri.startsWith(context)) {
+            uri = uri.substring(context.length());
+        }
+        return underV1(path) || underV1(uri);
+    }
+
+    private static boolean underV1(String path) {
+        if (path == null) {
+            return false;
+        }
+        int i = 0;
+        while (i < path.length() && path.charAt(i) == '/') {
+            i++;
+        }
+        return i > 0 && path.regionMatches(true, i, "v1", 0, 2);
+    }
+
+    /** The token of the one {@code Authorization: Bearer} header, or {@code null} when there is not exactly that. */
+    static String bearerToken(HttpServletRequest request) {
+        List<String> headers = Collections.list(request.getHeaders(HttpHeaders.AUTHORIZATION));
+        if (headers.size() != 1) {
+            return null;
+        }
+        String value = headers.get(0).strip();
+        if (value.length() <= BEARER.length() + 1
+                || !value.regionMatches(true, 0, BEARER, 0, BEARER.length())
+                || (value.charAt(BEARER.length()) != ' ' && value.charAt(BEARER.length()) != '\t')) {
+            return null;
+        }
+        String token = value.substring(BEARER.length() + 1).strip();
+        return token.isEmpty() || token.chars().anyMatch(c -> c <= ' ' || c > '~') ? null : token;
+    }
+
+    /** The client's address; IPv6 clients by their /64 network, as one host usually holds all of it. */
+    static String clientAddress(String remoteAddr) {
+        if (remoteAddr == null || remoteAddr.indexOf(':') < 0) {
+            return remoteAddr;
+        }
+        try {
+            // An IPv6 literal: parsed without any name lookup.
+            InetAddress address = InetAddress.getByName(remoteAddr);
+            if (address instanceof Inet6Address) {
+                byte[] b = address.getAddress();
+                return String.format(Locale.ROOT, "%02x%02x:%02x%02x:%02x%02x:%02x%02x::/64",
+                        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
+            }
+            return address.getHostAddress();
+        } catch (UnknownHostException e) {
+            return remoteAddr;
+        }
+    }
+}

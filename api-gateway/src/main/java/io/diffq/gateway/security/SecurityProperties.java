@@ -1,0 +1,90 @@
+package io.diffq.gateway.security;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/**
+ * Who may call the API and how often, under {@code diffq.gateway.security}.
+ *
+ * @param apiKeys   the keys accepted as {@code Authorization: Bearer <key>}; none means the API is open
+ * @param rateLimit the per-client token bucket
+ */
+@ConfigurationProperties("diffq.gateway.security")
+public record SecurityProperties(
+        @DefaultValue List<ApiKey> apiKeys,
+        @DefaultValue RateLimit rateLimit) {
+
+    public SecurityProperties {
+        apiKeys = List.copyOf(apiKeys);
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < apiKeys.size(); i++) {
+            if (!names.add(apiKeys.get(i).name())) {
+                throw new IllegalArgumentException("diffq.gateway.security.api-keys[" + i + "].name '"
+                        + apiKeys.get(i).name() + "' is used twice; names must be unique");
+            }
+        }
+    }
+
+    /**
+     * One client's key. Give either {@code key-sha256} (the lower- or upper-case hex SHA-256 of the key, so
+     * that configuration holds no secret) or {@code key} (the key itself), not both.
+     *
+     * @param name      who the key belongs to: shown in logs and rate-limited on its own; never secret
+     * @param key       the key itself, at least 16 printable ASCII characters
+     * @param keySha256 the key's SHA-256 digest as 64 hex digits
+     */
+    public record ApiKey(String name, String key, String keySha256) {
+
+        static final int MIN_KEY_LENGTH = 16;
+
+        private static final Pattern HEX_SHA256 = Pattern.compile("[0-9a-fA-F]{64}");
+        private static final Pattern TOKEN = Pattern.compile("[\\x21-\\x7e]+");
+
+        public ApiKey {
+            if (name == null || name.isBlank()) {
+                throw new IllegalArgumentException("every diffq.gateway.security.api-keys entry needs a name");
+            }
+            if ((key == null) == (keySha256 == null)) {
+                throw new IllegalArgumentException("api key '" + name + "': give exactly one of key or key-sha256");
+            }
+            if (key != null && (key.length() < MIN_KEY_LENGTH || !TOKEN.matcher(key).matches())) {
+                throw new IllegalArgumentException("api key '" + name + "': a key must be at least " + MIN_KEY_LENGTH
+                        + " printable ASCII characters without spaces");
+            }
+            if (keySha256 != null && !HEX_SHA256.matcher(keySha256).matches()) {
+                throw new IllegalArgumentException("api key '" + name + "': key-sha256 must be 64 hex digits");
+            }
+        }
+    }
+
+    /**
+     * A token bucket per API key (per client address while the API is open) on every {@code /v1} request.
+     *
+     * @param enabled           whether requests are limited at all
+     * @param requestsPerSecond the sustained rate: tokens added per second
+     * @param burst             the bucket's size: requests allowed at once after a quiet spell
+     * @param maxClients        most buckets kept; idle ones are dropped first, clients beyond share one bucket
+     */
+    public record RateLimit(
+            @DefaultValue("true") boolean enabled,
+            @DefaultValue("20") double requestsPerSecond,
+            @DefaultValue("40") int burst,
+            @DefaultValue("10000") int maxClients) {
+
+        public RateLimit {
+            if (enabled && !(requestsPerSecond > 0 && Double.isFinite(requestsPerSecond))) {
+                throw new IllegalArgumentException("diffq.gateway.security.rate-limit.requests-per-second must be > 0");
+            }
+            if (enabled && burst < 1) {
+                throw new IllegalArgumentException("diffq.gateway.security.rate-limit.burst must be at least 1");
+            }
+            if (enabled && maxClients < 1) {
+                throw new IllegalArgumentException("diffq.gateway.security.rate-limit.max-clients must be at least 1");
+            }
+        }
+    }
+}

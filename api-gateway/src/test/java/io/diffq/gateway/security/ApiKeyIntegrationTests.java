@@ -1,0 +1,228 @@
+package io.diffq.gateway.security;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.diffq.gateway.support.Api;
+import io.diffq.gateway.support.Gateway;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.boot.test.web.server.LocalManagementPort;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.kafka.test.context.EmbeddedKafka;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * API keys and rate limits against a running gateway: alice's key is configured by its SHA-256 digest, bob's
+ * as the key itself, carol's by an upper-case digest. Each rate-limit bucket holds 10 requests, refilled at 2 a
+ * second.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
+        "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
+        "management.server.port=0",
+        "diffq.topics.partitions=3",
+        "diffq.gateway.security.api-keys[0].name=alice",
+        "diffq.gateway.security.api-keys[0].key-sha256=" + ApiKeyIntegrationTests.ALICE_SHA256,
+        "diffq.gateway.security.api-keys[1].name=bob",
+        "diffq.gateway.security.api-keys[1].key=" + ApiKeyIntegrationTests.BOB_KEY,
+        "diffq.gateway.security.api-keys[2].name=carol",
+        "diffq.gateway.security.api-keys[2].key-sha256=" + ApiKeyIntegrationTests.CAROL_SHA256_UPPER,
+        "diffq.gateway.security.rate-limit.requests-per-second=2",
+        "diffq.gateway.security.rate-limit.burst=10"})
+@EmbeddedKafka
+@ExtendWith(OutputCaptureExtension.class)
+class ApiKeyIntegrationTests {
+
+    static final String ALICE_KEY = "alice-7Hq2Lp9Vx4Rm8Kz3Wn6Td1";
+    static final String ALICE_SHA256 = "1ab59c9290fecfe858a1675030cdccd209fadfad99ce4adc359e9939b8c459a4";
+    static final String BOB_KEY = "bob-Zr4Nc8Yt1Kp6Wd3Qs9Lf2Bv";
+    static final String CAROL_KEY = "carol-5Gf8Js2Qw7Ye4Ub9Ha3Mc6";
+    static final String CAROL_SHA256_UPPER = "993C67C148D1C7C954F1DB4C7CCF462C248409EE47D263D5CD40484995E7C0A4";
+
+    private static final String JOB = "{\"prompt\":\"a locked door\",\"width\":16,\"height\":16,\"steps\":2}";
+
+    @LocalServerPort
+    int port;
+
+    @LocalManagementPort
+    int managementPort;
+
+    @Value("${spring.embedded.kafka.brokers}")
+    String brokers;
+
+    @Test
+    void theDigestsInTheseTestsAreThoseOfTheKeys() {
+        assertThat(HexFormat.of().formatHex(ApiKeys.sha256(ALICE_KEY))).isEqualTo(ALICE_SHA256);
+        assertThat(HexFormat.of().formatHex(ApiKeys.sha256(CAROL_KEY))).isEqualToIgnoringCase(CAROL_SHA256_UPPER);
+    }
+
+    @Test
+    void withoutAKeyEveryApiRequestIsA401Problem() {
+        Api api = new Api(port);
+        List<Api.Response> answers = List.of(
+                api.submit(JOB),
+                api.get("/v1/jobs/" + UUID.randomUUID()),
+                api.get("/v1/jobs/" + UUID.randomUUID() + "/image"),
+                api.get("/v1/jobs/not-a-job"),
+                api.get("/v1/nothing-here"),
+                api.send(request("/v1/jobs").method("DELETE", HttpRequest.BodyPublishers.noBody())),
+                api.send(request("/v1/jobs").method("OPTIONS", HttpRequest.BodyPublishers.noBody())));
+
+        for (Api.Response r : answers) {
+            assertUnauthorized(r);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "Bearer wrong-key-wrong-key-wrong",
+            "Bearer " + ALICE_SHA256, // the digest is not the key
+            "Bearer " + BOB_KEY + "x",
+            "Bearer " + ALICE_KEY + " " + ALICE_KEY,
+            "Basic YWxpY2U6c2VjcmV0",
+            "Basic " + ALICE_KEY,
+            "Bearer",
+            "Bearer ",
+            "Bearer\t",
+            "Bearer:" + ALICE_KEY,
+            "Token " + ALICE_KEY,
+            ALICE_KEY,
+            "",
+            "\u00e9\u00e9\u00e9"})
+    void aWrongOrMalformedAuthorizationIsA401Problem(String authorization) {
+        Api.Response r = new Api(port).send(request("/v1/jobs")
+                .header("Content-Type", "application/json")
+                .header("Authorization", authorization)
+                .POST(HttpRequest.BodyPublishers.ofString(JOB)));
+
+        assertUnauthorized(r);
+    }
+
+    @Test
+    void twoAuthorizationHeadersAreRefusedEvenWhenOneIsValid() {
+        Api.Response r = new Api(port).send(request("/v1/jobs/not-a-job")
+                .header("Authorization", "Bearer " + ALICE_KEY)
+                .header("Authorization", "Bearer " + BOB_KEY)
+                .GET());
+
+        assertUnauthorized(r);
+    }
+
+    @Test
+    void aValidKeyIsLetThrough() {
+        Api api = new Api(port);
+        Api.Response submitted = api.send(request("/v1/jobs")
+                .header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + ALICE_KEY)
+                .POST(HttpRequest.BodyPublishers.ofString(JOB)));
+        assertThat(submitted.status()).as(submitted.text()).isEqualTo(202);
+        String id = submitted.json().get("id").asString();
+
+        // A key configured as itself, the scheme in any case, spaces around the token.
+        Api.Response polled = api.send(request("/v1/jobs/" + id).header("Authorization", "bearer   " + BOB_KEY + " "));
+        assertThat(polled.status()).as(polled.text()).isEqualTo(200);
+        assertThat(polled.json().get("id").asString()).isEqualTo(id);
+        Api.Response image = api.send(request("/v1/jobs/" + id + "/image")
+                .header("Authorization", "BEARER " + ALICE_KEY));
+        assertThat(image.status()).as(image.text()).isEqualTo(409);
+
+        assertUnauthorized(api.get("/v1/jobs/" + id));
+    }
+
+    @Test
+    void aBurstOverTheLimitIsRateLimitedPerKey() {
+        // Only this test uses carol's key (configured by an upper-case digest).
+        Api api = new Api(port);
+        List<Api.Response> answers = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            answers.add(api.send(request("/v1/jobs/not-a-job").header("Authorization", "Bearer " + CAROL_KEY)));
+        }
+
+        List<Api.Response> limited = answers.stream().filter(r -> r.status() == 429).toList();
+        // 10 at once, then 2 a second: over the few hundred milliseconds this takes, most are refused.
+        assertThat(limited).hasSizeGreaterThanOrEqualTo(10);
+        assertThat(answers).allSatisfy(r -> assertThat(r.status()).isIn(404, 429));
+        for (Api.Response r : limited) {
+            assertThat(r.contentType()).startsWith("application/problem+json");
+            JsonNode p = r.json();
+            assertThat(p.get("type").asString()).isEqualTo("https://diffq.io/problems/rate-limited");
+            assertThat(p.get("title").asString()).isNotBlank();
+            assertThat(p.get("status").asInt()).isEqualTo(429);
+            assertThat(Long.parseLong(r.headers().firstValue("Retry-After").orElseThrow())).isBetween(1L, 60L);
+        }
+        // Another key has its own bucket.
+        Api.Response bob = api.send(request("/v1/jobs/not-a-job").header("Authorization", "Bearer " + BOB_KEY));
+        assertThat(bob.status()).as(bob.text()).isEqualTo(404);
+        // Refused requests without a valid key are 401s: they neither use nor see anyone's bucket.
+        assertUnauthorized(api.get("/v1/jobs/not-a-job"));
+    }
+
+    @Test
+    void healthAndMetricsAreOnlyOnTheManagementPortWhichNeedsNoKey() {
+        Api api = new Api(port);
+        Api management = new Api(managementPort);
+
+        assertThat(api.get("/actuator/health").status()).isEqualTo(404);
+        assertThat(api.get("/actuator/prometheus").status()).isEqualTo(404);
+        assertThat(api.get("/actuator").status()).isEqualTo(404);
+        Api.Response health = management.get("/actuator/health");
+        assertThat(health.status()).isEqualTo(200);
+        assertThat(health.text()).contains("\"UP\"");
+        assertThat(management.get("/actuator/prometheus").text()).contains("diffq_jobs_submitted_total");
+        // The key filter is not on the management server: its /v1 is just not there.
+        assertThat(management.get("/v1/jobs/not-a-job").status()).isEqualTo(404);
+        // Refusals are counted like any other answer (the filter runs inside the observation filter).
+        assertUnauthorized(api.get("/v1/jobs/not-a-job"));
+        assertThat(management.get("/actuator/prometheus").text())
+                .containsPattern("http_server_requests_seconds_count\\{[^}]*status=\"401\"");
+    }
+
+    @Test
+    void withoutKeysTheApiIsOpenSaysSoAndLimitsEachClientAddress(CapturedOutput output) {
+        try (Gateway open = Gateway.start(brokers,
+                "diffq.gateway.security.rate-limit.requests-per-second=0.5",
+                "diffq.gateway.security.rate-limit.burst=3")) {
+            Api api = open.api();
+
+            assertThat(output.getOut()).containsPattern("WARN .*No API key configured.*OPEN");
+            Api.Response submitted = api.submit(JOB);
+            assertThat(submitted.status()).as(submitted.text()).isEqualTo(202);
+            // 3 at once, then one every 2 s: a few quick requests more run out.
+            List<Api.Response> answers = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                answers.add(api.get("/v1/jobs/not-a-job"));
+            }
+            assertThat(answers).allSatisfy(r -> assertThat(r.status()).isIn(404, 429));
+            Api.Response limited = answers.get(answers.size() - 1);
+            assertThat(limited.status()).isEqualTo(429);
+            assertThat(limited.json().get("type").asString()).isEqualTo("https://diffq.io/problems/rate-limited");
+            assertThat(Long.parseLong(limited.headers().firstValue("Retry-After").orElseThrow())).isBetween(1L, 2L);
+        }
+    }
+
+    private HttpRequest.Builder request(String path) {
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
+    }
+
+    private static void assertUnauthorized(Api.Response r) {
+        assertThat(r.status()).as(r.text()).isEqualTo(401);
+        assertThat(r.contentType()).startsWith("application/problem+json");
+        assertThat(r.headers().firstValue("WWW-Authenticate")).hasValue("Bearer realm=\"diffq\"");
+        JsonNode p = r.json();
+        assertThat(p.get("type").asString()).isEqualTo("https://diffq.io/problems/unauthorized");
+        assertThat(p.get("title").asString()).isEqualTo("Unauthorized");
+        assertThat(p.get("status").asInt()).isEqualTo(401);
+        assertThat(r.text()).doesNotContain("Exception").doesNotContain(ALICE_KEY).doesNotContain(BOB_KEY);
+    }
+}
