@@ -215,7 +215,8 @@ public class JobRequestParser {
             if (!n.isNumber()) {
                 return fail(name, "must be a number", dflt);
             }
-            double v = n.asDouble();
+            // A BigInteger beyond double's range has no double value (Jackson throws): out of range.
+            double v = n.isBigInteger() && !n.canConvertToLong() ? Double.POSITIVE_INFINITY : n.asDouble();
             if (!Double.isFinite(v) || v < min || v > max) {
                 return fail(name, "must be between " + min + " and " + max, dflt);
             }

@@ -86,6 +86,7 @@ class JobRequestParserTests {
             {"prompt":"p","guidanceScale":-1}               | guidanceScale   | must be between 0.0 and 30.0
             {"prompt":"p","guidanceScale":"high"}           | guidanceScale   | must be a number
             {"prompt":"p","guidanceScale":1e400}            | guidanceScale   | must be between 0.0 and 30.0
+            {"prompt":"p","guidanceScale":-99999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999} | guidanceScale | must be between 0.0 and 30.0
             {"prompt":"p","seed":-1}                        | seed            | must be between 0 and 4294967295
             {"prompt":"p","seed":4294967296}                | seed            | must be between 0 and 4294967295
             {"prompt":"p","seed":1.5}                       | seed            | must be an integer

@@ -84,7 +84,12 @@ class FuzzIntegrationTests {
 
     static final String KEY = "fuzz-key-4f9a1c7e2b8d6053";
 
-    private static final long SEED = Long.getLong("diffq.fuzz.seed", new Random().nextLong());
+    /**
+     * Fixed by default, so that a build's result does not depend on luck; explore with
+     * {@code -Ddiffq.fuzz.seed=random} (or any number) and pin what it finds as a case in the parser tests.
+     */
+    private static final long SEED = "random".equals(System.getProperty("diffq.fuzz.seed"))
+            ? new Random().nextLong() : Long.getLong("diffq.fuzz.seed", -7463945775232068720L);
     private static final int REQUESTS = Integer.getInteger("diffq.fuzz.requests", 5000);
     private static final int SECONDS = Integer.getInteger("diffq.fuzz.seconds", 90);
     private static final int THREADS = 4;
@@ -390,9 +395,10 @@ class FuzzIntegrationTests {
         if (status < 400) {
             return;
         }
-        if (status == 400 && r.optionsStar() && contentType == null && body.length == 0) {
-            // See optionsStarIsAnsweredByTomcatAlone.
-            count("bare 400 to OPTIONS *");
+        if ((status == 400 || (status == 505 && r.badVersion())) && r.optionsStar() && contentType == null
+                && body.length == 0) {
+            // See optionsStarIsAnsweredByTomcatAlone: a rejected OPTIONS * (bad header, bad version) gets no body.
+            count("bare " + status + " to OPTIONS *");
             return;
         }
         if (contentType == null || !contentType.toLowerCase(Locale.ROOT).startsWith("application/problem+json")) {
