@@ -1,0 +1,60 @@
+package io.diffq.worker.pipeline;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * Euler's method on the probability-flow ODE in σ form (Karras et al., 2022; diffusers'
+ * {@code EulerDiscreteScheduler}): the sample is {@code x = x₀ + σ·ε} with {@code σ = √((1−ᾱ)/ᾱ)},
+ * the model sees {@code x / √(σ²+1)}, and {@code x ← x + (x − x₀)/σ · (σ_next − σ)}, σ ending at 0.
+ */
+public final class EulerScheduler implements Scheduler {
+
+    private final NoiseSchedule schedule;
+    private final int[] timesteps;
+    private final double[] sigmas;
+    private final boolean clipSample;
+
+    public EulerScheduler(NoiseSchedule schedule, int steps, boolean clipSample) {
+        this.schedule = schedule;
+        this.timesteps = Schedulers.trailingTimesteps(schedule.length(), steps);
+        this.sigmas = new double[steps + 1];
+        for (int i = 0; i < steps; i++) {
+            double ab = schedule.alphaBar(timesteps[i]);
+            sigmas[i] = Math.sqrt((1 - ab) / ab);
+        }
+        this.clipSample = clipSample;
+    }
+
+    @Override
+    public int steps() {
+        return timesteps.length;
+    }
+
+    @Override
+    public int timestep(int i) {
+        return timesteps[i];
+    }
+
+    @Override
+    public float initialNoiseScale() {
+        return (float) sigmas[0];
+    }
+
+    @Override
+    public NDArray scaleInput(NDArray sample, int i) {
+        return sample.div((float) Math.sqrt(sigmas[i] * sigmas[i] + 1));
+    }
+
+    @Override
+    public NDArray step(NDArray output, int i, NDArray sample) {
+        double sigma = sigmas[i];
+        double scale = Math.sqrt(sigma * sigma + 1);
+        NDArray x0 = Schedulers.predictX0(output, sample.div((float) scale), 1 / scale, sigma / scale,
+                schedule.prediction());
+        if (clipSample) {
+            x0 = x0.clip(-1f, 1f);
+        }
+        NDArray derivative = sample.sub(x0).div((float) sigma);
+        return sample.add(derivative.mul((float) (sigmas[i + 1] - sigma)));
+    }
+}

@@ -1,0 +1,26 @@
+package io.diffq.worker.pipeline;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * One sampling run of a diffusion scheduler: which timesteps the model is asked about, how the sample is
+ * scaled for it, and how a model output moves the sample one step towards the picture. A scheduler
+ * object is made for one run ({@link Schedulers#create}) and is not shared between threads.
+ */
+public interface Scheduler {
+
+    /** The number of denoising steps. */
+    int steps();
+
+    /** The training timestep the model sees at step {@code i} (0-based). */
+    int timestep(int i);
+
+    /** The factor the initial unit Gaussian noise is multiplied by. */
+    float initialNoiseScale();
+
+    /** The sample as the model expects it at step {@code i}. */
+    NDArray scaleInput(NDArray sample, int i);
+
+    /** The sample after step {@code i}, from the model's (guided) output at that step. */
+    NDArray step(NDArray modelOutput, int i, NDArray sample);
+}

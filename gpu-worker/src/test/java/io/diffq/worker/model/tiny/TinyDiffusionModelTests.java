@@ -1,0 +1,128 @@
+package io.diffq.worker.model.tiny;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.diffq.worker.model.Device;
+import io.diffq.worker.model.GenerationCanceledException;
+import io.diffq.worker.model.GenerationRequest;
+import io.diffq.worker.model.ModelException;
+import io.diffq.worker.model.StepListener;
+import io.diffq.worker.model.tiny.data.PaletteColour;
+import io.diffq.worker.model.tiny.eval.ImageMeasure;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The committed tiny model on the CPU. */
+class TinyDiffusionModelTests {
+
+    private static TinyDiffusionModel model;
+
+    @BeforeAll
+    static void open() {
+        model = (TinyDiffusionModel) new TinyModelProvider().open(Device.CPU);
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    private static GenerationRequest request(String prompt, long seed) {
+        return new GenerationRequest(prompt, "", 32, 32, 20, 7.5, seed, null);
+    }
+
+    @Test
+    void theSameSeedGivesTheSamePngByteForByte() throws IOException {
+        byte[] first = png(model.generate(request("a red circle on a blue background", 42), StepListener.NONE));
+        byte[] second = png(model.generate(request("a red circle on a blue background", 42), StepListener.NONE));
+        byte[] other = png(model.generate(request("a red circle on a blue background", 43), StepListener.NONE));
+        assertThat(second).isEqualTo(first);
+        assertThat(other).isNotEqualTo(first);
+    }
+
+    @Test
+    void drawsARedShapeOnBlueForTheRedCirclePrompt() {
+        int hits = 0;
+        for (long seed = 1; seed <= 5; seed++) {
+            BufferedImage image = model.generate(request("a red circle on a blue background", seed), StepListener.NONE);
+            ImageMeasure.Reading r = ImageMeasure.read(image);
+            if (r.background() == PaletteColour.BLUE && r.shapeColour() == PaletteColour.RED
+                    && redShare(image) > 0.08) {
+                hits++;
+            }
+        }
+        assertThat(hits).as("red-on-blue pictures of 5").isGreaterThanOrEqualTo(4);
+    }
+
+    @Test
+    void reportsEveryStepAndStopsWhenTheListenerCancels() {
+        List<Integer> steps = new ArrayList<>();
+        model.generate(new GenerationRequest("a green square on black", "", 32, 32, 8, 5, 1, "euler"),
+                (step, total) -> steps.add(step));
+        assertThat(steps).containsExactly(1, 2, 3, 4, 5, 6, 7, 8);
+        assertThatThrownBy(() -> model.generate(request("a green square", 1), (step, total) -> {
+            if (step == 3) {
+                throw new GenerationCanceledException("stop");
+            }
+        })).isInstanceOf(GenerationCanceledException.class);
+    }
+
+    @Test
+    void scalesUpToSquareMultiplesOf32AndRefusesOtherSizes() {
+        BufferedImage small = model.generate(request("a white triangle on a magenta background", 5), StepListener.NONE);
+        BufferedImage big = model.generate(new GenerationRequest("a white triangle on a magenta background", "", 96,
+                96, 20, 7.5, 5, null), StepListener.NONE);
+        assertThat(big.getWidth()).isEqualTo(96);
+        assertThat(big.getHeight()).isEqualTo(96);
+        assertThat(big.getRGB(40, 70)).isEqualTo(small.getRGB(40 / 3, 70 / 3));
+        for (int[] size : new int[][] {{512, 256}, {48, 48}, {16, 16}}) {
+            assertThatThrownBy(() -> model.generate(new GenerationRequest("x", "", size[0], size[1], 20, 7.5, 1, null),
+                    StepListener.NONE)).isInstanceOfSatisfying(ModelException.class,
+                            e -> assertThat(e.type()).isEqualTo("unsupported-size"));
+        }
+    }
+
+    @Test
+    void refusesUnknownSchedulersAndServesEmptyPrompts() {
+        assertThatThrownBy(() -> model.generate(new GenerationRequest("x", "", 32, 32, 20, 7.5, 1, "plms"),
+                StepListener.NONE)).isInstanceOfSatisfying(ModelException.class,
+                        e -> assertThat(e.type()).isEqualTo("unsupported-parameters"));
+        BufferedImage image = model.generate(new GenerationRequest("", "", 32, 32, 10, 7.5, 1, null), StepListener.NONE);
+        assertThat(image.getWidth()).isEqualTo(32);
+        BufferedImage unknown = model.generate(new GenerationRequest("zebra crossing", "", 32, 32, 10, 7.5, 1, null),
+                StepListener.NONE);
+        assertThat(unknown.getHeight()).isEqualTo(32);
+    }
+
+    @Test
+    void theNegativePromptReplacesTheUnconditionalText() throws IOException {
+        byte[] plain = png(model.generate(request("a circle", 9), StepListener.NONE));
+        byte[] steered = png(model.generate(new GenerationRequest("a circle", "red blue background", 32, 32, 20, 7.5, 9,
+                null), StepListener.NONE));
+        assertThat(steered).isNotEqualTo(plain);
+    }
+
+    private static double redShare(BufferedImage image) {
+        int red = 0;
+        for (int y = 0; y < image.getHeight(); y++) {
+            for (int x = 0; x < image.getWidth(); x++) {
+                red += PaletteColour.nearest(image.getRGB(x, y) & 0xFFFFFF) == PaletteColour.RED ? 1 : 0;
+            }
+        }
+        return red / (double) (image.getWidth() * image.getHeight());
+    }
+
+    private static byte[] png(BufferedImage image) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageIO.write(image, "png", out);
+        return out.toByteArray();
+    }
+}
