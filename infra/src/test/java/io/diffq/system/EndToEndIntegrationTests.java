@@ -88,6 +88,35 @@ class EndToEndIntegrationTests {
         }
     }
 
+    @Test
+    void theTinyModelDrawsARedCircleOnBlueThroughTheApi(@TempDir Path dir) throws Exception {
+        try (Cluster cluster = new Cluster(dir)) {
+            Http api = cluster.gateway();
+            cluster.worker("--diffq.worker.models=tiny");
+            String id = Cluster.submit(api, "{\"prompt\":\"a red circle on a blue background\",\"model\":\"tiny\","
+                    + "\"width\":64,\"height\":64,\"seed\":7}");
+            Cluster.awaitState(api, id, "SUCCEEDED", Duration.ofSeconds(120));
+
+            BufferedImage png = ImageIO.read(new ByteArrayInputStream(api.get("/v1/jobs/" + id + "/image").body()));
+            assertThat(png.getWidth()).isEqualTo(64);
+            assertThat(share(png, 24, 40, c -> c.getRed() > 160 && c.getGreen() < 90 && c.getBlue() < 90))
+                    .as("red in the centre").isGreaterThan(0.6);
+            assertThat(share(png, 0, 6, c -> c.getBlue() > 160 && c.getRed() < 90 && c.getGreen() < 90))
+                    .as("blue in the top-left corner").isGreaterThan(0.8);
+        }
+    }
+
+    /** The share of pixels in the square [from, to) × [from, to) that pass the test. */
+    private static double share(BufferedImage image, int from, int to, java.util.function.Predicate<java.awt.Color> test) {
+        int hits = 0;
+        for (int y = from; y < to; y++) {
+            for (int x = from; x < to; x++) {
+                hits += test.test(new java.awt.Color(image.getRGB(x, y))) ? 1 : 0;
+            }
+        }
+        return hits / (double) ((to - from) * (to - from));
+    }
+
     private static void assertAllKnown(Http api, Map<String, int[]> jobs, String failing) {
         for (String id : jobs.keySet()) {
             assertThat(api.getJson("/v1/jobs/" + id).get("state").asString()).isEqualTo("SUCCEEDED");
