@@ -2,6 +2,7 @@ package io.diffq.gateway;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
@@ -32,12 +33,16 @@ public record GatewayProperties(
     /**
      * The models this deployment serves.
      *
-     * @param served       model names a job may ask for
-     * @param defaultModel the model of a job that names none
+     * @param served         model names a job may ask for
+     * @param defaultModel   the model of a job that names none
+     * @param squareMultiple models that draw only square images whose side is a multiple of the given
+     *                       number of pixels (the tiny model: 32), so a size they cannot serve is a 400 at
+     *                       submit instead of a failed job
      */
     public record Models(
             @DefaultValue("simulated") List<String> served,
-            @DefaultValue("simulated") String defaultModel) {
+            @DefaultValue("simulated") String defaultModel,
+            @DefaultValue Map<String, Integer> squareMultiple) {
     }
 
     /**

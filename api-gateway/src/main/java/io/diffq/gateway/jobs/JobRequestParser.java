@@ -88,6 +88,11 @@ public class JobRequestParser {
         String model = f.oneOf("model", properties.models().served(), properties.models().defaultModel());
         String scheduler = f.oneOf("scheduler", limits.schedulers(), null);
         long deadlineSeconds = f.integer("deadlineSeconds", 1, limits.maxDeadline().toSeconds(), -1);
+        Integer side = model == null ? null : properties.models().squareMultiple().get(model);
+        if (side != null && errors.isEmpty() && (width != height || width % side != 0)) {
+            errors.add(new FieldError(width != height ? "height" : "width", "model " + model
+                    + " draws square images whose side is a multiple of " + side + " pixels"));
+        }
 
         if (!errors.isEmpty()) {
             throw new InvalidJobException(errors);

@@ -23,7 +23,8 @@ class JobRequestParserTests {
     private final JobRequestParser parser = new JobRequestParser(properties(), Clock.fixed(NOW, ZoneOffset.UTC));
 
     static GatewayProperties properties() {
-        return new Binder(new MapConfigurationPropertySource(Map.of("diffq.gateway.models.served", "simulated,tiny")))
+        return new Binder(new MapConfigurationPropertySource(Map.of("diffq.gateway.models.served", "simulated,tiny",
+                "diffq.gateway.models.square-multiple.tiny", "32")))
                 .bindOrCreate("diffq.gateway", GatewayProperties.class);
     }
 
@@ -52,13 +53,29 @@ class JobRequestParserTests {
     @Test
     void everyFieldIsTaken() {
         JobRequest r = parse("""
-                {"prompt":"p","negativePrompt":"blurry","width":64,"height":32,"steps":5,"guidanceScale":3,
-                 "seed":4294967295,"model":"TINY","scheduler":"euler","deadlineSeconds":60}""");
+                {"prompt":"p","negativePrompt":"blurry","width":64,"height":96,"steps":5,"guidanceScale":3,
+                 "seed":4294967295,"model":"SIMULATED","scheduler":"euler","deadlineSeconds":60}""");
 
         assertThat(r).extracting(JobRequest::negativePrompt, JobRequest::width, JobRequest::height, JobRequest::steps,
                         JobRequest::guidanceScale, JobRequest::seed, JobRequest::model, JobRequest::scheduler,
                         JobRequest::deadline)
-                .containsExactly("blurry", 64, 32, 5, 3.0, 4294967295L, "tiny", "euler", NOW.plusSeconds(60));
+                .containsExactly("blurry", 64, 96, 5, 3.0, 4294967295L, "simulated", "euler", NOW.plusSeconds(60));
+    }
+
+    @Test
+    void aSizeTheModelCannotDrawIsRejectedAtSubmit() {
+        assertThat(parse("{\"prompt\":\"p\",\"model\":\"tiny\",\"width\":64,\"height\":64}").width()).isEqualTo(64);
+        assertThat(parse("{\"prompt\":\"p\",\"model\":\"tiny\"}").width()).isEqualTo(512);
+        assertThatThrownBy(() -> parse("{\"prompt\":\"p\",\"model\":\"tiny\",\"width\":64,\"height\":32}"))
+                .isInstanceOfSatisfying(InvalidJobException.class, e -> {
+                    assertThat(e.errors().get(0).field()).isEqualTo("height");
+                    assertThat(e.errors().get(0).message()).contains("square").contains("multiple of 32");
+                });
+        assertThatThrownBy(() -> parse("{\"prompt\":\"p\",\"model\":\"tiny\",\"width\":40,\"height\":40}"))
+                .isInstanceOfSatisfying(InvalidJobException.class,
+                        e -> assertThat(e.errors().get(0).field()).isEqualTo("width"));
+        // Other models keep the general bounds.
+        assertThat(parse("{\"prompt\":\"p\",\"width\":40,\"height\":16}").height()).isEqualTo(16);
     }
 
     @Test
