@@ -123,6 +123,10 @@ public class JobStatusView implements SmartLifecycle {
      * job's partitions when the id is not known yet.
      */
     public Optional<JobStatus> find(String id) {
+        if (!caughtUp) {
+            // Still replaying the topics after a start: what the view holds may be older than the truth.
+            awaitCaughtUp(System.nanoTime() + properties.readYourWritesTimeout().toNanos());
+        }
         JobStatus known = jobs.get(id);
         if (known != null) {
             return Optional.of(known);
@@ -192,6 +196,23 @@ public class JobStatusView implements SmartLifecycle {
         }
         synchronized (progress) {
             while (!reached(ends) && !jobs.containsKey(id)) {
+                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (left <= 0) {
+                    return;
+                }
+                try {
+                    progress.wait(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    private void awaitCaughtUp(long deadline) {
+        synchronized (progress) {
+            while (!caughtUp) {
                 long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
                 if (left <= 0) {
                     return;
