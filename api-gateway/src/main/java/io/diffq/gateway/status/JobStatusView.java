@@ -24,6 +24,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -125,7 +126,7 @@ public class JobStatusView implements SmartLifecycle {
     public Optional<JobStatus> find(String id) {
         if (!caughtUp) {
             // Still replaying the topics after a start: what the view holds may be older than the truth.
-            awaitCaughtUp(System.nanoTime() + properties.readYourWritesTimeout().toNanos());
+            awaitProgress(() -> caughtUp, System.nanoTime() + properties.readYourWritesTimeout().toNanos());
         }
         JobStatus known = jobs.get(id);
         if (known != null) {
@@ -184,7 +185,8 @@ public class JobStatusView implements SmartLifecycle {
 
     private void catchUp(String id, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        if (!awaitPartitionsKnown(deadline)) {
+        // At start-up the view may not have found the topics' partitions yet.
+        if (!awaitProgress(() -> partitionCounts.size() == TOPICS.size(), deadline)) {
             return;
         }
         Map<TopicPartition, Long> ends;
@@ -194,43 +196,18 @@ public class JobStatusView implements SmartLifecycle {
             log.debug("cannot read end offsets for {}: {}", id, e.toString());
             return;
         }
-        synchronized (progress) {
-            while (!reached(ends) && !jobs.containsKey(id)) {
-                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-                if (left <= 0) {
-                    return;
-                }
-                try {
-                    progress.wait(left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-            }
-        }
+        awaitProgress(() -> reached(ends) || jobs.containsKey(id), deadline);
     }
 
-    private void awaitCaughtUp(long deadline) {
+    /**
+     * Waits until {@code condition} holds, re-checking each time the view's thread has polled, or until
+     * {@code deadline} (a {@link System#nanoTime()} value).
+     *
+     * @return whether the condition holds
+     */
+    private boolean awaitProgress(BooleanSupplier condition, long deadline) {
         synchronized (progress) {
-            while (!caughtUp) {
-                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-                if (left <= 0) {
-                    return;
-                }
-                try {
-                    progress.wait(left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-            }
-        }
-    }
-
-    /** At start-up the view may not have found the topics' partitions yet. */
-    private boolean awaitPartitionsKnown(long deadline) {
-        synchronized (progress) {
-            while (partitionCounts.size() < TOPICS.size()) {
+            while (!condition.getAsBoolean()) {
                 long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
                 if (left <= 0) {
                     return false;
@@ -242,8 +219,8 @@ public class JobStatusView implements SmartLifecycle {
                     return false;
                 }
             }
+            return true;
         }
-        return true;
     }
 
     private Set<TopicPartition> partitionsOf(String id) {
