@@ -69,7 +69,7 @@ public final class TrainTinyModel {
     }
 
     record Options(int steps, Path out, int batch, float lr, long seed, int checkpointSeconds, int logEvery,
-            int c1, int c2, int c3, int partialFrom) {
+            int c1, int c2, int c3, int partialFrom, Path init) {
 
         static Options parse(String[] args) {
             int steps = 20000;
@@ -84,6 +84,7 @@ public final class TrainTinyModel {
             int c2 = std.c2();
             int c3 = std.c3();
             int partialFrom = 0;
+            Path init = null;
             for (int i = 0; i < args.length; i += 2) {
                 String v = args[i + 1];
                 switch (args[i]) {
@@ -98,10 +99,11 @@ public final class TrainTinyModel {
                     case "--c2" -> c2 = Integer.parseInt(v);
                     case "--c3" -> c3 = Integer.parseInt(v);
                     case "--partial-from" -> partialFrom = Integer.parseInt(v);
+                    case "--init" -> init = Path.of(v);
                     default -> throw new IllegalArgumentException("unknown option " + args[i]);
                 }
             }
-            return new Options(steps, out, batch, lr, seed, ckpt, log, c1, c2, c3, partialFrom);
+            return new Options(steps, out, batch, lr, seed, ckpt, log, c1, c2, c3, partialFrom, init);
         }
     }
 
@@ -120,6 +122,12 @@ public final class TrainTinyModel {
                 state.load(in);
             }
             config = TinyConfig.fromProperties(state);
+        } else if (o.init() != null) {
+            try (InputStream in = Files.newInputStream(o.init().resolve("config.properties"))) {
+                state.load(in);
+            }
+            config = TinyConfig.fromProperties(state);
+            state.clear();
         } else {
             TinyConfig std = TinyConfig.standard(vocab.size());
             config = new TinyConfig(o.c1(), o.c2(), o.c3(), std.textDim(), std.textLayers(), std.condDim(), vocab.size());
@@ -128,7 +136,11 @@ public final class TrainTinyModel {
         try (NDManager root = NDManager.newBaseManager(ai.djl.Device.cpu(), DjlRuntime.ENGINE)) {
             TinyUNet unet = new TinyUNet(config);
             unet.initialize(root, o.batch());
-            unet.outputWeight().getArray().muli(0);
+            if (o.init() != null && !Files.exists(statePath)) {
+                copyWeights(o.init(), unet);
+            } else {
+                unet.outputWeight().getArray().muli(0);
+            }
             Linear aux = Linear.builder().setUnits(3 + 8 + 8).build();
             aux.setInitializer(new ai.djl.training.initializer.XavierInitializer(), Parameter.Type.WEIGHT);
             aux.initialize(root, DataType.FLOAT32, new Shape(o.batch(), config.condDim()));
@@ -240,6 +252,15 @@ public final class TrainTinyModel {
                 }
             }
         }
+    }
+
+    /** Starts from exported weights (a fine-tune): every UNet parameter is copied from {@code dir}. */
+    private static void copyWeights(Path dir, TinyUNet unet) {
+        try (ai.djl.Model trained = TinyWeights.open(dir, ai.djl.Device.cpu())) {
+            var from = trained.getBlock().getParameters();
+            unet.getParameters().forEach(p -> from.get(p.getKey()).getArray().copyTo(p.getValue().getArray()));
+        }
+        System.out.printf(Locale.ROOT, "initialised from %s%n", dir);
     }
 
     private float learningRate(int step) {
