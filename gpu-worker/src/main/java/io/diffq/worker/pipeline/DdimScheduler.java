@@ -6,26 +6,10 @@ import ai.djl.ndarray.NDArray;
  * Deterministic DDIM (Song et al., 2021; η = 0) over trailing timesteps: from the predicted x₀ and ε,
  * {@code x_prev = √ᾱ_prev·x₀ + √(1−ᾱ_prev)·ε}; the last step lands on x₀ (ᾱ_prev = 1).
  */
-public final class DdimScheduler implements Scheduler {
-
-    private final NoiseSchedule schedule;
-    private final int[] timesteps;
-    private final boolean clipSample;
+public final class DdimScheduler extends TrailingScheduler {
 
     public DdimScheduler(NoiseSchedule schedule, int steps, boolean clipSample) {
-        this.schedule = schedule;
-        this.timesteps = Schedulers.trailingTimesteps(schedule.length(), steps);
-        this.clipSample = clipSample;
-    }
-
-    @Override
-    public int steps() {
-        return timesteps.length;
-    }
-
-    @Override
-    public int timestep(int i) {
-        return timesteps[i];
+        super(schedule, steps, clipSample);
     }
 
     @Override
@@ -41,7 +25,7 @@ public final class DdimScheduler implements Scheduler {
     @Override
     public NDArray step(NDArray output, int i, NDArray sample) {
         double ab = schedule.alphaBar(timesteps[i]);
-        double abPrev = i + 1 < timesteps.length ? schedule.alphaBar(timesteps[i + 1]) : 1.0;
+        double abPrev = alphaBarAfter(i);
         double a = Math.sqrt(ab);
         double s = Math.sqrt(1 - ab);
         NDArray x0 = Schedulers.predictX0(output, sample, a, s, schedule.prediction());

@@ -38,6 +38,7 @@ public final class DenoisingLoop {
             GuidedDenoiser model, StepListener listener) {
         NDArray sample = SeededNoise.gaussian(manager, seed, shape).mul(scheduler.initialNoiseScale());
         int total = scheduler.steps();
+        scheduler.start(manager);
         for (int i = 0; i < total; i++) {
             NDArray previous = sample;
             try (NDManager step = manager.newSubManager()) {

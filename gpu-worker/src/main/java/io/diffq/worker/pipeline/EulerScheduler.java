@@ -7,32 +7,17 @@ import ai.djl.ndarray.NDArray;
  * {@code EulerDiscreteScheduler}): the sample is {@code x = x₀ + σ·ε} with {@code σ = √((1−ᾱ)/ᾱ)},
  * the model sees {@code x / √(σ²+1)}, and {@code x ← x + (x − x₀)/σ · (σ_next − σ)}, σ ending at 0.
  */
-public final class EulerScheduler implements Scheduler {
+public final class EulerScheduler extends TrailingScheduler {
 
-    private final NoiseSchedule schedule;
-    private final int[] timesteps;
     private final double[] sigmas;
-    private final boolean clipSample;
 
     public EulerScheduler(NoiseSchedule schedule, int steps, boolean clipSample) {
-        this.schedule = schedule;
-        this.timesteps = Schedulers.trailingTimesteps(schedule.length(), steps);
+        super(schedule, steps, clipSample);
         this.sigmas = new double[steps + 1];
         for (int i = 0; i < steps; i++) {
             double ab = schedule.alphaBar(timesteps[i]);
             sigmas[i] = Math.sqrt((1 - ab) / ab);
         }
-        this.clipSample = clipSample;
-    }
-
-    @Override
-    public int steps() {
-        return timesteps.length;
-    }
-
-    @Override
-    public int timestep(int i) {
-        return timesteps[i];
     }
 
     @Override

@@ -39,11 +39,23 @@ public final class NoiseSchedule {
 
     /** The "scaled linear" schedule of Stable Diffusion: β from 0.00085 to 0.012 in √ space. */
     public static NoiseSchedule scaledLinear(int length, double betaStart, double betaEnd, Prediction prediction) {
+        return fromBetas(length, t -> {
+            double sb = Math.sqrt(betaStart) + (Math.sqrt(betaEnd) - Math.sqrt(betaStart)) * t / (length - 1);
+            return sb * sb;
+        }, prediction);
+    }
+
+    /** The linear schedule of DDPM (Ho et al., 2020): β evenly spaced from {@code betaStart} to {@code betaEnd}. */
+    public static NoiseSchedule linear(int length, double betaStart, double betaEnd, Prediction prediction) {
+        return fromBetas(length, t -> betaStart + (betaEnd - betaStart) * t / (length - 1), prediction);
+    }
+
+    private static NoiseSchedule fromBetas(int length, java.util.function.IntToDoubleFunction beta,
+            Prediction prediction) {
         double[] ab = new double[length];
         double prod = 1;
         for (int t = 0; t < length; t++) {
-            double sb = Math.sqrt(betaStart) + (Math.sqrt(betaEnd) - Math.sqrt(betaStart)) * t / (length - 1);
-            prod *= 1 - sb * sb;
+            prod *= 1 - beta.applyAsDouble(t);
             ab[t] = prod;
         }
         return new NoiseSchedule(ab, prediction);

@@ -1,6 +1,7 @@
 package io.diffq.worker.pipeline;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 
 /**
  * One sampling run of a diffusion scheduler: which timesteps the model is asked about, how the sample is
@@ -8,6 +9,13 @@ import ai.djl.ndarray.NDArray;
  * object is made for one run ({@link Schedulers#create}) and is not shared between threads.
  */
 public interface Scheduler {
+
+    /**
+     * Called once, before the first step, with a manager that lives as long as the run: a scheduler that
+     * remembers earlier steps keeps its arrays there (each step's own manager is closed after the step).
+     */
+    default void start(NDManager run) {
+    }
 
     /** The number of denoising steps. */
     int steps();

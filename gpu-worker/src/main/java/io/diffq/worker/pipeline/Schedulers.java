@@ -9,7 +9,8 @@ public final class Schedulers {
 
     public static final String DDIM = "ddim";
     public static final String EULER = "euler";
-    public static final List<String> NAMES = List.of(DDIM, EULER);
+    public static final String DPM_SOLVER = "dpmpp-2m";
+    public static final List<String> NAMES = List.of(DDIM, EULER, DPM_SOLVER);
 
     private Schedulers() {
     }
@@ -17,7 +18,7 @@ public final class Schedulers {
     /**
      * A scheduler for one run.
      *
-     * @param name       {@code ddim} or {@code euler}; {@code null} or blank means {@code defaultName}
+     * @param name       one of {@link #NAMES}; {@code null} or blank means {@code defaultName}
      * @param clipSample whether the predicted picture is clamped to [-1, 1] at each step
      * @throws IllegalArgumentException for an unknown name
      */
@@ -27,6 +28,7 @@ public final class Schedulers {
         return switch (n) {
             case DDIM -> new DdimScheduler(schedule, steps, clipSample);
             case EULER -> new EulerScheduler(schedule, steps, clipSample);
+            case DPM_SOLVER -> new DpmSolverScheduler(schedule, steps, clipSample);
             default -> throw new IllegalArgumentException("unknown scheduler '" + name + "', expected one of " + NAMES);
         };
     }

@@ -1,0 +1,179 @@
+package io.diffq.worker.model.sd;
+
+import ai.djl.MalformedModelException;
+import ai.djl.Model;
+import ai.djl.inference.Predictor;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.translate.NoopTranslator;
+import ai.djl.translate.TranslateException;
+import io.diffq.worker.model.Device;
+import io.diffq.worker.model.DiffusionModel;
+import io.diffq.worker.model.GenerationRequest;
+import io.diffq.worker.model.ModelException;
+import io.diffq.worker.model.StepListener;
+import io.diffq.worker.pipeline.DenoisingLoop;
+import io.diffq.worker.pipeline.DjlRuntime;
+import io.diffq.worker.pipeline.Images;
+import io.diffq.worker.pipeline.Scheduler;
+import io.diffq.worker.pipeline.Schedulers;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Stable Diffusion from TorchScript files in a model directory (see {@code gpu-worker/scripts/sd/}): the
+ * prompt and the negative prompt are tokenized ({@code tokenizer.json}) and encoded together
+ * ({@code text_encoder.pt}), the shared denoising loop runs the UNet ({@code unet.pt}) on the latent
+ * picture with both texts batched for classifier-free guidance, and the VAE decoder
+ * ({@code vae_decoder.pt}) turns the latents, divided by the scaling factor, into pixels. Opened on one
+ * device for one consumer thread: it owns three models, their predictors and the tokenizer.
+ */
+public final class StableDiffusionModel implements DiffusionModel {
+
+    public static final String DEFAULT_SCHEDULER = Schedulers.DDIM;
+    static final String TEXT_ENCODER = "text_encoder";
+    static final String UNET = "unet";
+    static final String VAE_DECODER = "vae_decoder";
+    static final String TOKENIZER = "tokenizer.json";
+
+    private final String name;
+    private final SdConfig config;
+    private final List<Model> models;
+    private final List<Predictor<NDList, NDList>> predictors;
+    private final Predictor<NDList, NDList> textEncoder;
+    private final Predictor<NDList, NDList> unet;
+    private final Predictor<NDList, NDList> vaeDecoder;
+    private final PromptTokenizer tokenizer;
+
+    private StableDiffusionModel(String name, SdConfig config, List<Model> models, PromptTokenizer tokenizer) {
+        this.name = name;
+        this.config = config;
+        this.models = models;
+        this.predictors = new ArrayList<>();
+        for (Model m : models) {
+            predictors.add(m.newPredictor(new NoopTranslator(null)));
+        }
+        this.textEncoder = predictors.get(0);
+        this.unet = predictors.get(1);
+        this.vaeDecoder = predictors.get(2);
+        this.tokenizer = tokenizer;
+    }
+
+    /**
+     * Loads the model directory onto {@code device}.
+     *
+     * @throws IllegalStateException when a file is missing or does not load, naming it
+     */
+    public static StableDiffusionModel open(String name, Path dir, Device device) {
+        DjlRuntime.engine();
+        for (String file : List.of(TEXT_ENCODER + ".pt", UNET + ".pt", VAE_DECODER + ".pt", TOKENIZER)) {
+            if (!Files.isRegularFile(dir.resolve(file))) {
+                throw new IllegalStateException("model " + name + ": " + dir.resolve(file) + " is missing");
+            }
+        }
+        SdConfig config = SdConfig.load(dir);
+        List<Model> models = new ArrayList<>();
+        PromptTokenizer tokenizer = null;
+        try {
+            for (String module : List.of(TEXT_ENCODER, UNET, VAE_DECODER)) {
+                Model m = Model.newInstance(module, DjlRuntime.device(device), DjlRuntime.ENGINE);
+                models.add(m);
+                // mapLocation: modules exported on another device load onto this one.
+                m.load(dir, module, Map.of("mapLocation", "true"));
+            }
+            tokenizer = PromptTokenizer.open(dir.resolve(TOKENIZER), config.textMaxLength(), config.padToken());
+            return new StableDiffusionModel(name, config, models, tokenizer);
+        } catch (IOException | MalformedModelException | RuntimeException e) {
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
+            models.forEach(Model::close);
+            throw new IllegalStateException("model " + name + ": cannot load " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    /** What the model directory says about sizes and the schedule. */
+    public SdConfig config() {
+        return config;
+    }
+
+    @Override
+    public BufferedImage generate(GenerationRequest request, StepListener listener) {
+        checkSize(request.width(), request.height());
+        Scheduler scheduler;
+        try {
+            scheduler = Schedulers.create(request.scheduler(), DEFAULT_SCHEDULER, config.schedule(), request.steps(),
+                    false);
+        } catch (IllegalArgumentException e) {
+            throw new ModelException("unsupported-parameters", e.getMessage());
+        }
+        int length = tokenizer.length();
+        long[] ids = new long[2 * length];
+        System.arraycopy(tokenizer.encode(request.prompt()), 0, ids, 0, length);
+        System.arraycopy(tokenizer.encode(request.negativePrompt()), 0, ids, length, length);
+        int f = config.vaeScaleFactor();
+        Shape latentShape = new Shape(1, config.latentChannels(), request.height() / f, request.width() / f);
+        try (NDManager job = models.get(1).getNDManager().newSubManager()) {
+            NDArray text = run(textEncoder, new NDList(job.create(ids, new Shape(2, length))), job, "text encoder");
+            NDArray latents = DenoisingLoop.run(job, scheduler, latentShape, request.seed(),
+                    (float) request.guidanceScale(), (samples, t) -> denoise(samples, t, text), listener);
+            NDArray pixels = run(vaeDecoder, new NDList(latents.div((float) config.scalingFactor())), job,
+                    "VAE decoder");
+            return Images.fromChw(pixels);
+        }
+    }
+
+    private NDArray denoise(NDArray samples, int timestep, NDArray text) {
+        NDManager step = samples.getManager();
+        long n = samples.getShape().get(0);
+        long[] t = new long[(int) n];
+        java.util.Arrays.fill(t, timestep);
+        return run(unet, new NDList(samples, step.create(t), text), step, "UNet");
+    }
+
+    /** One module call; its first output joins {@code manager}. */
+    private static NDArray run(Predictor<NDList, NDList> module, NDList inputs, NDManager manager, String what) {
+        try {
+            NDArray out = module.predict(inputs).get(0);
+            out.attach(manager);
+            return out;
+        } catch (TranslateException | RuntimeException e) {
+            throw new ModelException("model-error", "the " + what + " failed: " + e.getMessage(), false, e);
+        }
+    }
+
+    void checkSize(int width, int height) {
+        if (!config.fits(width) || !config.fits(height)) {
+            throw new ModelException("unsupported-size", "model " + name + " draws sides from " + config.minSize()
+                    + " to " + config.maxSize() + " pixels in multiples of " + config.sizeMultiple() + ", not "
+                    + width + "×" + height);
+        }
+    }
+
+    /** Arrays still held by the three models' managers (a job's must all be gone when it ends). */
+    int managedArrays() {
+        return models.stream().mapToInt(m -> m.getNDManager().getManagedArrays().size()).sum();
+    }
+
+    @Override
+    public void close() {
+        try {
+            predictors.forEach(Predictor::close);
+            tokenizer.close();
+        } finally {
+            models.forEach(Model::close);
+        }
+    }
+}
