@@ -37,7 +37,7 @@ DEFAULTS = {
 
 
 def write_model_dir(out, text_encoder, unet, vae_decoder, tokenizer_json, properties, example_latent=(64, 64),
-                    hidden_dim=768):
+                    hidden_dim=768, device="cpu"):
     """Saves three TorchScript modules, the tokenizer and model.properties into `out`, after checking
     that each module honours the signatures above on an example batch of 2 (what the worker sends:
     the conditional and unconditional inputs together)."""
@@ -50,15 +50,9 @@ def write_model_dir(out, text_encoder, unet, vae_decoder, tokenizer_json, proper
     factor = int(props["vae-scale-factor"])
     h, w = example_latent
 
-    ids = torch.zeros(2, length, dtype=torch.int64)
-    hidden = text_encoder(ids)
-    assert hidden.dtype == torch.float32 and tuple(hidden.shape[:2]) == (2, length), hidden.shape
-    assert hidden.shape[2] == hidden_dim, f"text encoder width {hidden.shape[2]}, expected {hidden_dim}"
-    sample = torch.randn(2, channels, h, w)
-    eps = unet(sample, torch.tensor([999, 999], dtype=torch.int64), hidden)
-    assert eps.dtype == torch.float32 and eps.shape == sample.shape, eps.shape
-    image = vae_decoder(sample)
-    assert image.dtype == torch.float32 and tuple(image.shape) == (2, 3, factor * h, factor * w), image.shape
+    ids = torch.zeros(2, length, dtype=torch.int64, device=device)
+    with torch.inference_mode():
+        _check(text_encoder, unet, vae_decoder, ids, length, channels, factor, h, w, hidden_dim, device)
 
     text_encoder.save(str(out / "text_encoder.pt"))
     unet.save(str(out / "unet.pt"))
@@ -71,3 +65,14 @@ def write_model_dir(out, text_encoder, unet, vae_decoder, tokenizer_json, proper
     lines += [f"{k}={v}" for k, v in sorted(props.items())]
     (out / "model.properties").write_text("\n".join(lines) + "\n")
     return out
+
+
+def _check(text_encoder, unet, vae_decoder, ids, length, channels, factor, h, w, hidden_dim, device):
+    hidden = text_encoder(ids)
+    assert hidden.dtype == torch.float32 and tuple(hidden.shape[:2]) == (2, length), hidden.shape
+    assert hidden.shape[2] == hidden_dim, f"text encoder width {hidden.shape[2]}, expected {hidden_dim}"
+    sample = torch.randn(2, channels, h, w, device=device)
+    eps = unet(sample, torch.tensor([999, 999], dtype=torch.int64, device=device), hidden)
+    assert eps.dtype == torch.float32 and eps.shape == sample.shape, eps.shape
+    image = vae_decoder(sample[:1])
+    assert image.dtype == torch.float32 and tuple(image.shape) == (1, 3, factor * h, factor * w), image.shape
