@@ -12,11 +12,21 @@ import java.util.Properties;
  * @param textLayers transformer layers of the text encoder
  * @param condDim    width of the time + text condition fed to every block
  * @param vocab      vocabulary size
+ * @param c0         channels of the full-resolution (32×32) refinement stage after the UNet; 0 for none
  */
-public record TinyConfig(int c1, int c2, int c3, int textDim, int textLayers, int condDim, int vocab) {
+public record TinyConfig(int c1, int c2, int c3, int textDim, int textLayers, int condDim, int vocab, int c0) {
+
+    public TinyConfig(int c1, int c2, int c3, int textDim, int textLayers, int condDim, int vocab) {
+        this(c1, c2, c3, textDim, textLayers, condDim, vocab, 0);
+    }
 
     public static TinyConfig standard(int vocab) {
-        return new TinyConfig(48, 96, 128, 64, 2, 128, vocab);
+        return new TinyConfig(48, 96, 128, 64, 2, 128, vocab, 32);
+    }
+
+    /** The same network with a refinement stage of {@code channels} (0: none). */
+    public TinyConfig withRefinement(int channels) {
+        return new TinyConfig(c1, c2, c3, textDim, textLayers, condDim, vocab, channels);
     }
 
     public Properties toProperties() {
@@ -28,12 +38,13 @@ public record TinyConfig(int c1, int c2, int c3, int textDim, int textLayers, in
         p.setProperty("textLayers", Integer.toString(textLayers));
         p.setProperty("condDim", Integer.toString(condDim));
         p.setProperty("vocab", Integer.toString(vocab));
+        p.setProperty("c0", Integer.toString(c0));
         return p;
     }
 
     public static TinyConfig fromProperties(Properties p) {
         return new TinyConfig(i(p, "c1"), i(p, "c2"), i(p, "c3"), i(p, "textDim"), i(p, "textLayers"),
-                i(p, "condDim"), i(p, "vocab"));
+                i(p, "condDim"), i(p, "vocab"), p.getProperty("c0") == null ? 0 : i(p, "c0"));
     }
 
     private static int i(Properties p, String key) {

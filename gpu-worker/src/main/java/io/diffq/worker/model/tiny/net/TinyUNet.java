@@ -24,7 +24,10 @@ import io.diffq.worker.pipeline.GroupNorm;
  *
  * <p>The picture is folded into 2×2 patches (16×16×12), so the network runs at 16, 8 and 4 pixels:
  * a conditioned residual block per level down and up with skip connections, self-attention at 4×4,
- * and the time + text condition modulating every residual block (FiLM after GroupNorm).
+ * and the time + text condition modulating every residual block (FiLM after GroupNorm). With
+ * {@code c0 > 0} a full-resolution refinement stage follows: a conditioned residual block at 32×32 over the
+ * noisy picture, the UNet's prediction and its upsampled last features, whose output is added to the
+ * prediction (zero at initialisation).
  */
 public final class TinyUNet extends AbstractBlock {
 
@@ -49,6 +52,10 @@ public final class TinyUNet extends AbstractBlock {
     private final ResBlock up16;
     private final GroupNorm outNorm;
     private final Conv2d outConv;
+    private final Conv2d refineIn;
+    private final ResBlock refine;
+    private final GroupNorm refineNorm;
+    private final Conv2d refineOut;
 
     public TinyUNet(TinyConfig config) {
         this.config = config;
@@ -74,6 +81,11 @@ public final class TinyUNet extends AbstractBlock {
         up16 = addChildBlock("up16", new ResBlock(2 * c1, c1));
         outNorm = addChildBlock("out_norm", new GroupNorm(ResBlock.GROUPS, c1));
         outConv = addChildBlock("out", Nn.conv3x3(12));
+        int c0 = config.c0();
+        refineIn = c0 == 0 ? null : addChildBlock("refine_in", Nn.conv3x3(c0));
+        refine = c0 == 0 ? null : addChildBlock("refine", new ResBlock(c0, c0));
+        refineNorm = c0 == 0 ? null : addChildBlock("refine_norm", new GroupNorm(ResBlock.GROUPS, c0));
+        refineOut = c0 == 0 ? null : addChildBlock("refine_out", Nn.conv3x3(3));
         setInitializer(new XavierInitializer(), Parameter.Type.WEIGHT);
     }
 
@@ -111,8 +123,17 @@ public final class TinyUNet extends AbstractBlock {
         h = up8conv.forward(ps, new NDList(Nn.upsample2(h)), training).singletonOrThrow();
         h = up16.forward(ps, new NDList(NDArrays.concat(new NDList(h, s16), 1), c), training).singletonOrThrow();
         h = Nn.silu(outNorm.forward(ps, new NDList(h), training).singletonOrThrow());
-        h = outConv.forward(ps, new NDList(h), training).singletonOrThrow();
-        return new NDList(Nn.pixelShuffle(h), textVec);
+        NDArray out = Nn.pixelShuffle(outConv.forward(ps, new NDList(h), training).singletonOrThrow());
+        if (refine != null) {
+            // Full resolution: the noisy picture, the UNet's prediction and its last features, so that edges
+            // and corners can be placed per pixel rather than per 2×2 patch.
+            NDArray r = NDArrays.concat(new NDList(x, out, Nn.upsample2(h)), 1);
+            r = refineIn.forward(ps, new NDList(r), training).singletonOrThrow();
+            r = refine.forward(ps, new NDList(r, c), training).singletonOrThrow();
+            r = Nn.silu(refineNorm.forward(ps, new NDList(r), training).singletonOrThrow());
+            out = out.add(refineOut.forward(ps, new NDList(r), training).singletonOrThrow());
+        }
+        return new NDList(out, textVec);
     }
 
     /** Sinusoidal features of the timestep (0–999). */
@@ -164,10 +185,18 @@ public final class TinyUNet extends AbstractBlock {
         up16.initialize(manager, dt, new Shape(n, 2L * c1, 16, 16), cond);
         outNorm.initialize(manager, dt, new Shape(n, c1, 16, 16));
         outConv.initialize(manager, dt, new Shape(n, c1, 16, 16));
+        if (refine != null) {
+            int c0 = config.c0();
+            refineIn.initialize(manager, dt, new Shape(n, 6L + c1, Scene.SIZE, Scene.SIZE));
+            refine.initialize(manager, dt, new Shape(n, c0, Scene.SIZE, Scene.SIZE), cond);
+            refineNorm.initialize(manager, dt, new Shape(n, c0, Scene.SIZE, Scene.SIZE));
+            refineOut.initialize(manager, dt, new Shape(n, c0, Scene.SIZE, Scene.SIZE));
+        }
     }
 
-    /** The output convolution's weight, zeroed at the start of training. */
-    public Parameter outputWeight() {
-        return outConv.getParameters().get("weight");
+    /** The output convolutions' weights (the UNet's and the refinement's), zeroed at the start of training. */
+    public java.util.List<Parameter> outputWeights() {
+        return refineOut == null ? java.util.List.of(outConv.getParameters().get("weight"))
+                : java.util.List.of(outConv.getParameters().get("weight"), refineOut.getParameters().get("weight"));
     }
 }

@@ -69,7 +69,7 @@ public final class TrainTinyModel {
     }
 
     record Options(int steps, Path out, int batch, float lr, long seed, int checkpointSeconds, int logEvery,
-            int c1, int c2, int c3, int partialFrom, Path init) {
+            int c1, int c2, int c3, int partialFrom, Path init, int c0) {
 
         static Options parse(String[] args) {
             int steps = 20000;
@@ -85,6 +85,7 @@ public final class TrainTinyModel {
             int c3 = std.c3();
             int partialFrom = 0;
             Path init = null;
+            int c0 = std.c0();
             for (int i = 0; i < args.length; i += 2) {
                 String v = args[i + 1];
                 switch (args[i]) {
@@ -100,10 +101,11 @@ public final class TrainTinyModel {
                     case "--c3" -> c3 = Integer.parseInt(v);
                     case "--partial-from" -> partialFrom = Integer.parseInt(v);
                     case "--init" -> init = Path.of(v);
+                    case "--c0" -> c0 = Integer.parseInt(v);
                     default -> throw new IllegalArgumentException("unknown option " + args[i]);
                 }
             }
-            return new Options(steps, out, batch, lr, seed, ckpt, log, c1, c2, c3, partialFrom, init);
+            return new Options(steps, out, batch, lr, seed, ckpt, log, c1, c2, c3, partialFrom, init, c0);
         }
     }
 
@@ -126,20 +128,20 @@ public final class TrainTinyModel {
             try (InputStream in = Files.newInputStream(o.init().resolve("config.properties"))) {
                 state.load(in);
             }
-            config = TinyConfig.fromProperties(state);
+            config = TinyConfig.fromProperties(state).withRefinement(o.c0());
             state.clear();
         } else {
             TinyConfig std = TinyConfig.standard(vocab.size());
-            config = new TinyConfig(o.c1(), o.c2(), o.c3(), std.textDim(), std.textLayers(), std.condDim(), vocab.size());
+            config = new TinyConfig(o.c1(), o.c2(), o.c3(), std.textDim(), std.textLayers(), std.condDim(), vocab.size(),
+                    o.c0());
         }
         engine.setRandomSeed((int) o.seed());
         try (NDManager root = NDManager.newBaseManager(ai.djl.Device.cpu(), DjlRuntime.ENGINE)) {
             TinyUNet unet = new TinyUNet(config);
             unet.initialize(root, o.batch());
+            unet.outputWeights().forEach(w -> w.getArray().muli(0));
             if (o.init() != null && !Files.exists(statePath)) {
                 copyWeights(o.init(), unet);
-            } else {
-                unet.outputWeight().getArray().muli(0);
             }
             Linear aux = Linear.builder().setUnits(3 + 8 + 8).build();
             aux.setInitializer(new ai.djl.training.initializer.XavierInitializer(), Parameter.Type.WEIGHT);
@@ -254,13 +256,22 @@ public final class TrainTinyModel {
         }
     }
 
-    /** Starts from exported weights (a fine-tune): every UNet parameter is copied from {@code dir}. */
+    /**
+     * Starts from exported weights (a fine-tune): every parameter the exported network has is copied; those
+     * it lacks (a refinement stage added since) keep their initialisation, its output zeroed, so the
+     * network starts out computing exactly what the exported one did.
+     */
     private static void copyWeights(Path dir, TinyUNet unet) {
+        int copied = 0;
         try (ai.djl.Model trained = TinyWeights.open(dir, ai.djl.Device.cpu())) {
-            var from = trained.getBlock().getParameters();
-            unet.getParameters().forEach(p -> from.get(p.getKey()).getArray().copyTo(p.getValue().getArray()));
+            var to = unet.getParameters();
+            for (var p : trained.getBlock().getParameters()) {
+                p.getValue().getArray().copyTo(to.get(p.getKey()).getArray());
+                copied++;
+            }
         }
-        System.out.printf(Locale.ROOT, "initialised from %s%n", dir);
+        System.out.printf(Locale.ROOT, "initialised %d of %d parameters from %s%n", copied,
+                unet.getParameters().size(), dir);
     }
 
     private float learningRate(int step) {
