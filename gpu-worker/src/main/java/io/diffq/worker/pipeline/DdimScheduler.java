@@ -13,25 +13,12 @@ public final class DdimScheduler extends TrailingScheduler {
     }
 
     @Override
-    public float initialNoiseScale() {
-        return 1f;
-    }
-
-    @Override
-    public NDArray scaleInput(NDArray sample, int i) {
-        return sample;
-    }
-
-    @Override
     public NDArray step(NDArray output, int i, NDArray sample) {
         double ab = schedule.alphaBar(timesteps[i]);
         double abPrev = alphaBarAfter(i);
         double a = Math.sqrt(ab);
         double s = Math.sqrt(1 - ab);
-        NDArray x0 = Schedulers.predictX0(output, sample, a, s, schedule.prediction());
-        if (clipSample) {
-            x0 = x0.clip(-1f, 1f);
-        }
+        NDArray x0 = predictX0(output, sample, ab);
         // ε consistent with the (possibly clipped) x₀ and the sample.
         NDArray eps = sample.sub(x0.mul((float) a)).div((float) s);
         return x0.mul((float) Math.sqrt(abPrev)).add(eps.mul((float) Math.sqrt(1 - abPrev)));

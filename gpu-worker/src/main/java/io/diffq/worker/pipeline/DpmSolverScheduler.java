@@ -35,22 +35,9 @@ public final class DpmSolverScheduler extends TrailingScheduler {
     }
 
     @Override
-    public float initialNoiseScale() {
-        return 1f;
-    }
-
-    @Override
-    public NDArray scaleInput(NDArray sample, int i) {
-        return sample;
-    }
-
-    @Override
     public NDArray step(NDArray output, int i, NDArray sample) {
         double ab = schedule.alphaBar(timesteps[i]);
-        NDArray x0 = Schedulers.predictX0(output, sample, Math.sqrt(ab), Math.sqrt(1 - ab), schedule.prediction());
-        if (clipSample) {
-            x0 = x0.clip(-1f, 1f);
-        }
+        NDArray x0 = predictX0(output, sample, ab);
         if (i + 1 == timesteps.length) {
             return x0;
         }

@@ -34,11 +34,8 @@ public final class EulerScheduler extends TrailingScheduler {
     public NDArray step(NDArray output, int i, NDArray sample) {
         double sigma = sigmas[i];
         double scale = Math.sqrt(sigma * sigma + 1);
-        NDArray x0 = Schedulers.predictX0(output, sample.div((float) scale), 1 / scale, sigma / scale,
-                schedule.prediction());
-        if (clipSample) {
-            x0 = x0.clip(-1f, 1f);
-        }
+        // The model saw the VP sample x/√(σ²+1), at ᾱ = 1/(σ²+1).
+        NDArray x0 = predictX0(output, sample.div((float) scale), 1 / (scale * scale));
         NDArray derivative = sample.sub(x0).div((float) sigma);
         return sample.add(derivative.mul((float) (sigmas[i + 1] - sigma)));
     }
