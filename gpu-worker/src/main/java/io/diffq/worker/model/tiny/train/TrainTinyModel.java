@@ -4,6 +4,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
@@ -58,6 +59,8 @@ public final class TrainTinyModel {
     static final double DROP_CAPTION = 0.1;
     static final float AUX_WEIGHT = 0.1f;
     static final double MAX_GRAD_NORM = 1.0;
+    /** The largest gradient norm since the last log line. */
+    private static double lastGradNorm;
 
     private final Options o;
     private final Vocabulary vocab = Vocabulary.load();
@@ -148,6 +151,8 @@ public final class TrainTinyModel {
             aux.initialize(root, DataType.FLOAT32, new Shape(o.batch(), config.condDim()));
 
             List<NDArray> params = new ArrayList<>();
+            List<String> names = new ArrayList<>(unet.getParameters().keys());
+            names.addAll(aux.getParameters().keys().stream().map(k -> "aux_" + k).toList());
             unet.getParameters().values().forEach(p -> params.add(p.getArray()));
             int unetCount = params.size();
             aux.getParameters().values().forEach(p -> params.add(p.getArray()));
@@ -224,11 +229,11 @@ public final class TrainTinyModel {
                         for (NDArray p : params) {
                             NDArray g = p.getGradient();
                             g.attach(sm);
-                            g.muli(0);
+                            clear(g);
                         }
                         continue;
                     }
-                    adam(params, m, v, ema, step, lr, sm);
+                    adam(params, names, m, v, ema, step, lr, sm);
                     adamNanos += System.nanoTime() - t2;
                     lossSum += lossValue;
                     auxSum += auxValue;
@@ -237,9 +242,11 @@ public final class TrainTinyModel {
                 double elapsed = elapsedBefore + (System.nanoTime() - started) / 1e9;
                 if (step % o.logEvery() == 0) {
                     System.out.printf(Locale.ROOT,
-                            "step %d loss %.5f aux %.4f lr %.2e elapsed %.0fs (ms/step data %.0f model %.0f adam %.0f)%n",
-                            step, lossSum / lossN, auxSum / lossN, lr, elapsed, dataNanos / 1e6 / lossN,
+                            "step %d loss %.5f aux %.4f lr %.2e max grad norm %.3g elapsed %.0fs (ms/step data %.0f model %.0f "
+                                    + "adam %.0f)%n",
+                            step, lossSum / lossN, auxSum / lossN, lr, lastGradNorm, elapsed, dataNanos / 1e6 / lossN,
                             modelNanos / 1e6 / lossN, adamNanos / 1e6 / lossN);
+                    lastGradNorm = 0;
                     dataNanos = 0;
                     modelNanos = 0;
                     adamNanos = 0;
@@ -299,7 +306,8 @@ public final class TrainTinyModel {
         return sum.div(3f).reshape(-1, 1);
     }
 
-    private static void adam(List<NDArray> params, List<NDArray> m, List<NDArray> v, List<NDArray> ema, int step,
+    private static void adam(List<NDArray> params, List<String> names, List<NDArray> m, List<NDArray> v,
+            List<NDArray> ema, int step,
             float lr, NDManager sm) {
         float b1 = 0.9f;
         float b2 = 0.99f;
@@ -308,17 +316,25 @@ public final class TrainTinyModel {
         float decay = Math.min(0.999f, (1f + step) / (10f + step));
         List<NDArray> grads = new ArrayList<>();
         double squares = 0;
-        for (NDArray p : params) {
-            NDArray g = p.getGradient();
+        String worst = null;
+        for (int i = 0; i < params.size(); i++) {
+            NDArray g = params.get(i).getGradient();
             g.attach(sm);
             grads.add(g);
-            squares += g.square().sum().getFloat();
+            // In double: a float sum of squares overflows long before the gradient itself does.
+            double sq = g.toType(DataType.FLOAT64, false).square().sum().getDouble();
+            if (worst == null && !Double.isFinite(sq)) {
+                worst = names.get(i);
+            }
+            squares += sq;
         }
         double norm = Math.sqrt(squares);
+        lastGradNorm = Math.max(lastGradNorm, norm);
         if (!Double.isFinite(norm)) {
             // Non-finite gradients would poison every weight (and the checkpoint): skip the batch.
-            System.out.printf(Locale.ROOT, "step %d: non-finite gradient, batch skipped%n", step);
-            grads.forEach(g -> g.muli(0));
+            System.out.printf(Locale.ROOT, "step %d: non-finite gradient (first in %s), batch skipped%n", step,
+                    worst);
+            grads.forEach(TrainTinyModel::clear);
             return;
         }
         float clip = norm > MAX_GRAD_NORM ? (float) (MAX_GRAD_NORM / norm) : 1f;
@@ -335,9 +351,17 @@ public final class TrainTinyModel {
             NDArray denominator = sm.zeros(p.getShape()).addi(v.get(i)).divi(c2).sqrt().addi(1e-8f);
             NDArray update = sm.zeros(p.getShape()).addi(m.get(i)).divi(c1).divi(denominator).muli(lr);
             p.subi(update);
-            g.muli(0);
+            clear(g);
             ema.get(i).muli(decay).addi(sm.zeros(p.getShape()).addi(p).muli(1 - decay));
         }
+    }
+
+    /**
+     * Zeroes a gradient in place for the next batch (gradients accumulate). Not by multiplying by 0: a NaN
+     * from one bad batch would survive that, and every later batch would be skipped as non-finite.
+     */
+    private static void clear(NDArray gradient) {
+        gradient.set(new NDIndex("..."), 0);
     }
 
     private record Batch(float[] z, float[] v, float[] t, int[] tokens, float[] labels, float[] keep) {
