@@ -1,8 +1,8 @@
 package io.diffq.gateway;
 
+import io.diffq.common.model.ModelCard;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
@@ -16,7 +16,7 @@ import org.springframework.util.unit.DataSize;
  * @param readYourWritesTimeout  how long a lookup of an unknown job waits for the status view to catch up
  * @param imageCacheSize         memory for recently fetched images
  * @param statusRetention        how long a finished job stays in the status view
- * @param models                 the models served and the default one
+ * @param models                 models accepted without a worker's advertisement, and the default one
  * @param limits                 bounds on each job parameter
  */
 @ConfigurationProperties("diffq.gateway")
@@ -31,22 +31,31 @@ public record GatewayProperties(
         @DefaultValue Limits limits) {
 
     /**
-     * The models this deployment serves.
+     * Which models a job may name. Workers advertise the models they serve, and what each draws, on
+     * {@code diffq.models}; these settings add to that.
      *
-     * @param served         model names a job may ask for
-     * @param defaultModel   the model of a job that names none
-     * @param squareMultiple models that draw only square images whose side is a multiple of the given
-     *                       number of pixels (the tiny model: 32), so a size they cannot serve is a 400 at
-     *                       submit instead of a failed job
+     * @param served       models accepted even before any worker has advertised them (e.g. a fleet scaled to
+     *                     zero); a job for one is checked against {@code limits} until a worker advertises it
+     * @param defaultModel the model of a job that names none
      */
     public record Models(
-            @DefaultValue("simulated") List<String> served,
-            @DefaultValue("simulated") String defaultModel,
-            @DefaultValue Map<String, Integer> squareMultiple) {
+            @DefaultValue List<String> served,
+            @DefaultValue("tiny") String defaultModel) {
+
+        public Models {
+            if (defaultModel == null || defaultModel.isBlank()) {
+                throw new IllegalArgumentException("diffq.gateway.models.default-model must name a model");
+            }
+            if (served.stream().anyMatch(name -> name == null || name.isBlank())) {
+                throw new IllegalArgumentException("diffq.gateway.models.served lists a blank model name");
+            }
+            served = List.copyOf(served);
+        }
     }
 
     /**
-     * Bounds and defaults of the job parameters.
+     * Bounds and defaults of the job parameters; the size and scheduler bounds apply to a model no worker
+     * has advertised yet (an advertised model's card gives its own).
      *
      * @param maxPromptLength   most characters in a prompt or negative prompt
      * @param minSize           smallest width or height
@@ -59,7 +68,7 @@ public record GatewayProperties(
      * @param maxGuidanceScale  largest guidance scale (the smallest is 0)
      * @param defaultGuidance   guidance scale when not given
      * @param maxDeadline       the longest deadline a job may ask for
-     * @param schedulers        scheduler names a job may ask for
+     * @param schedulers        scheduler names a job may ask for; the first is the default
      */
     public record Limits(
             @DefaultValue("1000") int maxPromptLength,
@@ -74,5 +83,19 @@ public record GatewayProperties(
             @DefaultValue("7.5") double defaultGuidance,
             @DefaultValue("24h") Duration maxDeadline,
             @DefaultValue({"ddim", "euler"}) List<String> schedulers) {
+
+        public Limits {
+            try {
+                // The parameters, not the fields: those are not assigned yet in a compact constructor.
+                ModelCard.of("any", defaultSize, minSize, maxSize, sizeMultiple, false, schedulers);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("diffq.gateway.limits: " + e.getMessage(), e);
+            }
+        }
+
+        /** What a model no worker has advertised is taken to draw: these bounds. */
+        public ModelCard cardFor(String model) {
+            return ModelCard.of(model, defaultSize, minSize, maxSize, sizeMultiple, false, schedulers);
+        }
     }
 }

@@ -93,6 +93,14 @@ class EndToEndIntegrationTests {
         try (Cluster cluster = new Cluster(dir)) {
             Http api = cluster.gateway();
             cluster.worker("--diffq.worker.models=tiny");
+            // The gateway learns the model, and what it draws, from the worker's advertisement.
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300)).until(() ->
+                    api.getJson("/v1/models").get("models").valueStream().anyMatch(m ->
+                            m.get("name").asString().equals("tiny") && m.get("advertised").asBoolean()));
+            HttpResponse<byte[]> notSquare = api.post("/v1/jobs",
+                    "{\"prompt\":\"a red circle\",\"model\":\"tiny\",\"width\":64,\"height\":32}");
+            assertThat(notSquare.statusCode()).isEqualTo(400);
+            assertThat(Http.json(notSquare).get("field").asString()).isEqualTo("height");
             String id = Cluster.submit(api, "{\"prompt\":\"a red circle on a blue background\",\"model\":\"tiny\","
                     + "\"width\":64,\"height\":64,\"seed\":7}");
             Cluster.awaitState(api, id, "SUCCEEDED", Duration.ofSeconds(120));

@@ -40,7 +40,11 @@ public final class ServiceProcess implements AutoCloseable {
                 "--spring.kafka.bootstrap-servers=" + bootstrap,
                 "--diffq.topics.partitions=4",
                 // System tests drive load from one address; the limiter has its own tests.
-                "--diffq.gateway.security.rate-limit.enabled=false"));
+                "--diffq.gateway.security.rate-limit.enabled=false",
+                // They run the simulated model: the default here, and taken even before a worker has
+                // advertised it (they start, stop and kill workers throughout). Other models must be advertised.
+                "--diffq.gateway.models.served=simulated",
+                "--diffq.gateway.models.default-model=simulated"));
         args.addAll(List.of(extra));
         return start(name, ROOT.resolve("api-gateway/target/api-gateway.jar"), dir, managementPort, args);
     }

@@ -1,9 +1,11 @@
 package io.diffq.gateway.jobs;
 
 import io.diffq.common.job.JobRequest;
+import io.diffq.common.model.ModelCard;
 import io.diffq.gateway.GatewayProperties;
 import io.diffq.gateway.GatewayProperties.Limits;
 import io.diffq.gateway.jobs.InvalidJobException.FieldError;
+import io.diffq.gateway.models.KnownModels;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -13,6 +15,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
@@ -25,7 +29,9 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Turns a submit body into a {@link JobRequest}: strict JSON (no unknown or duplicate fields, no type
- * coercion), every bound checked, every error naming its field, defaults filled in.
+ * coercion), every bound checked, every error naming its field, defaults filled in. The model decides the
+ * sizes and schedulers a job may ask for, and the default size: its card as a worker advertised it, or
+ * the general limits for a declared model no worker has advertised yet.
  */
 @Component
 public class JobRequestParser {
@@ -44,10 +50,12 @@ public class JobRequestParser {
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build();
     private final GatewayProperties properties;
+    private final KnownModels models;
     private final Clock clock;
 
-    public JobRequestParser(GatewayProperties properties, Clock clock) {
+    public JobRequestParser(GatewayProperties properties, KnownModels models, Clock clock) {
         this.properties = properties;
+        this.models = models;
         this.clock = clock;
     }
 
@@ -80,26 +88,38 @@ public class JobRequestParser {
 
         String prompt = f.text("prompt", true, limits.maxPromptLength());
         String negative = f.text("negativePrompt", false, limits.maxPromptLength());
-        int width = f.size("width", limits);
-        int height = f.size("height", limits);
+        Long width = f.integer("width");
+        Long height = f.integer("height");
         int steps = (int) f.integer("steps", limits.minSteps(), limits.maxSteps(), limits.defaultSteps());
         double guidance = f.number("guidanceScale", 0, limits.maxGuidanceScale(), limits.defaultGuidance());
         long seed = f.integer("seed", 0, MAX_SEED, -1);
-        String model = f.oneOf("model", properties.models().served(), properties.models().defaultModel());
-        String scheduler = f.oneOf("scheduler", limits.schedulers(), null);
+        String requestedModel = f.string("model");
+        String scheduler = f.string("scheduler");
         long deadlineSeconds = f.integer("deadlineSeconds", 1, limits.maxDeadline().toSeconds(), -1);
-        Integer side = model == null ? null : properties.models().squareMultiple().get(model);
-        if (side != null && errors.isEmpty() && (width != height || width % side != 0)) {
-            errors.add(new FieldError(width != height ? "height" : "width", "model " + model
-                    + " draws square images whose side is a multiple of " + side + " pixels"));
+
+        // What the model draws decides the sizes and schedulers a job may ask for.
+        ModelCard card = f.failed("model") ? null : model(requestedModel, errors);
+        int w = 0;
+        int h = 0;
+        if (card != null) {
+            w = width == null ? card.defaultSize() : saturatedInt(width);
+            h = height == null ? card.defaultSize() : saturatedInt(height);
+            if (!f.failed("width") && !f.failed("height")) {
+                card.checkSize(w, h).ifPresent(f::fail);
+            }
+            if (!f.failed("scheduler")) {
+                card.checkScheduler(scheduler).ifPresent(f::fail);
+            }
         }
 
         if (!errors.isEmpty()) {
             throw new InvalidJobException(errors);
         }
+        // Scheduler names are lower case (the worker reads them so); the client's spelling may differ.
+        scheduler = scheduler == null ? null : scheduler.toLowerCase(Locale.ROOT);
         Instant now = clock.instant();
-        String fingerprint = idempotencyKey == null ? null : fingerprint(prompt, negative, width, height, steps,
-                guidance, seed, model, scheduler, deadlineSeconds);
+        String fingerprint = idempotencyKey == null ? null : fingerprint(prompt, negative, w, h, steps,
+                guidance, seed, card.name(), scheduler, deadlineSeconds);
         String id = idempotencyKey == null ? UUID.randomUUID().toString()
                 : UUID.nameUUIDFromBytes(("diffq:" + client + ":" + idempotencyKey).getBytes(StandardCharsets.UTF_8))
                         .toString();
@@ -107,16 +127,33 @@ public class JobRequestParser {
                 id,
                 prompt,
                 negative == null ? "" : negative,
-                width,
-                height,
+                w,
+                h,
                 steps,
                 guidance,
                 seed >= 0 ? seed : ThreadLocalRandom.current().nextLong(MAX_SEED + 1),
-                model,
+                card.name(),
                 scheduler,
                 now,
                 deadlineSeconds > 0 ? now.plus(Duration.ofSeconds(deadlineSeconds)) : null,
                 fingerprint);
+    }
+
+    /** The card of the model asked for (or the default one), or {@code null} with an error when unknown. */
+    private ModelCard model(String requested, List<FieldError> errors) {
+        String name = requested == null ? models.defaultModel() : requested;
+        Optional<ModelCard> card = models.find(name);
+        if (card.isEmpty()) {
+            List<String> known = models.names();
+            String unknown = requested == null ? "the default model " + name + " is not available" : "unknown model";
+            errors.add(new FieldError("model", unknown + (known.isEmpty() ? ": no worker has advertised a model yet"
+                    : "; must be one of " + known)));
+        }
+        return card.orElse(null);
+    }
+
+    private static int saturatedInt(long v) {
+        return (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, v));
     }
 
     /** A digest of the request as the client asked it (an absent seed stays absent, not the random one). */
@@ -204,12 +241,19 @@ public class JobRequestParser {
             return n.asLong();
         }
 
-        int size(String name, Limits limits) {
-            long v = integer(name, limits.minSize(), limits.maxSize(), limits.defaultSize());
-            if (v % limits.sizeMultiple() != 0) {
-                return fail(name, "must be a multiple of " + limits.sizeMultiple(), limits.defaultSize());
+        /**
+         * An integer of any size, range checks left to the caller: {@code null} when absent or not an integer
+         * (an error then); one beyond {@code long} saturates.
+         */
+        Long integer(String name) {
+            JsonNode n = present(name);
+            if (n == null) {
+                return null;
             }
-            return (int) v;
+            if (!n.isIntegralNumber()) {
+                return fail(name, "must be an integer", null);
+            }
+            return n.canConvertToLong() ? n.asLong() : n.bigIntegerValue().signum() < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
         }
 
         double number(String name, double min, double max, double dflt) {
@@ -228,16 +272,22 @@ public class JobRequestParser {
             return v;
         }
 
-        String oneOf(String name, List<String> allowed, String dflt) {
+        /** A string, or {@code null} when absent or not a string (an error then). */
+        String string(String name) {
             JsonNode n = present(name);
             if (n == null) {
-                return dflt;
+                return null;
             }
-            if (!n.isString()) {
-                return fail(name, "must be a string", dflt);
-            }
-            return allowed.stream().filter(a -> a.equalsIgnoreCase(n.asString())).findFirst()
-                    .orElseGet(() -> fail(name, "must be one of " + allowed, dflt));
+            return n.isString() ? n.asString() : fail(name, "must be a string", null);
+        }
+
+        /** Whether the field has an error already. */
+        boolean failed(String name) {
+            return errors.stream().anyMatch(e -> e.field().equals(name));
+        }
+
+        void fail(ModelCard.Problem problem) {
+            errors.add(new FieldError(problem.field(), problem.message()));
         }
 
         /** The field's node, or {@code null} when absent or JSON null (both mean: use the default). */

@@ -17,7 +17,7 @@ class BrokerOutageIntegrationTests {
     @Test
     void submitsAreRefusedWhileTheBrokerIsDownAndAcceptedWhenItIsBack(@TempDir Path dir) {
         try (KafkaBrokerProcess broker = KafkaBrokerProcess.start(dir);
-                Gateway gateway = Gateway.start(broker.bootstrapServers())) {
+                Gateway gateway = Gateway.start(broker.bootstrapServers(), Gateway.SERVED_MODELS)) {
             Api api = gateway.api();
             Api.Response before = api.submit("{\"prompt\":\"before\"}");
             assertThat(before.status()).isEqualTo(202);

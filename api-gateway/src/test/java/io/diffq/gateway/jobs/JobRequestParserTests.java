@@ -4,11 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.diffq.common.job.JobRequest;
+import io.diffq.common.model.ModelCard;
 import io.diffq.gateway.GatewayProperties;
+import io.diffq.gateway.models.KnownModels;
+import io.diffq.gateway.models.ModelCatalog;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,17 +23,35 @@ import org.springframework.boot.context.properties.source.MapConfigurationProper
 class JobRequestParserTests {
 
     private static final Instant NOW = Instant.parse("2026-03-01T12:00:00Z");
+    private static final ModelCard TINY = ModelCard.of("tiny", 256, 32, 1024, 32, true, List.of("ddim", "euler"))
+            .advertisedBy("worker-1", NOW.minusSeconds(60));
+    private static final ModelCard SIMULATED = ModelCard.of("simulated", 512, 8, 1024, 8, false,
+            List.of("ddim", "euler")).advertisedBy("worker-1", NOW.minusSeconds(60));
 
-    private final JobRequestParser parser = new JobRequestParser(properties(), Clock.fixed(NOW, ZoneOffset.UTC));
+    private final JobRequestParser parser = parser(Map.of(), TINY, SIMULATED);
 
-    static GatewayProperties properties() {
-        return new Binder(new MapConfigurationPropertySource(Map.of("diffq.gateway.models.served", "simulated,tiny",
-                "diffq.gateway.models.square-multiple.tiny", "32")))
+    /** A parser whose catalog holds {@code cards}, with the gateway properties {@code settings}. */
+    static JobRequestParser parser(Map<String, String> settings, ModelCard... cards) {
+        GatewayProperties properties = new Binder(new MapConfigurationPropertySource(settings))
                 .bindOrCreate("diffq.gateway", GatewayProperties.class);
+        return new JobRequestParser(properties, new KnownModels(ModelCatalog.of(cards), properties),
+                Clock.fixed(NOW, ZoneOffset.UTC));
     }
 
     private JobRequest parse(String json) {
+        return parse(parser, json);
+    }
+
+    private static JobRequest parse(JobRequestParser parser, String json) {
         return parser.parse(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void assertRejected(JobRequestParser parser, String json, String field, String message) {
+        assertThatThrownBy(() -> parse(parser, json)).as(json)
+                .isInstanceOfSatisfying(InvalidJobException.class, e -> {
+                    assertThat(e.errors().get(0).field()).isEqualTo(field);
+                    assertThat(e.errors().get(0).message()).contains(message);
+                });
     }
 
     @Test
@@ -39,12 +61,12 @@ class JobRequestParserTests {
         assertThat(r.id()).matches("[0-9a-f-]{36}");
         assertThat(r.prompt()).isEqualTo("a red circle on a blue background");
         assertThat(r.negativePrompt()).isEmpty();
-        assertThat(r.width()).isEqualTo(512);
-        assertThat(r.height()).isEqualTo(512);
+        assertThat(r.model()).isEqualTo("tiny");
+        assertThat(r.width()).as("the model's default size").isEqualTo(256);
+        assertThat(r.height()).isEqualTo(256);
         assertThat(r.steps()).isEqualTo(20);
         assertThat(r.guidanceScale()).isEqualTo(7.5);
         assertThat(r.seed()).isBetween(0L, JobRequestParser.MAX_SEED);
-        assertThat(r.model()).isEqualTo("simulated");
         assertThat(r.scheduler()).isNull();
         assertThat(r.createdAt()).isEqualTo(NOW);
         assertThat(r.deadline()).isNull();
@@ -63,24 +85,69 @@ class JobRequestParserTests {
     }
 
     @Test
-    void aSizeTheModelCannotDrawIsRejectedAtSubmit() {
+    void aSizeTheModelCannotDrawIsRejectedAtSubmitNamingTheSide() {
         assertThat(parse("{\"prompt\":\"p\",\"model\":\"tiny\",\"width\":64,\"height\":64}").width()).isEqualTo(64);
-        assertThat(parse("{\"prompt\":\"p\",\"model\":\"tiny\"}").width()).isEqualTo(512);
-        assertThatThrownBy(() -> parse("{\"prompt\":\"p\",\"model\":\"tiny\",\"width\":64,\"height\":32}"))
-                .isInstanceOfSatisfying(InvalidJobException.class, e -> {
-                    assertThat(e.errors().get(0).field()).isEqualTo("height");
-                    assertThat(e.errors().get(0).message()).contains("square").contains("multiple of 32");
-                });
-        assertThatThrownBy(() -> parse("{\"prompt\":\"p\",\"model\":\"tiny\",\"width\":40,\"height\":40}"))
-                .isInstanceOfSatisfying(InvalidJobException.class,
-                        e -> assertThat(e.errors().get(0).field()).isEqualTo("width"));
-        // Other models keep the general bounds.
-        assertThat(parse("{\"prompt\":\"p\",\"width\":40,\"height\":16}").height()).isEqualTo(16);
+        assertRejected(parser, "{\"prompt\":\"p\",\"model\":\"tiny\",\"width\":64,\"height\":32}", "height",
+                "model tiny draws square images whose side is a multiple of 32 pixels, from 32 to 1024");
+        assertRejected(parser, "{\"prompt\":\"p\",\"model\":\"tiny\",\"width\":40,\"height\":40}", "width",
+                "multiple of 32");
+        assertRejected(parser, "{\"prompt\":\"p\",\"model\":\"tiny\",\"width\":64}", "height", "square");
+        // Another model's card allows other sizes.
+        assertThat(parse("{\"prompt\":\"p\",\"model\":\"simulated\",\"width\":40,\"height\":16}").height())
+                .isEqualTo(16);
+        assertThat(parse("{\"prompt\":\"p\",\"model\":\"simulated\"}").width()).isEqualTo(512);
+        assertRejected(parser, "{\"prompt\":\"p\",\"model\":\"simulated\",\"width\":1032,\"height\":16}",
+                "width", "model simulated draws images whose width and height are each a multiple of 8 pixels, "
+                        + "from 8 to 1024");
+    }
+
+    @Test
+    void aSchedulerTheModelDoesNotOfferIsRejected() {
+        JobRequestParser onlyDdim = parser(Map.of(), ModelCard.of("tiny", 256, 32, 1024, 32, true, List.of("ddim"))
+                .advertisedBy("w", NOW));
+
+        assertThat(parse(onlyDdim, "{\"prompt\":\"p\",\"scheduler\":\"DDIM\"}").scheduler()).isEqualTo("ddim");
+        assertRejected(onlyDdim, "{\"prompt\":\"p\",\"scheduler\":\"euler\"}", "scheduler",
+                "model tiny offers the schedulers [ddim]");
+    }
+
+    @Test
+    void aDeclaredModelNoWorkerHasAdvertisedIsCheckedAgainstTheGeneralLimits() {
+        JobRequestParser declared = parser(Map.of("diffq.gateway.models.served", "sd15,tiny",
+                "diffq.gateway.models.default-model", "sd15"), TINY);
+
+        JobRequest r = parse(declared, "{\"prompt\":\"p\",\"width\":40,\"height\":16,\"scheduler\":\"euler\"}");
+        assertThat(r.model()).isEqualTo("sd15");
+        assertThat(r.width()).isEqualTo(40);
+        assertThat(parse(declared, "{\"prompt\":\"p\",\"model\":\"SD15\"}").width()).isEqualTo(512);
+        assertRejected(declared, "{\"prompt\":\"p\",\"width\":100}", "width", "multiple of 8");
+        assertRejected(declared, "{\"prompt\":\"p\",\"height\":2048}", "height", "from 8 to 1024");
+        assertRejected(declared, "{\"prompt\":\"p\",\"scheduler\":\"lms\"}", "scheduler", "[ddim, euler]");
+        // Declared and advertised: the card decides.
+        assertRejected(declared, "{\"prompt\":\"p\",\"model\":\"tiny\",\"width\":40,\"height\":40}", "width",
+                "multiple of 32");
+    }
+
+    @Test
+    void aModelNeitherAdvertisedNorDeclaredIsRejectedListingTheKnownOnes() {
+        assertRejected(parser(Map.of("diffq.gateway.models.served", "sd15"), TINY),
+                "{\"prompt\":\"p\",\"model\":\"sdxl\",\"width\":64,\"height\":64}", "model",
+                "unknown model; must be one of [sd15, tiny]");
+        assertRejected(parser(Map.of("diffq.gateway.models.served", "sd15")), "{\"prompt\":\"p\"}", "model",
+                "the default model tiny is not available; must be one of [sd15]");
+        assertRejected(parser(Map.of()), "{\"prompt\":\"p\",\"model\":\"tiny\"}", "model",
+                "no worker has advertised a model yet");
+    }
+
+    @Test
+    void generalLimitsAModelCouldNotDrawAreRefusedAtStartUp() {
+        assertThatThrownBy(() -> parser(Map.of("diffq.gateway.limits.default-size", "100")))
+                .hasStackTraceContaining("diffq.gateway.limits: model any: default size 100 is not a size it draws");
     }
 
     @Test
     void nullMeansDefault() {
-        assertThat(parse("{\"prompt\":\"p\",\"width\":null,\"seed\":null}").width()).isEqualTo(512);
+        assertThat(parse("{\"prompt\":\"p\",\"width\":null,\"seed\":null}").width()).isEqualTo(256);
     }
 
     @ParameterizedTest(name = "{0} -> {1}")
@@ -93,10 +160,11 @@ class JobRequestParserTests {
             {"prompt":"p","negativePrompt":false}           | negativePrompt  | must be a string
             {"prompt":"p","width":"64"}                     | width           | must be an integer
             {"prompt":"p","width":64.5}                     | width           | must be an integer
-            {"prompt":"p","width":0}                        | width           | must be between 8 and 1024
-            {"prompt":"p","width":4096}                     | width           | must be between 8 and 1024
-            {"prompt":"p","width":100}                      | width           | must be a multiple of 8
-            {"prompt":"p","height":-8}                      | height          | must be between 8 and 1024
+            {"prompt":"p","width":0}                        | width           | from 32 to 1024
+            {"prompt":"p","width":4096}                     | width           | from 32 to 1024
+            {"prompt":"p","width":99999999999999999999999}  | width           | from 32 to 1024
+            {"prompt":"p","width":100}                      | width           | a multiple of 32
+            {"prompt":"p","height":-8}                      | height          | model tiny draws square images
             {"prompt":"p","steps":0}                        | steps           | must be between 1 and 150
             {"prompt":"p","steps":151}                      | steps           | must be between 1 and 150
             {"prompt":"p","steps":99999999999999999999999}  | steps           | must be between 1 and 150
@@ -108,7 +176,9 @@ class JobRequestParserTests {
             {"prompt":"p","seed":4294967296}                | seed            | must be between 0 and 4294967295
             {"prompt":"p","seed":1.5}                       | seed            | must be an integer
             {"prompt":"p","model":"sdxl"}                   | model           | must be one of [simulated, tiny]
-            {"prompt":"p","scheduler":"lms"}                | scheduler       | must be one of [ddim, euler]
+            {"prompt":"p","model":7}                        | model           | must be a string
+            {"prompt":"p","scheduler":"lms"}                | scheduler       | model tiny offers the schedulers [ddim, euler]
+            {"prompt":"p","scheduler":["ddim"]}             | scheduler       | must be a string
             {"prompt":"p","deadlineSeconds":0}              | deadlineSeconds | must be between 1 and 86400
             {"prompt":"p","promt":"typo"}                   | promt           | unknown field
             {"prompt":"a","prompt":"b"}                     | (body)          | a field appears twice
@@ -118,11 +188,7 @@ class JobRequestParserTests {
             null                                            | (body)          | must be a JSON object
             """)
     void badInputNamesTheField(String json, String field, String message) {
-        assertThatThrownBy(() -> parse(json))
-                .isInstanceOfSatisfying(InvalidJobException.class, e -> {
-                    assertThat(e.errors().get(0).field()).isEqualTo(field);
-                    assertThat(e.errors().get(0).message()).contains(message);
-                });
+        assertRejected(parser, json, field, message);
     }
 
     @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.diffq.gateway.support.Api;
+import io.diffq.gateway.support.Gateway;
 import io.diffq.gateway.support.WorkerStandIn;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -31,6 +32,7 @@ import tools.jackson.databind.JsonNode;
 
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
+        Gateway.SERVED_MODELS,
         "management.server.port=0",
         "diffq.topics.partitions=3"})
 @EmbeddedKafka
@@ -228,6 +230,24 @@ class JobsApiIntegrationTests {
         assertThat(p.get("field").asString()).isEqualTo(field);
         assertThat(p.get("errors").get(0).get("field").asString()).isEqualTo(field);
         assertThat(r.text()).doesNotContain("Exception").doesNotContain("at io.diffq");
+    }
+
+    @Test
+    void declaredModelsAreListedWithTheGeneralLimitsUntilAWorkerAdvertisesThem() {
+        Api.Response r = api.get("/v1/models");
+
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.json().get("defaultModel").asString()).isEqualTo("tiny");
+        JsonNode models = r.json().get("models");
+        assertThat(models).hasSize(2);
+        assertThat(models.get(0).get("name").asString()).isEqualTo("simulated");
+        assertThat(models.get(1).get("name").asString()).isEqualTo("tiny");
+        for (JsonNode m : models) {
+            assertThat(m.get("advertised").asBoolean()).isFalse();
+            assertThat(m.get("minSize").asInt()).isEqualTo(8);
+            assertThat(m.get("sizeMultiple").asInt()).isEqualTo(8);
+            assertThat(m.has("worker")).isFalse();
+        }
     }
 
     @Test

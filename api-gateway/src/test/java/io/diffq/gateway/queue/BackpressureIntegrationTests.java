@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.diffq.gateway.support.Api;
+import io.diffq.gateway.support.Gateway;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -15,6 +16,7 @@ import org.springframework.kafka.test.context.EmbeddedKafka;
 /** Past its backlog bound the gateway answers 429 with Retry-After, and it never takes a job it cannot start in time. */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
+        Gateway.SERVED_MODELS,
         "management.server.port=0",
         "diffq.topics.partitions=2",
         "diffq.queue.monitor-interval=200ms",

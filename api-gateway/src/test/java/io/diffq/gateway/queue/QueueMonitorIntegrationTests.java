@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.diffq.common.kafka.Topics;
 import io.diffq.gateway.support.Api;
+import io.diffq.gateway.support.Gateway;
 import java.time.Duration;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -22,6 +23,7 @@ import org.springframework.kafka.test.context.EmbeddedKafka;
 /** Lag, oldest wait and workers come from the broker's view of the group, and exist with no worker at all. */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
+        Gateway.SERVED_MODELS,
         "management.server.port=0",
         "diffq.topics.partitions=3",
         "diffq.queue.monitor-interval=300ms"})

@@ -30,6 +30,7 @@ import tools.jackson.databind.JsonNode;
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
+        Gateway.SERVED_MODELS,
         "management.server.port=0",
         "diffq.topics.partitions=3",
         "diffq.gateway.security.api-keys[0].name=alice",
@@ -190,7 +191,7 @@ class ApiKeyIntegrationTests {
 
     @Test
     void withoutKeysTheApiIsOpenSaysSoAndLimitsEachClientAddress(CapturedOutput output) {
-        try (Gateway open = Gateway.start(brokers,
+        try (Gateway open = Gateway.start(brokers, Gateway.SERVED_MODELS,
                 "diffq.gateway.security.rate-limit.requests-per-second=0.5",
                 "diffq.gateway.security.rate-limit.burst=3")) {
             Api api = open.api();

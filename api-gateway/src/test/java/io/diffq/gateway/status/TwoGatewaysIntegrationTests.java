@@ -36,7 +36,8 @@ class TwoGatewaysIntegrationTests {
     void aJobAcceptedByOneInstanceIsAtOncePollableOnAnotherAndSurvivesARestart() {
         String brokers = broker.getBrokersAsString();
         Map<String, String> expected = new HashMap<>();
-        try (Gateway a = Gateway.start(brokers); Gateway b = Gateway.start(brokers);
+        try (Gateway a = Gateway.start(brokers, Gateway.SERVED_MODELS);
+                Gateway b = Gateway.start(brokers, Gateway.SERVED_MODELS);
                 WorkerStandIn worker = new WorkerStandIn(brokers)) {
             List<String> ids = new ArrayList<>();
             for (int i = 0; i < 20; i++) {
@@ -67,7 +68,7 @@ class TwoGatewaysIntegrationTests {
             }));
         }
 
-        try (Gateway restarted = Gateway.start(brokers)) {
+        try (Gateway restarted = Gateway.start(brokers, Gateway.SERVED_MODELS)) {
             Api api = restarted.api();
             expected.forEach((id, state) -> {
                 Api.Response r = api.get("/v1/jobs/" + id);

@@ -9,6 +9,12 @@ import org.springframework.context.ConfigurableApplicationContext;
 /** A gateway instance started in this JVM on free ports, as a separate application context. */
 public final class Gateway implements AutoCloseable {
 
+    /**
+     * Declares the models tests submit for: a gateway tested alone has no worker to advertise them, and
+     * takes a declared model before any worker did (checked against the general limits).
+     */
+    public static final String SERVED_MODELS = "diffq.gateway.models.served=simulated,tiny";
+
     private final ConfigurableApplicationContext context;
 
     private Gateway(ConfigurableApplicationContext context) {

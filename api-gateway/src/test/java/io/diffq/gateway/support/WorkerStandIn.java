@@ -6,6 +6,7 @@ import io.diffq.common.job.Progress;
 import io.diffq.common.job.ResultRef;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Topics;
+import io.diffq.common.model.ModelCard;
 import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -43,6 +44,16 @@ public final class WorkerStandIn implements AutoCloseable {
         event(JobEvent.running(jobId, 1, start, "stand-in", "simulated", new Progress(0, 4), start));
         event(JobEvent.failed(jobId, 1, start, "stand-in", "simulated", new Progress(1, 4), 3L,
                 JobFailure.fatal("model-error", message), Instant.now()));
+    }
+
+    /** Advertises a model, as a worker does once it has opened it. */
+    public void advertise(ModelCard card) {
+        send(new ProducerRecord<>(Topics.MODELS, card.name(), codec.writeModelCard(card)));
+    }
+
+    /** Removes a model from the catalog: a tombstone under its name. */
+    public void withdraw(String model) {
+        send(new ProducerRecord<>(Topics.MODELS, model, null));
     }
 
     public void event(JobEvent e) {

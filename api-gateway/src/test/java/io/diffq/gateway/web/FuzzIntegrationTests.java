@@ -3,6 +3,7 @@ package io.diffq.gateway.web;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.diffq.gateway.support.Api;
+import io.diffq.gateway.support.Gateway;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -72,6 +73,7 @@ import tools.jackson.databind.json.JsonMapper;
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
+        Gateway.SERVED_MODELS,
         "management.server.port=0",
         "diffq.topics.partitions=3",
         "diffq.gateway.security.api-keys[0].name=fuzzer",

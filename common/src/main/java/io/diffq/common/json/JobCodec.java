@@ -4,6 +4,7 @@ import io.diffq.common.job.JobControl;
 import io.diffq.common.job.JobEvent;
 import io.diffq.common.job.JobFailure;
 import io.diffq.common.job.JobRequest;
+import io.diffq.common.model.ModelCard;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.json.JsonMapper;
@@ -48,6 +49,15 @@ public final class JobCodec {
 
     public JobFailure readFailure(byte[] json) {
         return read(json, JobFailure.class);
+    }
+
+    public byte[] writeModelCard(ModelCard card) {
+        return mapper.writeValueAsBytes(card);
+    }
+
+    /** Reads a card; one that breaks a card's rules (no name, a default size it cannot draw) is malformed. */
+    public ModelCard readModelCard(byte[] json) {
+        return read(json, ModelCard.class);
     }
 
     private <T> T read(byte[] json, Class<T> type) {

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * How a diffq topic is created. Both services declare the same specs, so whichever starts first creates
- * the topics with the right partitions and configs (never the broker's auto-created defaults).
+ * How a diffq topic is created. The gateway creates missing topics from these specs at start-up, with the
+ * right partitions and configs (never the broker's auto-created defaults); workers wait for them.
  *
  * @param name       the topic
  * @param partitions its partition count
@@ -15,7 +15,7 @@ import java.util.Map;
 public record TopicSpec(String name, int partitions, Map<String, String> configs) {
 
     /**
-     * The four diffq topics.
+     * The diffq topics.
      *
      * @param partitions partitions of the per-job topics (jobs, events, results)
      * @param resultTtl  how long job events and images are kept
@@ -38,6 +38,9 @@ public record TopicSpec(String name, int partitions, Map<String, String> configs
                         "retention.ms", ttl)),
                 new TopicSpec(Topics.JOBS_DLT, 1, Map.of(
                         "cleanup.policy", "delete",
-                        "retention.ms", String.valueOf(Duration.ofDays(14).toMillis()))));
+                        "retention.ms", String.valueOf(Duration.ofDays(14).toMillis()))),
+                // Compaction only, no time-based deletion: a model's card stays until a newer one or a tombstone.
+                new TopicSpec(Topics.MODELS, 1, Map.of(
+                        "cleanup.policy", "compact")));
     }
 }

@@ -13,6 +13,11 @@ public final class Topics {
     public static final String JOB_CONTROLS = "diffq.job-controls";
     /** Jobs that failed for good, with the failure as data. */
     public static final String JOBS_DLT = "diffq.jobs.dlt";
+    /**
+     * What each model can draw ({@code ModelCard}s), keyed by model name, as workers advertise them;
+     * compacted, so it keeps the latest card of every model for as long as no tombstone removes it.
+     */
+    public static final String MODELS = "diffq.models";
 
     /** The consumer group of the workers. */
     public static final String WORKER_GROUP = "diffq-workers";

@@ -8,8 +8,10 @@ import io.diffq.common.job.JobFailure;
 import io.diffq.common.job.JobRequest;
 import io.diffq.common.job.JobState;
 import io.diffq.common.job.ResultRef;
+import io.diffq.common.model.ModelCard;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class JobCodecTests {
@@ -46,6 +48,31 @@ class JobCodecTests {
         JobEvent e = codec.readEvent(json.getBytes(StandardCharsets.UTF_8));
 
         assertThat(e.state()).isEqualTo(JobState.RUNNING);
+    }
+
+    @Test
+    void modelCardsRoundTrip() {
+        ModelCard card = ModelCard.of("tiny", 256, 32, 1024, 32, true, List.of("ddim", "euler"))
+                .advertisedBy("worker-1", Instant.parse("2026-01-02T03:04:05Z"));
+
+        byte[] json = codec.writeModelCard(card);
+
+        assertThat(new String(json, StandardCharsets.UTF_8)).contains("\"advertisedAt\":\"2026-01-02T03:04:05Z\"")
+                .contains("\"schedulers\":[\"ddim\",\"euler\"]");
+        assertThat(codec.readModelCard(json)).isEqualTo(card);
+    }
+
+    @Test
+    void aModelCardThatBreaksACardsRulesIsMalformed() {
+        String noSizes = "{\"name\":\"tiny\",\"schedulers\":[\"ddim\"]}";
+        String impossibleDefault = "{\"name\":\"tiny\",\"defaultSize\":100,\"minSize\":32,\"maxSize\":1024,"
+                + "\"sizeMultiple\":32,\"squareOnly\":true,\"schedulers\":[\"ddim\"]}";
+
+        for (String json : List.of(noSizes, impossibleDefault, "[]", "{")) {
+            assertThatThrownBy(() -> codec.readModelCard(json.getBytes(StandardCharsets.UTF_8))).as(json)
+                    .isInstanceOf(MalformedRecordException.class)
+                    .hasMessageContaining("ModelCard");
+        }
     }
 
     @Test

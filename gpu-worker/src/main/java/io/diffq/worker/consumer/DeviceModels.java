@@ -1,5 +1,6 @@
 package io.diffq.worker.consumer;
 
+import io.diffq.common.model.ModelCard;
 import io.diffq.worker.model.Device;
 import io.diffq.worker.model.DiffusionModel;
 import io.diffq.worker.model.DiffusionModelProvider;
@@ -27,7 +28,13 @@ final class DeviceModels implements AutoCloseable {
         DeviceModels opened = new DeviceModels(device);
         try {
             for (DiffusionModelProvider p : providers) {
-                opened.models.put(p.name(), p.open(device));
+                DiffusionModel model = p.open(device);
+                opened.models.put(p.name(), model);
+                if (!p.name().equals(model.card().name())) {
+                    // Jobs are routed by the provider's name and checked at the gateway against the card's.
+                    throw new IllegalStateException("model " + p.name() + " advertises itself as "
+                            + model.card().name());
+                }
                 log.info("model {} ready on {}", p.name(), device.name());
             }
             return opened;
@@ -43,6 +50,11 @@ final class DeviceModels implements AutoCloseable {
 
     Optional<DiffusionModel> get(String name) {
         return Optional.ofNullable(models.get(name));
+    }
+
+    /** What each model opened here draws. */
+    List<ModelCard> cards() {
+        return models.values().stream().map(DiffusionModel::card).toList();
     }
 
     @Override

@@ -4,6 +4,7 @@ import io.diffq.common.json.MalformedRecordException;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import io.diffq.common.kafka.Topics;
+import io.diffq.common.model.ModelCard;
 import io.diffq.worker.WorkerProperties;
 import io.diffq.worker.gpu.GpuMetrics;
 import io.diffq.worker.model.Device;
@@ -11,6 +12,7 @@ import io.diffq.worker.model.DiffusionModelProvider;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -32,7 +34,8 @@ import org.springframework.util.backoff.FixedBackOff;
  * One Kafka consumer per device, each with its own models, in the {@code diffq-workers} group. A record's
  * offset is committed after the job's terminal event is written (ack mode RECORD). Failures to write to
  * Kafka are retried without end (the job runs again once the broker is back); model failures never reach
- * here, they are FAILED events.
+ * here, they are FAILED events. Once the models are open, their cards are advertised on
+ * {@code diffq.models} in the background.
  */
 @Component
 class JobConsumers implements SmartLifecycle {
@@ -46,6 +49,7 @@ class JobConsumers implements SmartLifecycle {
     private final KafkaProperties kafkaProperties;
     private final MeterRegistry meters;
     private final GpuMetrics gpus;
+    private final ModelAdvertiser advertiser;
     private final List<KafkaMessageListenerContainer<String, byte[]>> containers = new ArrayList<>();
     private final List<DeviceModels> deviceModels = new ArrayList<>();
     private ConsumerClientMetrics clientMetrics;
@@ -53,7 +57,8 @@ class JobConsumers implements SmartLifecycle {
     private volatile long handBackAt;
 
     JobConsumers(JobProcessor processor, List<DiffusionModelProvider> providers, WorkerProperties properties,
-            WorkerIdentity identity, KafkaProperties kafkaProperties, MeterRegistry meters, GpuMetrics gpus) {
+            WorkerIdentity identity, KafkaProperties kafkaProperties, MeterRegistry meters, GpuMetrics gpus,
+            ModelAdvertiser advertiser) {
         this.processor = processor;
         this.providers = providers;
         this.properties = properties;
@@ -61,6 +66,7 @@ class JobConsumers implements SmartLifecycle {
         this.kafkaProperties = kafkaProperties;
         this.meters = meters;
         this.gpus = gpus;
+        this.advertiser = advertiser;
     }
 
     @Override
@@ -94,6 +100,9 @@ class JobConsumers implements SmartLifecycle {
             log.info("consumer for {} started in group {} serving {}", device.name(), Topics.WORKER_GROUP,
                     selected.stream().map(DiffusionModelProvider::name).toList());
         }
+        Map<String, ModelCard> cards = new LinkedHashMap<>();
+        deviceModels.forEach(models -> models.cards().forEach(card -> cards.putIfAbsent(card.name(), card)));
+        advertiser.advertise(cards.values());
         running = true;
     }
 

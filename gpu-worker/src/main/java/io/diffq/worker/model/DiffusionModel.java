@@ -1,5 +1,6 @@
 package io.diffq.worker.model;
 
+import io.diffq.common.model.ModelCard;
 import java.awt.image.BufferedImage;
 
 /**
@@ -10,6 +11,13 @@ public interface DiffusionModel extends AutoCloseable {
 
     /** The name jobs ask for. */
     String name();
+
+    /**
+     * What this model draws (sizes, schedulers), without a worker or time: the worker advertises it on
+     * {@code diffq.models}, and the gateway refuses at submit a job the card rules out. Requests the card
+     * allows must not fail for their size or scheduler.
+     */
+    ModelCard card();
 
     /**
      * Draws the request. Same request and seed on the same device give the same pixels.

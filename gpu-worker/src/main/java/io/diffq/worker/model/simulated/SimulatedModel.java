@@ -1,9 +1,11 @@
 package io.diffq.worker.model.simulated;
 
+import io.diffq.common.model.ModelCard;
 import io.diffq.worker.model.DiffusionModel;
 import io.diffq.worker.model.GenerationRequest;
 import io.diffq.worker.model.ModelException;
 import io.diffq.worker.model.StepListener;
+import io.diffq.worker.pipeline.Schedulers;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
@@ -20,6 +22,8 @@ import java.util.zip.CRC32;
 final class SimulatedModel implements DiffusionModel {
 
     static final String NAME = "simulated";
+    /** Any size in multiples of 8 (like a latent-space model's); it runs no scheduler, so it takes every name. */
+    static final ModelCard CARD = ModelCard.of(NAME, 512, 8, 1024, 8, false, Schedulers.NAMES);
 
     private final Duration latency;
     private final Pattern failPattern;
@@ -34,6 +38,11 @@ final class SimulatedModel implements DiffusionModel {
     @Override
     public String name() {
         return NAME;
+    }
+
+    @Override
+    public ModelCard card() {
+        return CARD;
     }
 
     @Override

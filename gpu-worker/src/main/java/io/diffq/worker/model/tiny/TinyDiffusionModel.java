@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.translate.NoopTranslator;
 import ai.djl.translate.TranslateException;
+import io.diffq.common.model.ModelCard;
 import io.diffq.worker.model.Device;
 import io.diffq.worker.model.DiffusionModel;
 import io.diffq.worker.model.GenerationRequest;
@@ -21,15 +22,21 @@ import io.diffq.worker.pipeline.Scheduler;
 import io.diffq.worker.pipeline.Schedulers;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * The built-in tiny text-to-image model, opened on one device for one consumer thread. It draws
  * {@value Scene#SIZE}×{@value Scene#SIZE} pictures and scales them up (nearest neighbour) to a requested
- * square size that is a multiple of 32; anything else is refused with {@code unsupported-size}.
+ * square size that is a multiple of 32, up to 1024 (its {@link #card()}); anything else is refused with
+ * {@code unsupported-size}.
  */
 public final class TinyDiffusionModel implements DiffusionModel {
 
     public static final String DEFAULT_SCHEDULER = Schedulers.DDIM;
+    /** Square multiples of its {@value Scene#SIZE}-pixel picture up to 1024, 256 by default; every scheduler. */
+    static final ModelCard CARD = ModelCard.of(TinyModelProvider.NAME, 256, Scene.SIZE, 1024, Scene.SIZE, true,
+            defaultFirst(DEFAULT_SCHEDULER, Schedulers.NAMES));
 
     private final Model model;
     private final Predictor<NDList, NDList> predictor;
@@ -61,6 +68,11 @@ public final class TinyDiffusionModel implements DiffusionModel {
     @Override
     public String name() {
         return TinyModelProvider.NAME;
+    }
+
+    @Override
+    public ModelCard card() {
+        return CARD;
     }
 
     @Override
@@ -98,12 +110,15 @@ public final class TinyDiffusionModel implements DiffusionModel {
     }
 
     static int scaleFactor(int width, int height) {
-        if (width != height || width < Scene.SIZE || width % Scene.SIZE != 0) {
-            throw new ModelException("unsupported-size", "the tiny model draws " + Scene.SIZE + "×" + Scene.SIZE
-                    + " pictures, scaled up by a whole factor: width and height must be equal multiples of "
-                    + Scene.SIZE + ", not " + width + "×" + height);
-        }
+        CARD.checkSize(width, height).ifPresent(p -> {
+            throw new ModelException("unsupported-size", p.message() + ", not " + width + "×" + height);
+        });
         return width / Scene.SIZE;
+    }
+
+    /** The card lists the default scheduler first. */
+    private static List<String> defaultFirst(String dflt, List<String> names) {
+        return Stream.concat(Stream.of(dflt), names.stream().filter(n -> !n.equals(dflt))).toList();
     }
 
     @Override

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.diffq.worker.model.GenerationRequest;
 import io.diffq.worker.model.ModelException;
+import io.diffq.worker.pipeline.Schedulers;
 import java.awt.image.BufferedImage;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -36,6 +37,16 @@ class SimulatedModelTests {
         assertThat(pixels(model.generate(request("p", 5), (s, t) -> { })))
                 .isEqualTo(pixels(model.generate(request("p", 5), (s, t) -> { })))
                 .isNotEqualTo(pixels(model.generate(request("p", 6), (s, t) -> { })));
+    }
+
+    @Test
+    void itsCardOffersAnySizeInMultiplesOf8AndEveryScheduler() {
+        assertThat(model.card().name()).isEqualTo("simulated");
+        assertThat(model.card().squareOnly()).isFalse();
+        assertThat(model.card().defaultSize()).isEqualTo(512);
+        assertThat(model.card().checkSize(8, 1024)).isEmpty();
+        assertThat(model.card().checkSize(48, 20)).isPresent();
+        assertThat(model.card().schedulers()).isEqualTo(Schedulers.NAMES);
     }
 
     @Test

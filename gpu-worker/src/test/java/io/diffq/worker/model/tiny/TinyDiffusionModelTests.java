@@ -10,6 +10,7 @@ import io.diffq.worker.model.ModelException;
 import io.diffq.worker.model.StepListener;
 import io.diffq.worker.model.tiny.data.PaletteColour;
 import io.diffq.worker.model.tiny.eval.ImageMeasure;
+import io.diffq.worker.pipeline.Schedulers;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -83,11 +84,25 @@ class TinyDiffusionModelTests {
         assertThat(big.getWidth()).isEqualTo(96);
         assertThat(big.getHeight()).isEqualTo(96);
         assertThat(big.getRGB(40, 70)).isEqualTo(small.getRGB(40 / 3, 70 / 3));
-        for (int[] size : new int[][] {{512, 256}, {48, 48}, {16, 16}}) {
+        for (int[] size : new int[][] {{512, 256}, {48, 48}, {16, 16}, {1056, 1056}}) {
+            assertThat(model.card().checkSize(size[0], size[1])).as("the card refuses %dx%d", size[0], size[1])
+                    .isPresent();
             assertThatThrownBy(() -> model.generate(new GenerationRequest("x", "", size[0], size[1], 20, 7.5, 1, null),
-                    StepListener.NONE)).isInstanceOfSatisfying(ModelException.class,
-                            e -> assertThat(e.type()).isEqualTo("unsupported-size"));
+                    StepListener.NONE)).isInstanceOfSatisfying(ModelException.class, e -> {
+                        assertThat(e.type()).isEqualTo("unsupported-size");
+                        assertThat(e.getMessage()).startsWith(model.card().describeSizes());
+                    });
         }
+        assertThat(model.card().checkSize(96, 96)).isEmpty();
+        assertThat(model.card().checkSize(model.card().defaultSize(), model.card().defaultSize())).isEmpty();
+    }
+
+    @Test
+    void theCardOffersEverySchedulerWithTheDefaultFirst() {
+        assertThat(model.card().name()).isEqualTo("tiny");
+        assertThat(model.card().defaultScheduler()).isEqualTo(TinyDiffusionModel.DEFAULT_SCHEDULER);
+        assertThat(model.card().schedulers()).containsExactlyInAnyOrderElementsOf(Schedulers.NAMES);
+        assertThat(model.card().worker()).isNull();
     }
 
     @Test

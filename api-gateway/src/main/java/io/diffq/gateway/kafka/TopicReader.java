@@ -1,0 +1,290 @@
+package io.diffq.gateway.kafka;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.utils.Utils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
+
+/**
+ * Reads topics from the beginning, without a consumer group, on its own thread, and hands every record to
+ * a sink that keeps what it needs in memory. A reader knows when it has read everything that was on the
+ * topics when it started ({@link #isCaughtUp()}), and can wait until it has read everything that is on
+ * them now ({@link #catchUp}): a gateway's in-memory views answer from the topics, not from what the
+ * instance happened to see.
+ */
+public final class TopicReader {
+
+    private static final Logger log = LoggerFactory.getLogger(TopicReader.class);
+    private static final Duration POLL = Duration.ofMillis(100);
+    private static final Duration REFRESH_PARTITIONS = Duration.ofSeconds(30);
+
+    private final String name;
+    private final List<String> topics;
+    private final KafkaProperties kafkaProperties;
+    private final Consumer<ConsumerRecord<String, byte[]>> sink;
+    private final Runnable afterPoll;
+    private final Map<TopicPartition, Long> positions = new ConcurrentHashMap<>();
+    private final Map<String, Integer> partitionCounts = new ConcurrentHashMap<>();
+    private final Object progress = new Object();
+
+    private volatile boolean running;
+    private volatile boolean caughtUp;
+    private volatile KafkaConsumer<String, byte[]> consumer;
+    private Map<TopicPartition, Long> startupEnds;
+    private Thread thread;
+    private Admin admin;
+
+    /**
+     * @param name      what is read, for logs, the thread and the client id, e.g. {@code status-view}
+     * @param topics    the topics, read in full
+     * @param sink      takes each record (tombstones too), on the reader's thread
+     * @param afterPoll runs on the reader's thread after each poll, e.g. for housekeeping
+     */
+    public TopicReader(String name, List<String> topics, KafkaProperties kafkaProperties,
+            Consumer<ConsumerRecord<String, byte[]>> sink, Runnable afterPoll) {
+        this.name = name;
+        this.topics = List.copyOf(topics);
+        this.kafkaProperties = kafkaProperties;
+        this.sink = sink;
+        this.afterPoll = afterPoll;
+    }
+
+    /**
+     * Whether the reader has read everything that was on the topics when it started. Until then what the
+     * sink holds may be older than the truth.
+     */
+    public boolean isCaughtUp() {
+        return caughtUp;
+    }
+
+    /** Waits, at most {@code timeout}, until {@link #isCaughtUp()}; returns whether it is. */
+    public boolean awaitCaughtUp(Duration timeout) {
+        return caughtUp || awaitProgress(() -> caughtUp, deadline(timeout));
+    }
+
+    /**
+     * Waits until the reader has read up to the current end of the partitions that hold {@code key} in each
+     * topic, or until {@code found} holds, or at most {@code timeout}.
+     *
+     * @return whether {@code found} holds
+     */
+    public boolean catchUp(String key, BooleanSupplier found, Duration timeout) {
+        byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
+        return catchUp(counts -> {
+            Set<TopicPartition> tps = new HashSet<>();
+            counts.forEach((topic, count) ->
+                    tps.add(new TopicPartition(topic, Utils.toPositive(Utils.murmur2(bytes)) % count)));
+            return tps;
+        }, found, timeout);
+    }
+
+    /** As {@link #catchUp(String, BooleanSupplier, Duration)}, over every partition of the topics. */
+    public boolean catchUp(BooleanSupplier found, Duration timeout) {
+        return catchUp(counts -> {
+            Set<TopicPartition> tps = new HashSet<>();
+            counts.forEach((topic, count) -> {
+                for (int p = 0; p < count; p++) {
+                    tps.add(new TopicPartition(topic, p));
+                }
+            });
+            return tps;
+        }, found, timeout);
+    }
+
+    private boolean catchUp(Function<Map<String, Integer>, Set<TopicPartition>> partitions,
+            BooleanSupplier found, Duration timeout) {
+        long deadline = deadline(timeout);
+        // At start-up the reader may not have found the topics' partitions yet.
+        if (!awaitProgress(() -> found.getAsBoolean() || partitionCounts.size() == topics.size(), deadline)) {
+            return false;
+        }
+        if (found.getAsBoolean()) {
+            return true;
+        }
+        Map<TopicPartition, Long> ends;
+        try {
+            ends = endOffsets(partitions.apply(partitionCounts), timeout);
+        } catch (Exception e) {
+            log.debug("{}: cannot read end offsets: {}", name, e.toString());
+            return found.getAsBoolean();
+        }
+        awaitProgress(() -> found.getAsBoolean() || reached(ends), deadline);
+        return found.getAsBoolean();
+    }
+
+    private static long deadline(Duration timeout) {
+        return System.nanoTime() + timeout.toNanos();
+    }
+
+    /**
+     * Waits until {@code condition} holds, re-checking each time the reader's thread has polled, or until
+     * {@code deadline} (a {@link System#nanoTime()} value).
+     *
+     * @return whether the condition holds
+     */
+    private boolean awaitProgress(BooleanSupplier condition, long deadline) {
+        synchronized (progress) {
+            while (!condition.getAsBoolean()) {
+                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (left <= 0) {
+                    return false;
+                }
+                try {
+                    progress.wait(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    private Map<TopicPartition, Long> endOffsets(Set<TopicPartition> tps, Duration timeout) throws Exception {
+        Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+        tps.forEach(tp -> request.put(tp, OffsetSpec.latest()));
+        Map<TopicPartition, Long> ends = new HashMap<>();
+        admin.listOffsets(request).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                .forEach((tp, info) -> ends.put(tp, info.offset()));
+        return ends;
+    }
+
+    private boolean reached(Map<TopicPartition, Long> ends) {
+        return ends.entrySet().stream().allMatch(e -> positions.getOrDefault(e.getKey(), -1L) >= e.getValue());
+    }
+
+    private void run() {
+        long lastRefresh = System.nanoTime() - REFRESH_PARTITIONS.toNanos() - 1;
+        try (KafkaConsumer<String, byte[]> c = newConsumer()) {
+            consumer = c;
+            while (running) {
+                try {
+                    if (System.nanoTime() - lastRefresh > REFRESH_PARTITIONS.toNanos() || c.assignment().isEmpty()) {
+                        assign(c);
+                        lastRefresh = System.nanoTime();
+                    }
+                    if (c.assignment().isEmpty()) {
+                        Thread.sleep(POLL.toMillis());
+                        continue;
+                    }
+                    for (ConsumerRecord<String, byte[]> r : c.poll(POLL)) {
+                        sink.accept(r);
+                    }
+                    for (TopicPartition tp : c.assignment()) {
+                        positions.put(tp, c.position(tp, Duration.ofSeconds(1)));
+                    }
+                    if (!caughtUp && partitionCounts.size() == topics.size()) {
+                        if (startupEnds == null) {
+                            startupEnds = c.endOffsets(c.assignment(), Duration.ofSeconds(5));
+                        }
+                        caughtUp = reached(startupEnds);
+                        if (caughtUp) {
+                            log.info("{} caught up with {}", name, topics);
+                        }
+                    }
+                    synchronized (progress) {
+                        progress.notifyAll();
+                    }
+                    afterPoll.run();
+                } catch (WakeupException e) {
+                    // stop() woke us up: the loop condition decides
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                } catch (RuntimeException e) {
+                    log.warn("{}: {}; retrying", name, e.toString());
+                    sleepQuietly(1000);
+                }
+            }
+        }
+    }
+
+    private void assign(KafkaConsumer<String, byte[]> c) {
+        Set<TopicPartition> tps = new HashSet<>();
+        for (String topic : topics) {
+            List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(5));
+            if (infos == null || infos.isEmpty()) {
+                continue;
+            }
+            partitionCounts.put(topic, infos.size());
+            infos.forEach(p -> tps.add(new TopicPartition(topic, p.partition())));
+        }
+        if (!tps.equals(c.assignment())) {
+            c.assign(tps);
+            log.info("{} reads {} partitions of {}", name, tps.size(), topics);
+        }
+    }
+
+    private KafkaConsumer<String, byte[]> newConsumer() {
+        Map<String, Object> config = new HashMap<>(kafkaProperties.buildConsumerProperties());
+        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+        config.put(ConsumerConfig.CLIENT_ID_CONFIG, "diffq-gateway-" + name + "-" + System.identityHashCode(this));
+        return new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer());
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Starts reading, on a thread of its own. */
+    public void start() {
+        admin = Admin.create(kafkaProperties.buildAdminProperties());
+        running = true;
+        thread = new Thread(this::run, "diffq-" + name);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** Stops reading and closes the clients. */
+    public void stop() {
+        running = false;
+        KafkaConsumer<String, byte[]> c = consumer;
+        if (c != null) {
+            c.wakeup();
+        }
+        if (thread != null) {
+            try {
+                thread.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (admin != null) {
+            admin.close(Duration.ofSeconds(5));
+        }
+    }
+
+    public boolean isRunning() {
+        return running;
+    }
+}

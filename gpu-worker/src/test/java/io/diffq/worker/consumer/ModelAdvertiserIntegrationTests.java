@@ -1,0 +1,84 @@
+package io.diffq.worker.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.diffq.common.json.JobCodec;
+import io.diffq.common.kafka.Topics;
+import io.diffq.common.model.ModelCard;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.kafka.test.context.EmbeddedKafka;
+
+/**
+ * A worker advertises the models it opened on {@code diffq.models}, keyed by model name. It starts before
+ * the topic exists (the gateway creates it; this broker auto-creates nothing) and advertises once it does.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.NONE, properties = {
+        "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
+        "diffq.worker.id=advertising-worker",
+        "diffq.worker.models=simulated,tiny"})
+@EmbeddedKafka(topics = {Topics.JOBS, Topics.JOB_EVENTS, Topics.RESULTS, Topics.JOBS_DLT},
+        brokerProperties = "auto.create.topics.enable=false")
+class ModelAdvertiserIntegrationTests {
+
+    @Value("${spring.embedded.kafka.brokers}")
+    String brokers;
+
+    private final JobCodec codec = new JobCodec();
+
+    @Test
+    void everyOpenedModelIsAdvertisedOnceTheTopicExists() throws Exception {
+        Instant started = Instant.now();
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, brokers))) {
+            // What the gateway does at its start-up; it fails if a producer had the topic auto-created.
+            admin.createTopics(List.of(new NewTopic(Topics.MODELS, 1, (short) 1)
+                    .configs(Map.of("cleanup.policy", "compact")))).all().get();
+        }
+
+        Map<String, ModelCard> cards = new ConcurrentHashMap<>();
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers,
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"), new StringDeserializer(),
+                new ByteArrayDeserializer())) {
+            consumer.assign(List.of(new TopicPartition(Topics.MODELS, 0)));
+            await().atMost(Duration.ofSeconds(60)).until(() -> {
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    ModelCard card = codec.readModelCard(r.value());
+                    assertThat(r.key()).isEqualTo(card.name());
+                    cards.put(r.key(), card);
+                }
+                return cards.size() == 2;
+            });
+        }
+
+        ModelCard tiny = cards.get("tiny");
+        assertThat(tiny.squareOnly()).isTrue();
+        assertThat(List.of(tiny.defaultSize(), tiny.minSize(), tiny.maxSize(), tiny.sizeMultiple()))
+                .containsExactly(256, 32, 1024, 32);
+        assertThat(tiny.schedulers()).startsWith("ddim").contains("euler");
+        ModelCard simulated = cards.get("simulated");
+        assertThat(simulated.squareOnly()).isFalse();
+        assertThat(List.of(simulated.defaultSize(), simulated.minSize(), simulated.maxSize(),
+                simulated.sizeMultiple())).containsExactly(512, 8, 1024, 8);
+        for (ModelCard card : cards.values()) {
+            assertThat(card.worker()).isEqualTo("advertising-worker");
+            assertThat(card.advertisedAt()).isAfterOrEqualTo(started).isBeforeOrEqualTo(Instant.now());
+        }
+    }
+}
