@@ -82,7 +82,7 @@ public record GatewayProperties(
             @DefaultValue("30") double maxGuidanceScale,
             @DefaultValue("7.5") double defaultGuidance,
             @DefaultValue("24h") Duration maxDeadline,
-            @DefaultValue({"ddim", "euler"}) List<String> schedulers) {
+            @DefaultValue({"ddim", "euler", "dpmpp-2m"}) List<String> schedulers) {
 
         public Limits {
             try {

@@ -11,7 +11,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param id               this worker's name in job events and client ids; defaults to host and process id
  * @param devices          {@code cpu}, {@code all} (every GPU) or a list of GPU indices such as {@code 0,2};
  *                         one consumer and one set of models per device
- * @param models           the models this worker loads, by provider name
+ * @param models           the models this worker loads, by provider name: {@code tiny} (the built-in model,
+ *                         the default), {@code sd} (Stable Diffusion, see {@code stable-diffusion.model-dir}),
+ *                         {@code simulated} (no network; load and fault tests of the queue)
  * @param progressInterval the least time between two progress events of one job
  * @param maxAttempts      deliveries a job gets (a worker lost mid-job, a retryable model failure) before it
  *                         ends FAILED and goes to the dead-letter topic
@@ -24,7 +26,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 public record WorkerProperties(
         String id,
         @DefaultValue("cpu") List<String> devices,
-        @DefaultValue("simulated") List<String> models,
+        @DefaultValue("tiny") List<String> models,
         @DefaultValue("500ms") Duration progressInterval,
         @DefaultValue("3") int maxAttempts,
         @DefaultValue("10m") Duration maxJobDuration,

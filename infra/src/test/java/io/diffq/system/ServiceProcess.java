@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -54,6 +55,10 @@ public final class ServiceProcess implements AutoCloseable {
                 "--server.port=" + managementPort,
                 "--spring.kafka.bootstrap-servers=" + bootstrap,
                 "--diffq.worker.id=" + name));
+        // The system tests' jobs run on the simulated model unless a test names the models itself.
+        if (Arrays.stream(extra).noneMatch(a -> a.startsWith("--diffq.worker.models="))) {
+            args.add("--diffq.worker.models=simulated");
+        }
         args.addAll(List.of(extra));
         return start(name, ROOT.resolve("gpu-worker/target/gpu-worker.jar"), dir, managementPort, args);
     }

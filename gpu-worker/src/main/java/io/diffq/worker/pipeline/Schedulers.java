@@ -15,6 +15,16 @@ public final class Schedulers {
     private Schedulers() {
     }
 
+    /** Every scheduler name with {@code defaultName} first, as a model card lists them. */
+    public static List<String> namesWithDefault(String defaultName) {
+        List<String> names = new java.util.ArrayList<>(NAMES);
+        if (!names.remove(defaultName)) {
+            throw new IllegalArgumentException("unknown scheduler " + defaultName);
+        }
+        names.add(0, defaultName);
+        return List.copyOf(names);
+    }
+
     /**
      * A scheduler for one run.
      *

@@ -52,6 +52,7 @@ import org.springframework.kafka.test.context.EmbeddedKafka;
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
         "diffq.worker.id=test-worker",
+        "diffq.worker.models=simulated",
         "diffq.worker.simulated.latency=50ms",
         "diffq.worker.simulated.fail-pattern=explode"})
 @EmbeddedKafka(partitions = 3, topics = {Topics.JOBS, Topics.JOB_EVENTS, Topics.RESULTS, Topics.JOBS_DLT})

@@ -22,7 +22,10 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Value;
+import io.diffq.worker.model.sd.SdFixture;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.kafka.test.context.EmbeddedKafka;
 
 /**
@@ -32,13 +35,18 @@ import org.springframework.kafka.test.context.EmbeddedKafka;
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.NONE, properties = {
         "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
         "diffq.worker.id=advertising-worker",
-        "diffq.worker.models=simulated,tiny"})
+        "diffq.worker.models=simulated,tiny,sd"})
 @EmbeddedKafka(topics = {Topics.JOBS, Topics.JOB_EVENTS, Topics.RESULTS, Topics.JOBS_DLT},
         brokerProperties = "auto.create.topics.enable=false")
 class ModelAdvertiserIntegrationTests {
 
     @Value("${spring.embedded.kafka.brokers}")
     String brokers;
+
+    @DynamicPropertySource
+    static void stableDiffusion(DynamicPropertyRegistry registry) {
+        registry.add("diffq.worker.stable-diffusion.model-dir", () -> SdFixture.directory().toString());
+    }
 
     private final JobCodec codec = new JobCodec();
 
@@ -63,7 +71,7 @@ class ModelAdvertiserIntegrationTests {
                     assertThat(r.key()).isEqualTo(card.name());
                     cards.put(r.key(), card);
                 }
-                return cards.size() == 2;
+                return cards.size() == 3;
             });
         }
 
@@ -76,6 +84,12 @@ class ModelAdvertiserIntegrationTests {
         assertThat(simulated.squareOnly()).isFalse();
         assertThat(List.of(simulated.defaultSize(), simulated.minSize(), simulated.maxSize(),
                 simulated.sizeMultiple())).containsExactly(512, 8, 1024, 8);
+        // Stable Diffusion's card comes from its model directory's model.properties.
+        ModelCard sd = cards.get("sd");
+        assertThat(sd.squareOnly()).isFalse();
+        assertThat(List.of(sd.defaultSize(), sd.minSize(), sd.maxSize(), sd.sizeMultiple()))
+                .containsExactly(64, 64, 256, 8);
+        assertThat(sd.schedulers()).containsExactly("ddim", "euler", "dpmpp-2m");
         for (ModelCard card : cards.values()) {
             assertThat(card.worker()).isEqualTo("advertising-worker");
             assertThat(card.advertisedAt()).isAfterOrEqualTo(started).isBeforeOrEqualTo(Instant.now());

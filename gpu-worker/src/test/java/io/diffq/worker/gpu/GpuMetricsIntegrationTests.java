@@ -20,6 +20,7 @@ import org.springframework.test.context.DynamicPropertySource;
 /** A scrape of a worker whose NVML is the stand-in library shows the stand-in's values, per GPU. */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
+        "diffq.worker.models=simulated",
         "diffq.worker.nvml.sample-interval=200ms"})
 @EmbeddedKafka(topics = {Topics.JOBS, Topics.JOB_EVENTS, Topics.RESULTS, Topics.JOBS_DLT})
 class GpuMetricsIntegrationTests {

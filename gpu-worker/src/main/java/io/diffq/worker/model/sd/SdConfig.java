@@ -97,16 +97,7 @@ public record SdConfig(NoiseSchedule.Prediction prediction, NoiseSchedule schedu
         if (c.sizeMultiple % c.vaeScaleFactor != 0) {
             throw new IllegalArgumentException(source + ": size-multiple must be a multiple of vae-scale-factor");
         }
-        if (c.minSize > c.defaultSize || c.defaultSize > c.maxSize || !c.fits(c.defaultSize)) {
-            throw new IllegalArgumentException(source + ": default-size must lie in [min-size, max-size] and be a "
-                    + "multiple of size-multiple");
-        }
         return c;
-    }
-
-    /** Whether {@code side} pixels is a side this model draws. */
-    public boolean fits(int side) {
-        return side >= minSize && side <= maxSize && side % sizeMultiple == 0;
     }
 
     private record Values(Properties p, Object source) {

@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.translate.NoopTranslator;
 import ai.djl.translate.TranslateException;
+import io.diffq.common.model.ModelCard;
 import io.diffq.worker.model.Device;
 import io.diffq.worker.model.DiffusionModel;
 import io.diffq.worker.model.GenerationRequest;
@@ -45,6 +46,7 @@ public final class StableDiffusionModel implements DiffusionModel {
 
     private final String name;
     private final SdConfig config;
+    private final ModelCard card;
     private final List<Model> models;
     private final List<Predictor<NDList, NDList>> predictors;
     private final Predictor<NDList, NDList> textEncoder;
@@ -55,6 +57,7 @@ public final class StableDiffusionModel implements DiffusionModel {
     private StableDiffusionModel(String name, SdConfig config, List<Model> models, PromptTokenizer tokenizer) {
         this.name = name;
         this.config = config;
+        this.card = card(name, config);
         this.models = models;
         this.predictors = new ArrayList<>();
         for (Model m : models) {
@@ -79,6 +82,7 @@ public final class StableDiffusionModel implements DiffusionModel {
             }
         }
         SdConfig config = SdConfig.load(dir);
+        card(name, config); // sizes a card cannot describe fail here, before anything is loaded
         List<Model> models = new ArrayList<>();
         PromptTokenizer tokenizer = null;
         try {
@@ -102,6 +106,21 @@ public final class StableDiffusionModel implements DiffusionModel {
     @Override
     public String name() {
         return name;
+    }
+
+    /** The sizes of {@code model.properties}, any aspect ratio, every scheduler ({@code ddim} first). */
+    private static ModelCard card(String name, SdConfig config) {
+        try {
+            return ModelCard.of(name, config.defaultSize(), config.minSize(), config.maxSize(), config.sizeMultiple(),
+                    false, Schedulers.namesWithDefault(DEFAULT_SCHEDULER));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException(SdConfig.FILE + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public ModelCard card() {
+        return card;
     }
 
     /** What the model directory says about sizes and the schedule. */
@@ -154,12 +173,10 @@ public final class StableDiffusionModel implements DiffusionModel {
         }
     }
 
-    void checkSize(int width, int height) {
-        if (!config.fits(width) || !config.fits(height)) {
-            throw new ModelException("unsupported-size", "model " + name + " draws sides from " + config.minSize()
-                    + " to " + config.maxSize() + " pixels in multiples of " + config.sizeMultiple() + ", not "
-                    + width + "×" + height);
-        }
+    private void checkSize(int width, int height) {
+        card.checkSize(width, height).ifPresent(p -> {
+            throw new ModelException("unsupported-size", p.message() + ", not " + width + "×" + height);
+        });
     }
 
     /** Arrays still held by the three models' managers (a job's must all be gone when it ends). */

@@ -22,8 +22,6 @@ import io.diffq.worker.pipeline.Scheduler;
 import io.diffq.worker.pipeline.Schedulers;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * The built-in tiny text-to-image model, opened on one device for one consumer thread. It draws
@@ -36,7 +34,7 @@ public final class TinyDiffusionModel implements DiffusionModel {
     public static final String DEFAULT_SCHEDULER = Schedulers.DDIM;
     /** Square multiples of its {@value Scene#SIZE}-pixel picture up to 1024, 256 by default; every scheduler. */
     static final ModelCard CARD = ModelCard.of(TinyModelProvider.NAME, 256, Scene.SIZE, 1024, Scene.SIZE, true,
-            defaultFirst(DEFAULT_SCHEDULER, Schedulers.NAMES));
+            Schedulers.namesWithDefault(DEFAULT_SCHEDULER));
 
     private final Model model;
     private final Predictor<NDList, NDList> predictor;
@@ -114,11 +112,6 @@ public final class TinyDiffusionModel implements DiffusionModel {
             throw new ModelException("unsupported-size", p.message() + ", not " + width + "×" + height);
         });
         return width / Scene.SIZE;
-    }
-
-    /** The card lists the default scheduler first. */
-    private static List<String> defaultFirst(String dflt, List<String> names) {
-        return Stream.concat(Stream.of(dflt), names.stream().filter(n -> !n.equals(dflt))).toList();
     }
 
     @Override

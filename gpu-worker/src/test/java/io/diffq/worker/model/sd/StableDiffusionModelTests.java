@@ -89,7 +89,7 @@ class StableDiffusionModelTests {
             assertThatThrownBy(() -> model.generate(request("red", "", size[0], size[1], 1.0, null), StepListener.NONE))
                     .isInstanceOfSatisfying(ModelException.class, e -> {
                         assertThat(e.type()).isEqualTo("unsupported-size");
-                        assertThat(e.getMessage()).contains("64 to 256").contains("multiples of 8");
+                        assertThat(e.getMessage()).contains("multiple of 8 pixels, from 64 to 256");
                     });
         }
         assertThatThrownBy(() -> model.generate(request("red", "", 64, 64, 1.0, "pndm"), StepListener.NONE))
