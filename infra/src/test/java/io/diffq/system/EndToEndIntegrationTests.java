@@ -94,9 +94,7 @@ class EndToEndIntegrationTests {
             Http api = cluster.gateway();
             cluster.worker("--diffq.worker.models=tiny");
             // The gateway learns the model, and what it draws, from the worker's advertisement.
-            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300)).until(() ->
-                    api.getJson("/v1/models").get("models").valueStream().anyMatch(m ->
-                            m.get("name").asString().equals("tiny") && m.get("advertised").asBoolean()));
+            awaitAdvertised(api, "tiny");
             HttpResponse<byte[]> notSquare = api.post("/v1/jobs",
                     "{\"prompt\":\"a red circle\",\"model\":\"tiny\",\"width\":64,\"height\":32}");
             assertThat(notSquare.statusCode()).isEqualTo(400);
@@ -112,6 +110,45 @@ class EndToEndIntegrationTests {
             assertThat(share(png, 0, 6, c -> c.getBlue() > 160 && c.getRed() < 90 && c.getGreen() < 90))
                     .as("blue in the top-left corner").isGreaterThan(0.8);
         }
+    }
+
+    /**
+     * Stable Diffusion from TorchScript files through the whole system: the worker loads the model directory
+     * of the worker module's test fixture (Stable Diffusion's signatures, with an exactly known answer: the
+     * prompt's colours on the left half, grey on the right), advertises its sizes, and draws the job.
+     */
+    @Test
+    void stableDiffusionFromTorchScriptDrawsThePromptThroughTheApi(@TempDir Path dir) throws Exception {
+        Path fixture = ServiceProcess.ROOT.resolve("gpu-worker/src/test/resources/sd-fixture");
+        try (Cluster cluster = new Cluster(dir)) {
+            Http api = cluster.gateway();
+            cluster.worker("--diffq.worker.models=sd", "--diffq.worker.stable-diffusion.model-dir=" + fixture);
+            awaitAdvertised(api, "sd");
+            HttpResponse<byte[]> tooWide = api.post("/v1/jobs", "{\"prompt\":\"red\",\"model\":\"sd\",\"width\":100}");
+            assertThat(tooWide.statusCode()).isEqualTo(400);
+            assertThat(Http.json(tooWide).get("field").asString()).isEqualTo("width");
+
+            String id = Cluster.submit(api, "{\"prompt\":\"a red picture\",\"model\":\"sd\",\"width\":128,"
+                    + "\"height\":64,\"steps\":12,\"guidanceScale\":1,\"scheduler\":\"dpmpp-2m\"}");
+            Cluster.awaitState(api, id, "SUCCEEDED", Duration.ofSeconds(60));
+            BufferedImage png = ImageIO.read(new ByteArrayInputStream(api.get("/v1/jobs/" + id + "/image").body()));
+            assertThat(png.getWidth()).isEqualTo(128);
+            assertThat(png.getHeight()).isEqualTo(64);
+            assertThat(new java.awt.Color(png.getRGB(20, 30))).isEqualTo(new java.awt.Color(191, 64, 64));
+            assertThat(new java.awt.Color(png.getRGB(100, 30))).isEqualTo(new java.awt.Color(128, 128, 128));
+            // A job that gives no size gets the model directory's default size.
+            String small = Cluster.submit(api, "{\"prompt\":\"blue\",\"model\":\"sd\",\"steps\":4}");
+            Cluster.awaitState(api, small, "SUCCEEDED", Duration.ofSeconds(60));
+            assertThat(ImageIO.read(new ByteArrayInputStream(api.get("/v1/jobs/" + small + "/image").body()))
+                    .getWidth()).isEqualTo(64);
+        }
+    }
+
+    /** Waits until the gateway lists {@code model} as advertised by a worker. */
+    private static void awaitAdvertised(Http api, String model) {
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300)).until(() ->
+                api.getJson("/v1/models").get("models").valueStream().anyMatch(m ->
+                        m.get("name").asString().equals(model) && m.get("advertised").asBoolean()));
     }
 
     /** The share of pixels in the square [from, to) × [from, to) that pass the test. */
