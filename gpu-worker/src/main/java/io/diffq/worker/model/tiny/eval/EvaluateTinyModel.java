@@ -33,13 +33,20 @@ public final class EvaluateTinyModel {
     public record Case(String prompt, ColourPairs.Pair pair, ShapeKind shape, long seed, boolean heldOut) {
     }
 
-    /** Rates over a set of cases. */
-    public record Rates(int images, double colours, double background, double shapeColour, double shape) {
+    /**
+     * Rates over a set of cases.
+     *
+     * @param shape       shape recognition ({@link ImageMeasure}: best-overlapping shape, IoU ≥ 0.7)
+     * @param shapeByFill shape recognition by the earlier bounding-box fill rule, for comparison
+     */
+    public record Rates(int images, double colours, double background, double shapeColour, double shape,
+            double shapeByFill) {
 
         String json() {
             return String.format(Locale.ROOT,
                     "{\"images\": %d, \"colourAdherence\": %.4f, \"background\": %.4f, \"shapeColour\": %.4f, "
-                            + "\"shapeRecognition\": %.4f}", images, colours, background, shapeColour, shape);
+                            + "\"shapeRecognition\": %.4f, \"shapeRecognitionByFill\": %.4f}",
+                    images, colours, background, shapeColour, shape, shapeByFill);
         }
     }
 
@@ -83,7 +90,7 @@ public final class EvaluateTinyModel {
     /** Draws and reads every case; optionally collects the pictures. */
     public static Result evaluate(TinyDiffusionModel model, List<Case> cases, int steps, double guidance,
             String scheduler, List<BufferedImage> pictures) {
-        int[][] counts = new int[2][5];
+        int[][] counts = new int[2][6];
         for (Case c : cases) {
             BufferedImage image = model.generate(new GenerationRequest(c.prompt(), "", 32, 32, steps, guidance,
                     c.seed(), scheduler), StepListener.NONE);
@@ -99,9 +106,10 @@ public final class EvaluateTinyModel {
             n[2] += bg ? 1 : 0;
             n[3] += fg ? 1 : 0;
             n[4] += r.shape() == c.shape() ? 1 : 0;
+            n[5] += r.shapeByFill() == c.shape() ? 1 : 0;
         }
-        int[] all = new int[5];
-        for (int i = 0; i < 5; i++) {
+        int[] all = new int[6];
+        for (int i = 0; i < 6; i++) {
             all[i] = counts[0][i] + counts[1][i];
         }
         return new Result(rates(counts[0]), rates(counts[1]), rates(all));
@@ -109,7 +117,7 @@ public final class EvaluateTinyModel {
 
     private static Rates rates(int[] n) {
         double d = Math.max(1, n[0]);
-        return new Rates(n[0], n[1] / d, n[2] / d, n[3] / d, n[4] / d);
+        return new Rates(n[0], n[1] / d, n[2] / d, n[3] / d, n[4] / d, n[5] / d);
     }
 
     public static void main(String[] args) throws IOException {
