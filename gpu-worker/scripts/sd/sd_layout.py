@@ -33,6 +33,7 @@ DEFAULTS = {
     "min-size": "256",
     "max-size": "1024",
     "size-multiple": "64",
+    "default-guidance": "7.5",
 }
 
 

@@ -91,7 +91,7 @@ public class JobRequestParser {
         Long width = f.integer("width");
         Long height = f.integer("height");
         int steps = (int) f.integer("steps", limits.minSteps(), limits.maxSteps(), limits.defaultSteps());
-        double guidance = f.number("guidanceScale", 0, limits.maxGuidanceScale(), limits.defaultGuidance());
+        double guidance = f.number("guidanceScale", 0, limits.maxGuidanceScale(), -1);
         long seed = f.integer("seed", 0, MAX_SEED, -1);
         String requestedModel = f.string("model");
         String scheduler = f.string("scheduler");
@@ -109,6 +109,9 @@ public class JobRequestParser {
             }
             if (!f.failed("scheduler")) {
                 card.checkScheduler(scheduler).ifPresent(f::fail);
+            }
+            if (guidance < 0) {
+                guidance = card.defaultGuidance() != null ? card.defaultGuidance() : limits.defaultGuidance();
             }
         }
 

@@ -1,6 +1,7 @@
 package io.diffq.gateway.models;
 
 import io.diffq.common.model.ModelCard;
+import io.diffq.gateway.GatewayProperties;
 import java.time.Instant;
 import java.util.List;
 import org.springframework.http.CacheControl;
@@ -29,24 +30,28 @@ class ModelsController {
      * shows the general limits, without worker and time).
      */
     record ModelView(String name, boolean advertised, int defaultSize, int minSize, int maxSize, int sizeMultiple,
-            boolean squareOnly, List<String> schedulers, String worker, Instant advertisedAt) {
+            boolean squareOnly, List<String> schedulers, double defaultGuidance, String worker, Instant advertisedAt) {
 
-        static ModelView of(ModelCard c) {
+        static ModelView of(ModelCard c, double gatewayDefaultGuidance) {
             return new ModelView(c.name(), c.worker() != null, c.defaultSize(), c.minSize(), c.maxSize(),
-                    c.sizeMultiple(), c.squareOnly(), c.schedulers(), c.worker(), c.advertisedAt());
+                    c.sizeMultiple(), c.squareOnly(), c.schedulers(),
+                    c.defaultGuidance() != null ? c.defaultGuidance() : gatewayDefaultGuidance, c.worker(),
+                    c.advertisedAt());
         }
     }
 
     private final KnownModels models;
+    private final double defaultGuidance;
 
-    ModelsController(KnownModels models) {
+    ModelsController(KnownModels models, GatewayProperties properties) {
         this.models = models;
+        this.defaultGuidance = properties.limits().defaultGuidance();
     }
 
     @GetMapping(produces = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<ModelsView> list() {
         return ResponseEntity.ok()
                 .cacheControl(CacheControl.noStore())
-                .body(new ModelsView(models.defaultModel(), models.all().stream().map(ModelView::of).toList()));
+                .body(new ModelsView(models.defaultModel(), models.all().stream().map(c -> ModelView.of(c, defaultGuidance)).toList()));
     }
 }

@@ -65,11 +65,24 @@ class JobRequestParserTests {
         assertThat(r.width()).as("the model's default size").isEqualTo(256);
         assertThat(r.height()).isEqualTo(256);
         assertThat(r.steps()).isEqualTo(20);
-        assertThat(r.guidanceScale()).isEqualTo(7.5);
+        assertThat(r.guidanceScale()).as("the gateway's default: this card names none").isEqualTo(7.5);
         assertThat(r.seed()).isBetween(0L, JobRequestParser.MAX_SEED);
         assertThat(r.scheduler()).isNull();
         assertThat(r.createdAt()).isEqualTo(NOW);
         assertThat(r.deadline()).isNull();
+    }
+
+    @Test
+    void aJobWithoutGuidanceGetsTheModelsOwn() {
+        JobRequestParser parser = parser(Map.of(), TINY.withDefaultGuidance(4.0), SIMULATED);
+
+        assertThat(parse(parser, "{\"prompt\":\"a red circle\"}").guidanceScale()).isEqualTo(4.0);
+        assertThat(parse(parser, "{\"prompt\":\"a red circle\",\"guidanceScale\":null}").guidanceScale())
+                .isEqualTo(4.0);
+        assertThat(parse(parser, "{\"prompt\":\"a red circle\",\"guidanceScale\":9}").guidanceScale())
+                .isEqualTo(9.0);
+        assertThat(parse(parser, "{\"prompt\":\"p\",\"model\":\"simulated\"}").guidanceScale()).isEqualTo(7.5);
+        assertRejected(parser, "{\"prompt\":\"p\",\"guidanceScale\":-1}", "guidanceScale", "between");
     }
 
     @Test
@@ -122,7 +135,7 @@ class JobRequestParserTests {
         assertThat(parse(declared, "{\"prompt\":\"p\",\"model\":\"SD15\"}").width()).isEqualTo(512);
         assertRejected(declared, "{\"prompt\":\"p\",\"width\":100}", "width", "multiple of 8");
         assertRejected(declared, "{\"prompt\":\"p\",\"height\":2048}", "height", "from 8 to 1024");
-        assertRejected(declared, "{\"prompt\":\"p\",\"scheduler\":\"lms\"}", "scheduler", "[ddim, euler]");
+        assertRejected(declared, "{\"prompt\":\"p\",\"scheduler\":\"lms\"}", "scheduler", "[ddim, euler, dpmpp-2m]");
         // Declared and advertised: the card decides.
         assertRejected(declared, "{\"prompt\":\"p\",\"model\":\"tiny\",\"width\":40,\"height\":40}", "width",
                 "multiple of 32");

@@ -92,6 +92,7 @@ class ModelCatalogIntegrationTests {
         assertThat(tiny.get("sizeMultiple").asInt()).isEqualTo(32);
         assertThat(tiny.get("squareOnly").asBoolean()).isTrue();
         assertThat(tiny.get("schedulers").toString()).isEqualTo("[\"ddim\",\"euler\"]");
+        assertThat(tiny.get("defaultGuidance").asDouble()).as("the gateway's: the card names none").isEqualTo(7.5);
         assertThat(tiny.get("worker").asString()).isEqualTo("worker-7");
         assertThat(tiny.get("advertisedAt").asString()).isEqualTo("2026-03-01T12:00:00Z");
     }

@@ -53,13 +53,16 @@ class JobCodecTests {
     @Test
     void modelCardsRoundTrip() {
         ModelCard card = ModelCard.of("tiny", 256, 32, 1024, 32, true, List.of("ddim", "euler"))
-                .advertisedBy("worker-1", Instant.parse("2026-01-02T03:04:05Z"));
+                .withDefaultGuidance(4.0).advertisedBy("worker-1", Instant.parse("2026-01-02T03:04:05Z"));
 
         byte[] json = codec.writeModelCard(card);
 
         assertThat(new String(json, StandardCharsets.UTF_8)).contains("\"advertisedAt\":\"2026-01-02T03:04:05Z\"")
-                .contains("\"schedulers\":[\"ddim\",\"euler\"]");
+                .contains("\"schedulers\":[\"ddim\",\"euler\"]").contains("\"defaultGuidance\":4.0");
         assertThat(codec.readModelCard(json)).isEqualTo(card);
+        // A card from a worker that names no guidance of its own leaves it to the gateway.
+        ModelCard plain = ModelCard.of("simulated", 512, 8, 1024, 8, false, List.of("ddim"));
+        assertThat(codec.readModelCard(codec.writeModelCard(plain)).defaultGuidance()).isNull();
     }
 
     @Test
@@ -67,8 +70,10 @@ class JobCodecTests {
         String noSizes = "{\"name\":\"tiny\",\"schedulers\":[\"ddim\"]}";
         String impossibleDefault = "{\"name\":\"tiny\",\"defaultSize\":100,\"minSize\":32,\"maxSize\":1024,"
                 + "\"sizeMultiple\":32,\"squareOnly\":true,\"schedulers\":[\"ddim\"]}";
+        String negativeGuidance = "{\"name\":\"tiny\",\"defaultSize\":256,\"minSize\":32,\"maxSize\":1024,"
+                + "\"sizeMultiple\":32,\"squareOnly\":true,\"schedulers\":[\"ddim\"],\"defaultGuidance\":-1}";
 
-        for (String json : List.of(noSizes, impossibleDefault, "[]", "{")) {
+        for (String json : List.of(noSizes, impossibleDefault, negativeGuidance, "[]", "{")) {
             assertThatThrownBy(() -> codec.readModelCard(json.getBytes(StandardCharsets.UTF_8))).as(json)
                     .isInstanceOf(MalformedRecordException.class)
                     .hasMessageContaining("ModelCard");

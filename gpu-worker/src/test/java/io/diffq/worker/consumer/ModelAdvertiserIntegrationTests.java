@@ -80,6 +80,7 @@ class ModelAdvertiserIntegrationTests {
         assertThat(List.of(tiny.defaultSize(), tiny.minSize(), tiny.maxSize(), tiny.sizeMultiple()))
                 .containsExactly(256, 32, 1024, 32);
         assertThat(tiny.schedulers()).startsWith("ddim").contains("euler");
+        assertThat(tiny.defaultGuidance()).isEqualTo(4.0);
         ModelCard simulated = cards.get("simulated");
         assertThat(simulated.squareOnly()).isFalse();
         assertThat(List.of(simulated.defaultSize(), simulated.minSize(), simulated.maxSize(),
@@ -90,6 +91,7 @@ class ModelAdvertiserIntegrationTests {
         assertThat(List.of(sd.defaultSize(), sd.minSize(), sd.maxSize(), sd.sizeMultiple()))
                 .containsExactly(64, 64, 256, 8);
         assertThat(sd.schedulers()).containsExactly("ddim", "euler", "dpmpp-2m");
+        assertThat(sd.defaultGuidance()).isEqualTo(7.5);
         for (ModelCard card : cards.values()) {
             assertThat(card.worker()).isEqualTo("advertising-worker");
             assertThat(card.advertisedAt()).isAfterOrEqualTo(started).isBeforeOrEqualTo(Instant.now());

@@ -27,10 +27,11 @@ import java.util.Properties;
  * @param minSize        smallest side
  * @param maxSize        largest side
  * @param sizeMultiple   width and height must be multiples of this (64: the UNet halves the latent three times)
+ * @param defaultGuidance guidance scale of a job that gives none (7.5)
  */
 public record SdConfig(NoiseSchedule.Prediction prediction, NoiseSchedule schedule, double scalingFactor,
         int latentChannels, int vaeScaleFactor, int textMaxLength, String padToken, int defaultSize, int minSize,
-        int maxSize, int sizeMultiple) {
+        int maxSize, int sizeMultiple, double defaultGuidance) {
 
     public static final String FILE = "model.properties";
 
@@ -52,6 +53,7 @@ public record SdConfig(NoiseSchedule.Prediction prediction, NoiseSchedule schedu
         d.put("min-size", "256");
         d.put("max-size", "1024");
         d.put("size-multiple", "64");
+        d.put("default-guidance", "7.5");
         return Map.copyOf(d);
     }
 
@@ -93,7 +95,7 @@ public record SdConfig(NoiseSchedule.Prediction prediction, NoiseSchedule schedu
         SdConfig c = new SdConfig(prediction, schedule, v.number("scaling-factor"), v.integer("latent-channels", 1),
                 v.integer("vae-scale-factor", 1), v.integer("text-max-length", 2), v.raw("pad-token"),
                 v.integer("default-size", 1), v.integer("min-size", 1), v.integer("max-size", 1),
-                v.integer("size-multiple", 1));
+                v.integer("size-multiple", 1), v.number("default-guidance"));
         if (c.sizeMultiple % c.vaeScaleFactor != 0) {
             throw new IllegalArgumentException(source + ": size-multiple must be a multiple of vae-scale-factor");
         }

@@ -108,11 +108,11 @@ public final class StableDiffusionModel implements DiffusionModel {
         return name;
     }
 
-    /** The sizes of {@code model.properties}, any aspect ratio, every scheduler ({@code ddim} first). */
+    /** The sizes and guidance of {@code model.properties}, any aspect ratio, every scheduler ({@code ddim} first). */
     private static ModelCard card(String name, SdConfig config) {
         try {
             return ModelCard.of(name, config.defaultSize(), config.minSize(), config.maxSize(), config.sizeMultiple(),
-                    false, Schedulers.namesWithDefault(DEFAULT_SCHEDULER));
+                    false, Schedulers.namesWithDefault(DEFAULT_SCHEDULER)).withDefaultGuidance(config.defaultGuidance());
         } catch (IllegalArgumentException e) {
             throw new IllegalStateException(SdConfig.FILE + ": " + e.getMessage(), e);
         }

@@ -32,9 +32,14 @@ import java.nio.file.Path;
 public final class TinyDiffusionModel implements DiffusionModel {
 
     public static final String DEFAULT_SCHEDULER = Schedulers.DDIM;
-    /** Square multiples of its {@value Scene#SIZE}-pixel picture up to 1024, 256 by default; every scheduler. */
+    /** The guidance scale the tiny model draws best at: shapes come out cleaner than at 7.5 (README). */
+    public static final double DEFAULT_GUIDANCE = 4.0;
+    /**
+     * Square multiples of its {@value Scene#SIZE}-pixel picture up to 1024, 256 by default; every scheduler;
+     * guidance {@value #DEFAULT_GUIDANCE} by default.
+     */
     static final ModelCard CARD = ModelCard.of(TinyModelProvider.NAME, 256, Scene.SIZE, 1024, Scene.SIZE, true,
-            Schedulers.namesWithDefault(DEFAULT_SCHEDULER));
+            Schedulers.namesWithDefault(DEFAULT_SCHEDULER)).withDefaultGuidance(DEFAULT_GUIDANCE);
 
     private final Model model;
     private final Predictor<NDList, NDList> predictor;

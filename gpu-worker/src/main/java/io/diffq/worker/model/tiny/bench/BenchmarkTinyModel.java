@@ -11,7 +11,7 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * Times the tiny model on the CPU: one 32×32 picture, 20 DDIM steps, guidance 7.5 (conditional and
+ * Times the tiny model on the CPU: one 32×32 picture, 20 DDIM steps, its default guidance (conditional and
  * unconditional passes batched), after 3 warm-up runs; prints and writes the median of 10 runs.
  *
  * <pre>
@@ -45,7 +45,7 @@ public final class BenchmarkTinyModel {
                 : TinyDiffusionModel.open(weights, Device.CPU)) {
             for (int i = 0; i < 3 + runs; i++) {
                 GenerationRequest request = new GenerationRequest("a red circle on a blue background", "", 32, 32,
-                        steps, 7.5, 42 + i, scheduler);
+                        steps, TinyDiffusionModel.DEFAULT_GUIDANCE, 42 + i, scheduler);
                 long t0 = System.nanoTime();
                 model.generate(request, StepListener.NONE);
                 if (i >= 3) {
@@ -57,9 +57,10 @@ public final class BenchmarkTinyModel {
         Arrays.sort(sorted);
         double median = runs % 2 == 1 ? sorted[runs / 2] : (sorted[runs / 2 - 1] + sorted[runs / 2]) / 2;
         String json = String.format(Locale.ROOT,
-                "{\"image\": \"32x32\", \"steps\": %d, \"scheduler\": \"%s\", \"guidance\": 7.5, \"runs\": %d, "
+                "{\"image\": \"32x32\", \"steps\": %d, \"scheduler\": \"%s\", \"guidance\": %s, \"runs\": %d, "
                         + "\"medianMs\": %.1f, \"minMs\": %.1f, \"maxMs\": %.1f, \"cpus\": %d}%n",
-                steps, scheduler, runs, median, sorted[0], sorted[runs - 1], Runtime.getRuntime().availableProcessors());
+                steps, scheduler, TinyDiffusionModel.DEFAULT_GUIDANCE, runs, median, sorted[0], sorted[runs - 1],
+                Runtime.getRuntime().availableProcessors());
         Files.writeString(out, json);
         System.out.print(json);
     }

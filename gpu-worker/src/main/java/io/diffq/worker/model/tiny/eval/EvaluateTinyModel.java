@@ -24,7 +24,7 @@ import javax.imageio.ImageIO;
  *
  * <pre>
  * java -cp ... io.diffq.worker.model.tiny.eval.EvaluateTinyModel [--weights DIR] [--out FILE]
- *     [--samples N] [--steps 20] [--guidance 7.5] [--scheduler ddim] [--grid FILE.png]
+ *     [--samples N] [--steps 20] [--guidance 4 (the model's default)] [--scheduler ddim] [--grid FILE.png]
  * </pre>
  */
 public final class EvaluateTinyModel {
@@ -126,7 +126,7 @@ public final class EvaluateTinyModel {
         Path grid = null;
         int samples = 2;
         int steps = 20;
-        double guidance = 7.5;
+        double guidance = TinyDiffusionModel.DEFAULT_GUIDANCE;
         String scheduler = "ddim";
         for (int i = 0; i < args.length; i += 2) {
             String v = args[i + 1];
