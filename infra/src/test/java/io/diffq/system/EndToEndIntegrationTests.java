@@ -95,15 +95,9 @@ class EndToEndIntegrationTests {
             cluster.worker("--diffq.worker.models=tiny");
             // The gateway learns the model, and what it draws, from the worker's advertisement.
             awaitAdvertised(api, "tiny");
-            HttpResponse<byte[]> notSquare = api.post("/v1/jobs",
-                    "{\"prompt\":\"a red circle\",\"model\":\"tiny\",\"width\":64,\"height\":32}");
-            assertThat(notSquare.statusCode()).isEqualTo(400);
-            assertThat(Http.json(notSquare).get("field").asString()).isEqualTo("height");
-            String id = Cluster.submit(api, "{\"prompt\":\"a red circle on a blue background\",\"model\":\"tiny\","
+            assertRejected(api, "{\"prompt\":\"a red circle\",\"model\":\"tiny\",\"width\":64,\"height\":32}", "height");
+            BufferedImage png = draw(api, "{\"prompt\":\"a red circle on a blue background\",\"model\":\"tiny\","
                     + "\"width\":64,\"height\":64,\"seed\":7}");
-            Cluster.awaitState(api, id, "SUCCEEDED", Duration.ofSeconds(120));
-
-            BufferedImage png = ImageIO.read(new ByteArrayInputStream(api.get("/v1/jobs/" + id + "/image").body()));
             assertThat(png.getWidth()).isEqualTo(64);
             assertThat(share(png, 24, 40, c -> c.getRed() > 160 && c.getGreen() < 90 && c.getBlue() < 90))
                     .as("red in the centre").isGreaterThan(0.6);
@@ -124,24 +118,30 @@ class EndToEndIntegrationTests {
             Http api = cluster.gateway();
             cluster.worker("--diffq.worker.models=sd", "--diffq.worker.stable-diffusion.model-dir=" + fixture);
             awaitAdvertised(api, "sd");
-            HttpResponse<byte[]> tooWide = api.post("/v1/jobs", "{\"prompt\":\"red\",\"model\":\"sd\",\"width\":100}");
-            assertThat(tooWide.statusCode()).isEqualTo(400);
-            assertThat(Http.json(tooWide).get("field").asString()).isEqualTo("width");
+            assertRejected(api, "{\"prompt\":\"red\",\"model\":\"sd\",\"width\":100}", "width");
 
-            String id = Cluster.submit(api, "{\"prompt\":\"a red picture\",\"model\":\"sd\",\"width\":128,"
+            BufferedImage png = draw(api, "{\"prompt\":\"a red picture\",\"model\":\"sd\",\"width\":128,"
                     + "\"height\":64,\"steps\":12,\"guidanceScale\":1,\"scheduler\":\"dpmpp-2m\"}");
-            Cluster.awaitState(api, id, "SUCCEEDED", Duration.ofSeconds(60));
-            BufferedImage png = ImageIO.read(new ByteArrayInputStream(api.get("/v1/jobs/" + id + "/image").body()));
             assertThat(png.getWidth()).isEqualTo(128);
             assertThat(png.getHeight()).isEqualTo(64);
             assertThat(new java.awt.Color(png.getRGB(20, 30))).isEqualTo(new java.awt.Color(191, 64, 64));
             assertThat(new java.awt.Color(png.getRGB(100, 30))).isEqualTo(new java.awt.Color(128, 128, 128));
             // A job that gives no size gets the model directory's default size.
-            String small = Cluster.submit(api, "{\"prompt\":\"blue\",\"model\":\"sd\",\"steps\":4}");
-            Cluster.awaitState(api, small, "SUCCEEDED", Duration.ofSeconds(60));
-            assertThat(ImageIO.read(new ByteArrayInputStream(api.get("/v1/jobs/" + small + "/image").body()))
-                    .getWidth()).isEqualTo(64);
+            assertThat(draw(api, "{\"prompt\":\"blue\",\"model\":\"sd\",\"steps\":4}").getWidth()).isEqualTo(64);
         }
+    }
+
+    /** Submits the job, waits until it succeeded and returns its picture. */
+    private static BufferedImage draw(Http api, String json) throws java.io.IOException {
+        String id = Cluster.submit(api, json);
+        Cluster.awaitState(api, id, "SUCCEEDED", Duration.ofSeconds(120));
+        return ImageIO.read(new ByteArrayInputStream(api.get("/v1/jobs/" + id + "/image").body()));
+    }
+
+    private static void assertRejected(Http api, String json, String field) {
+        HttpResponse<byte[]> r = api.post("/v1/jobs", json);
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(Http.json(r).get("field").asString()).isEqualTo(field);
     }
 
     /** Waits until the gateway lists {@code model} as advertised by a worker. */
