@@ -19,7 +19,7 @@ import java.util.Optional;
  * @param squareOnly   whether width and height must be equal
  * @param schedulers   the scheduler names a job may ask for; the first is the model's default
  * @param defaultGuidance the guidance scale of a job that gives none, or {@code null} for the gateway's default
- *                     (models differ: Stable Diffusion 1.x is tuned for 7.5, the tiny model draws best near 4)
+ *                     (models differ: Stable Diffusion 1.x is tuned for 7.5, the tiny model is set to 5)
  * @param worker       the worker that advertised the card, or {@code null} before it is advertised
  * @param advertisedAt when the worker advertised it, or {@code null} before it is advertised
  */

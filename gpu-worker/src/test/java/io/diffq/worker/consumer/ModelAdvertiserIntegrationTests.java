@@ -80,7 +80,7 @@ class ModelAdvertiserIntegrationTests {
         assertThat(List.of(tiny.defaultSize(), tiny.minSize(), tiny.maxSize(), tiny.sizeMultiple()))
                 .containsExactly(256, 32, 1024, 32);
         assertThat(tiny.schedulers()).startsWith("ddim").contains("euler");
-        assertThat(tiny.defaultGuidance()).isEqualTo(4.0);
+        assertThat(tiny.defaultGuidance()).isEqualTo(5.0);
         ModelCard simulated = cards.get("simulated");
         assertThat(simulated.squareOnly()).isFalse();
         assertThat(List.of(simulated.defaultSize(), simulated.minSize(), simulated.maxSize(),

@@ -38,6 +38,9 @@ public final class TinyWeights {
         Files.createDirectories(dir);
         try (Model model = Model.newInstance(NAME, ai.djl.Device.cpu(), DjlRuntime.ENGINE)) {
             model.setBlock(unet);
+            // Always tiny-0000.params: without an epoch DJL numbers each save anew (tiny-0001, …) and
+            // loading picks the highest, so a copied tiny-0000 would be the oldest export, not the latest.
+            model.setProperty("Epoch", "0");
             model.save(dir, NAME);
         }
         try (OutputStream os = Files.newOutputStream(dir.resolve(CONFIG_FILE))) {

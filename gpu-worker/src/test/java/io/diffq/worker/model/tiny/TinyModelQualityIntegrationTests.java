@@ -17,17 +17,20 @@ class TinyModelQualityIntegrationTests {
     static final double SEEN_COLOUR_FLOOR = QualityFloors.SEEN_COLOURS;
     static final double HELD_OUT_COLOUR_FLOOR = QualityFloors.HELD_OUT_COLOURS;
     static final double SHAPE_FLOOR = QualityFloors.SHAPES;
+    static final double HELD_OUT_SHAPE_FLOOR = QualityFloors.HELD_OUT_SHAPES;
 
     @Test
     void keepsToColoursAndShapesOnSeenAndHeldOutPairs() {
         List<EvaluateTinyModel.Case> cases = EvaluateTinyModel.cases(2);
         EvaluateTinyModel.Result result;
         try (TinyDiffusionModel model = TinyDiffusionModel.openCommitted(Device.CPU)) {
-            result = EvaluateTinyModel.evaluate(model, cases, 20, 7.5, "ddim", null);
+            result = EvaluateTinyModel.evaluate(model, cases, 20, TinyDiffusionModel.DEFAULT_GUIDANCE, "ddim", null);
         }
         assertThat(result.seen().colours()).as("seen colour adherence").isGreaterThanOrEqualTo(SEEN_COLOUR_FLOOR);
         assertThat(result.heldOut().colours()).as("held-out colour adherence")
                 .isGreaterThanOrEqualTo(HELD_OUT_COLOUR_FLOOR);
         assertThat(result.all().shape()).as("shape recognition").isGreaterThanOrEqualTo(SHAPE_FLOOR);
+        assertThat(result.heldOut().shape()).as("shape recognition on held-out pairs")
+                .isGreaterThanOrEqualTo(HELD_OUT_SHAPE_FLOOR);
     }
 }

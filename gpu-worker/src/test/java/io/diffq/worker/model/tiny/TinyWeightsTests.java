@@ -36,6 +36,33 @@ class TinyWeightsTests {
         }
     }
 
+    /**
+     * Saving again into the same directory (the training's export, every checkpoint) replaces the weights:
+     * one file, holding the latest ones, with the refinement stage.
+     */
+    @Test
+    void aSecondSaveReplacesTheFirst(@TempDir Path dir) throws Exception {
+        DjlRuntime.engine().setRandomSeed(6);
+        try (NDManager manager = NDManager.newBaseManager(DjlRuntime.ENGINE)) {
+            TinyUNet unet = new TinyUNet(new TinyConfig(16, 16, 16, 16, 1, 32, Vocabulary.load().size(), 8));
+            unet.initialize(manager, 2);
+            TinyWeights.save(unet, dir);
+            unet.getParameters().values().forEach(p -> p.getArray().addi(0.01f));
+            TinyWeights.save(unet, dir);
+            NDList input = input(manager);
+            float[] latest = unet.forward(new ParameterStore(manager, false), input, false).get(0).toFloatArray();
+
+            try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(dir)) {
+                assertThat(files.map(f -> f.getFileName().toString()))
+                        .containsExactlyInAnyOrder("tiny-0000.params", "config.properties");
+            }
+            try (Model loaded = TinyWeights.open(dir, ai.djl.Device.cpu())) {
+                assertThat(loaded.getBlock().forward(new ParameterStore(manager, false), input, false).get(0)
+                        .toFloatArray()).containsExactly(latest);
+            }
+        }
+    }
+
     @Test
     void theTextVectorTellsWhichColourIsTheShapeAndWhichTheBackground() {
         DjlRuntime.engine();
