@@ -43,7 +43,7 @@ public final class DpmSolverScheduler extends TrailingScheduler {
         }
         double abNext = alphaBarAfter(i);
         double sigmaRatio = Math.sqrt((1 - abNext) / (1 - ab));
-        double h = 0.5 * Math.log(abNext / (1 - abNext)) - lambdas[i];
+        double h = lambdas[i + 1] - lambdas[i];
         NDArray d = x0;
         if (previousX0 != null) {
             double r = (lambdas[i] - lambdas[i - 1]) / h;
@@ -54,16 +54,18 @@ public final class DpmSolverScheduler extends TrailingScheduler {
         return next;
     }
 
-    /** Keeps this step's x₀ for the next one, in the run's manager (the step's own is closed after it). */
+    /**
+     * Keeps this step's x₀ for the next one: it moves to the run's manager (the step's own is closed after
+     * the step), and the one it replaces is freed.
+     */
     private void remember(NDArray x0) {
         if (run == null) {
             throw new IllegalStateException("start(manager) was not called before the first step");
         }
-        NDArray kept = x0.duplicate();
-        kept.attach(run);
+        x0.attach(run);
         if (previousX0 != null) {
             previousX0.close();
         }
-        previousX0 = kept;
+        previousX0 = x0;
     }
 }

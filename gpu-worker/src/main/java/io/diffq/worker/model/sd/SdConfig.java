@@ -16,8 +16,8 @@ import java.util.Properties;
  * {@code gpu-worker/scripts/sd/export_sd.py}); a key that is absent takes Stable Diffusion 1.x's value, an
  * unknown key is an error (a typo must not silently fall back to a default).
  *
- * @param prediction     what the UNet predicts: {@code epsilon} (SD 1.x, 2.x base) or {@code v} (SD 2.x 768)
- * @param schedule       the training noise schedule
+ * @param schedule       the training noise schedule and what the UNet predicts on it: {@code epsilon} (SD 1.x,
+ *                       2.x base) or {@code v} (SD 2.x 768)
  * @param scalingFactor  the VAE latent scaling (0.18215 for SD 1.x/2.x); latents are divided by it before decoding
  * @param latentChannels channels of the latent picture (4)
  * @param vaeScaleFactor pixels per latent pixel along each side (8)
@@ -29,7 +29,7 @@ import java.util.Properties;
  * @param sizeMultiple   width and height must be multiples of this (64: the UNet halves the latent three times)
  * @param defaultGuidance guidance scale of a job that gives none (7.5)
  */
-public record SdConfig(NoiseSchedule.Prediction prediction, NoiseSchedule schedule, double scalingFactor,
+public record SdConfig(NoiseSchedule schedule, double scalingFactor,
         int latentChannels, int vaeScaleFactor, int textMaxLength, String padToken, int defaultSize, int minSize,
         int maxSize, int sizeMultiple, double defaultGuidance) {
 
@@ -92,7 +92,7 @@ public record SdConfig(NoiseSchedule.Prediction prediction, NoiseSchedule schedu
             case "linear" -> NoiseSchedule.linear(timesteps, start, end, prediction);
             default -> throw v.invalid("schedule", "scaled-linear or linear");
         };
-        SdConfig c = new SdConfig(prediction, schedule, v.number("scaling-factor"), v.integer("latent-channels", 1),
+        SdConfig c = new SdConfig(schedule, v.number("scaling-factor"), v.integer("latent-channels", 1),
                 v.integer("vae-scale-factor", 1), v.integer("text-max-length", 2), v.raw("pad-token"),
                 v.integer("default-size", 1), v.integer("min-size", 1), v.integer("max-size", 1),
                 v.integer("size-multiple", 1), v.number("default-guidance"));

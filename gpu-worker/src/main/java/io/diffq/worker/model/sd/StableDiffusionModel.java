@@ -54,10 +54,11 @@ public final class StableDiffusionModel implements DiffusionModel {
     private final Predictor<NDList, NDList> vaeDecoder;
     private final PromptTokenizer tokenizer;
 
-    private StableDiffusionModel(String name, SdConfig config, List<Model> models, PromptTokenizer tokenizer) {
+    private StableDiffusionModel(String name, SdConfig config, ModelCard card, List<Model> models,
+            PromptTokenizer tokenizer) {
         this.name = name;
         this.config = config;
-        this.card = card(name, config);
+        this.card = card;
         this.models = models;
         this.predictors = new ArrayList<>();
         for (Model m : models) {
@@ -82,7 +83,7 @@ public final class StableDiffusionModel implements DiffusionModel {
             }
         }
         SdConfig config = SdConfig.load(dir);
-        card(name, config); // sizes a card cannot describe fail here, before anything is loaded
+        ModelCard card = card(name, config); // sizes a card cannot describe fail here, before anything is loaded
         List<Model> models = new ArrayList<>();
         PromptTokenizer tokenizer = null;
         try {
@@ -93,7 +94,7 @@ public final class StableDiffusionModel implements DiffusionModel {
                 m.load(dir, module, Map.of("mapLocation", "true"));
             }
             tokenizer = PromptTokenizer.open(dir.resolve(TOKENIZER), config.textMaxLength(), config.padToken());
-            return new StableDiffusionModel(name, config, models, tokenizer);
+            return new StableDiffusionModel(name, config, card, models, tokenizer);
         } catch (IOException | MalformedModelException | RuntimeException e) {
             if (tokenizer != null) {
                 tokenizer.close();
@@ -121,11 +122,6 @@ public final class StableDiffusionModel implements DiffusionModel {
     @Override
     public ModelCard card() {
         return card;
-    }
-
-    /** What the model directory says about sizes and the schedule. */
-    public SdConfig config() {
-        return config;
     }
 
     @Override

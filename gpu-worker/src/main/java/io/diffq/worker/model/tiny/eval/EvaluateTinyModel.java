@@ -24,7 +24,7 @@ import javax.imageio.ImageIO;
  *
  * <pre>
  * java -cp ... io.diffq.worker.model.tiny.eval.EvaluateTinyModel [--weights DIR] [--out FILE]
- *     [--samples N] [--steps 20] [--guidance 4 (the model's default)] [--scheduler ddim] [--grid FILE.png]
+ *     [--samples N] [--steps 20] [--guidance G (default: the model's)] [--scheduler ddim] [--grid FILE.png]
  * </pre>
  */
 public final class EvaluateTinyModel {
@@ -36,7 +36,7 @@ public final class EvaluateTinyModel {
     /**
      * Rates over a set of cases.
      *
-     * @param shape       shape recognition ({@link ImageMeasure}: best-overlapping shape, IoU ≥ 0.7)
+     * @param shape       shape recognition ({@link ImageMeasure}: best-overlapping shape, IoU ≥ 0.8)
      * @param shapeByFill shape recognition by the earlier bounding-box fill rule, for comparison
      */
     public record Rates(int images, double colours, double background, double shapeColour, double shape,
