@@ -74,12 +74,17 @@ class JobsApiIntegrationTests {
         assertThat(body.get("state").asString()).isEqualTo("QUEUED");
         assertThat(submitted.headers().firstValue("Location")).hasValue("/v1/jobs/" + id);
 
+        long before = System.currentTimeMillis();
         JsonNode queued = api.get("/v1/jobs/" + id).json();
+        long after = System.currentTimeMillis();
         assertThat(queued.get("state").asString()).isEqualTo("QUEUED");
+        // While queued, the wait so far: from acceptance to the moment of the answer.
+        long created = java.time.Instant.parse(queued.get("createdAt").asString()).toEpochMilli();
+        assertThat(queued.get("timings").get("queuedMs").asLong()).isBetween(before - created - 1, after - created + 1);
+        assertThat(queued.get("timings").has("inferenceMs")).as("no inference yet").isFalse();
         assertThat(queued.get("request").get("width").asInt()).isEqualTo(64);
         assertThat(queued.get("request").get("seed").asLong()).isEqualTo(7);
         assertThat(queued.get("links").get("self").asString()).isEqualTo("/v1/jobs/" + id);
-        assertThat(queued.get("timings").get("queuedMs").asLong()).isGreaterThanOrEqualTo(0);
 
         Api.Response early = api.get("/v1/jobs/" + id + "/image");
         assertThat(early.status()).isEqualTo(409);
@@ -97,6 +102,11 @@ class JobsApiIntegrationTests {
         assertThat(done.get("links").get("image").asString()).isEqualTo("/v1/jobs/" + id + "/image");
         assertThat(done.get("timings").get("inferenceMs").asLong()).isEqualTo(5);
         assertThat(done.get("finishedAt").isString()).isTrue();
+        // Once finished: acceptance → the worker's start, and acceptance → the terminal state.
+        assertThat(done.get("timings").get("queuedMs").asLong()).isCloseTo(
+                millisBetween(done, "createdAt", "startedAt"), org.assertj.core.api.Assertions.within(1L));
+        assertThat(done.get("timings").get("totalMs").asLong()).isCloseTo(
+                millisBetween(done, "createdAt", "finishedAt"), org.assertj.core.api.Assertions.within(1L));
 
         Api.Response image = api.get("/v1/jobs/" + id + "/image");
         assertThat(image.status()).isEqualTo(200);
@@ -287,5 +297,10 @@ class JobsApiIntegrationTests {
         assertThat(metrics.text()).contains("diffq_jobs_submitted_total");
         assertThat(api.get("/actuator/health").status()).isEqualTo(404);
         assertThat(api.get("/actuator/prometheus").status()).isEqualTo(404);
+    }
+
+    private static long millisBetween(JsonNode job, String from, String to) {
+        return Duration.between(java.time.Instant.parse(job.get(from).asString()),
+                java.time.Instant.parse(job.get(to).asString())).toMillis();
     }
 }

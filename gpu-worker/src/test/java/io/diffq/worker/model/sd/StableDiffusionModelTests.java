@@ -93,8 +93,10 @@ class StableDiffusionModelTests {
                     });
         }
         assertThatThrownBy(() -> model.generate(request("red", "", 64, 64, 1.0, "pndm"), StepListener.NONE))
-                .isInstanceOfSatisfying(ModelException.class,
-                        e -> assertThat(e.type()).isEqualTo("unsupported-parameters"));
+                .isInstanceOfSatisfying(ModelException.class, e -> {
+                    assertThat(e.type()).isEqualTo("unsupported-parameters");
+                    assertThat(e.getMessage()).contains("'pndm'").contains("ddim");
+                });
     }
 
     @Test
@@ -103,11 +105,17 @@ class StableDiffusionModelTests {
         model.generate(request("red", "", 64, 64, 1.0, null), (step, total) -> steps.add(step * 100 + total));
         assertThat(steps).containsExactly(110, 210, 310, 410, 510, 610, 710, 810, 910, 1010);
 
+        // Canceled at step 3: no step runs after it (the VAE never decodes), and the model serves the next job.
+        List<Integer> reached = new ArrayList<>();
         assertThatThrownBy(() -> model.generate(request("red", "", 64, 64, 1.0, null), (step, total) -> {
+            reached.add(step);
             if (step == 3) {
                 throw new GenerationCanceledException("canceled by the test");
             }
-        })).isInstanceOf(GenerationCanceledException.class);
+        })).isInstanceOf(GenerationCanceledException.class).hasMessage("canceled by the test");
+        assertThat(reached).containsExactly(1, 2, 3);
+        SdFixture.assertRegion(model.generate(request("red", "", 64, 64, 1.0, null), StepListener.NONE),
+                0, 32, 191, 64, 64);
     }
 
     @Test

@@ -69,11 +69,16 @@ class TinyDiffusionModelTests {
         model.generate(new GenerationRequest("a green square on black", "", 32, 32, 8, 5, 1, "euler"),
                 (step, total) -> steps.add(step));
         assertThat(steps).containsExactly(1, 2, 3, 4, 5, 6, 7, 8);
+
+        // Canceled at step 3 of 20: no step runs after it, and the model serves the next job as before.
+        List<String> reached = new ArrayList<>();
         assertThatThrownBy(() -> model.generate(request("a green square", 1), (step, total) -> {
+            reached.add(step + "/" + total);
             if (step == 3) {
                 throw new GenerationCanceledException("stop");
             }
-        })).isInstanceOf(GenerationCanceledException.class);
+        })).isInstanceOf(GenerationCanceledException.class).hasMessage("stop");
+        assertThat(reached).containsExactly("1/20", "2/20", "3/20");
     }
 
     @Test
@@ -106,15 +111,25 @@ class TinyDiffusionModelTests {
     }
 
     @Test
-    void refusesUnknownSchedulersAndServesEmptyPrompts() {
+    void refusesUnknownSchedulersAndServesEmptyPrompts() throws IOException {
+        List<Integer> ran = new ArrayList<>();
         assertThatThrownBy(() -> model.generate(new GenerationRequest("x", "", 32, 32, 20, 7.5, 1, "plms"),
-                StepListener.NONE)).isInstanceOfSatisfying(ModelException.class,
-                        e -> assertThat(e.type()).isEqualTo("unsupported-parameters"));
-        BufferedImage image = model.generate(new GenerationRequest("", "", 32, 32, 10, 7.5, 1, null), StepListener.NONE);
-        assertThat(image.getWidth()).isEqualTo(32);
-        BufferedImage unknown = model.generate(new GenerationRequest("zebra crossing", "", 32, 32, 10, 7.5, 1, null),
-                StepListener.NONE);
-        assertThat(unknown.getHeight()).isEqualTo(32);
+                (step, total) -> ran.add(step))).isInstanceOfSatisfying(ModelException.class, e -> {
+                    assertThat(e.type()).isEqualTo("unsupported-parameters");
+                    assertThat(e.retryable()).as("the same job fails the same way anywhere").isFalse();
+                    assertThat(e.getMessage()).contains("'plms'").contains(Schedulers.NAMES.toString());
+                });
+        assertThat(ran).as("refused before any step").isEmpty();
+
+        // An empty prompt draws; words the vocabulary lacks are dropped, so they draw what the empty prompt
+        // draws, byte for byte, while known words change the picture.
+        byte[] empty = png(model.generate(new GenerationRequest("", "", 32, 32, 10, 7.5, 1, null), StepListener.NONE));
+        byte[] unknown = png(model.generate(new GenerationRequest("zebra crossing", "", 32, 32, 10, 7.5, 1, null),
+                StepListener.NONE));
+        byte[] known = png(model.generate(new GenerationRequest("zebra red circle", "", 32, 32, 10, 7.5, 1, null),
+                StepListener.NONE));
+        assertThat(unknown).isEqualTo(empty);
+        assertThat(known).isNotEqualTo(empty);
     }
 
     @Test
