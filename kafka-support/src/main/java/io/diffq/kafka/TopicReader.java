@@ -36,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * them now ({@link #catchUp}): an in-memory view answers from the topics, not from what the instance
  * happened to see.
  *
- * <p>Topics that do not exist yet are read once they do.
+ * <p>Topics that do not exist yet are read once they do. A record the sink cannot take (it throws) is
+ * logged and skipped; the reader goes on with the next one.
  */
 public final class TopicReader {
 
@@ -210,7 +211,7 @@ public final class TopicReader {
                         continue;
                     }
                     for (ConsumerRecord<String, byte[]> r : c.poll(POLL)) {
-                        sink.accept(r);
+                        accept(r);
                     }
                     for (TopicPartition tp : c.assignment()) {
                         positions.put(tp, c.position(tp, Duration.ofSeconds(1)));
@@ -238,6 +239,19 @@ public final class TopicReader {
                     sleepQuietly(1000);
                 }
             }
+        }
+    }
+
+    /**
+     * Hands one record to the sink. The poll has moved the position past the whole batch: a record that
+     * fails is skipped, and the rest of the batch must still reach the sink.
+     */
+    private void accept(ConsumerRecord<String, byte[]> r) {
+        try {
+            sink.accept(r);
+        } catch (RuntimeException e) {
+            log.warn("{}: skipping {}-{}@{} the sink could not take: {}", name, r.topic(), r.partition(), r.offset(),
+                    e.toString());
         }
     }
 

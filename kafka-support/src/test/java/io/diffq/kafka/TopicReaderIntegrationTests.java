@@ -140,6 +140,26 @@ class TopicReaderIntegrationTests {
     }
 
     @Test
+    void aRecordTheSinkCannotTakeIsSkippedAndTheRestAreRead() throws Exception {
+        String topic = createTopic(1);
+        send(topic, "poison", "v");
+        send(topic, "a", "v");
+        send(topic, "b", "v");
+        TopicReader reader = reader(topic, Map.of(), r -> {
+            if (r.key().equals("poison")) {
+                throw new IllegalStateException("cannot take " + r.key());
+            }
+            keys.add(r.key());
+        });
+        reader.start();
+
+        assertThat(reader.awaitCaughtUp(LONG)).isTrue();
+        assertThat(keys).containsExactly("a", "b");
+        send(topic, "c", "v");
+        await().atMost(LONG).until(() -> keys.contains("c"));
+    }
+
+    @Test
     void readCommittedSkipsAbortedTransactionsAndTheDefaultDoesNot() throws Exception {
         String topic = createTopic(1);
         try (KafkaProducer<String, byte[]> tx = new KafkaProducer<>(Map.of(
