@@ -188,7 +188,7 @@ class TopicReaderIntegrationTests {
     }
 
     @Test
-    void neitherJoinsNorCommitsForAGroupTheBasePropertiesName() throws Exception {
+    void commitsNothingForAGroupTheBasePropertiesName() throws Exception {
         String topic = createTopic(1);
         send(topic, "k", "v");
         String group = "group-" + topic;
