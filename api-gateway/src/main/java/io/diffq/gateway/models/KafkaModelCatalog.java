@@ -5,7 +5,7 @@ import io.diffq.common.json.MalformedRecordException;
 import io.diffq.common.kafka.Topics;
 import io.diffq.common.model.ModelCard;
 import io.diffq.gateway.GatewayProperties;
-import io.diffq.gateway.kafka.TopicReader;
+import io.diffq.kafka.TopicReader;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.IsolationLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
@@ -38,8 +39,11 @@ class KafkaModelCatalog implements ModelCatalog, SmartLifecycle {
     KafkaModelCatalog(JobCodec codec, KafkaProperties kafkaProperties, GatewayProperties properties) {
         this.codec = codec;
         this.properties = properties;
-        this.reader = new TopicReader("model-catalog", List.of(Topics.MODELS), kafkaProperties, this::apply, () -> {
-        });
+        this.reader = TopicReader.builder("model-catalog", List.of(Topics.MODELS),
+                        kafkaProperties.buildConsumerProperties(), kafkaProperties.buildAdminProperties())
+                .clientId("diffq-gateway-model-catalog")
+                .isolationLevel(IsolationLevel.READ_COMMITTED)
+                .build(this::apply);
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.diffq.gateway.queue;
 import io.diffq.common.kafka.Topics;
 import io.diffq.common.metrics.MetricNames;
 import io.diffq.gateway.status.JobStatusView;
+import io.diffq.kafka.NoGroupConsumerConfig;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
@@ -180,11 +181,9 @@ public class QueueMonitor implements SmartLifecycle {
     @Override
     public void start() {
         admin = Admin.create(kafkaProperties.buildAdminProperties());
-        Map<String, Object> config = new HashMap<>(kafkaProperties.buildConsumerProperties());
-        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        Map<String, Object> config = NoGroupConsumerConfig.of(kafkaProperties.buildConsumerProperties(),
+                "diffq-gateway-queue-monitor");
         config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, PEEK);
-        config.put(ConsumerConfig.CLIENT_ID_CONFIG, "diffq-gateway-queue-monitor");
         peeker = new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer());
         scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "diffq-queue-monitor");

@@ -11,7 +11,7 @@ import io.diffq.common.json.MalformedRecordException;
 import io.diffq.common.kafka.Topics;
 import io.diffq.common.metrics.MetricNames;
 import io.diffq.gateway.GatewayProperties;
-import io.diffq.gateway.kafka.TopicReader;
+import io.diffq.kafka.TopicReader;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,6 +26,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.IsolationLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
@@ -64,8 +65,12 @@ public class JobStatusView implements SmartLifecycle {
         this.properties = properties;
         this.clock = clock;
         this.meters = meters;
-        this.reader = new TopicReader("status-view", List.of(Topics.JOBS, Topics.JOB_EVENTS, Topics.JOB_CONTROLS),
-                kafkaProperties, this::apply, this::evictFinishedNowAndThen);
+        this.reader = TopicReader.builder("status-view", List.of(Topics.JOBS, Topics.JOB_EVENTS, Topics.JOB_CONTROLS),
+                        kafkaProperties.buildConsumerProperties(), kafkaProperties.buildAdminProperties())
+                .clientId("diffq-gateway-status-view")
+                .isolationLevel(IsolationLevel.READ_COMMITTED)
+                .afterPoll(this::evictFinishedNowAndThen)
+                .build(this::apply);
         this.lastEviction = clock.instant();
         for (JobState state : JobState.values()) {
             Gauge.builder(MetricNames.JOBS_IN_STATE, this, v -> v.countInState(state))

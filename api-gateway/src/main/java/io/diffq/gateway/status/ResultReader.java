@@ -4,8 +4,8 @@ import io.diffq.common.job.ResultRef;
 import io.diffq.common.kafka.Topics;
 import io.diffq.gateway.GatewayProperties;
 import io.diffq.gateway.jobs.KafkaUnavailableException;
+import io.diffq.kafka.NoGroupConsumerConfig;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,14 +39,12 @@ public class ResultReader implements DisposableBean {
 
     public ResultReader(KafkaProperties kafkaProperties, GatewayProperties properties) {
         this.cache = new ImageCache(properties.imageCacheSize().toBytes());
-        Map<String, Object> config = new HashMap<>(kafkaProperties.buildConsumerProperties());
-        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
-        config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, Topics.MAX_RESULT_BYTES + 64 * 1024);
-        config.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, Topics.MAX_RESULT_BYTES + 64 * 1024);
         for (int i = 0; i < CONSUMERS; i++) {
-            config.put(ConsumerConfig.CLIENT_ID_CONFIG, "diffq-gateway-results-" + i);
+            Map<String, Object> config = NoGroupConsumerConfig.of(kafkaProperties.buildConsumerProperties(),
+                    "diffq-gateway-results-" + i);
+            config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
+            config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, Topics.MAX_RESULT_BYTES + 64 * 1024);
+            config.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, Topics.MAX_RESULT_BYTES + 64 * 1024);
             pool.add(new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer()));
         }
     }

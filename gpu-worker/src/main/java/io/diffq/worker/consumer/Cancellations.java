@@ -4,21 +4,15 @@ import io.diffq.common.job.JobControl;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.json.MalformedRecordException;
 import io.diffq.common.kafka.Topics;
+import io.diffq.kafka.TopicReader;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
@@ -34,65 +28,28 @@ class Cancellations implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(Cancellations.class);
     private static final Duration KEEP = Duration.ofHours(24);
+    private static final Duration EVICT_EVERY = Duration.ofMinutes(10);
 
     private final Map<String, Instant> canceled = new ConcurrentHashMap<>();
-    private final KafkaProperties kafkaProperties;
     private final JobCodec codec;
     private final Clock clock;
-    private volatile boolean running;
-    private volatile KafkaConsumer<String, byte[]> consumer;
-    private Thread thread;
+    private final TopicReader reader;
+    private Instant lastEviction;
 
     Cancellations(KafkaProperties kafkaProperties, JobCodec codec, Clock clock) {
-        this.kafkaProperties = kafkaProperties;
         this.codec = codec;
         this.clock = clock;
+        this.lastEviction = clock.instant();
+        this.reader = TopicReader.builder("job-controls", List.of(Topics.JOB_CONTROLS),
+                        kafkaProperties.buildConsumerProperties(), kafkaProperties.buildAdminProperties())
+                .clientId("diffq-worker-job-controls")
+                .afterPoll(this::evictNowAndThen)
+                .build(this::apply);
     }
 
     /** When the client asked to cancel the job, if it did. */
     Optional<Instant> requested(String jobId) {
         return Optional.ofNullable(canceled.get(jobId));
-    }
-
-    private void run() {
-        Map<String, Object> config = new HashMap<>(kafkaProperties.buildConsumerProperties());
-        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
-        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(config, new StringDeserializer(),
-                new ByteArrayDeserializer())) {
-            consumer = c;
-            Instant lastEviction = clock.instant();
-            while (running) {
-                try {
-                    if (c.assignment().isEmpty()) {
-                        var partitions = c.partitionsFor(Topics.JOB_CONTROLS, Duration.ofSeconds(5));
-                        if (partitions == null || partitions.isEmpty()) {
-                            Thread.sleep(1000);
-                            continue;
-                        }
-                        c.assign(partitions.stream().map(p -> new TopicPartition(p.topic(), p.partition())).toList());
-                    }
-                    for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
-                        apply(r);
-                    }
-                    if (Duration.between(lastEviction, clock.instant()).toMinutes() >= 10) {
-                        Instant cutoff = clock.instant().minus(KEEP);
-                        canceled.values().removeIf(at -> at.isBefore(cutoff));
-                        lastEviction = clock.instant();
-                    }
-                } catch (WakeupException e) {
-                    // stop() woke us
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                } catch (RuntimeException e) {
-                    log.warn("reading job controls: {}; retrying", e.toString());
-                    sleepQuietly();
-                }
-            }
-        }
     }
 
     private void apply(ConsumerRecord<String, byte[]> r) {
@@ -109,41 +66,28 @@ class Cancellations implements SmartLifecycle {
         }
     }
 
-    private static void sleepQuietly() {
-        try {
-            Thread.sleep(1000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+    /** On the reader's thread after each poll: forgets cancels older than a day, every ten minutes. */
+    private void evictNowAndThen() {
+        if (Duration.between(lastEviction, clock.instant()).compareTo(EVICT_EVERY) >= 0) {
+            Instant cutoff = clock.instant().minus(KEEP);
+            canceled.values().removeIf(at -> at.isBefore(cutoff));
+            lastEviction = clock.instant();
         }
     }
 
     @Override
     public void start() {
-        running = true;
-        thread = new Thread(this::run, "diffq-job-controls");
-        thread.setDaemon(true);
-        thread.start();
+        reader.start();
     }
 
     @Override
     public void stop() {
-        running = false;
-        KafkaConsumer<String, byte[]> c = consumer;
-        if (c != null) {
-            c.wakeup();
-        }
-        if (thread != null) {
-            try {
-                thread.join(5000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        reader.stop();
     }
 
     @Override
     public boolean isRunning() {
-        return running;
+        return reader.isRunning();
     }
 
     /** Starts before the job consumers, stops after them. */
@@ -151,5 +95,4 @@ class Cancellations implements SmartLifecycle {
     public int getPhase() {
         return Integer.MAX_VALUE - 2000;
     }
-
 }

@@ -1,11 +1,13 @@
-package io.diffq.gateway.kafka;
+package io.diffq.kafka;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -17,6 +19,7 @@ import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
@@ -25,14 +28,16 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 
 /**
  * Reads topics from the beginning, without a consumer group, on its own thread, and hands every record to
  * a sink that keeps what it needs in memory. A reader knows when it has read everything that was on the
  * topics when it started ({@link #isCaughtUp()}), and can wait until it has read everything that is on
- * them now ({@link #catchUp}): a gateway's in-memory views answer from the topics, not from what the
- * instance happened to see.
+ * them now ({@link #catchUp}): an in-memory view answers from the topics, not from what the instance
+ * happened to see.
+ *
+ * <p>Topics that do not exist yet are read once they do. A record the sink cannot take (it throws) is
+ * logged and skipped; the reader goes on with the next one.
  */
 public final class TopicReader {
 
@@ -42,7 +47,8 @@ public final class TopicReader {
 
     private final String name;
     private final List<String> topics;
-    private final KafkaProperties kafkaProperties;
+    private final Map<String, Object> consumerConfig;
+    private final Map<String, Object> adminConfig;
     private final Consumer<ConsumerRecord<String, byte[]>> sink;
     private final Runnable afterPoll;
     private final Map<TopicPartition, Long> positions = new ConcurrentHashMap<>();
@@ -56,19 +62,34 @@ public final class TopicReader {
     private Thread thread;
     private Admin admin;
 
+    private TopicReader(Builder b, Consumer<ConsumerRecord<String, byte[]>> sink) {
+        this.name = b.name;
+        this.topics = b.topics;
+        this.sink = Objects.requireNonNull(sink, "sink");
+        this.afterPoll = b.afterPoll;
+        this.adminConfig = new HashMap<>(b.adminProperties);
+        Map<String, Object> config = NoGroupConsumerConfig.of(b.consumerProperties,
+                b.clientId + "-" + System.identityHashCode(this));
+        if (b.isolationLevel != null) {
+            config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, b.isolationLevel.name().toLowerCase(Locale.ROOT));
+        }
+        this.consumerConfig = config;
+    }
+
     /**
-     * @param name      what is read, for logs, the thread and the client id, e.g. {@code status-view}
-     * @param topics    the topics, read in full
-     * @param sink      takes each record (tombstones too), on the reader's thread
-     * @param afterPoll runs on the reader's thread after each poll, e.g. for housekeeping
+     * Starts describing a reader.
+     *
+     * @param name               what is read, for logs and the thread ({@code diffq-<name>}), e.g.
+     *                           {@code status-view}
+     * @param topics             the topics, read in full
+     * @param consumerProperties the application's consumer properties (bootstrap servers, security...),
+     *                           made into a {@linkplain NoGroupConsumerConfig no-group configuration}
+     * @param adminProperties    the application's admin properties, for the end offsets {@link #catchUp}
+     *                           waits for
      */
-    public TopicReader(String name, List<String> topics, KafkaProperties kafkaProperties,
-            Consumer<ConsumerRecord<String, byte[]>> sink, Runnable afterPoll) {
-        this.name = name;
-        this.topics = List.copyOf(topics);
-        this.kafkaProperties = kafkaProperties;
-        this.sink = sink;
-        this.afterPoll = afterPoll;
+    public static Builder builder(String name, List<String> topics, Map<String, ?> consumerProperties,
+            Map<String, ?> adminProperties) {
+        return new Builder(name, topics, consumerProperties, adminProperties);
     }
 
     /**
@@ -190,7 +211,7 @@ public final class TopicReader {
                         continue;
                     }
                     for (ConsumerRecord<String, byte[]> r : c.poll(POLL)) {
-                        sink.accept(r);
+                        accept(r);
                     }
                     for (TopicPartition tp : c.assignment()) {
                         positions.put(tp, c.position(tp, Duration.ofSeconds(1)));
@@ -221,6 +242,19 @@ public final class TopicReader {
         }
     }
 
+    /**
+     * Hands one record to the sink. The poll has moved the position past the whole batch: a record that
+     * fails is skipped, and the rest of the batch must still reach the sink.
+     */
+    private void accept(ConsumerRecord<String, byte[]> r) {
+        try {
+            sink.accept(r);
+        } catch (RuntimeException e) {
+            log.warn("{}: skipping {}-{}@{} the sink could not take: {}", name, r.topic(), r.partition(), r.offset(),
+                    e.toString());
+        }
+    }
+
     private void assign(KafkaConsumer<String, byte[]> c) {
         Set<TopicPartition> tps = new HashSet<>();
         for (String topic : topics) {
@@ -238,14 +272,7 @@ public final class TopicReader {
     }
 
     private KafkaConsumer<String, byte[]> newConsumer() {
-        Map<String, Object> config = new HashMap<>(kafkaProperties.buildConsumerProperties());
-        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
-        config.put(ConsumerConfig.CLIENT_ID_CONFIG, "diffq-gateway-" + name + "-" + System.identityHashCode(this));
-        return new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer());
+        return new KafkaConsumer<>(consumerConfig, new StringDeserializer(), new ByteArrayDeserializer());
     }
 
     private static void sleepQuietly(long ms) {
@@ -258,7 +285,7 @@ public final class TopicReader {
 
     /** Starts reading, on a thread of its own. */
     public void start() {
-        admin = Admin.create(kafkaProperties.buildAdminProperties());
+        admin = Admin.create(adminConfig);
         running = true;
         thread = new Thread(this::run, "diffq-" + name);
         thread.setDaemon(true);
@@ -284,7 +311,60 @@ public final class TopicReader {
         }
     }
 
+    /** Whether the reader was started and not stopped since. */
     public boolean isRunning() {
         return running;
+    }
+
+    /** What a {@link TopicReader} reads and how; {@link #build} makes the reader. */
+    public static final class Builder {
+
+        private final String name;
+        private final List<String> topics;
+        private final Map<String, ?> consumerProperties;
+        private final Map<String, ?> adminProperties;
+        private String clientId;
+        private Runnable afterPoll = () -> {
+        };
+        private IsolationLevel isolationLevel;
+
+        private Builder(String name, List<String> topics, Map<String, ?> consumerProperties,
+                Map<String, ?> adminProperties) {
+            this.name = Objects.requireNonNull(name, "name");
+            this.topics = List.copyOf(topics);
+            this.consumerProperties = Objects.requireNonNull(consumerProperties, "consumerProperties");
+            this.adminProperties = Objects.requireNonNull(adminProperties, "adminProperties");
+            this.clientId = "diffq-" + name;
+        }
+
+        /** The consumer's client id, made unique in the JVM with a suffix; {@code diffq-<name>} unless set. */
+        public Builder clientId(String clientId) {
+            this.clientId = Objects.requireNonNull(clientId, "clientId");
+            return this;
+        }
+
+        /** Runs on the reader's thread after each poll, e.g. for housekeeping; must not block. */
+        public Builder afterPoll(Runnable afterPoll) {
+            this.afterPoll = Objects.requireNonNull(afterPoll, "afterPoll");
+            return this;
+        }
+
+        /**
+         * Which records the reader sees; unless set, whatever the consumer properties say (Kafka's default
+         * is {@code read_uncommitted}).
+         */
+        public Builder isolationLevel(IsolationLevel isolationLevel) {
+            this.isolationLevel = Objects.requireNonNull(isolationLevel, "isolationLevel");
+            return this;
+        }
+
+        /**
+         * The reader, not started.
+         *
+         * @param sink takes each record (tombstones too), on the reader's thread
+         */
+        public TopicReader build(Consumer<ConsumerRecord<String, byte[]>> sink) {
+            return new TopicReader(this, sink);
+        }
     }
 }

@@ -1,0 +1,142 @@
+package io.diffq.worker.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.diffq.common.job.JobControl;
+import io.diffq.common.json.JobCodec;
+import io.diffq.common.kafka.Topics;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
+import org.springframework.kafka.test.EmbeddedKafkaBroker;
+import org.springframework.kafka.test.context.EmbeddedKafka;
+
+/** Every worker's set of canceled jobs, read from the job controls without a consumer group. */
+@EmbeddedKafka(partitions = 2, topics = Topics.JOB_CONTROLS)
+class CancellationsIntegrationTests {
+
+    private static final Duration LONG = Duration.ofSeconds(30);
+
+    private final JobCodec codec = new JobCodec();
+    private final MovableClock clock = new MovableClock(Instant.parse("2030-01-01T12:00:00Z"));
+    private Cancellations cancellations;
+
+    @AfterEach
+    void stop() {
+        if (cancellations != null) {
+            cancellations.stop();
+        }
+    }
+
+    @Test
+    void knowsTheCancelsWrittenBeforeAndAfterItStarted(EmbeddedKafkaBroker broker) throws Exception {
+        try (KafkaProducer<String, byte[]> producer = producer(broker)) {
+            send(producer, JobControl.cancel("before", clock.instant()));
+            send(producer, new JobControl("not-a-cancel", "pause", clock.instant()));
+            cancellations = started(broker);
+
+            send(producer, JobControl.cancel("after", clock.instant()));
+
+            await().atMost(LONG).until(() -> cancellations.requested("after").isPresent());
+            assertThat(cancellations.requested("before")).contains(clock.instant());
+            assertThat(cancellations.requested("not-a-cancel")).isEmpty();
+        }
+    }
+
+    @Test
+    void forgetsCancelsOlderThanADayEveryTenMinutes(EmbeddedKafkaBroker broker) throws Exception {
+        try (KafkaProducer<String, byte[]> producer = producer(broker)) {
+            Instant now = clock.instant();
+            send(producer, JobControl.cancel("old", now.minus(Duration.ofHours(25))));
+            send(producer, JobControl.cancel("recent", now.minus(Duration.ofHours(1))));
+            cancellations = started(broker);
+            await().atMost(LONG).until(() -> cancellations.requested("recent").isPresent());
+            // Not ten minutes since the last eviction: the old cancel is still known.
+            assertThat(cancellations.requested("old")).isPresent();
+
+            clock.move(Duration.ofMinutes(10));
+
+            await().atMost(LONG).until(() -> cancellations.requested("old").isEmpty());
+            assertThat(cancellations.requested("recent")).isPresent();
+        }
+    }
+
+    @Test
+    void stopEndsItsReaderThread(EmbeddedKafkaBroker broker) {
+        cancellations = started(broker);
+        await().atMost(LONG).until(() -> readerThread() != null);
+        Thread thread = readerThread();
+
+        cancellations.stop();
+
+        assertThat(cancellations.isRunning()).isFalse();
+        assertThat(thread.isAlive()).isFalse();
+    }
+
+    private Cancellations started(EmbeddedKafkaBroker broker) {
+        KafkaProperties kafka = new KafkaProperties();
+        kafka.setBootstrapServers(List.of(broker.getBrokersAsString()));
+        Cancellations c = new Cancellations(kafka, codec, clock);
+        c.start();
+        return c;
+    }
+
+    private void send(KafkaProducer<String, byte[]> producer, JobControl control) throws Exception {
+        producer.send(new ProducerRecord<>(Topics.JOB_CONTROLS, control.jobId(), codec.writeControl(control)))
+                .get(10, TimeUnit.SECONDS);
+    }
+
+    private static KafkaProducer<String, byte[]> producer(EmbeddedKafkaBroker broker) {
+        return new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.getBrokersAsString()),
+                new StringSerializer(), new ByteArraySerializer());
+    }
+
+    private static Thread readerThread() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals("diffq-job-controls") && t.isAlive())
+                .findFirst().orElse(null);
+    }
+
+    /** A clock the test moves forward. */
+    private static final class MovableClock extends Clock {
+
+        private volatile Instant now;
+
+        MovableClock(Instant now) {
+            this.now = now;
+        }
+
+        void move(Duration by) {
+            now = now.plus(by);
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            throw new UnsupportedOperationException();
+        }
+    }
+}

@@ -1,0 +1,278 @@
+package io.diffq.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.diffq.testing.KafkaBrokerProcess;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.GroupListing;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The reader against a real broker: what a view built on it relies on. Each test reads topics of its own. */
+class TopicReaderIntegrationTests {
+
+    private static final Duration LONG = Duration.ofSeconds(30);
+
+    @TempDir
+    static Path dir;
+    static KafkaBrokerProcess broker;
+    static Admin admin;
+    static KafkaProducer<String, byte[]> producer;
+
+    private final List<TopicReader> readers = new ArrayList<>();
+    private final List<String> keys = new CopyOnWriteArrayList<>();
+
+    @BeforeAll
+    static void startBroker() {
+        broker = KafkaBrokerProcess.start(dir);
+        admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()));
+        producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()),
+                new StringSerializer(), new ByteArraySerializer());
+    }
+
+    @AfterAll
+    static void stopBroker() {
+        producer.close();
+        admin.close();
+        broker.close();
+    }
+
+    @AfterEach
+    void stopReaders() {
+        readers.forEach(TopicReader::stop);
+    }
+
+    @Test
+    void replaysEverythingWrittenBeforeItStartedBeforeItIsCaughtUp() throws Exception {
+        String topic = createTopic(3);
+        for (int i = 0; i < 300; i++) {
+            send(topic, "k" + i, "v");
+        }
+        // Ten records a poll: the replay takes many polls, and the reader is caught up only after the last.
+        TopicReader reader = reader(topic, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 10), r -> keys.add(r.key()));
+        reader.start();
+
+        assertThat(reader.awaitCaughtUp(LONG)).isTrue();
+        assertThat(keys).hasSize(300);
+    }
+
+    @Test
+    void catchUpOnAKeyWaitsUntilTheRecordWrittenJustBeforeIsRead() throws Exception {
+        String topic = createTopic(3);
+        Semaphore gate = new Semaphore(0);
+        TopicReader reader = startedAndCaughtUp(topic, r -> {
+            gate.acquireUninterruptibly();
+            keys.add(r.key());
+        });
+        send(topic, "job-1", "queued");
+
+        CompletableFuture<Boolean> found = CompletableFuture.supplyAsync(
+                () -> reader.catchUp("job-1", () -> keys.contains("job-1"), LONG));
+        // The sink holds the record back: catchUp must wait for it, not answer from what was read so far.
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> !found.isDone());
+        gate.release();
+
+        assertThat(found.get(10, TimeUnit.SECONDS)).isTrue();
+    }
+
+    @Test
+    void catchUpOverEveryPartitionReturnsOnceItHasReadToTheEnds() throws Exception {
+        String topic = createTopic(3);
+        Semaphore gate = new Semaphore(0);
+        TopicReader reader = startedAndCaughtUp(topic, r -> {
+            gate.acquireUninterruptibly();
+            keys.add(r.key());
+        });
+        for (int p = 0; p < 3; p++) {
+            producer.send(new ProducerRecord<>(topic, p, "in-" + p, bytes("v"))).get(10, TimeUnit.SECONDS);
+        }
+
+        CompletableFuture<Boolean> found = CompletableFuture.supplyAsync(() -> reader.catchUp(() -> false, LONG));
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> !found.isDone());
+        gate.release(3);
+
+        // Nothing to find: it answers once the ends are reached, long before its timeout.
+        assertThat(found.get(10, TimeUnit.SECONDS)).isFalse();
+        assertThat(keys).containsExactlyInAnyOrder("in-0", "in-1", "in-2");
+    }
+
+    @Test
+    void readsATopicCreatedAfterItStartedAndNeverCreatesItItself() throws Exception {
+        String topic = "later-" + UUID.randomUUID();
+        TopicReader reader = reader(topic, Map.of(), r -> keys.add(r.key()));
+        reader.start();
+
+        assertThat(reader.awaitCaughtUp(Duration.ofSeconds(2))).isFalse();
+        assertThat(admin.listTopics().names().get(10, TimeUnit.SECONDS)).doesNotContain(topic);
+
+        admin.createTopics(List.of(new NewTopic(topic, 2, (short) 1))).all().get(30, TimeUnit.SECONDS);
+        send(topic, "k", "v");
+
+        await().atMost(LONG).until(() -> keys.contains("k"));
+        assertThat(reader.awaitCaughtUp(LONG)).isTrue();
+    }
+
+    @Test
+    void aRecordTheSinkCannotTakeIsSkippedAndTheRestAreRead() throws Exception {
+        String topic = createTopic(1);
+        send(topic, "poison", "v");
+        send(topic, "a", "v");
+        send(topic, "b", "v");
+        TopicReader reader = reader(topic, Map.of(), r -> {
+            if (r.key().equals("poison")) {
+                throw new IllegalStateException("cannot take " + r.key());
+            }
+            keys.add(r.key());
+        });
+        reader.start();
+
+        assertThat(reader.awaitCaughtUp(LONG)).isTrue();
+        assertThat(keys).containsExactly("a", "b");
+        send(topic, "c", "v");
+        await().atMost(LONG).until(() -> keys.contains("c"));
+    }
+
+    @Test
+    void readCommittedSkipsAbortedTransactionsAndTheDefaultDoesNot() throws Exception {
+        String topic = createTopic(1);
+        try (KafkaProducer<String, byte[]> tx = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                ProducerConfig.TRANSACTIONAL_ID_CONFIG, "tx-" + topic), new StringSerializer(), new ByteArraySerializer())) {
+            tx.initTransactions();
+            tx.beginTransaction();
+            tx.send(new ProducerRecord<>(topic, "aborted", bytes("v"))).get(10, TimeUnit.SECONDS);
+            tx.abortTransaction();
+        }
+        send(topic, "committed", "v");
+        List<String> committedOnly = new CopyOnWriteArrayList<>();
+        TopicReader readCommitted = TopicReader.builder("read-committed", List.of(topic), consumerBase(Map.of()),
+                        adminBase())
+                .isolationLevel(IsolationLevel.READ_COMMITTED)
+                .build(r -> committedOnly.add(r.key()));
+        readers.add(readCommitted);
+        TopicReader byDefault = reader(topic, Map.of(), r -> keys.add(r.key()));
+        readCommitted.start();
+        byDefault.start();
+
+        assertThat(readCommitted.awaitCaughtUp(LONG)).isTrue();
+        assertThat(byDefault.awaitCaughtUp(LONG)).isTrue();
+        assertThat(committedOnly).containsExactly("committed");
+        assertThat(keys).containsExactly("aborted", "committed");
+    }
+
+    @Test
+    void commitsNothingForAGroupTheBasePropertiesName() throws Exception {
+        String topic = createTopic(1);
+        send(topic, "k", "v");
+        String group = "group-" + topic;
+        TopicReader reader = reader(topic, Map.of(ConsumerConfig.GROUP_ID_CONFIG, group,
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, true,
+                ConsumerConfig.AUTO_COMMIT_INTERVAL_MS_CONFIG, 10), r -> keys.add(r.key()));
+        reader.start();
+        assertThat(reader.awaitCaughtUp(LONG)).isTrue();
+
+        // A consumer with a group and auto-commit commits its positions when it closes.
+        reader.stop();
+
+        assertThat(admin.listGroups().all().get(10, TimeUnit.SECONDS)).extracting(GroupListing::groupId)
+                .doesNotContain(group);
+        assertThat(admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS))
+                .isEmpty();
+    }
+
+    @Test
+    void runsTheAfterPollHookOnItsThreadAndStopEndsTheThread() {
+        String name = "stopping-" + UUID.randomUUID();
+        List<String> hookThreads = new CopyOnWriteArrayList<>();
+        TopicReader reader = TopicReader.builder(name, List.of(createTopic(1)), consumerBase(Map.of()), adminBase())
+                .afterPoll(() -> hookThreads.add(Thread.currentThread().getName()))
+                .build(r -> {
+                });
+        readers.add(reader);
+        reader.start();
+        assertThat(reader.awaitCaughtUp(LONG)).isTrue();
+        await().atMost(LONG).until(() -> !hookThreads.isEmpty());
+        Thread thread = thread("diffq-" + name);
+
+        reader.stop();
+
+        assertThat(hookThreads).containsOnly("diffq-" + name);
+        assertThat(thread.isAlive()).isFalse();
+        assertThat(reader.isRunning()).isFalse();
+    }
+
+    private TopicReader startedAndCaughtUp(String topic, Consumer<ConsumerRecord<String, byte[]>> sink) {
+        TopicReader reader = reader(topic, Map.of(), sink);
+        reader.start();
+        assertThat(reader.awaitCaughtUp(LONG)).isTrue();
+        return reader;
+    }
+
+    private TopicReader reader(String topic, Map<String, Object> consumerOverrides,
+            Consumer<ConsumerRecord<String, byte[]>> sink) {
+        TopicReader reader = TopicReader.builder("test", List.of(topic), consumerBase(consumerOverrides), adminBase())
+                .build(sink);
+        readers.add(reader);
+        return reader;
+    }
+
+    private static Map<String, Object> consumerBase(Map<String, Object> overrides) {
+        Map<String, Object> base = new HashMap<>(overrides);
+        base.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        return base;
+    }
+
+    private static Map<String, Object> adminBase() {
+        return Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+    }
+
+    private static String createTopic(int partitions) {
+        String topic = "t-" + UUID.randomUUID();
+        try {
+            admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        return topic;
+    }
+
+    private static void send(String topic, String key, String value) throws Exception {
+        producer.send(new ProducerRecord<>(topic, key, bytes(value))).get(10, TimeUnit.SECONDS);
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static Thread thread(String name) {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no thread " + name));
+    }
+}
