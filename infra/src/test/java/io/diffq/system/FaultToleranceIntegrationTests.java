@@ -253,6 +253,9 @@ class FaultToleranceIntegrationTests {
             awaitState(api, expiring, "EXPIRED", Duration.ofSeconds(60));
             awaitState(api, queued, "CANCELED", Duration.ofSeconds(60));
             assertThat(status(api, queued).get("attempt").asInt()).isLessThanOrEqualTo(1);
+            // Canceled while queued (and the worker started after the cancel): it never ran, not even one step.
+            assertThat(cluster.events().get(queued)).extracting(JobEvent::state)
+                    .contains(JobState.CANCELED).doesNotContain(JobState.RUNNING);
             assertThat(status(api, expiring).get("error").get("type").asString()).isEqualTo("deadline-exceeded");
 
             String running = submit(api, "{\"prompt\":\"long\",\"steps\":40}");

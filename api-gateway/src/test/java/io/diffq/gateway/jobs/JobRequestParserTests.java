@@ -67,6 +67,9 @@ class JobRequestParserTests {
         assertThat(r.steps()).isEqualTo(20);
         assertThat(r.guidanceScale()).as("the gateway's default: this card names none").isEqualTo(7.5);
         assertThat(r.seed()).isBetween(0L, JobRequestParser.MAX_SEED);
+        assertThat(java.util.stream.IntStream.range(0, 8)
+                .mapToLong(k -> parse(parser, "{\"prompt\":\"p\"}").seed()).distinct().count())
+                .as("an absent seed is drawn at random").isGreaterThan(1);
         assertThat(r.scheduler()).isNull();
         assertThat(r.createdAt()).isEqualTo(NOW);
         assertThat(r.deadline()).isNull();

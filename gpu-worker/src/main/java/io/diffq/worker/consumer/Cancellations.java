@@ -33,8 +33,12 @@ class Cancellations implements SmartLifecycle {
     private final Map<String, Instant> canceled = new ConcurrentHashMap<>();
     private final JobCodec codec;
     private final Clock clock;
+    /** How long the first job after a start waits for the cancels on the topic to be read. */
+    static final Duration REPLAY_WAIT = Duration.ofSeconds(10);
+
     private final TopicReader reader;
     private Instant lastEviction;
+    private volatile boolean replayed;
 
     Cancellations(KafkaProperties kafkaProperties, JobCodec codec, Clock clock) {
         this.codec = codec;
@@ -47,8 +51,19 @@ class Cancellations implements SmartLifecycle {
                 .build(this::apply);
     }
 
-    /** When the client asked to cancel the job, if it did. */
+    /**
+     * When the client asked to cancel the job, if it did. Until the reader has replayed the cancels that were
+     * on the topic when the worker started, the first call waits for that (at most {@link #REPLAY_WAIT}): a
+     * restarted worker must not run a job that was canceled while it was down.
+     */
     Optional<Instant> requested(String jobId) {
+        if (!replayed) {
+            replayed = reader.awaitCaughtUp(REPLAY_WAIT);
+            if (!replayed) {
+                log.warn("job controls not replayed within {}; going on without waiting", REPLAY_WAIT);
+                replayed = true;
+            }
+        }
         return Optional.ofNullable(canceled.get(jobId));
     }
 

@@ -57,6 +57,20 @@ class CancellationsIntegrationTests {
         }
     }
 
+    /** A worker restarted while a canceled job waited in the queue: its first look already knows the cancel. */
+    @Test
+    void theFirstLookAfterAStartWaitsUntilTheCancelsOnTheTopicAreRead(EmbeddedKafkaBroker broker) throws Exception {
+        try (KafkaProducer<String, byte[]> producer = producer(broker)) {
+            for (int i = 0; i < 50; i++) {
+                send(producer, JobControl.cancel("canceled-" + i, clock.instant()));
+            }
+            cancellations = started(broker);
+
+            assertThat(cancellations.requested("canceled-49")).as("asked at once after the start").isPresent();
+            assertThat(cancellations.requested("canceled-0")).isPresent();
+        }
+    }
+
     @Test
     void forgetsCancelsOlderThanADayEveryTenMinutes(EmbeddedKafkaBroker broker) throws Exception {
         try (KafkaProducer<String, byte[]> producer = producer(broker)) {

@@ -55,7 +55,7 @@ import org.springframework.kafka.test.context.EmbeddedKafka;
         "diffq.worker.models=simulated",
         "diffq.worker.simulated.latency=50ms",
         "diffq.worker.simulated.fail-pattern=explode"})
-@EmbeddedKafka(partitions = 3, topics = {Topics.JOBS, Topics.JOB_EVENTS, Topics.RESULTS, Topics.JOBS_DLT})
+@EmbeddedKafka(partitions = 3, topics = {Topics.JOBS, Topics.JOB_EVENTS, Topics.RESULTS, Topics.JOBS_DLT, Topics.JOB_CONTROLS})
 class JobProcessingIntegrationTests {
 
     @Value("${spring.embedded.kafka.brokers}")

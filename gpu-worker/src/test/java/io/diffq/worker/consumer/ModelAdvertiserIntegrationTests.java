@@ -36,7 +36,7 @@ import org.springframework.kafka.test.context.EmbeddedKafka;
         "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
         "diffq.worker.id=advertising-worker",
         "diffq.worker.models=simulated,tiny,sd"})
-@EmbeddedKafka(topics = {Topics.JOBS, Topics.JOB_EVENTS, Topics.RESULTS, Topics.JOBS_DLT},
+@EmbeddedKafka(topics = {Topics.JOBS, Topics.JOB_EVENTS, Topics.RESULTS, Topics.JOBS_DLT, Topics.JOB_CONTROLS},
         brokerProperties = "auto.create.topics.enable=false")
 class ModelAdvertiserIntegrationTests {
 

@@ -117,6 +117,8 @@ class SchedulersTests {
             Scheduler scheduler = Schedulers.create("ddim", null, SD_LIKE, 5, false);
             DenoisingLoop.run(manager, scheduler, new Shape(1, 3, 2, 2), 1, 3f, (samples, t) -> {
                 assertThat(samples.getShape()).isEqualTo(new Shape(2, 3, 2, 2));
+                ai.djl.ndarray.NDList halves = samples.split(2, 0);
+                assertThat(halves.get(0).contentEquals(halves.get(1))).as("both passes see the same sample").isTrue();
                 return samples.zerosLike();
             }, (step, total) -> calls.add(step + "/" + total));
             assertThat(calls).containsExactly("1/5", "2/5", "3/5", "4/5", "5/5");

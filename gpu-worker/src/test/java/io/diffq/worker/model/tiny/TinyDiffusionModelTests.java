@@ -88,7 +88,11 @@ class TinyDiffusionModelTests {
                 96, 20, 7.5, 5, null), StepListener.NONE);
         assertThat(big.getWidth()).isEqualTo(96);
         assertThat(big.getHeight()).isEqualTo(96);
-        assertThat(big.getRGB(40, 70)).isEqualTo(small.getRGB(40 / 3, 70 / 3));
+        for (int y = 0; y < 96; y++) {
+            for (int x = 0; x < 96; x++) {
+                assertThat(big.getRGB(x, y)).as("pixel (%d, %d)", x, y).isEqualTo(small.getRGB(x / 3, y / 3));
+            }
+        }
         for (int[] size : new int[][] {{512, 256}, {48, 48}, {16, 16}, {1056, 1056}}) {
             assertThat(model.card().checkSize(size[0], size[1])).as("the card refuses %dx%d", size[0], size[1])
                     .isPresent();
@@ -138,6 +142,15 @@ class TinyDiffusionModelTests {
         byte[] steered = png(model.generate(new GenerationRequest("a circle", "red blue background", 32, 32, 20, 7.5, 9,
                 null), StepListener.NONE));
         assertThat(steered).isNotEqualTo(plain);
+        // At guidance 0 the picture is the unconditional side alone: the negative prompt, whatever the prompt.
+        byte[] circle = png(model.generate(new GenerationRequest("a circle", "red blue background", 32, 32, 20, 0, 9,
+                null), StepListener.NONE));
+        byte[] square = png(model.generate(new GenerationRequest("a green square", "red blue background", 32, 32, 20,
+                0, 9, null), StepListener.NONE));
+        byte[] empty = png(model.generate(new GenerationRequest("a circle", "", 32, 32, 20, 0, 9, null),
+                StepListener.NONE));
+        assertThat(square).isEqualTo(circle);
+        assertThat(empty).isNotEqualTo(circle);
     }
 
     private static double redShare(BufferedImage image) {
