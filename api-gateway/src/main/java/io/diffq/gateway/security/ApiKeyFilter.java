@@ -1,5 +1,6 @@
 package io.diffq.gateway.security;
 
+import io.diffq.gateway.ApiClient;
 import io.diffq.gateway.web.Problem;
 import io.diffq.gateway.web.ProblemWriter;
 import io.diffq.gateway.web.Problems;
@@ -26,9 +27,6 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * port only; the management port (health, metrics) has its own server and never sees this filter.
  */
 public final class ApiKeyFilter extends OncePerRequestFilter {
-
-    /** Request attribute holding the name of the API key that authenticated the request. */
-    public static final String API_KEY_ATTRIBUTE = "diffq.apiKey";
 
     static final String CHALLENGE = "Bearer realm=\"diffq\"";
 
@@ -65,7 +63,7 @@ public final class ApiKeyFilter extends OncePerRequestFilter {
                         .header(HttpHeaders.WWW_AUTHENTICATE, CHALLENGE));
                 return;
             }
-            request.setAttribute(API_KEY_ATTRIBUTE, name.get());
+            request.setAttribute(ApiClient.ATTRIBUTE, name.get());
             client = "key:" + name.get();
         } else {
             client = "ip:" + clientAddress(request.getRemoteAddr());
