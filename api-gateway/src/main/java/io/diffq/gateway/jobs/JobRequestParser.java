@@ -58,15 +58,11 @@ public class JobRequestParser {
         this.clock = clock;
     }
 
-    /** Parses and validates, or throws {@link InvalidJobException} listing every problem found. */
-    public JobRequest parse(byte[] body) {
-        return parse(body, null, ApiClient.ANONYMOUS);
-    }
-
     /**
-     * Parses and validates a submit with an optional {@code Idempotency-Key}. With a key, the job id is
-     * derived from the client and the key (a retry names the same job), and the request carries a
-     * fingerprint of what was asked, so a retry that asks something else can be told apart.
+     * Parses and validates a submit with an optional {@code Idempotency-Key}, or throws {@link InvalidJobException}
+     * listing every problem found. With a key, the job id is derived from the client and the key (a retry names the
+     * same job), and the request carries a fingerprint of what was asked, so a retry that asks something else can be
+     * told apart.
      *
      * @param idempotencyKey the header's value, or {@code null}
      * @param client         who submits (the API key's name, or {@link ApiClient#ANONYMOUS}), so that two clients'
