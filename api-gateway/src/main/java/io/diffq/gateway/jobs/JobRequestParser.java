@@ -2,6 +2,7 @@ package io.diffq.gateway.jobs;
 
 import io.diffq.common.job.JobRequest;
 import io.diffq.common.model.ModelCard;
+import io.diffq.gateway.ApiClient;
 import io.diffq.gateway.GatewayProperties;
 import io.diffq.gateway.GatewayProperties.Limits;
 import io.diffq.gateway.jobs.InvalidJobException.FieldError;
@@ -39,8 +40,6 @@ public class JobRequestParser {
     static final long MAX_SEED = 4_294_967_295L;
     /** The header that makes a submit idempotent. */
     public static final String IDEMPOTENCY_HEADER = "Idempotency-Key";
-    /** The client of a gateway without API keys. */
-    public static final String ANONYMOUS = "anonymous";
     private static final Pattern IDEMPOTENCY_KEY = Pattern.compile("[\\x21-\\x7E]{1,255}");
 
     private static final Set<String> FIELDS = Set.of("prompt", "negativePrompt", "width", "height", "steps",
@@ -59,18 +58,15 @@ public class JobRequestParser {
         this.clock = clock;
     }
 
-    /** Parses and validates, or throws {@link InvalidJobException} listing every problem found. */
-    public JobRequest parse(byte[] body) {
-        return parse(body, null, ANONYMOUS);
-    }
-
     /**
-     * Parses and validates a submit with an optional {@code Idempotency-Key}. With a key, the job id is
-     * derived from the client and the key (a retry names the same job), and the request carries a
-     * fingerprint of what was asked, so a retry that asks something else can be told apart.
+     * Parses and validates a submit with an optional {@code Idempotency-Key}, or throws {@link InvalidJobException}
+     * listing every problem found. With a key, the job id is derived from the client and the key (a retry names the
+     * same job), and the request carries a fingerprint of what was asked, so a retry that asks something else can be
+     * told apart.
      *
      * @param idempotencyKey the header's value, or {@code null}
-     * @param client         who submits (the API key's name), so that two clients' keys never collide
+     * @param client         who submits (the API key's name, or {@link ApiClient#ANONYMOUS}), so that two clients'
+     *                       keys never collide
      */
     public JobRequest parse(byte[] body, String idempotencyKey, String client) {
         if (idempotencyKey != null && !IDEMPOTENCY_KEY.matcher(idempotencyKey).matches()) {

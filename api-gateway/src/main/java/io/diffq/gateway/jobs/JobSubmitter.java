@@ -6,6 +6,7 @@ import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Topics;
 import io.diffq.common.metrics.MetricNames;
 import io.diffq.gateway.GatewayProperties;
+import io.diffq.gateway.kafka.KafkaUnavailableException;
 import io.diffq.gateway.status.JobStatusView;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;

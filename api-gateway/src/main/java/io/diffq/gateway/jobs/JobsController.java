@@ -4,6 +4,7 @@ import io.diffq.common.job.JobControl;
 import io.diffq.common.job.JobRequest;
 import io.diffq.common.job.JobState;
 import io.diffq.common.job.JobStatus;
+import io.diffq.gateway.ApiClient;
 import io.diffq.gateway.GatewayProperties;
 import io.diffq.gateway.queue.Admission;
 import io.diffq.gateway.queue.OverloadedException;
@@ -35,9 +36,6 @@ import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 @RequestMapping("/v1/jobs")
 class JobsController {
 
-    /** The request attribute naming the authenticated client (set by the API-key filter), if any. */
-    static final String CLIENT_ATTRIBUTE = "diffq.apiKey";
-
     private static final Pattern JOB_ID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
 
     private final JobRequestParser parser;
@@ -65,11 +63,11 @@ class JobsController {
     ResponseEntity<Map<String, Object>> submit(InputStream body,
             @RequestHeader(name = "Content-Length", required = false) Long contentLength,
             @RequestHeader(name = JobRequestParser.IDEMPOTENCY_HEADER, required = false) String idempotencyKey,
-            @RequestAttribute(name = CLIENT_ATTRIBUTE, required = false) String client) throws IOException {
+            @RequestAttribute(name = ApiClient.ATTRIBUTE, required = false) String client) throws IOException {
         JobRequest request;
         try {
             request = parser.parse(readBounded(body, contentLength), idempotencyKey,
-                    client == null ? JobRequestParser.ANONYMOUS : client);
+                    client == null ? ApiClient.ANONYMOUS : client);
         } catch (InvalidJobException | PayloadTooLargeException e) {
             submitter.count("invalid");
             throw e;

@@ -1,5 +1,8 @@
 package io.diffq.gateway.security;
 
+import io.diffq.gateway.ApiClient;
+import io.diffq.gateway.web.Problem;
+import io.diffq.gateway.web.ProblemWriter;
 import io.diffq.gateway.web.Problems;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
@@ -9,6 +12,7 @@ import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
@@ -23,9 +27,6 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * port only; the management port (health, metrics) has its own server and never sees this filter.
  */
 public final class ApiKeyFilter extends OncePerRequestFilter {
-
-    /** Request attribute holding the name of the API key that authenticated the request. */
-    public static final String API_KEY_ATTRIBUTE = "diffq.apiKey";
 
     static final String CHALLENGE = "Bearer realm=\"diffq\"";
 
@@ -56,12 +57,13 @@ public final class ApiKeyFilter extends OncePerRequestFilter {
         if (keys.required()) {
             Optional<String> name = keys.authenticate(bearerToken(request));
             if (name.isEmpty()) {
-                response.setHeader(HttpHeaders.WWW_AUTHENTICATE, CHALLENGE);
-                problems.write(request, response, HttpStatus.UNAUTHORIZED, Problems.UNAUTHORIZED, "Unauthorized",
-                        "a valid API key is required: send it as 'Authorization: Bearer <key>'");
+                problems.write(request, response, Problem.of(HttpStatus.UNAUTHORIZED, Problems.UNAUTHORIZED,
+                                "Unauthorized", "a valid API key is required: send it as 'Authorization: Bearer <key>'")
+                        .instance(request.getRequestURI())
+                        .header(HttpHeaders.WWW_AUTHENTICATE, CHALLENGE));
                 return;
             }
-            request.setAttribute(API_KEY_ATTRIBUTE, name.get());
+            request.setAttribute(ApiClient.ATTRIBUTE, name.get());
             client = "key:" + name.get();
         } else {
             client = "ip:" + clientAddress(request.getRemoteAddr());
@@ -69,10 +71,11 @@ public final class ApiKeyFilter extends OncePerRequestFilter {
         if (limiter != null) {
             long retryAfter = limiter.acquire(client);
             if (retryAfter > 0) {
-                response.setHeader(HttpHeaders.RETRY_AFTER, String.valueOf(retryAfter));
-                problems.write(request, response, HttpStatus.TOO_MANY_REQUESTS, Problems.RATE_LIMITED,
-                        "Too many requests", "the rate limit of this client is exhausted; retry after "
-                                + retryAfter + " s");
+                problems.write(request, response, Problem.of(HttpStatus.TOO_MANY_REQUESTS, Problems.RATE_LIMITED,
+                                "Too many requests", "the rate limit of this client is exhausted; retry after "
+                                        + retryAfter + " s")
+                        .instance(request.getRequestURI())
+                        .retryAfter(Duration.ofSeconds(retryAfter)));
                 return;
             }
         }

@@ -1,12 +1,12 @@
 package io.diffq.gateway.security;
 
+import io.diffq.gateway.web.ProblemWriter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.boot.servlet.filter.OrderedFilter;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Registers {@link ApiKeyFilter} on the API's servlet context. A {@link FilterRegistrationBean} in this
@@ -22,7 +22,7 @@ class SecurityConfiguration {
     static final int ORDER = OrderedFilter.REQUEST_WRAPPER_FILTER_MAX_ORDER - 100;
 
     @Bean
-    FilterRegistrationBean<ApiKeyFilter> apiKeyFilter(SecurityProperties properties, JsonMapper json) {
+    FilterRegistrationBean<ApiKeyFilter> apiKeyFilter(SecurityProperties properties, ProblemWriter problems) {
         ApiKeys keys = new ApiKeys(properties.apiKeys());
         SecurityProperties.RateLimit limit = properties.rateLimit();
         if (keys.required()) {
@@ -40,7 +40,7 @@ class SecurityConfiguration {
             log.warn("Rate limit on /v1 disabled (diffq.gateway.security.rate-limit.enabled=false)");
         }
         FilterRegistrationBean<ApiKeyFilter> registration = new FilterRegistrationBean<>(
-                new ApiKeyFilter(keys, limiter, new ProblemWriter(json)));
+                new ApiKeyFilter(keys, limiter, problems));
         registration.setName("diffqApiKeyFilter");
         registration.setOrder(ORDER);
         registration.addUrlPatterns("/*");

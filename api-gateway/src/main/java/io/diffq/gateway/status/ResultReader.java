@@ -3,7 +3,7 @@ package io.diffq.gateway.status;
 import io.diffq.common.job.ResultRef;
 import io.diffq.common.kafka.Topics;
 import io.diffq.gateway.GatewayProperties;
-import io.diffq.gateway.jobs.KafkaUnavailableException;
+import io.diffq.gateway.kafka.KafkaUnavailableException;
 import io.diffq.kafka.NoGroupConsumerConfig;
 import java.time.Duration;
 import java.util.LinkedHashMap;

@@ -7,10 +7,9 @@ import io.diffq.gateway.jobs.InvalidJobException;
 import io.diffq.gateway.jobs.JobFinishedException;
 import io.diffq.gateway.jobs.JobNotFoundException;
 import io.diffq.gateway.jobs.JobRequestParser;
-import io.diffq.gateway.jobs.KafkaUnavailableException;
 import io.diffq.gateway.jobs.PayloadTooLargeException;
+import io.diffq.gateway.kafka.KafkaUnavailableException;
 import io.diffq.gateway.queue.OverloadedException;
-import java.net.URI;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
@@ -42,71 +41,70 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 
     @ExceptionHandler
     ResponseEntity<ProblemDetail> invalid(InvalidJobException e) {
-        ProblemDetail p = problem(HttpStatus.BAD_REQUEST, Problems.INVALID_REQUEST, "Invalid job request",
-                e.errors().size() == 1 ? e.getMessage() : e.errors().size() + " fields are invalid; see errors");
-        p.setProperty("field", e.errors().get(0).field());
-        p.setProperty("errors", e.errors());
-        return respond(p, HttpHeaders.EMPTY);
+        return Problem.of(HttpStatus.BAD_REQUEST, Problems.INVALID_REQUEST, "Invalid job request",
+                        e.errors().size() == 1 ? e.getMessage() : e.errors().size() + " fields are invalid; see errors")
+                .with("field", e.errors().get(0).field())
+                .with("errors", e.errors())
+                .toResponseEntity();
     }
 
     @ExceptionHandler
     ResponseEntity<ProblemDetail> tooLarge(PayloadTooLargeException e) {
-        return respond(problem(HttpStatus.CONTENT_TOO_LARGE, Problems.PAYLOAD_TOO_LARGE, "Request body too large",
-                e.getMessage()), HttpHeaders.EMPTY);
+        return Problem.of(HttpStatus.CONTENT_TOO_LARGE, Problems.PAYLOAD_TOO_LARGE, "Request body too large",
+                e.getMessage()).toResponseEntity();
     }
 
     @ExceptionHandler
     ResponseEntity<ProblemDetail> notFound(JobNotFoundException e) {
-        return respond(problem(HttpStatus.NOT_FOUND, Problems.JOB_NOT_FOUND, "Job not found", e.getMessage()),
-                HttpHeaders.EMPTY);
+        return Problem.of(HttpStatus.NOT_FOUND, Problems.JOB_NOT_FOUND, "Job not found", e.getMessage())
+                .toResponseEntity();
     }
 
     @ExceptionHandler
     ResponseEntity<ProblemDetail> noImage(ImageUnavailableException e) {
-        ProblemDetail p = e.expired()
-                ? problem(HttpStatus.GONE, Problems.IMAGE_EXPIRED, "Image expired", e.getMessage())
-                : problem(HttpStatus.CONFLICT, Problems.IMAGE_NOT_READY, "No image for this job", e.getMessage());
-        p.setProperty("state", e.state());
-        return respond(p, HttpHeaders.EMPTY);
+        Problem p = e.expired()
+                ? Problem.of(HttpStatus.GONE, Problems.IMAGE_EXPIRED, "Image expired", e.getMessage())
+                : Problem.of(HttpStatus.CONFLICT, Problems.IMAGE_NOT_READY, "No image for this job", e.getMessage());
+        return p.with("state", e.state()).toResponseEntity();
     }
 
     @ExceptionHandler
     ResponseEntity<ProblemDetail> unavailable(KafkaUnavailableException e) {
         log.warn("answering 503: {}", e.getMessage());
-        HttpHeaders headers = new HttpHeaders();
-        headers.set(HttpHeaders.RETRY_AFTER, String.valueOf(Math.max(1, properties.retryAfter().toSeconds())));
-        return respond(problem(HttpStatus.SERVICE_UNAVAILABLE, Problems.QUEUE_UNAVAILABLE, "Queue unavailable",
-                "the job queue cannot take or give records right now; no job was created, retry later"), headers);
+        return Problem.of(HttpStatus.SERVICE_UNAVAILABLE, Problems.QUEUE_UNAVAILABLE, "Queue unavailable",
+                        "the job queue cannot take or give records right now; no job was created, retry later")
+                .retryAfter(properties.retryAfter())
+                .toResponseEntity();
     }
 
     @ExceptionHandler
     ResponseEntity<ProblemDetail> idempotencyConflict(IdempotencyConflictException e) {
-        ProblemDetail p = problem(HttpStatus.UNPROCESSABLE_CONTENT, Problems.IDEMPOTENCY_KEY_REUSED,
-                "Idempotency-Key reused", e.getMessage());
-        p.setProperty("field", JobRequestParser.IDEMPOTENCY_HEADER);
-        return respond(p, HttpHeaders.EMPTY);
+        return Problem.of(HttpStatus.UNPROCESSABLE_CONTENT, Problems.IDEMPOTENCY_KEY_REUSED, "Idempotency-Key reused",
+                        e.getMessage())
+                .with("field", JobRequestParser.IDEMPOTENCY_HEADER)
+                .toResponseEntity();
     }
 
     @ExceptionHandler
     ResponseEntity<ProblemDetail> finished(JobFinishedException e) {
-        ProblemDetail p = problem(HttpStatus.CONFLICT, Problems.JOB_FINISHED, "Job already finished", e.getMessage());
-        p.setProperty("state", e.state());
-        return respond(p, HttpHeaders.EMPTY);
+        return Problem.of(HttpStatus.CONFLICT, Problems.JOB_FINISHED, "Job already finished", e.getMessage())
+                .with("state", e.state())
+                .toResponseEntity();
     }
 
     @ExceptionHandler
     ResponseEntity<ProblemDetail> overloaded(OverloadedException e) {
-        HttpHeaders headers = new HttpHeaders();
-        headers.set(HttpHeaders.RETRY_AFTER, String.valueOf(Math.max(1, e.retryAfter().toSeconds())));
-        return respond(problem(HttpStatus.TOO_MANY_REQUESTS, Problems.QUEUE_FULL, "Queue full",
-                e.getMessage() + "; no job was created, retry later"), headers);
+        return Problem.of(HttpStatus.TOO_MANY_REQUESTS, Problems.QUEUE_FULL, "Queue full",
+                        e.getMessage() + "; no job was created, retry later")
+                .retryAfter(e.retryAfter())
+                .toResponseEntity();
     }
 
     @ExceptionHandler
     ResponseEntity<ProblemDetail> unexpected(Exception e) {
         log.error("unexpected error", e);
-        return respond(problem(HttpStatus.INTERNAL_SERVER_ERROR, Problems.INTERNAL, "Internal error",
-                "an unexpected error occurred"), HttpHeaders.EMPTY);
+        return Problem.of(HttpStatus.INTERNAL_SERVER_ERROR, Problems.INTERNAL, "Internal error",
+                "an unexpected error occurred").toResponseEntity();
     }
 
     /**
@@ -117,25 +115,11 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
     protected ResponseEntity<Object> createResponseEntity(Object body, HttpHeaders headers, HttpStatusCode status,
             WebRequest request) {
         if (body instanceof ProblemDetail p && p.getType() == null) {
-            p.setType(URI.create(Problems.HTTP + status.value()));
+            p.setType(Problems.http(status.value()));
         }
         HttpHeaders h = new HttpHeaders();
         h.putAll(headers);
         h.setContentType(MediaType.APPLICATION_PROBLEM_JSON);
         return new ResponseEntity<>(body, h, status);
-    }
-
-    private static ProblemDetail problem(HttpStatus status, URI type, String title, String detail) {
-        ProblemDetail p = ProblemDetail.forStatusAndDetail(status, detail);
-        p.setType(type);
-        p.setTitle(title);
-        return p;
-    }
-
-    private static ResponseEntity<ProblemDetail> respond(ProblemDetail p, HttpHeaders headers) {
-        return ResponseEntity.status(p.getStatus())
-                .headers(headers)
-                .contentType(MediaType.APPLICATION_PROBLEM_JSON)
-                .body(p);
     }
 }

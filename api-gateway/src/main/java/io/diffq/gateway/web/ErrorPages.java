@@ -6,7 +6,6 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.catalina.Container;
 import org.apache.catalina.Context;
@@ -24,8 +23,8 @@ import org.springframework.boot.webmvc.error.ErrorController;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
-import org.springframework.http.ProblemDetail;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
 import tools.jackson.databind.json.JsonMapper;
@@ -90,24 +89,19 @@ class ErrorPages {
     }
 
     /** The type, title and detail shown for a status that no handler of the API described. */
-    static ProblemDetail problem(int status) {
-        HttpStatus known = HttpStatus.resolve(status);
-        ProblemDetail p = ProblemDetail.forStatus(status);
+    static Problem problem(int status) {
+        HttpStatusCode code = HttpStatusCode.valueOf(status);
         if (status == HttpStatus.BAD_REQUEST.value()) {
-            p.setType(Problems.BAD_REQUEST);
-            p.setTitle("Bad request");
-            p.setDetail("the request is not valid HTTP: check the request line, the headers and the URI encoding");
-        } else if (status == HttpStatus.INTERNAL_SERVER_ERROR.value()) {
-            p.setType(Problems.INTERNAL);
-            p.setTitle("Internal error");
-            p.setDetail("an unexpected error occurred");
-        } else {
-            // RFC 9457: about:blank says the status code is all there is to it; its title is the reason phrase.
-            p.setType(ABOUT_BLANK);
-            p.setTitle(known != null ? known.getReasonPhrase() : "Error");
-            p.setDetail(known != null ? known.getReasonPhrase() : "HTTP status " + status);
+            return Problem.of(code, Problems.BAD_REQUEST, "Bad request",
+                    "the request is not valid HTTP: check the request line, the headers and the URI encoding");
         }
-        return p;
+        if (status == HttpStatus.INTERNAL_SERVER_ERROR.value()) {
+            return Problem.of(code, Problems.INTERNAL, "Internal error", "an unexpected error occurred");
+        }
+        // RFC 9457: about:blank says the status code is all there is to it; its title is the reason phrase.
+        HttpStatus known = HttpStatus.resolve(status);
+        return Problem.of(code, ABOUT_BLANK, known != null ? known.getReasonPhrase() : "Error",
+                known != null ? known.getReasonPhrase() : "HTTP status " + status);
     }
 
     /**
@@ -119,10 +113,10 @@ class ErrorPages {
     @RequestMapping("${server.error.path:${error.path:/error}}")
     static class Controller implements ErrorController {
 
-        private final JsonMapper json;
+        private final ProblemWriter problems;
 
-        Controller(JsonMapper json) {
-            this.json = json;
+        Controller(ProblemWriter problems) {
+            this.problems = problems;
         }
 
         @RequestMapping
@@ -130,25 +124,11 @@ class ErrorPages {
             // Called directly, not on an error dispatch: there is nothing at this path.
             int status = request.getAttribute(RequestDispatcher.ERROR_STATUS_CODE) instanceof Integer code
                     && code >= 400 && code <= 599 ? code : HttpStatus.NOT_FOUND.value();
-            ProblemDetail p = problem(status);
+            Problem problem = problem(status);
             if (request.getAttribute(RequestDispatcher.ERROR_REQUEST_URI) instanceof String uri) {
-                p.setInstance(safeUri(uri));
+                problem.instance(uri);
             }
-            byte[] body = json.writeValueAsBytes(p);
-            response.setStatus(status);
-            response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
-            response.setContentLength(body.length);
-            if (!"HEAD".equals(request.getMethod())) {
-                response.getOutputStream().write(body);
-            }
-        }
-
-        private static URI safeUri(String s) {
-            try {
-                return new URI(s);
-            } catch (URISyntaxException e) {
-                return null;
-            }
+            problems.write(request, response, problem);
         }
     }
 
@@ -157,6 +137,12 @@ class ErrorPages {
      * an HTML page. Public with a no-argument constructor, as Tomcat may create it by class name.
      */
     public static class ProblemReportValve extends ErrorReportValve {
+
+        /**
+         * A mapper of its own: the valve is made before the application's beans (and by class name, maybe), and
+         * these problems hold only strings and a number, which any mapper writes alike.
+         */
+        private final ProblemWriter problems = new ProblemWriter(JsonMapper.builder().build());
 
         @Override
         protected void report(Request request, Response response, Throwable throwable) {
@@ -173,22 +159,13 @@ class ErrorPages {
                 response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
                 PrintWriter writer = response.getReporter();
                 if (writer != null) {
-                    writer.write(json(problem(status)));
+                    // All the texts of these problems are ASCII: the reporter's default charset writes them as is.
+                    writer.write(problems.json(problem(status)));
                     response.finishResponse();
                 }
             } catch (IOException | IllegalStateException e) {
                 // The client is gone or the response is already on its way: nothing more to tell.
             }
-        }
-
-        /** The problem as JSON; all its strings are fixed ASCII texts, so only quotes and backslashes matter. */
-        static String json(ProblemDetail p) {
-            return "{\"type\":\"" + escape(String.valueOf(p.getType())) + "\",\"title\":\"" + escape(p.getTitle())
-                    + "\",\"status\":" + p.getStatus() + ",\"detail\":\"" + escape(p.getDetail()) + "\"}";
-        }
-
-        private static String escape(String s) {
-            return s.replace("\\", "\\\\").replace("\"", "\\\"");
         }
     }
 }

@@ -28,6 +28,11 @@ public final class Problems {
     private Problems() {
     }
 
+    /** The type of a plain HTTP error of {@code status}. */
+    static URI http(int status) {
+        return URI.create(HTTP + status);
+    }
+
     private static URI uri(String name) {
         return URI.create("https://diffq.io/problems/" + name);
     }

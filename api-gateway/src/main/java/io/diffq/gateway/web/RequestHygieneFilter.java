@@ -9,14 +9,11 @@ import java.io.IOException;
 import java.util.Collections;
 import java.util.Enumeration;
 import java.util.List;
-import java.net.URI;
 import java.util.Set;
-import org.springframework.http.HttpStatus;
-import org.springframework.http.ProblemDetail;
-import tools.jackson.databind.json.JsonMapper;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
@@ -38,26 +35,20 @@ class RequestHygieneFilter extends OncePerRequestFilter {
     private static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
             "TRACE");
 
-    private final JsonMapper json;
+    private final ProblemWriter problems;
 
-    RequestHygieneFilter(JsonMapper json) {
-        this.json = json;
+    RequestHygieneFilter(ProblemWriter problems) {
+        this.problems = problems;
     }
 
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
         if (!METHODS.contains(request.getMethod())) {
-            ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.METHOD_NOT_ALLOWED,
-                    "the API does not use this method");
-            problem.setType(URI.create(Problems.HTTP + HttpStatus.METHOD_NOT_ALLOWED.value()));
-            problem.setTitle("Method Not Allowed");
-            byte[] body = json.writeValueAsBytes(problem);
-            response.setStatus(HttpStatus.METHOD_NOT_ALLOWED.value());
-            response.setHeader(HttpHeaders.ALLOW, "GET, HEAD, POST, DELETE, OPTIONS");
-            response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
-            response.setContentLength(body.length);
-            response.getOutputStream().write(body);
+            problems.write(request, response, Problem.of(HttpStatus.METHOD_NOT_ALLOWED,
+                            Problems.http(HttpStatus.METHOD_NOT_ALLOWED.value()), "Method Not Allowed",
+                            "the API does not use this method")
+                    .header(HttpHeaders.ALLOW, "GET, HEAD, POST, DELETE, OPTIONS"));
             return;
         }
         chain.doFilter(parses(request) ? request : new AnyAccept(request), response);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.diffq.common.job.JobRequest;
 import io.diffq.common.model.ModelCard;
+import io.diffq.gateway.ApiClient;
 import io.diffq.gateway.GatewayProperties;
 import io.diffq.gateway.models.KnownModels;
 import io.diffq.gateway.models.ModelCatalog;
@@ -43,7 +44,7 @@ class JobRequestParserTests {
     }
 
     private static JobRequest parse(JobRequestParser parser, String json) {
-        return parser.parse(json.getBytes(StandardCharsets.UTF_8));
+        return parser.parse(json.getBytes(StandardCharsets.UTF_8), null, ApiClient.ANONYMOUS);
     }
 
     private static void assertRejected(JobRequestParser parser, String json, String field, String message) {
@@ -217,7 +218,7 @@ class JobRequestParserTests {
 
     @Test
     void anEmptyBodyIsRejected() {
-        assertThatThrownBy(() -> parser.parse(new byte[0]))
+        assertThatThrownBy(() -> parser.parse(new byte[0], null, ApiClient.ANONYMOUS))
                 .isInstanceOfSatisfying(InvalidJobException.class,
                         e -> assertThat(e.errors().get(0).field()).isEqualTo("(body)"));
     }

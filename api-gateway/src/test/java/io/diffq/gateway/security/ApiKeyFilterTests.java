@@ -3,7 +3,9 @@ package io.diffq.gateway.security;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.diffq.gateway.ApiClient;
 import io.diffq.gateway.security.SecurityProperties.ApiKey;
+import io.diffq.gateway.web.ProblemWriter;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -31,7 +33,7 @@ class ApiKeyFilterTests {
         filter(null).doFilter(request, response, chain);
 
         assertThat(chain.getRequest()).isSameAs(request);
-        assertThat(request.getAttribute(ApiKeyFilter.API_KEY_ATTRIBUTE)).isEqualTo("ci");
+        assertThat(request.getAttribute(ApiClient.ATTRIBUTE)).isEqualTo("ci");
     }
 
     @Test

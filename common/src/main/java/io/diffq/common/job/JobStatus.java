@@ -74,15 +74,15 @@ public record JobStatus(
         String m = event.model() != null ? event.model() : model;
         String w = event.worker() != null ? event.worker() : worker;
         int a = Math.max(attempt, event.attempt());
+        if (event.state() == JobState.RUNNING) {
+            return new JobStatus(id, request, JobState.RUNNING, a, event.progress(), w, m,
+                    event.startedAt() != null ? event.startedAt() : event.at(), null, null, null, null);
+        }
+        // The table lets no state return to QUEUED, so what it let through besides RUNNING is terminal.
         Instant started = event.startedAt() != null ? event.startedAt() : startedAt;
         Progress p = event.progress() != null ? event.progress() : progress;
-        return switch (event.state()) {
-            case RUNNING -> new JobStatus(id, request, JobState.RUNNING, a, event.progress(), w, m,
-                    event.startedAt() != null ? event.startedAt() : event.at(), null, null, null, null);
-            case SUCCEEDED, FAILED, CANCELED, EXPIRED -> new JobStatus(id, request, event.state(), a, p, w, m,
-                    started, event.at(), event.inferenceMillis(), event.failure(), event.result());
-            case QUEUED -> throw new IllegalJobTransitionException(id, state, event.state(), "QUEUED is never re-entered");
-        };
+        return new JobStatus(id, request, event.state(), a, p, w, m, started, event.at(), event.inferenceMillis(),
+                event.failure(), event.result());
     }
 
     /** Time from acceptance until a worker started it (or until now, while queued), when known. */

@@ -32,13 +32,6 @@ public final class JobTransitions {
         return ALLOWED.get(from).contains(to);
     }
 
-    /** The states that may follow {@code from}, for documentation and tests. */
-    public static Set<JobState> next(JobState from) {
-        Set<JobState> next = EnumSet.noneOf(JobState.class);
-        next.addAll(ALLOWED.get(from));
-        return next;
-    }
-
     /** Throws {@link IllegalJobTransitionException} unless the move is in the table. */
     public static void check(String jobId, JobState from, JobState to) {
         if (!isAllowed(from, to)) {

@@ -75,6 +75,18 @@ class JobStatusTests {
     }
 
     @Test
+    void noJobReturnsToQueued() {
+        JobStatus running = JobStatus.queued(request).apply(JobEvent.running("j1", 1, T0, "w1", "tiny", null, T0));
+        JobEvent queuedAgain = new JobEvent("j1", JobState.QUEUED, 1, T0, null, null, "tiny", null, null, null, null);
+
+        assertThatThrownBy(() -> running.apply(queuedAgain))
+                .isInstanceOfSatisfying(IllegalJobTransitionException.class, e -> {
+                    assertThat(e.from()).isEqualTo(JobState.RUNNING);
+                    assertThat(e.to()).isEqualTo(JobState.QUEUED);
+                });
+    }
+
+    @Test
     void aReaderThatSeesOnlyTheLastEventRestoresTheJobFromIt() {
         JobStatus s = JobStatus.fromSnapshot(JobEvent.succeeded("j1", 2, T0.plusSeconds(5), "w1", "tiny",
                         new Progress(20, 20), 700, new ResultRef(1, 2, "image/png", 3), T0.plusSeconds(6)))

@@ -1,4 +1,4 @@
-package io.diffq.gateway.jobs;
+package io.diffq.gateway.kafka;
 
 /** Kafka could not take or give a record in time: the client should retry later. */
 public class KafkaUnavailableException extends RuntimeException {

@@ -1,0 +1,19 @@
+package io.diffq.gateway;
+
+/**
+ * Who sent a request to the API. The API-key filter stores the name of the key that authenticated it as the
+ * request attribute {@link #ATTRIBUTE} (and rate-limits per name); the controllers read it from there. It lives
+ * here, below the feature packages, so that the filter and the controllers share it without importing each
+ * other.
+ */
+public final class ApiClient {
+
+    /** The request attribute holding the name of the API key that authenticated the request; absent when open. */
+    public static final String ATTRIBUTE = "diffq.apiKey";
+
+    /** The client of a gateway without API keys. */
+    public static final String ANONYMOUS = "anonymous";
+
+    private ApiClient() {
+    }
+}
