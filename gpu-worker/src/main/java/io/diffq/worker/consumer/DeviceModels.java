@@ -1,9 +1,9 @@
 package io.diffq.worker.consumer;
 
 import io.diffq.common.model.ModelCard;
-import io.diffq.worker.model.Device;
 import io.diffq.worker.model.DiffusionModel;
 import io.diffq.worker.model.DiffusionModelProvider;
+import io.diffq.worker.pipeline.Device;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

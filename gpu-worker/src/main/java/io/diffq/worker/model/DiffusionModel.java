@@ -1,6 +1,8 @@
 package io.diffq.worker.model;
 
 import io.diffq.common.model.ModelCard;
+import io.diffq.worker.pipeline.GenerationCanceledException;
+import io.diffq.worker.pipeline.StepListener;
 import java.awt.image.BufferedImage;
 
 /**

@@ -1,5 +1,7 @@
 package io.diffq.worker.model;
 
+import io.diffq.worker.pipeline.Device;
+
 /**
  * The model SPI: a Spring bean that opens its model on a device. The worker opens every configured
  * model once per device and gives each consumer thread its own instances.
