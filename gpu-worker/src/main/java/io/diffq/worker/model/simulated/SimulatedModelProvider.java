@@ -18,7 +18,7 @@ class SimulatedModelProvider implements DiffusionModelProvider {
 
     @Override
     public String name() {
-        return SimulatedModel.NAME;
+        return SimulatedModel.CARD.name();
     }
 
     @Override

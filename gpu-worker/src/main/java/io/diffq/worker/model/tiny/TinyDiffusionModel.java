@@ -38,7 +38,7 @@ public final class TinyDiffusionModel implements DiffusionModel {
      * Square multiples of its {@value Scene#SIZE}-pixel picture up to 1024, 256 by default; every scheduler;
      * guidance {@value #DEFAULT_GUIDANCE} by default.
      */
-    static final ModelCard CARD = ModelCard.of(TinyModelProvider.NAME, 256, Scene.SIZE, 1024, Scene.SIZE, true,
+    static final ModelCard CARD = ModelCard.of("tiny", 256, Scene.SIZE, 1024, Scene.SIZE, true,
             Schedulers.namesWithDefault(DEFAULT_SCHEDULER)).withDefaultGuidance(DEFAULT_GUIDANCE);
 
     private final Model model;
@@ -66,11 +66,6 @@ public final class TinyDiffusionModel implements DiffusionModel {
     /** Opens the committed weights on {@code device}. */
     public static TinyDiffusionModel openCommitted(Device device) {
         return open(CommittedWeights.directory(), device);
-    }
-
-    @Override
-    public String name() {
-        return TinyModelProvider.NAME;
     }
 
     @Override

@@ -14,11 +14,9 @@ import org.springframework.stereotype.Component;
 @Component
 class TinyModelProvider implements DiffusionModelProvider {
 
-    static final String NAME = "tiny";
-
     @Override
     public String name() {
-        return NAME;
+        return TinyDiffusionModel.CARD.name();
     }
 
     @Override
