@@ -1,9 +1,9 @@
 package io.diffq.worker.consumer;
 
 import io.diffq.common.model.ModelCard;
-import io.diffq.worker.model.Device;
 import io.diffq.worker.model.DiffusionModel;
 import io.diffq.worker.model.DiffusionModelProvider;
+import io.diffq.worker.pipeline.Device;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,13 +29,13 @@ final class DeviceModels implements AutoCloseable {
         try {
             for (DiffusionModelProvider p : providers) {
                 DiffusionModel model = p.open(device);
-                opened.models.put(p.name(), model);
-                if (!p.name().equals(model.card().name())) {
-                    // Jobs are routed by the provider's name and checked at the gateway against the card's.
-                    throw new IllegalStateException("model " + p.name() + " advertises itself as "
-                            + model.card().name());
+                String name = model.card().name();
+                opened.models.put(name, model);
+                if (!p.name().equals(name)) {
+                    // Selected by the provider's name, jobs are routed and checked at the gateway by the card's.
+                    throw new IllegalStateException("model " + p.name() + " advertises itself as " + name);
                 }
-                log.info("model {} ready on {}", p.name(), device.name());
+                log.info("model {} ready on {}", name, device.name());
             }
             return opened;
         } catch (RuntimeException e) {
@@ -59,11 +59,11 @@ final class DeviceModels implements AutoCloseable {
 
     @Override
     public void close() {
-        models.values().forEach(m -> {
+        models.forEach((name, m) -> {
             try {
                 m.close();
             } catch (RuntimeException e) {
-                log.warn("closing model {} on {}: {}", m.name(), device.name(), e.toString());
+                log.warn("closing model {} on {}: {}", name, device.name(), e.toString());
             }
         });
         models.clear();

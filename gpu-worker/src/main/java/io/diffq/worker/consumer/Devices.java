@@ -1,6 +1,6 @@
 package io.diffq.worker.consumer;
 
-import io.diffq.worker.model.Device;
+import io.diffq.worker.pipeline.Device;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;

@@ -1,6 +1,8 @@
 package io.diffq.worker.model;
 
 import io.diffq.common.model.ModelCard;
+import io.diffq.worker.pipeline.GenerationCanceledException;
+import io.diffq.worker.pipeline.StepListener;
 import java.awt.image.BufferedImage;
 
 /**
@@ -9,13 +11,11 @@ import java.awt.image.BufferedImage;
  */
 public interface DiffusionModel extends AutoCloseable {
 
-    /** The name jobs ask for. */
-    String name();
-
     /**
-     * What this model draws (sizes, schedulers), without a worker or time: the worker advertises it on
-     * {@code diffq.models}, and the gateway refuses at submit a job the card rules out. Requests the card
-     * allows must not fail for their size or scheduler.
+     * What this model draws (sizes, schedulers), without a worker or time, under the name jobs ask for: the
+     * card is the one place a model's name lives, and its provider answers to the same name. The worker
+     * advertises it on {@code diffq.models}, and the gateway refuses at submit a job the card rules out.
+     * Requests the card allows must not fail for their size or scheduler.
      */
     ModelCard card();
 

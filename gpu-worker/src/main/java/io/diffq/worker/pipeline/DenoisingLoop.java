@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import io.diffq.worker.model.StepListener;
 
 /**
  * The sampling loop shared by every model: seeded noise, then for each scheduler step one model call on

@@ -41,7 +41,7 @@ public final class DjlRuntime {
     }
 
     /** Maps a worker device to a DJL device. */
-    public static ai.djl.Device device(io.diffq.worker.model.Device device) {
+    public static ai.djl.Device device(Device device) {
         return device.isGpu() ? ai.djl.Device.gpu(device.gpuIndex()) : ai.djl.Device.cpu();
     }
 }

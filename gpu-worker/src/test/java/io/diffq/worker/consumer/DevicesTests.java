@@ -3,7 +3,7 @@ package io.diffq.worker.consumer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.diffq.worker.model.Device;
+import io.diffq.worker.pipeline.Device;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

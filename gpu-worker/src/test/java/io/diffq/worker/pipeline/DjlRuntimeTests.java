@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import io.diffq.worker.model.Device;
 import org.junit.jupiter.api.Test;
 
 /** DJL's PyTorch engine loads offline, with its CPU natives from the jar, into a writable cache. */

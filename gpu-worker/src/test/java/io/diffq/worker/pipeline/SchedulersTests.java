@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import io.diffq.worker.model.StepListener;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;

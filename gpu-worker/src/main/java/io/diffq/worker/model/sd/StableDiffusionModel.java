@@ -10,16 +10,16 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.translate.NoopTranslator;
 import ai.djl.translate.TranslateException;
 import io.diffq.common.model.ModelCard;
-import io.diffq.worker.model.Device;
 import io.diffq.worker.model.DiffusionModel;
 import io.diffq.worker.model.GenerationRequest;
 import io.diffq.worker.model.ModelException;
-import io.diffq.worker.model.StepListener;
 import io.diffq.worker.pipeline.DenoisingLoop;
+import io.diffq.worker.pipeline.Device;
 import io.diffq.worker.pipeline.DjlRuntime;
 import io.diffq.worker.pipeline.Images;
 import io.diffq.worker.pipeline.Scheduler;
 import io.diffq.worker.pipeline.Schedulers;
+import io.diffq.worker.pipeline.StepListener;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -44,7 +44,6 @@ public final class StableDiffusionModel implements DiffusionModel {
     static final String VAE_DECODER = "vae_decoder";
     static final String TOKENIZER = "tokenizer.json";
 
-    private final String name;
     private final SdConfig config;
     private final ModelCard card;
     private final List<Model> models;
@@ -54,9 +53,7 @@ public final class StableDiffusionModel implements DiffusionModel {
     private final Predictor<NDList, NDList> vaeDecoder;
     private final PromptTokenizer tokenizer;
 
-    private StableDiffusionModel(String name, SdConfig config, ModelCard card, List<Model> models,
-            PromptTokenizer tokenizer) {
-        this.name = name;
+    private StableDiffusionModel(SdConfig config, ModelCard card, List<Model> models, PromptTokenizer tokenizer) {
         this.config = config;
         this.card = card;
         this.models = models;
@@ -94,7 +91,7 @@ public final class StableDiffusionModel implements DiffusionModel {
                 m.load(dir, module, Map.of("mapLocation", "true"));
             }
             tokenizer = PromptTokenizer.open(dir.resolve(TOKENIZER), config.textMaxLength(), config.padToken());
-            return new StableDiffusionModel(name, config, card, models, tokenizer);
+            return new StableDiffusionModel(config, card, models, tokenizer);
         } catch (IOException | MalformedModelException | RuntimeException e) {
             if (tokenizer != null) {
                 tokenizer.close();
@@ -102,11 +99,6 @@ public final class StableDiffusionModel implements DiffusionModel {
             models.forEach(Model::close);
             throw new IllegalStateException("model " + name + ": cannot load " + dir + ": " + e.getMessage(), e);
         }
-    }
-
-    @Override
-    public String name() {
-        return name;
     }
 
     /** The sizes and guidance of {@code model.properties}, any aspect ratio, every scheduler ({@code ddim} first). */

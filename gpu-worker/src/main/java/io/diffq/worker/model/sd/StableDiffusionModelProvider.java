@@ -1,8 +1,8 @@
 package io.diffq.worker.model.sd;
 
-import io.diffq.worker.model.Device;
 import io.diffq.worker.model.DiffusionModel;
 import io.diffq.worker.model.DiffusionModelProvider;
+import io.diffq.worker.pipeline.Device;
 import org.springframework.stereotype.Component;
 
 /** Provides Stable Diffusion from the model directory in {@link StableDiffusionProperties}. */

@@ -4,8 +4,8 @@ import io.diffq.common.model.ModelCard;
 import io.diffq.worker.model.DiffusionModel;
 import io.diffq.worker.model.GenerationRequest;
 import io.diffq.worker.model.ModelException;
-import io.diffq.worker.model.StepListener;
 import io.diffq.worker.pipeline.Schedulers;
+import io.diffq.worker.pipeline.StepListener;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
@@ -21,9 +21,8 @@ import java.util.zip.CRC32;
  */
 final class SimulatedModel implements DiffusionModel {
 
-    static final String NAME = "simulated";
     /** Any size in multiples of 8 (like a latent-space model's); it runs no scheduler, so it takes every name. */
-    static final ModelCard CARD = ModelCard.of(NAME, 512, 8, 1024, 8, false, Schedulers.NAMES);
+    static final ModelCard CARD = ModelCard.of("simulated", 512, 8, 1024, 8, false, Schedulers.NAMES);
 
     private final Duration latency;
     private final Pattern failPattern;
@@ -33,11 +32,6 @@ final class SimulatedModel implements DiffusionModel {
         this.latency = latency;
         this.failPattern = failPattern;
         this.crashPattern = crashPattern;
-    }
-
-    @Override
-    public String name() {
-        return NAME;
     }
 
     @Override

@@ -1,8 +1,8 @@
 package io.diffq.worker.model.simulated;
 
-import io.diffq.worker.model.Device;
 import io.diffq.worker.model.DiffusionModel;
 import io.diffq.worker.model.DiffusionModelProvider;
+import io.diffq.worker.pipeline.Device;
 import java.util.regex.Pattern;
 import org.springframework.stereotype.Component;
 
@@ -18,7 +18,7 @@ class SimulatedModelProvider implements DiffusionModelProvider {
 
     @Override
     public String name() {
-        return SimulatedModel.NAME;
+        return SimulatedModel.CARD.name();
     }
 
     @Override

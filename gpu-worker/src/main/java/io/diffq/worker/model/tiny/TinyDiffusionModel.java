@@ -9,17 +9,17 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.translate.NoopTranslator;
 import ai.djl.translate.TranslateException;
 import io.diffq.common.model.ModelCard;
-import io.diffq.worker.model.Device;
 import io.diffq.worker.model.DiffusionModel;
 import io.diffq.worker.model.GenerationRequest;
 import io.diffq.worker.model.ModelException;
-import io.diffq.worker.model.StepListener;
 import io.diffq.worker.model.tiny.data.Scene;
 import io.diffq.worker.pipeline.DenoisingLoop;
+import io.diffq.worker.pipeline.Device;
 import io.diffq.worker.pipeline.DjlRuntime;
 import io.diffq.worker.pipeline.Images;
 import io.diffq.worker.pipeline.Scheduler;
 import io.diffq.worker.pipeline.Schedulers;
+import io.diffq.worker.pipeline.StepListener;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 
@@ -38,7 +38,7 @@ public final class TinyDiffusionModel implements DiffusionModel {
      * Square multiples of its {@value Scene#SIZE}-pixel picture up to 1024, 256 by default; every scheduler;
      * guidance {@value #DEFAULT_GUIDANCE} by default.
      */
-    static final ModelCard CARD = ModelCard.of(TinyModelProvider.NAME, 256, Scene.SIZE, 1024, Scene.SIZE, true,
+    static final ModelCard CARD = ModelCard.of("tiny", 256, Scene.SIZE, 1024, Scene.SIZE, true,
             Schedulers.namesWithDefault(DEFAULT_SCHEDULER)).withDefaultGuidance(DEFAULT_GUIDANCE);
 
     private final Model model;
@@ -66,11 +66,6 @@ public final class TinyDiffusionModel implements DiffusionModel {
     /** Opens the committed weights on {@code device}. */
     public static TinyDiffusionModel openCommitted(Device device) {
         return open(CommittedWeights.directory(), device);
-    }
-
-    @Override
-    public String name() {
-        return TinyModelProvider.NAME;
     }
 
     @Override

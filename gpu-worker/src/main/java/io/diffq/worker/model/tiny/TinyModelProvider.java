@@ -1,8 +1,8 @@
 package io.diffq.worker.model.tiny;
 
-import io.diffq.worker.model.Device;
 import io.diffq.worker.model.DiffusionModel;
 import io.diffq.worker.model.DiffusionModelProvider;
+import io.diffq.worker.pipeline.Device;
 import org.springframework.stereotype.Component;
 
 /**
@@ -14,11 +14,9 @@ import org.springframework.stereotype.Component;
 @Component
 class TinyModelProvider implements DiffusionModelProvider {
 
-    static final String NAME = "tiny";
-
     @Override
     public String name() {
-        return NAME;
+        return TinyDiffusionModel.CARD.name();
     }
 
     @Override

@@ -22,9 +22,13 @@ import java.util.Properties;
  */
 public final class TinyWeights {
 
-    public static final String NAME = "tiny";
+    /**
+     * What DJL names the parameter file after ({@code tiny-0000.params}). It is the committed file's name, not
+     * the served model's (that is the card's): renaming the model must not orphan the committed weights.
+     */
+    private static final String FILE_PREFIX = "tiny";
     public static final String RESOURCE_DIR = "/models/tiny/";
-    static final String PARAMS_FILE = NAME + "-0000.params";
+    static final String PARAMS_FILE = FILE_PREFIX + "-0000.params";
     static final String CONFIG_FILE = "config.properties";
 
     /** The schedule the tiny model was trained on: cosine over 1000 steps, v-prediction. */
@@ -36,12 +40,12 @@ public final class TinyWeights {
     /** Writes the block's current weights and its config into {@code dir}. */
     public static void save(TinyUNet unet, Path dir) throws IOException {
         Files.createDirectories(dir);
-        try (Model model = Model.newInstance(NAME, ai.djl.Device.cpu(), DjlRuntime.ENGINE)) {
+        try (Model model = Model.newInstance(FILE_PREFIX, ai.djl.Device.cpu(), DjlRuntime.ENGINE)) {
             model.setBlock(unet);
             // Always tiny-0000.params: without an epoch DJL numbers each save anew (tiny-0001, …) and
             // loading picks the highest, so a copied tiny-0000 would be the oldest export, not the latest.
             model.setProperty("Epoch", "0");
-            model.save(dir, NAME);
+            model.save(dir, FILE_PREFIX);
         }
         try (OutputStream os = Files.newOutputStream(dir.resolve(CONFIG_FILE))) {
             unet.config().toProperties().store(os, "tiny model shape");
@@ -56,10 +60,10 @@ public final class TinyWeights {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        Model model = Model.newInstance(NAME, device, DjlRuntime.ENGINE);
+        Model model = Model.newInstance(FILE_PREFIX, device, DjlRuntime.ENGINE);
         try {
             model.setBlock(new TinyUNet(TinyConfig.fromProperties(p)));
-            model.load(dir, NAME);
+            model.load(dir, FILE_PREFIX);
             return model;
         } catch (IOException | MalformedModelException | RuntimeException e) {
             model.close();

@@ -3,11 +3,11 @@ package io.diffq.worker.model.sd;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.diffq.worker.model.Device;
-import io.diffq.worker.model.GenerationCanceledException;
 import io.diffq.worker.model.GenerationRequest;
 import io.diffq.worker.model.ModelException;
-import io.diffq.worker.model.StepListener;
+import io.diffq.worker.pipeline.Device;
+import io.diffq.worker.pipeline.GenerationCanceledException;
+import io.diffq.worker.pipeline.StepListener;
 import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.List;

@@ -2,9 +2,9 @@ package io.diffq.worker.model.tiny;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.diffq.worker.model.Device;
 import io.diffq.worker.model.GenerationRequest;
-import io.diffq.worker.model.StepListener;
+import io.diffq.worker.pipeline.Device;
+import io.diffq.worker.pipeline.StepListener;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;

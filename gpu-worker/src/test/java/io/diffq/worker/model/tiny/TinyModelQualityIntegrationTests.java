@@ -2,8 +2,8 @@ package io.diffq.worker.model.tiny;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.diffq.worker.model.Device;
 import io.diffq.worker.model.tiny.eval.EvaluateTinyModel;
+import io.diffq.worker.pipeline.Device;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -22,7 +22,7 @@ class TinyWeightsTests {
     void savedWeightsLoadBackExactly(@TempDir Path dir) throws Exception {
         DjlRuntime.engine().setRandomSeed(5);
         try (NDManager manager = NDManager.newBaseManager(DjlRuntime.ENGINE)) {
-            TinyUNet unet = new TinyUNet(new TinyConfig(16, 16, 16, 16, 1, 32, Vocabulary.load().size()));
+            TinyUNet unet = new TinyUNet(new TinyConfig(16, 16, 16, 16, 1, 32, Vocabulary.load().size(), 0));
             unet.initialize(manager, 2);
             TinyWeights.save(unet, dir);
             NDList input = input(manager);

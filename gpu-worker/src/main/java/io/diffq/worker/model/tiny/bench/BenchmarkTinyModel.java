@@ -1,9 +1,9 @@
 package io.diffq.worker.model.tiny.bench;
 
-import io.diffq.worker.model.Device;
 import io.diffq.worker.model.GenerationRequest;
-import io.diffq.worker.model.StepListener;
 import io.diffq.worker.model.tiny.TinyDiffusionModel;
+import io.diffq.worker.pipeline.Device;
+import io.diffq.worker.pipeline.StepListener;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

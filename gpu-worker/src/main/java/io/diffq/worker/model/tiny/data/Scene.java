@@ -1,7 +1,5 @@
 package io.diffq.worker.model.tiny.data;
 
-import java.awt.image.BufferedImage;
-
 /**
  * One synthetic picture: a shape of one colour on a background of another. The shape's bounding box is
  * the square {@code [x, x + size) × [y, y + size)} in a {@value #SIZE}×{@value #SIZE} image.
@@ -32,16 +30,6 @@ public record Scene(ShapeKind shape, PaletteColour shapeColour, PaletteColour ba
             // Upright isosceles triangle: apex at the top centre, base along the bottom edge.
             case TRIANGLE -> Math.abs(cx - size / 2.0) <= cy / 2.0;
         };
-    }
-
-    public BufferedImage render() {
-        BufferedImage image = new BufferedImage(SIZE, SIZE, BufferedImage.TYPE_INT_RGB);
-        for (int py = 0; py < SIZE; py++) {
-            for (int px = 0; px < SIZE; px++) {
-                image.setRGB(px, py, covers(px, py) ? shapeColour.rgb() : background.rgb());
-            }
-        }
-        return image;
     }
 
     /** Writes the picture as CHW floats in [-1, 1] into {@code out} at {@code offset}. */

@@ -1,12 +1,12 @@
 package io.diffq.worker.model.tiny.eval;
 
-import io.diffq.worker.model.Device;
 import io.diffq.worker.model.GenerationRequest;
-import io.diffq.worker.model.StepListener;
 import io.diffq.worker.model.tiny.TinyDiffusionModel;
 import io.diffq.worker.model.tiny.data.Captions;
 import io.diffq.worker.model.tiny.data.ColourPairs;
 import io.diffq.worker.model.tiny.data.ShapeKind;
+import io.diffq.worker.pipeline.Device;
+import io.diffq.worker.pipeline.StepListener;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;

@@ -16,10 +16,6 @@ import java.util.Properties;
  */
 public record TinyConfig(int c1, int c2, int c3, int textDim, int textLayers, int condDim, int vocab, int c0) {
 
-    public TinyConfig(int c1, int c2, int c3, int textDim, int textLayers, int condDim, int vocab) {
-        this(c1, c2, c3, textDim, textLayers, condDim, vocab, 0);
-    }
-
     public static TinyConfig standard(int vocab) {
         return new TinyConfig(48, 96, 128, 64, 2, 128, vocab, 32);
     }

@@ -32,7 +32,7 @@ class SceneTests {
             assertThat(s.x() + s.size()).isLessThanOrEqualTo(Scene.SIZE - SceneGenerator.MARGIN);
             assertThat(s.y() + s.size()).isLessThanOrEqualTo(Scene.SIZE - SceneGenerator.MARGIN);
             Set<Integer> colours = new HashSet<>();
-            var image = s.render();
+            var image = SceneImages.render(s);
             for (int y = 0; y < Scene.SIZE; y++) {
                 for (int x = 0; x < Scene.SIZE; x++) {
                     colours.add(image.getRGB(x, y) & 0xFFFFFF);

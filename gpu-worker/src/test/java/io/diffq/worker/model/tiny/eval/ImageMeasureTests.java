@@ -6,6 +6,7 @@ import io.diffq.worker.model.tiny.data.ColourPairs;
 import io.diffq.worker.model.tiny.data.PaletteColour;
 import io.diffq.worker.model.tiny.data.Scene;
 import io.diffq.worker.model.tiny.data.SceneGenerator;
+import io.diffq.worker.model.tiny.data.SceneImages;
 import io.diffq.worker.model.tiny.data.ShapeKind;
 import java.awt.image.BufferedImage;
 import java.util.ArrayList;
@@ -23,7 +24,7 @@ class ImageMeasureTests {
         List<String> wrong = new ArrayList<>();
         for (int i = 0; i < 3000; i++) {
             Scene s = SceneGenerator.random(rng, all);
-            ImageMeasure.Reading r = ImageMeasure.read(s.render());
+            ImageMeasure.Reading r = ImageMeasure.read(SceneImages.render(s));
             if (r.background() != s.background() || r.shapeColour() != s.shapeColour() || r.shape() != s.shape()) {
                 wrong.add(s + " read as " + r);
             }
@@ -59,7 +60,7 @@ class ImageMeasureTests {
     @Test
     void aBlobLikeNoShapeReadsAsNone() {
         // An L: a 16×16 square with its top-right quarter in the background colour.
-        BufferedImage image = new Scene(ShapeKind.SQUARE, PaletteColour.RED, PaletteColour.BLUE, 8, 8, 16).render();
+        BufferedImage image = SceneImages.render(new Scene(ShapeKind.SQUARE, PaletteColour.RED, PaletteColour.BLUE, 8, 8, 16));
         for (int y = 8; y < 16; y++) {
             for (int x = 16; x < 24; x++) {
                 image.setRGB(x, y, PaletteColour.BLUE.rgb());
@@ -95,7 +96,7 @@ class ImageMeasureTests {
     @Test
     void toleratesNoiseAndStrayPixels() {
         Scene s = new Scene(ShapeKind.CIRCLE, PaletteColour.RED, PaletteColour.BLUE, 8, 5, 16);
-        BufferedImage image = s.render();
+        BufferedImage image = SceneImages.render(s);
         Random rng = new Random(5);
         for (int y = 0; y < Scene.SIZE; y++) {
             for (int x = 0; x < Scene.SIZE; x++) {

@@ -1,4 +1,4 @@
-package io.diffq.worker.model;
+package io.diffq.worker.pipeline;
 
 /** Thrown by a {@link StepListener} to stop a generation at the next step. */
 public class GenerationCanceledException extends RuntimeException {

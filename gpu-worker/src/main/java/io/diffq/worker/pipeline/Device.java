@@ -1,4 +1,4 @@
-package io.diffq.worker.model;
+package io.diffq.worker.pipeline;
 
 /**
  * A device a consumer runs its models on.

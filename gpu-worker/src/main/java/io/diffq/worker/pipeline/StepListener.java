@@ -1,4 +1,4 @@
-package io.diffq.worker.model;
+package io.diffq.worker.pipeline;
 
 /**
  * Told after each denoising step. It stops the generation by throwing — {@link GenerationCanceledException}
