@@ -10,10 +10,12 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -26,9 +28,9 @@ final class Cluster implements AutoCloseable {
 
     private final Path dir;
     private final KafkaBrokerProcess broker;
-    private final List<ServiceProcess> processes = new ArrayList<>();
+    private final List<ServiceProcess> processes = Collections.synchronizedList(new ArrayList<>());
     private final JobCodec codec = new JobCodec();
-    private int names;
+    private final AtomicInteger names = new AtomicInteger();
 
     Cluster(Path dir) {
         this.dir = dir;
@@ -42,21 +44,22 @@ final class Cluster implements AutoCloseable {
     /** Starts a gateway and returns its API client. */
     Http gateway(String... args) {
         int port = KafkaBrokerProcess.freePort();
-        processes.add(ServiceProcess.gateway(dir, "gateway-" + (++names), broker.bootstrapServers(), port,
-                KafkaBrokerProcess.freePort(), args));
+        processes.add(ServiceProcess.gateway(dir, "gateway-" + names.incrementAndGet(), broker.bootstrapServers(),
+                port, KafkaBrokerProcess.freePort(), args));
         return new Http(port);
     }
 
     /** Starts a gateway process and returns it with its port, for tests that stop it. */
     ServiceProcess gatewayProcess(int port, String... args) {
-        ServiceProcess p = ServiceProcess.gateway(dir, "gateway-" + (++names), broker.bootstrapServers(), port,
-                KafkaBrokerProcess.freePort(), args);
+        ServiceProcess p = ServiceProcess.gateway(dir, "gateway-" + names.incrementAndGet(),
+                broker.bootstrapServers(), port, KafkaBrokerProcess.freePort(), args);
         processes.add(p);
         return p;
     }
 
+    /** Starts a worker; several threads may start workers at once. */
     ServiceProcess worker(String... args) {
-        String name = "worker-" + (++names);
+        String name = "worker-" + names.incrementAndGet();
         ServiceProcess p = ServiceProcess.worker(dir, name, broker.bootstrapServers(), KafkaBrokerProcess.freePort(),
                 args);
         processes.add(p);

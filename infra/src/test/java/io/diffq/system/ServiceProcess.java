@@ -46,8 +46,8 @@ public final class ServiceProcess implements AutoCloseable {
                 // advertised it (they start, stop and kill workers throughout). Other models must be advertised.
                 "--diffq.gateway.models.served=simulated",
                 "--diffq.gateway.models.default-model=simulated"));
-        args.addAll(List.of(extra));
-        return start(name, ROOT.resolve("api-gateway/target/api-gateway.jar"), dir, managementPort, args);
+        return start(name, ROOT.resolve("api-gateway/target/api-gateway.jar"), dir, managementPort,
+                overridden(args, extra));
     }
 
     public static ServiceProcess worker(Path dir, String name, String bootstrap, int managementPort, String... extra) {
@@ -61,6 +61,22 @@ public final class ServiceProcess implements AutoCloseable {
         }
         args.addAll(List.of(extra));
         return start(name, ROOT.resolve("gpu-worker/target/gpu-worker.jar"), dir, managementPort, args);
+    }
+
+    /**
+     * The defaults with the extra arguments after them; an extra {@code --name=value} replaces the default of
+     * the same name (Spring would join two values of one name into a list, which most properties reject).
+     */
+    private static List<String> overridden(List<String> defaults, String... extra) {
+        List<String> names = Arrays.stream(extra).map(ServiceProcess::propertyName).toList();
+        List<String> args = new ArrayList<>(defaults.stream().filter(d -> !names.contains(propertyName(d))).toList());
+        args.addAll(List.of(extra));
+        return args;
+    }
+
+    private static String propertyName(String arg) {
+        int eq = arg.indexOf('=');
+        return eq < 0 ? arg : arg.substring(0, eq);
     }
 
     private static ServiceProcess start(String name, Path jar, Path dir, int managementPort, List<String> args) {
@@ -140,9 +156,23 @@ public final class ServiceProcess implements AutoCloseable {
 
     /** Resident memory of the process, in KiB, from /proc (Linux). */
     long residentKib() {
+        return procStatusKib(process.pid(), "VmRSS");
+    }
+
+    /** The most resident memory the process has had since it started ({@code VmHWM}), in KiB; -1 when gone. */
+    long peakResidentKib() {
+        return procStatusKib(process.pid(), "VmHWM");
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    /** A {@code kB} field of {@code /proc/<pid>/status} (Linux), or -1 when the process is gone or it is absent. */
+    static long procStatusKib(long pid, String field) {
         try {
-            for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(process.pid()), "status"))) {
-                if (line.startsWith("VmRSS:")) {
+            for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid), "status"))) {
+                if (line.startsWith(field + ":")) {
                     return Long.parseLong(line.replaceAll("[^0-9]", ""));
                 }
             }
