@@ -1,0 +1,281 @@
+package io.diffq.system;
+
+import io.diffq.system.BenchClient.Submit;
+import io.diffq.system.JobEventsTap.Trace;
+import io.diffq.testing.KafkaBrokerProcess;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The benchmark command (not a test): the queue's own overhead, measured through real processes (a KRaft
+ * broker, one gateway, workers of the simulated model) on loopback. It runs named scenarios and writes one
+ * JSON file; see README "Benchmark". Run it with {@code infra/bench/bench.sh}.
+ *
+ * <pre>infra/bench/bench.sh [--quick] [--scenarios idle,drain,submit,scale] [--out bench-results.json]</pre>
+ */
+public final class Bench {
+
+    static final List<String> SCENARIOS = List.of("idle", "drain", "submit", "scale");
+    static final int PARTITIONS = 12;
+
+    private final BenchSettings settings;
+    private final ServiceProcess gateway;
+    private final BenchFleet fleet;
+    private final BenchClient client;
+    private final JobEventsTap tap;
+
+    private Bench(BenchSettings settings, ServiceProcess gateway, BenchFleet fleet, BenchClient client,
+            JobEventsTap tap) {
+        this.settings = settings;
+        this.gateway = gateway;
+        this.fleet = fleet;
+        this.client = client;
+        this.tap = tap;
+    }
+
+    public static void main(String[] args) throws Exception {
+        BenchSettings settings = BenchSettings.parse(args);
+        Path dir = Files.createTempDirectory("diffq-bench");
+        long began = System.nanoTime();
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("startedAt", Instant.now().toString());
+        report.put("settings", settings.describe());
+        try (Cluster cluster = new Cluster(dir)) {
+            int port = KafkaBrokerProcess.freePort();
+            ServiceProcess gateway = cluster.gatewayProcess(port,
+                    "--diffq.topics.partitions=" + PARTITIONS,
+                    "--diffq.gateway.security.rate-limit.enabled=false",
+                    "--diffq.gateway.backpressure.max-lag=1000000000",
+                    "--diffq.gateway.backpressure.max-oldest-wait=7d");
+            log("broker and gateway up (logs in %s)", dir);
+            try (JobEventsTap tap = new JobEventsTap(cluster.broker().bootstrapServers());
+                    BenchFleet fleet = new BenchFleet(cluster)) {
+                Bench bench = new Bench(settings, gateway, fleet, new BenchClient(port, tap), tap);
+                report.put("warmup", bench.warmup());
+                Map<String, Object> scenarios = new LinkedHashMap<>();
+                for (String name : settings.scenarios()) {
+                    log("scenario %s", name);
+                    scenarios.put(name, bench.run(name));
+                }
+                report.put("scenarios", scenarios);
+                fleet.stopAll();
+            }
+        }
+        report.put("wallSeconds", (System.nanoTime() - began) / 1_000_000_000L);
+        String json = JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValueAsString(report);
+        Files.writeString(settings.out(), json + "\n");
+        BenchTable.print(report);
+        log("written to %s", settings.out().toAbsolutePath());
+    }
+
+    private Map<String, Object> run(String scenario) throws Exception {
+        Map<String, Object> result = switch (scenario) {
+            case "idle" -> idle();
+            case "drain" -> drain();
+            case "submit" -> submit();
+            case "scale" -> scale();
+            default -> throw new IllegalArgumentException(scenario);
+        };
+        result.put("peakRssKib", peakRss());
+        return result;
+    }
+
+    /** Primes the JITs and the group: jobs through one worker, not reported beyond their count. */
+    private Map<String, Object> warmup() {
+        fleet.scaleTo(1, Duration.ZERO);
+        List<Submit> s = client.burst(settings.warmupJobs(), 8);
+        awaitFinished(traces(s), Duration.ofMinutes(2));
+        return Map.of("jobs", s.size(), "workers", 1, "simulatedLatencyMs", 0);
+    }
+
+    /** One closed-loop client: submit, wait for the job's terminal event, repeat. */
+    private Map<String, Object> idle() {
+        Map<String, Object> runs = new LinkedHashMap<>();
+        for (int n : List.of(1, 2, 4)) {
+            boolean settled = fleet.scaleTo(n, Duration.ZERO);
+            List<Submit> submits = new ArrayList<>();
+            List<Trace> traces = new ArrayList<>();
+            List<Double> roundTrips = new ArrayList<>();
+            long start = System.nanoTime();
+            for (int i = 0; i < settings.idleJobs(); i++) {
+                long t0 = System.nanoTime();
+                Submit s = client.submit();
+                submits.add(s);
+                if (s.accepted()) {
+                    Trace t = tap.trace(s.id());
+                    traces.add(t);
+                    if (!awaitFinished(List.of(t), Duration.ofSeconds(30))) {
+                        break;
+                    }
+                    roundTrips.add((System.nanoTime() - t0) / 1e6);
+                }
+            }
+            Map<String, Object> r = base(n, 0, settled);
+            r.put("clients", 1);
+            r.put("jobsPerSecond", LatencyStats.round(traces.size() / ((System.nanoTime() - start) / 1e9)));
+            r.put("submit", BenchMeasures.submits(submits));
+            r.put("jobs", BenchMeasures.jobs(traces, null));
+            r.put("clientRoundTripMs", LatencyStats.of(roundTrips));
+            runs.put(n + "-workers", r);
+        }
+        return scenario("one client in a closed loop (submit, wait for the terminal event, repeat), 0 ms model",
+                runs);
+    }
+
+    /** N jobs at once from 32 clients, then wait for all of them, at 0 ms and 100 ms per job, 2 workers. */
+    private Map<String, Object> drain() {
+        Map<String, Object> runs = new LinkedHashMap<>();
+        for (int latencyMs : List.of(0, 100)) {
+            boolean settled = fleet.scaleTo(2, Duration.ofMillis(latencyMs));
+            Instant first = Instant.now();
+            List<Submit> submits = client.burst(settings.drainJobs(), 32);
+            List<Trace> traces = traces(submits);
+            boolean all = awaitFinished(traces,
+                    Duration.ofSeconds(120).plusMillis((long) settings.drainJobs() * latencyMs / 2));
+            Map<String, Object> r = base(2, latencyMs, settled);
+            r.put("clients", 32);
+            r.put("allFinished", all);
+            r.put("submit", BenchMeasures.submits(submits));
+            r.put("jobs", BenchMeasures.jobs(traces, first));
+            runs.put(latencyMs + "ms", r);
+        }
+        return scenario(settings.drainJobs() + " jobs submitted at once by 32 client threads, then drained by "
+                + "2 workers", runs);
+    }
+
+    /**
+     * The submit path alone, with no worker (so no worker competes for the CPU): open loop at fixed rates,
+     * then closed loops of growing concurrency. Its jobs are then skipped (the group's offsets moved to the end).
+     */
+    private Map<String, Object> submit() throws Exception {
+        fleet.stopAll();
+        Map<String, Object> runs = new LinkedHashMap<>();
+        Duration d = settings.submitDuration();
+        for (int rate : List.of(500, 1000, 2000)) {
+            List<Submit> submits = client.openLoop(rate, d, 1024);
+            Map<String, Object> r = base(0, 0, true);
+            r.put("mode", "open loop: submit i due at start + i/rate; latency from the due time");
+            r.put("offeredPerSecond", rate);
+            r.put("durationSeconds", d.toSeconds());
+            r.put("unanswered", (long) (rate * d.toSeconds()) - submits.size());
+            r.put("submit", BenchMeasures.submits(submits));
+            runs.put("open-" + rate, r);
+        }
+        String best = null;
+        double bestRate = -1;
+        for (int clients : settings.floodClients()) {
+            List<Submit> submits = client.flood(clients, d);
+            Map<String, Object> r = base(0, 0, true);
+            r.put("mode", "closed loop: each client sends its next submit when the previous one answered");
+            r.put("clients", clients);
+            r.put("durationSeconds", d.toSeconds());
+            Map<String, Object> s = BenchMeasures.submits(submits);
+            r.put("submit", s);
+            runs.put("max-" + clients + "-clients", r);
+            double rate = (double) s.getOrDefault("acceptedPerSecond", 0.0);
+            if (rate > bestRate) {
+                bestRate = rate;
+                best = "max-" + clients + "-clients";
+            }
+        }
+        Map<String, Object> result = scenario("submit path only, no workers; 202 means the broker acknowledged "
+                + "the job", runs);
+        result.put("maxRate", Map.of("run", best, "acceptedPerSecond", bestRate));
+        result.put("peakRssKib", peakRss());
+        fleet.skipBacklog();
+        return result;
+    }
+
+    /** 100 ms jobs with 1, 2, 4 and 8 workers; a backlog of about {@code scaleSeconds} of work for all. */
+    private Map<String, Object> scale() {
+        Map<String, Object> runs = new LinkedHashMap<>();
+        int latencyMs = 100;
+        for (int n : List.of(1, 2, 4, 8)) {
+            boolean settled = fleet.scaleTo(n, Duration.ofMillis(latencyMs));
+            int jobs = (int) (n * (1000 / latencyMs) * settings.scaleSeconds());
+            Instant first = Instant.now();
+            List<Submit> submits = client.burst(jobs, 32);
+            List<Trace> traces = traces(submits);
+            boolean all = awaitFinished(traces, Duration.ofSeconds(120).plusMillis((long) jobs * latencyMs / n));
+            Map<String, Object> r = base(n, latencyMs, settled);
+            r.put("allFinished", all);
+            r.put("submit", BenchMeasures.submits(submits));
+            Map<String, Object> j = BenchMeasures.jobs(traces, first);
+            r.put("jobs", j);
+            double throughput = (double) j.getOrDefault("finishedPerSecondBusy", 0.0);
+            r.put("throughputPerSecond", throughput);
+            r.put("idealPerSecond", n * 1000.0 / latencyMs);
+            r.put("efficiency", LatencyStats.round(throughput / (n * 1000.0 / latencyMs)));
+            runs.put(n + "-workers", r);
+        }
+        Map<String, Object> result = scenario("100 ms jobs, a backlog of ~" + settings.scaleSeconds()
+                + " s of work for N workers; throughput = finished / (first start .. last finish); efficiency = "
+                + "throughput / (N x 10 jobs/s); " + PARTITIONS + " partitions, so 8 workers cannot split them "
+                + "evenly", runs);
+        return result;
+    }
+
+    private Map<String, Object> base(int workers, int latencyMs, boolean settled) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("workers", workers);
+        r.put("simulatedLatencyMs", latencyMs);
+        r.put("groupSettledBeforeStart", settled);
+        return r;
+    }
+
+    private Map<String, Object> scenario(String description, Map<String, Object> runs) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("description", description);
+        s.put("runs", runs);
+        return s;
+    }
+
+    private Map<String, Object> peakRss() {
+        Map<String, Object> rss = new LinkedHashMap<>();
+        rss.put("gateway", gateway.peakResidentKib());
+        rss.put("broker", brokerPid() < 0 ? -1 : ServiceProcess.procStatusKib(brokerPid(), "VmHWM"));
+        rss.put("workers", fleet.peakResidentKib());
+        return rss;
+    }
+
+    /** The broker is a child of this JVM (KafkaBrokerProcess), running {@code kafka.Kafka}. */
+    private static long brokerPid() {
+        return ProcessHandle.current().children().filter(p -> commandLine(p.pid()).contains("\0kafka.Kafka\0"))
+                .mapToLong(ProcessHandle::pid).findFirst().orElse(-1);
+    }
+
+    /** The arguments, NUL-separated ({@code ProcessHandle.Info} truncates long ones), or "" when gone. */
+    private static String commandLine(long pid) {
+        try {
+            return Files.readString(Path.of("/proc", String.valueOf(pid), "cmdline"),
+                    StandardCharsets.ISO_8859_1);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private List<Trace> traces(List<Submit> submits) {
+        return submits.stream().filter(Submit::accepted).map(s -> tap.trace(s.id())).toList();
+    }
+
+    private boolean awaitFinished(List<Trace> traces, Duration timeout) {
+        boolean all = tap.awaitFinished(traces, timeout);
+        if (!all) {
+            log("not every job finished within %s", timeout);
+        }
+        return all;
+    }
+
+    static void log(String format, Object... args) {
+        System.err.printf("[bench %tT] %s%n", System.currentTimeMillis(), String.format(format, args));
+    }
+}

@@ -1,0 +1,133 @@
+package io.diffq.system;
+
+import io.diffq.common.kafka.Topics;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.GroupIdNotFoundException;
+
+/**
+ * The benchmark's workers: grows or shrinks them to a count with a simulated latency, waits until the group
+ * has handed every partition of {@code diffq.jobs} to them, and reads their peak memory.
+ */
+final class BenchFleet implements AutoCloseable {
+
+    private final Cluster cluster;
+    private final Admin admin;
+    private final List<ServiceProcess> workers = new ArrayList<>();
+    private final ExecutorService pool = Executors.newCachedThreadPool();
+    private Duration latency;
+
+    BenchFleet(Cluster cluster) {
+        this.cluster = cluster;
+        this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                cluster.broker().bootstrapServers()));
+    }
+
+    /**
+     * {@code n} workers of the simulated model at {@code latency}, all with partitions; workers of another
+     * latency are stopped first. Returns whether the group settled within a minute.
+     */
+    boolean scaleTo(int n, Duration latency) {
+        if (!latency.equals(this.latency)) {
+            stopAll();
+            this.latency = latency;
+        }
+        while (workers.size() > n) {
+            workers.remove(workers.size() - 1).stop();
+        }
+        String arg = "--diffq.worker.simulated.latency=" + latency.toMillis() + "ms";
+        // Started side by side: a JVM start is mostly waiting on one core.
+        List<CompletableFuture<ServiceProcess>> starting = IntStream.range(workers.size(), n)
+                .mapToObj(i -> CompletableFuture.supplyAsync(() -> cluster.worker(arg), pool)).toList();
+        starting.forEach(f -> workers.add(f.join()));
+        return awaitAssigned(n, Duration.ofSeconds(60));
+    }
+
+    void stopAll() {
+        CompletableFuture.allOf(workers.stream().map(w -> CompletableFuture.runAsync(w::stop, pool))
+                .toArray(CompletableFuture[]::new)).join();
+        workers.clear();
+    }
+
+    /**
+     * Moves the (empty) worker group's committed offsets to the end of {@code diffq.jobs}, so the jobs a
+     * scenario ran without workers do not become the next scenario's backlog.
+     */
+    void skipBacklog() throws Exception {
+        stopAll();
+        awaitAssigned(0, Duration.ofSeconds(30));
+        Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+        admin.describeTopics(List.of(Topics.JOBS)).allTopicNames().get(10, TimeUnit.SECONDS).get(Topics.JOBS)
+                .partitions().forEach(p -> latest.put(new TopicPartition(Topics.JOBS, p.partition()),
+                        OffsetSpec.latest()));
+        Map<TopicPartition, OffsetAndMetadata> ends = new HashMap<>();
+        admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS)
+                .forEach((tp, info) -> ends.put(tp, new OffsetAndMetadata(info.offset())));
+        admin.alterConsumerGroupOffsets(Topics.WORKER_GROUP, ends).all().get(10, TimeUnit.SECONDS);
+    }
+
+    /** Peak RSS (VmHWM, KiB) of each worker now running, by name. */
+    Map<String, Long> peakResidentKib() {
+        Map<String, Long> rss = new LinkedHashMap<>();
+        workers.forEach(w -> rss.put(w.name(), w.peakResidentKib()));
+        return rss;
+    }
+
+    private boolean awaitAssigned(int n, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                ConsumerGroupDescription g = admin.describeConsumerGroups(List.of(Topics.WORKER_GROUP))
+                        .describedGroups().get(Topics.WORKER_GROUP).get(5, TimeUnit.SECONDS);
+                int partitions = admin.describeTopics(List.of(Topics.JOBS)).allTopicNames().get(5, TimeUnit.SECONDS)
+                        .get(Topics.JOBS).partitions().size();
+                long assigned = g.members().stream().mapToLong(m -> m.assignment().topicPartitions().stream()
+                        .filter(tp -> tp.topic().equals(Topics.JOBS)).count()).sum();
+                boolean everyoneHasWork = g.members().stream()
+                        .allMatch(m -> !m.assignment().topicPartitions().isEmpty() || n > partitions);
+                if (g.members().size() == n && (n == 0 || assigned == partitions && everyoneHasWork)) {
+                    return true;
+                }
+            } catch (ExecutionException e) {
+                if (n == 0 && e.getCause() instanceof GroupIdNotFoundException) {
+                    return true;
+                }
+            } catch (Exception notYet) {
+                // no group yet, or the broker is busy: ask again
+            }
+            sleep(250);
+        }
+        Bench.log("the worker group did not settle on %d members within %s", n, timeout);
+        return false;
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.shutdown();
+        admin.close(Duration.ofSeconds(2));
+    }
+}

@@ -1,0 +1,103 @@
+package io.diffq.system;
+
+import io.diffq.system.BenchClient.Submit;
+import io.diffq.system.JobEventsTap.Trace;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+
+/** What the benchmark reports about a set of submits and the jobs they created. */
+final class BenchMeasures {
+
+    static final String IDLE_GAP_DEFINITION = "per worker, its jobs ordered by startedAt; gap = next job's "
+            + "startedAt - previous job's finishedAt (the time of the previous job's terminal event, both from "
+            + "diffq.job-events); a gap counts only when, at the previous job's finishedAt, some other job of the "
+            + "same run had been created and not yet started (work was waiting while this worker had none)";
+
+    /** Submit throughput (accepted per second from the first due time to the last answer) and latency. */
+    static Map<String, Object> submits(List<Submit> submits) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        List<Submit> accepted = submits.stream().filter(Submit::accepted).toList();
+        m.put("sent", submits.size());
+        m.put("accepted", accepted.size());
+        m.put("refusedByStatus", submits.stream().filter(s -> !s.accepted())
+                .collect(Collectors.groupingBy(s -> String.valueOf(s.status()), TreeMap::new, Collectors.counting())));
+        if (!submits.isEmpty()) {
+            Instant first = submits.stream().map(Submit::due).min(Comparator.naturalOrder()).orElseThrow();
+            Instant last = submits.stream().map(s -> s.due().plusNanos((long) (s.latencyMs() * 1e6)))
+                    .max(Comparator.naturalOrder()).orElseThrow();
+            m.put("acceptedPerSecond", LatencyStats.round(accepted.size() / seconds(first, last)));
+        }
+        m.put("latencyMs", LatencyStats.of(accepted.stream().map(Submit::latencyMs).toList()));
+        return m;
+    }
+
+    /**
+     * Queue overhead (createdAt → startedAt), end to end (createdAt → finishedAt), throughput and idle gaps
+     * of the jobs; {@code firstSubmit} starts the drain rate's clock.
+     */
+    static Map<String, Object> jobs(List<Trace> jobs, Instant firstSubmit) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        List<Trace> done = jobs.stream().filter(t -> t.finished.isDone() && t.createdAt != null).toList();
+        m.put("jobs", jobs.size());
+        m.put("finished", done.size());
+        m.put("byState", done.stream().collect(Collectors.groupingBy(t -> t.state, TreeMap::new,
+                Collectors.counting())));
+        m.put("redelivered", done.stream().filter(t -> t.attempt > 1).count());
+        List<Trace> started = done.stream().filter(t -> t.startedAt != null).toList();
+        m.put("queueMs", LatencyStats.of(started.stream().map(t -> millis(t.createdAt, t.startedAt)).toList()));
+        m.put("endToEndMs", LatencyStats.of(done.stream().map(t -> millis(t.createdAt, t.finishedAt)).toList()));
+        if (!started.isEmpty()) {
+            Instant firstStart = started.stream().map(t -> t.startedAt).min(Comparator.naturalOrder()).orElseThrow();
+            Instant lastFinish = done.stream().map(t -> t.finishedAt).max(Comparator.naturalOrder()).orElseThrow();
+            m.put("busySeconds", LatencyStats.round(seconds(firstStart, lastFinish)));
+            m.put("finishedPerSecondBusy", LatencyStats.round(done.size() / seconds(firstStart, lastFinish)));
+            if (firstSubmit != null) {
+                m.put("drainSeconds", LatencyStats.round(seconds(firstSubmit, lastFinish)));
+                m.put("drainRatePerSecond", LatencyStats.round(done.size() / seconds(firstSubmit, lastFinish)));
+            }
+        }
+        m.put("idleGapUnderBacklogMs", LatencyStats.of(idleGaps(started)));
+        m.put("jobsPerWorker", started.stream().collect(Collectors.groupingBy(t -> Objects.toString(t.worker),
+                TreeMap::new, Collectors.counting())));
+        return m;
+    }
+
+    /** See {@link #IDLE_GAP_DEFINITION}. */
+    static List<Double> idleGaps(List<Trace> started) {
+        Map<String, List<Trace>> byWorker = started.stream()
+                .collect(Collectors.groupingBy(t -> Objects.toString(t.worker)));
+        List<Double> gaps = new ArrayList<>();
+        for (List<Trace> own : byWorker.values()) {
+            own.sort(Comparator.comparing((Trace t) -> t.startedAt));
+            for (int i = 1; i < own.size(); i++) {
+                Instant free = own.get(i - 1).finishedAt;
+                Trace previous = own.get(i - 1);
+                boolean waiting = started.stream().anyMatch(t -> t != previous && !t.createdAt.isAfter(free)
+                        && t.startedAt.isAfter(free));
+                if (waiting) {
+                    gaps.add(millis(free, own.get(i).startedAt));
+                }
+            }
+        }
+        return gaps;
+    }
+
+    static double millis(Instant from, Instant to) {
+        return Duration.between(from, to).toNanos() / 1e6;
+    }
+
+    private static double seconds(Instant from, Instant to) {
+        return Math.max(1e-3, Duration.between(from, to).toNanos() / 1e9);
+    }
+
+    private BenchMeasures() {
+    }
+}

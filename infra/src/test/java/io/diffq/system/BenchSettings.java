@@ -1,0 +1,76 @@
+package io.diffq.system;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The benchmark's options: {@code --quick} (about 3 minutes instead of about 15), {@code --scenarios a,b},
+ * {@code --out FILE}, and overrides of each scenario's size.
+ */
+record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmupJobs, int idleJobs, int drainJobs,
+        Duration submitDuration, List<Integer> floodClients, int scaleSeconds) {
+
+    static BenchSettings parse(String[] args) {
+        Map<String, String> o = new LinkedHashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            if (!args[i].startsWith("--")) {
+                throw new IllegalArgumentException("expected --name [value], got " + args[i]);
+            }
+            String name = args[i].substring(2);
+            if (name.equals("quick") || name.equals("help")) {
+                o.put(name, "true");
+            } else if (i + 1 < args.length) {
+                o.put(name, args[++i]);
+            } else {
+                throw new IllegalArgumentException("--" + name + " needs a value");
+            }
+        }
+        if (o.containsKey("help")) {
+            System.out.println("bench.sh [--quick] [--scenarios " + String.join(",", Bench.SCENARIOS)
+                    + "] [--out bench-results.json] [--warmup-jobs N] [--idle-jobs N] [--drain-jobs N]"
+                    + " [--submit-seconds S] [--flood-clients 4,16,64] [--scale-seconds S]");
+            System.exit(0);
+        }
+        boolean quick = o.containsKey("quick");
+        List<String> scenarios = Arrays.stream(o.getOrDefault("scenarios", String.join(",", Bench.SCENARIOS))
+                .split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+        for (String s : scenarios) {
+            if (!Bench.SCENARIOS.contains(s)) {
+                throw new IllegalArgumentException("unknown scenario " + s + "; known: " + Bench.SCENARIOS);
+            }
+        }
+        return new BenchSettings(quick, scenarios,
+                Path.of(o.getOrDefault("out", "bench-results.json")),
+                Integer.parseInt(o.getOrDefault("warmup-jobs", quick ? "100" : "300")),
+                Integer.parseInt(o.getOrDefault("idle-jobs", quick ? "50" : "200")),
+                Integer.parseInt(o.getOrDefault("drain-jobs", quick ? "300" : "2000")),
+                Duration.ofSeconds(Long.parseLong(o.getOrDefault("submit-seconds", quick ? "3" : "10"))),
+                Arrays.stream(o.getOrDefault("flood-clients", quick ? "4,32" : "4,16,64").split(","))
+                        .map(String::trim).map(Integer::valueOf).toList(),
+                Integer.parseInt(o.getOrDefault("scale-seconds", quick ? "3" : "10")));
+    }
+
+    Map<String, Object> describe() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("quick", quick);
+        m.put("scenarios", scenarios);
+        m.put("warmupJobs", warmupJobs);
+        m.put("idleJobsPerWorkerCount", idleJobs);
+        m.put("drainJobs", drainJobs);
+        m.put("submitSecondsPerRun", submitDuration.toSeconds());
+        m.put("floodClients", floodClients);
+        m.put("scaleBacklogSeconds", scaleSeconds);
+        m.put("partitions", Bench.PARTITIONS);
+        m.put("job", "simulated model, 8x8, 1 step");
+        m.put("processes", "broker, gateway and workers are separate JVMs on this host (the system tests' flags: "
+                + "-Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1); the client runs in the bench's JVM");
+        m.put("cores", Runtime.getRuntime().availableProcessors());
+        m.put("clock", "createdAt is the gateway's, startedAt/finishedAt the workers', all on this host's clock");
+        m.put("idleGap", BenchMeasures.IDLE_GAP_DEFINITION);
+        return m;
+    }
+}

@@ -1,0 +1,46 @@
+package io.diffq.system;
+
+import java.util.Map;
+
+/** The short table the benchmark prints after its JSON: one line per run of a scenario. */
+final class BenchTable {
+
+    private static final String FORMAT = "%-22s %6s %9s %15s %17s %17s %15s %9s%n";
+
+    @SuppressWarnings("unchecked")
+    static void print(Map<String, Object> report) {
+        System.out.printf(FORMAT, "run", "jobs", "accept/s", "submit p50/p99", "queue p50/p99", "e2e p50/p99",
+                "gap p50/p99", "done/s");
+        Map<String, Object> scenarios = (Map<String, Object>) report.getOrDefault("scenarios", Map.of());
+        scenarios.forEach((name, s) -> ((Map<String, Object>) ((Map<String, Object>) s).get("runs"))
+                .forEach((run, r) -> row(name + " " + run, (Map<String, Object>) r)));
+        System.out.println("(latencies in ms; done/s: drain rate for drain runs, busy throughput otherwise)");
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void row(String name, Map<String, Object> r) {
+        Map<String, Object> submit = (Map<String, Object>) r.getOrDefault("submit", Map.of());
+        Map<String, Object> jobs = (Map<String, Object>) r.getOrDefault("jobs", Map.of());
+        Object rate = jobs.containsKey("drainRatePerSecond") && name.startsWith("drain")
+                ? jobs.get("drainRatePerSecond") : jobs.getOrDefault("finishedPerSecondBusy", "-");
+        System.out.printf(FORMAT, name, jobs.getOrDefault("jobs", submit.getOrDefault("accepted", "-")),
+                submit.getOrDefault("acceptedPerSecond", "-"), pair(submit.get("latencyMs")), pair(jobs.get("queueMs")),
+                pair(jobs.get("endToEndMs")), pair(jobs.get("idleGapUnderBacklogMs")), rate);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static String pair(Object stats) {
+        if (!(stats instanceof Map<?, ?> m) || !m.containsKey("p50")) {
+            return "-";
+        }
+        return fmt(m.get("p50")) + "/" + fmt(m.get("p99"));
+    }
+
+    private static String fmt(Object v) {
+        double d = ((Number) v).doubleValue();
+        return d >= 100 ? String.valueOf(Math.round(d)) : String.format("%.1f", d);
+    }
+
+    private BenchTable() {
+    }
+}
