@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -97,11 +98,33 @@ public final class Bench {
         return Map.of("jobs", s.size(), "workers", 1, "simulatedLatencyMs", 0);
     }
 
+    /**
+     * {@code n} workers at {@code latency}, each of which has run a job (a worker's first job waits for its
+     * start-up, e.g. the replay of the cancels, which is no part of the queue's steady state). Returns whether
+     * the group settled and every worker ran a priming job.
+     */
+    private boolean workers(int n, Duration latency) {
+        boolean settled = fleet.scaleTo(n, latency);
+        Set<String> names = fleet.names();
+        for (int round = 0; round < 5; round++) {
+            List<Trace> primed = traces(client.burst(Math.max(8, 4 * n), 8));
+            if (!awaitFinished(primed, Duration.ofSeconds(60))) {
+                return false;
+            }
+            names.removeIf(w -> primed.stream().anyMatch(t -> t.worker != null && t.worker.startsWith(w + "/")));
+            if (names.isEmpty()) {
+                return settled;
+            }
+        }
+        log("workers %s ran no priming job", names);
+        return false;
+    }
+
     /** One closed-loop client: submit, wait for the job's terminal event, repeat. */
     private Map<String, Object> idle() {
         Map<String, Object> runs = new LinkedHashMap<>();
         for (int n : List.of(1, 2, 4)) {
-            boolean settled = fleet.scaleTo(n, Duration.ZERO);
+            boolean settled = workers(n, Duration.ZERO);
             List<Submit> submits = new ArrayList<>();
             List<Trace> traces = new ArrayList<>();
             List<Double> roundTrips = new ArrayList<>();
@@ -135,7 +158,7 @@ public final class Bench {
     private Map<String, Object> drain() {
         Map<String, Object> runs = new LinkedHashMap<>();
         for (int latencyMs : List.of(0, 100)) {
-            boolean settled = fleet.scaleTo(2, Duration.ofMillis(latencyMs));
+            boolean settled = workers(2, Duration.ofMillis(latencyMs));
             Instant first = Instant.now();
             List<Submit> submits = client.burst(settings.drainJobs(), 32);
             List<Trace> traces = traces(submits);
@@ -200,7 +223,7 @@ public final class Bench {
         Map<String, Object> runs = new LinkedHashMap<>();
         int latencyMs = 100;
         for (int n : List.of(1, 2, 4, 8)) {
-            boolean settled = fleet.scaleTo(n, Duration.ofMillis(latencyMs));
+            boolean settled = workers(n, Duration.ofMillis(latencyMs));
             int jobs = (int) (n * (1000 / latencyMs) * settings.scaleSeconds());
             Instant first = Instant.now();
             List<Submit> submits = client.burst(jobs, 32);
@@ -228,7 +251,10 @@ public final class Bench {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("workers", workers);
         r.put("simulatedLatencyMs", latencyMs);
-        r.put("groupSettledBeforeStart", settled);
+        r.put("workersSettledAndPrimed", settled);
+        if (workers > 0) {
+            r.put("partitionsPerWorker", fleet.assignment());
+        }
         return r;
     }
 

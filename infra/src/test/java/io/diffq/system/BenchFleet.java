@@ -5,8 +5,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -32,6 +35,7 @@ final class BenchFleet implements AutoCloseable {
     private final List<ServiceProcess> workers = new ArrayList<>();
     private final ExecutorService pool = Executors.newCachedThreadPool();
     private Duration latency;
+    private volatile Map<String, Integer> assignment = Map.of();
 
     BenchFleet(Cluster cluster) {
         this.cluster = cluster;
@@ -82,6 +86,18 @@ final class BenchFleet implements AutoCloseable {
         admin.alterConsumerGroupOffsets(Topics.WORKER_GROUP, ends).all().get(10, TimeUnit.SECONDS);
     }
 
+    /** Partitions of {@code diffq.jobs} per group member (its client id) when the group last settled. */
+    Map<String, Integer> assignment() {
+        return assignment;
+    }
+
+    /** The names of the workers now running. */
+    Set<String> names() {
+        Set<String> names = new LinkedHashSet<>();
+        workers.forEach(w -> names.add(w.name()));
+        return names;
+    }
+
     /** Peak RSS (VmHWM, KiB) of each worker now running, by name. */
     Map<String, Long> peakResidentKib() {
         Map<String, Long> rss = new LinkedHashMap<>();
@@ -102,6 +118,10 @@ final class BenchFleet implements AutoCloseable {
                 boolean everyoneHasWork = g.members().stream()
                         .allMatch(m -> !m.assignment().topicPartitions().isEmpty() || n > partitions);
                 if (g.members().size() == n && (n == 0 || assigned == partitions && everyoneHasWork)) {
+                    Map<String, Integer> a = new TreeMap<>();
+                    g.members().forEach(m -> a.put(m.clientId(), (int) m.assignment().topicPartitions().stream()
+                            .filter(tp -> tp.topic().equals(Topics.JOBS)).count()));
+                    assignment = a;
                     return true;
                 }
             } catch (ExecutionException e) {

@@ -53,6 +53,7 @@ final class BenchMeasures {
         m.put("redelivered", done.stream().filter(t -> t.attempt > 1).count());
         List<Trace> started = done.stream().filter(t -> t.startedAt != null).toList();
         m.put("queueMs", LatencyStats.of(started.stream().map(t -> millis(t.createdAt, t.startedAt)).toList()));
+        m.put("serviceMs", LatencyStats.of(started.stream().map(t -> millis(t.startedAt, t.finishedAt)).toList()));
         m.put("endToEndMs", LatencyStats.of(done.stream().map(t -> millis(t.createdAt, t.finishedAt)).toList()));
         if (!started.isEmpty()) {
             Instant firstStart = started.stream().map(t -> t.startedAt).min(Comparator.naturalOrder()).orElseThrow();
