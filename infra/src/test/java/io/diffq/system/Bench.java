@@ -86,7 +86,6 @@ public final class Bench {
             case "scale" -> scale();
             default -> throw new IllegalArgumentException(scenario);
         };
-        result.put("peakRssKib", peakRss());
         return result;
     }
 
@@ -148,6 +147,7 @@ public final class Bench {
             r.put("submit", BenchMeasures.submits(submits));
             r.put("jobs", BenchMeasures.jobs(traces, null));
             r.put("clientRoundTripMs", LatencyStats.of(roundTrips));
+            r.put("peakRssKib", peakRss());
             runs.put(n + "-workers", r);
         }
         return scenario("one client in a closed loop (submit, wait for the terminal event, repeat), 0 ms model",
@@ -169,6 +169,7 @@ public final class Bench {
             r.put("allFinished", all);
             r.put("submit", BenchMeasures.submits(submits));
             r.put("jobs", BenchMeasures.jobs(traces, first));
+            r.put("peakRssKib", peakRss());
             runs.put(latencyMs + "ms", r);
         }
         return scenario(settings.drainJobs() + " jobs submitted at once by 32 client threads, then drained by "
@@ -191,6 +192,7 @@ public final class Bench {
             r.put("durationSeconds", d.toSeconds());
             r.put("unanswered", (long) (rate * d.toSeconds()) - submits.size());
             r.put("submit", BenchMeasures.submits(submits));
+            r.put("peakRssKib", peakRss());
             runs.put("open-" + rate, r);
         }
         String best = null;
@@ -203,6 +205,7 @@ public final class Bench {
             r.put("durationSeconds", d.toSeconds());
             Map<String, Object> s = BenchMeasures.submits(submits);
             r.put("submit", s);
+            r.put("peakRssKib", peakRss());
             runs.put("max-" + clients + "-clients", r);
             double rate = (double) s.getOrDefault("acceptedPerSecond", 0.0);
             if (rate > bestRate) {
@@ -213,7 +216,6 @@ public final class Bench {
         Map<String, Object> result = scenario("submit path only, no workers; 202 means the broker acknowledged "
                 + "the job", runs);
         result.put("maxRate", Map.of("run", best, "acceptedPerSecond", bestRate));
-        result.put("peakRssKib", peakRss());
         fleet.skipBacklog();
         return result;
     }
@@ -238,6 +240,7 @@ public final class Bench {
             r.put("throughputPerSecond", throughput);
             r.put("idealPerSecond", n * 1000.0 / latencyMs);
             r.put("efficiency", LatencyStats.round(throughput / (n * 1000.0 / latencyMs)));
+            r.put("peakRssKib", peakRss());
             runs.put(n + "-workers", r);
         }
         Map<String, Object> result = scenario("100 ms jobs, a backlog of ~" + settings.scaleSeconds()
@@ -265,6 +268,10 @@ public final class Bench {
         return s;
     }
 
+    /**
+     * VmHWM of each process, read after a run: the highest RSS since the process started, so the gateway's and
+     * the broker's (which live through the whole benchmark) include the runs before.
+     */
     private Map<String, Object> peakRss() {
         Map<String, Object> rss = new LinkedHashMap<>();
         rss.put("gateway", gateway.peakResidentKib());
