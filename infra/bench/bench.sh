@@ -12,7 +12,7 @@ CP_FILE="$ROOT/infra/target/bench.classpath"
 if [[ "${BENCH_SKIP_BUILD:-0}" != 1 || ! -f "$CP_FILE" ]]; then
   echo "bench: building (mvn package -DskipTests)..." >&2
   # One reactor run, so common's test-jar and the service jars resolve to this checkout's target dirs.
-  mvn -B -q ${BENCH_MVN_ARGS:-} package -DskipTests dependency:build-classpath -Dmdep.includeScope=test \
+  mvn -B -q -Dstyle.color=never ${BENCH_MVN_ARGS:-} package -DskipTests dependency:build-classpath -Dmdep.includeScope=test \
     -Dmdep.outputFile=target/bench.classpath
 fi
 exec java -Xmx1g -Ddiffq.root="$ROOT" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
