@@ -1,0 +1,40 @@
+package io.diffq.system;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.diffq.system.JobEventsTap.Trace;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class BenchMeasuresTests {
+
+    private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+
+    @Test
+    void aGapCountsOnlyWhileAnotherJobWaits() {
+        Trace a = job("a", 0, 0, 100, "w1");
+        Trace b = job("b", 0, 130, 230, "w1");   // waited from 0: the 30 ms gap after a counts
+        Trace c = job("c", 500, 510, 600, "w1"); // created after b finished: that gap is idleness, not waiting
+        assertThat(BenchMeasures.idleGaps(new ArrayList<>(List.of(c, a, b)))).containsExactly(30.0);
+    }
+
+    @Test
+    void percentilesAreNearestRank() {
+        Map<String, Object> s = LatencyStats.of(List.of(5.0, 1.0, 4.0, 2.0, 3.0, 6.0, 7.0, 8.0, 9.0, 10.0));
+        assertThat(s).containsEntry("count", 10).containsEntry("p50", 5.0).containsEntry("p95", 10.0)
+                .containsEntry("max", 10.0).containsEntry("mean", 5.5);
+    }
+
+    private static Trace job(String id, long created, long started, long finished, String worker) {
+        Trace t = new Trace(id);
+        t.createdAt = T0.plusMillis(created);
+        t.startedAt = T0.plusMillis(started);
+        t.finishedAt = T0.plusMillis(finished);
+        t.worker = worker;
+        t.finished.complete(null);
+        return t;
+    }
+}
