@@ -13,6 +13,7 @@ public final class MetricNames {
     public static final String JOB_INFERENCE = "diffq.job.inference";
     public static final String JOBS_COMPLETED = "diffq.jobs.completed";
     public static final String JOB_CANCEL_LATENCY = "diffq.job.cancel.latency";
+    public static final String WORKER_IDLE_GAP = "diffq.worker.idle.gap";
     public static final String QUEUE_LAG_RECORDS = "diffq.queue.lag.records";
     public static final String QUEUE_OLDEST_WAIT = "diffq.queue.oldest.wait";
     public static final String WORKERS = "diffq.workers";
@@ -38,6 +39,15 @@ public final class MetricNames {
             Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10),
             Duration.ofSeconds(15), Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(120),
             Duration.ofSeconds(300), Duration.ofSeconds(600));
+
+    /**
+     * Histogram buckets of a worker's idle gap between two jobs while work waits: what the queue costs a GPU
+     * per job, from a millisecond to the seconds of a stall.
+     */
+    public static final List<Duration> IDLE_GAP_BUCKETS = List.of(
+            Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
+            Duration.ofMillis(20), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
+            Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5));
 
     private MetricNames() {
     }

@@ -10,11 +10,12 @@ import java.time.Clock;
 import java.time.Duration;
 import org.springframework.stereotype.Component;
 
-/** The worker's job meters: queue wait, inference time, end-to-end latency and completions. */
+/** The worker's job meters: queue wait, idle gap, inference time, end-to-end latency and completions. */
 @Component
 class JobMetrics {
 
     private static final Duration[] BUCKETS = MetricNames.JOB_LATENCY_BUCKETS.toArray(Duration[]::new);
+    private static final Duration[] IDLE_GAP_BUCKETS = MetricNames.IDLE_GAP_BUCKETS.toArray(Duration[]::new);
 
     private final MeterRegistry meters;
     private final Clock clock;
@@ -30,6 +31,19 @@ class JobMetrics {
                 .tag(MetricNames.TAG_MODEL, request.model())
                 .register(meters)
                 .record(since(request));
+    }
+
+    /**
+     * A device's model starts a job that was already waiting when the device's previous job made its last
+     * write: the time the device sat between the two, which is the queue's cost to a busy GPU.
+     */
+    void idleGap(String device, Duration gap) {
+        Timer.builder(MetricNames.WORKER_IDLE_GAP)
+                .description("Time a device waits between two jobs while the next one is already queued")
+                .serviceLevelObjectives(IDLE_GAP_BUCKETS)
+                .tag(MetricNames.TAG_GPU, device)
+                .register(meters)
+                .record(gap.isNegative() ? Duration.ZERO : gap);
     }
 
     /** Time the model took on {@code device}. */

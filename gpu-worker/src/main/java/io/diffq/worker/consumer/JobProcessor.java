@@ -18,8 +18,11 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BooleanSupplier;
 import javax.imageio.ImageIO;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -47,6 +50,8 @@ class JobProcessor {
     private final JobMetrics metrics;
     private final Cancellations cancellations;
     private final Clock clock;
+    /** Per device, when its last delivery made its last write. */
+    private final Map<String, Instant> lastWrite = new ConcurrentHashMap<>();
 
     JobProcessor(JobEventPublisher publisher, JobCodec codec, WorkerIdentity identity, WorkerProperties properties,
             JobMetrics metrics, Cancellations cancellations, Clock clock) {
@@ -64,6 +69,15 @@ class JobProcessor {
      *                 stops and goes back to the group unfinished
      */
     void process(ConsumerRecord<String, byte[]> record, Consumer<?, ?> consumer, DeviceModels models,
+            BooleanSupplier handBack) {
+        try {
+            deliver(record, consumer, models, handBack);
+        } finally {
+            lastWrite.put(models.device().name(), clock.instant());
+        }
+    }
+
+    private void deliver(ConsumerRecord<String, byte[]> record, Consumer<?, ?> consumer, DeviceModels models,
             BooleanSupplier handBack) {
         JobRequest request;
         try {
@@ -98,6 +112,7 @@ class JobProcessor {
             run.fail(JobFailure.fatal("unsupported-model", "this worker does not serve model " + request.model()));
             return;
         }
+        recordIdleGap(models.device().name(), request);
         byte[] png;
         try {
             png = encodePng(model.get().generate(GenerationRequest.of(request), (step, total) -> {
@@ -123,6 +138,14 @@ class JobProcessor {
             return;
         }
         run.succeed(png, models.device().name());
+    }
+
+    /** The device's idle gap before this job, when the job was already queued at the previous job's last write. */
+    private void recordIdleGap(String device, JobRequest request) {
+        Instant previous = lastWrite.get(device);
+        if (previous != null && !request.createdAt().isAfter(previous)) {
+            metrics.idleGap(device, Duration.between(previous, clock.instant()));
+        }
     }
 
     /** One delivery of one job. */

@@ -138,6 +138,17 @@ class JobProcessingIntegrationTests {
                 .contains("diffq_job_queue_wait_seconds_bucket{application=\"diffq-worker\",model=\"simulated\",le=\"600.0\"} 3")
                 .contains("diffq_job_e2e_seconds_bucket{application=\"diffq-worker\",model=\"simulated\",state=\"SUCCEEDED\",le=\"600.0\"} 2")
                 .containsPattern("kafka_consumer_fetch_manager_records_lag\\{[^}]*partition=\"0\"[^}]*topic=\"diffq.jobs\""));
+        // All five were queued before the first ran: every model start after the first had work waiting, and
+        // each gap (attempt bookkeeping, RUNNING, the next poll; a retry's 1 s back-off) stays under 5 s.
+        String metrics = scrape();
+        java.util.regex.Matcher gaps = java.util.regex.Pattern.compile(
+                "diffq_worker_idle_gap_seconds_count\\{application=\"diffq-worker\",gpu=\"cpu\"} (\\d+)")
+                .matcher(metrics);
+        assertThat(gaps.find()).as("the idle-gap histogram").isTrue();
+        assertThat(Integer.parseInt(gaps.group(1))).isGreaterThanOrEqualTo(3);
+        assertThat(metrics).contains(
+                "diffq_worker_idle_gap_seconds_bucket{application=\"diffq-worker\",gpu=\"cpu\",le=\"5.0\"} "
+                        + gaps.group(1));
     }
 
     private String scrape() throws Exception {
