@@ -16,7 +16,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -114,8 +113,8 @@ public class JobRequestParser {
         if (!errors.isEmpty()) {
             throw new InvalidJobException(errors);
         }
-        // Scheduler names are lower case (the worker reads them so); the client's spelling may differ.
-        scheduler = scheduler == null ? null : scheduler.toLowerCase(Locale.ROOT);
+        // Stored as checked: the card's one spelling of a scheduler name.
+        scheduler = ModelCard.schedulerName(scheduler);
         Instant now = clock.instant();
         String fingerprint = idempotencyKey == null ? null : fingerprint(prompt, negative, w, h, steps,
                 guidance, seed, card.name(), scheduler, deadlineSeconds);

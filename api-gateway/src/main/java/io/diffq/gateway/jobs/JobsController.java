@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.time.Clock;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -114,9 +115,9 @@ class JobsController {
     ResponseEntity<JobView> cancel(@PathVariable String id) {
         JobStatus status = find(id);
         if (status.state().isTerminal()) {
-            throw new JobFinishedException(id, status.state());
+            throw new JobFinishedException(status.id(), status.state());
         }
-        submitter.cancel(JobControl.cancel(id, clock.instant()));
+        submitter.cancel(JobControl.cancel(status.id(), clock.instant()));
         return ResponseEntity.accepted()
                 .cacheControl(CacheControl.noStore())
                 .body(view(status));
@@ -140,10 +141,10 @@ class JobsController {
     ResponseEntity<byte[]> image(@PathVariable String id) {
         JobStatus status = find(id);
         if (status.state() != JobState.SUCCEEDED || status.result() == null) {
-            throw new ImageUnavailableException(id, status.state(), false);
+            throw new ImageUnavailableException(status.id(), status.state(), false);
         }
-        byte[] png = results.read(id, status.result())
-                .orElseThrow(() -> new ImageUnavailableException(id, status.state(), true));
+        byte[] png = results.read(status.id(), status.result())
+                .orElseThrow(() -> new ImageUnavailableException(status.id(), status.state(), true));
         return ResponseEntity.ok()
                 .contentType(MediaType.IMAGE_PNG)
                 .cacheControl(CacheControl.maxAge(properties.statusRetention()).cachePrivate().immutable())
@@ -154,11 +155,13 @@ class JobsController {
         return JobView.of(status, view.cancelRequestedAt(status.id()).orElse(null), clock.instant());
     }
 
-    private JobStatus find(String id) {
+    /** The job named by a path: a UUID in any case (ids are stored in lower case, as UUIDs print). */
+    private JobStatus find(String path) {
+        String id = path.toLowerCase(Locale.ROOT);
         if (!JOB_ID.matcher(id).matches()) {
-            throw new JobNotFoundException(id);
+            throw new JobNotFoundException(path);
         }
-        return view.find(id).orElseThrow(() -> new JobNotFoundException(id));
+        return view.find(id).orElseThrow(() -> new JobNotFoundException(path));
     }
 
     private byte[] readBounded(InputStream body, Long contentLength) throws IOException {

@@ -126,6 +126,9 @@ class JobRequestParserTests {
         assertThat(parse(onlyDdim, "{\"prompt\":\"p\",\"scheduler\":\"DDIM\"}").scheduler()).isEqualTo("ddim");
         assertRejected(onlyDdim, "{\"prompt\":\"p\",\"scheduler\":\"euler\"}", "scheduler",
                 "model tiny offers the schedulers [ddim]");
+        // A name that passes only a looser comparison than the one the worker makes is refused at submit.
+        assertRejected(onlyDdim, "{\"prompt\":\"p\",\"scheduler\":\"dd\\u0130m\"}", "scheduler",
+                "model tiny offers the schedulers [ddim]");
     }
 
     @Test

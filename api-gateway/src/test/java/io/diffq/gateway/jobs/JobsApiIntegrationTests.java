@@ -86,6 +86,11 @@ class JobsApiIntegrationTests {
         assertThat(queued.get("request").get("seed").asLong()).isEqualTo(7);
         assertThat(queued.get("links").get("self").asString()).isEqualTo("/v1/jobs/" + id);
 
+        // A UUID is the same id in upper case.
+        Api.Response upper = api.get("/v1/jobs/" + id.toUpperCase(java.util.Locale.ROOT));
+        assertThat(upper.status()).isEqualTo(200);
+        assertThat(upper.json().get("id").asString()).isEqualTo(id);
+
         Api.Response early = api.get("/v1/jobs/" + id + "/image");
         assertThat(early.status()).isEqualTo(409);
         assertThat(early.contentType()).startsWith("application/problem+json");

@@ -2,6 +2,7 @@ package io.diffq.common.model;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -105,9 +106,19 @@ public record ModelCard(
         return Optional.empty();
     }
 
-    /** Whether a job may ask for {@code scheduler} ({@code null}: the default), ignoring case. */
+    /**
+     * A scheduler name as a job stores it and a worker reads it: lower case in the root locale. Checking and
+     * storing use this one spelling, so a name that only matches under a looser comparison (U+0130 "İ" is
+     * {@code equalsIgnoreCase} to "i", but lower-cases to "i̇") is refused, not stored and failed later.
+     */
+    public static String schedulerName(String scheduler) {
+        return scheduler == null ? null : scheduler.toLowerCase(Locale.ROOT);
+    }
+
+    /** Whether a job may ask for {@code scheduler} ({@code null}: the default), by {@link #schedulerName}. */
     public Optional<Problem> checkScheduler(String scheduler) {
-        if (scheduler == null || schedulers.stream().anyMatch(scheduler::equalsIgnoreCase)) {
+        String asked = schedulerName(scheduler);
+        if (asked == null || schedulers.stream().anyMatch(s -> schedulerName(s).equals(asked))) {
             return Optional.empty();
         }
         return Optional.of(new Problem("scheduler", "model " + name + " offers the schedulers " + schedulers

@@ -54,6 +54,11 @@ class ModelCardTests {
         assertThat(TINY.defaultScheduler()).isEqualTo("ddim");
         assertThat(TINY.checkScheduler("lms")).contains(new Problem("scheduler",
                 "model tiny offers the schedulers [ddim, euler] (default ddim)"));
+        // Checked in the spelling it is stored in: "İ" (U+0130) equals "i" ignoring case, but lower-cases
+        // to "i" + a combining dot, which no worker knows.
+        assertThat(TINY.checkScheduler("dd\u0130m")).map(Problem::field).contains("scheduler");
+        assertThat(TINY.checkScheduler("DD\u0130M")).map(Problem::field).contains("scheduler");
+        assertThat(ModelCard.schedulerName("EuLeR")).isEqualTo("euler");
     }
 
     @Test
