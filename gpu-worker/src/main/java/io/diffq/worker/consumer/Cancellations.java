@@ -29,15 +29,15 @@ class Cancellations implements SmartLifecycle {
     private static final Logger log = LoggerFactory.getLogger(Cancellations.class);
     private static final Duration KEEP = Duration.ofHours(24);
     private static final Duration EVICT_EVERY = Duration.ofMinutes(10);
+    /** How long the first job after a start waits for the cancels on the topic to be read. */
+    static final Duration REPLAY_WAIT = Duration.ofSeconds(10);
 
     private final Map<String, Instant> canceled = new ConcurrentHashMap<>();
     private final JobCodec codec;
     private final Clock clock;
-    /** How long the first job after a start waits for the cancels on the topic to be read. */
-    static final Duration REPLAY_WAIT = Duration.ofSeconds(10);
-
     private final TopicReader reader;
     private Instant lastEviction;
+    /** Whether the first look after the start has waited for the replay (done or given up). */
     private volatile boolean replayed;
 
     Cancellations(KafkaProperties kafkaProperties, JobCodec codec, Clock clock) {
@@ -58,11 +58,10 @@ class Cancellations implements SmartLifecycle {
      */
     Optional<Instant> requested(String jobId) {
         if (!replayed) {
-            replayed = reader.awaitCaughtUp(REPLAY_WAIT);
-            if (!replayed) {
+            if (!reader.awaitCaughtUp(REPLAY_WAIT)) {
                 log.warn("job controls not replayed within {}; going on without waiting", REPLAY_WAIT);
-                replayed = true;
             }
+            replayed = true;
         }
         return Optional.ofNullable(canceled.get(jobId));
     }
