@@ -131,19 +131,12 @@ final class BenchFleet implements AutoCloseable {
             } catch (Exception notYet) {
                 // no group yet, or the broker is busy: ask again
             }
-            sleep(250);
+            ServiceProcess.sleep(250);
         }
         Bench.log("the worker group did not settle on %d members within %s", n, timeout);
         return false;
     }
 
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
 
     @Override
     public void close() {

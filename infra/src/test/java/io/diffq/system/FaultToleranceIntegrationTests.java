@@ -178,7 +178,7 @@ class FaultToleranceIntegrationTests {
                     } catch (RuntimeException e) {
                         refused.add("no answer: " + e);
                     }
-                    sleep(100);
+                    ServiceProcess.sleep(100);
                 }
             });
             client.start();
@@ -247,7 +247,7 @@ class FaultToleranceIntegrationTests {
             String expiring = submit(api, "{\"prompt\":\"in a hurry\",\"deadlineSeconds\":1}");
             String queued = submit(api, "{\"prompt\":\"never mind\"}");
             assertThat(api.delete("/v1/jobs/" + queued).statusCode()).isEqualTo(202);
-            sleep(2000);
+            ServiceProcess.sleep(2000);
 
             ServiceProcess worker = cluster.worker("--diffq.worker.simulated.latency=20s");
             awaitState(api, expiring, "EXPIRED", Duration.ofSeconds(60));
@@ -286,11 +286,4 @@ class FaultToleranceIntegrationTests {
         return done.size();
     }
 
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
 }

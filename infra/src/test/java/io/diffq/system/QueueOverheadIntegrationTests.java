@@ -46,7 +46,7 @@ class QueueOverheadIntegrationTests {
                 settle(api);
                 List<Long> ms = new ArrayList<>();
                 for (int i = 0; i < MEASURED; i++) {
-                    pause(THINK);
+                    ServiceProcess.sleep(THINK.toMillis());
                     ms.add(runOne(api, "measured " + target + "/" + i));
                 }
                 Collections.sort(ms);
@@ -90,16 +90,7 @@ class QueueOverheadIntegrationTests {
                         Instant.parse(job.get("startedAt").asString())).toMillis();
             }
             assertThat(System.nanoTime()).as("job %s finished within a minute", id).isLessThan(end);
-            pause(Duration.ofMillis(5));
-        }
-    }
-
-    private static void pause(Duration d) {
-        try {
-            Thread.sleep(d.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
+            ServiceProcess.sleep(5);
         }
     }
 

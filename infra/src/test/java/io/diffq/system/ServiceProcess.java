@@ -209,7 +209,8 @@ public final class ServiceProcess implements AutoCloseable {
         }
     }
 
-    private static void sleep(long ms) {
+    /** Sleeps, keeping the interrupt flag if interrupted: the system tests' one pause. */
+    static void sleep(long ms) {
         try {
             Thread.sleep(ms);
         } catch (InterruptedException e) {
