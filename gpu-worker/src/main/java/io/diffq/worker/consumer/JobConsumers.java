@@ -1,6 +1,5 @@
 package io.diffq.worker.consumer;
 
-import io.diffq.common.json.MalformedRecordException;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import io.diffq.common.kafka.Topics;
@@ -16,6 +15,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -24,18 +24,13 @@ import org.slf4j.LoggerFactory;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
-import org.springframework.kafka.listener.ContainerProperties;
-import org.springframework.kafka.listener.DefaultErrorHandler;
-import org.springframework.kafka.listener.KafkaMessageListenerContainer;
-import org.springframework.kafka.listener.ConsumerAwareMessageListener;
 import org.springframework.stereotype.Component;
-import org.springframework.util.backoff.FixedBackOff;
 
 /**
- * One Kafka consumer per device, each with its own models, in the {@code diffq-workers} group. A record's
- * offset is committed after the job's terminal event is written (ack mode RECORD). Failures to write to
- * Kafka are retried without end (the job runs again once the broker is back); model failures never reach
- * here, they are FAILED events. Once the models are open, their cards are advertised on
+ * One Kafka consumer per device, each with its own models and its own {@link JobLoop} thread, in the
+ * {@code diffq-workers} group. A job's offset is committed after its terminal event is acknowledged. Failures
+ * to write to Kafka are retried without end (the job runs again once the broker is back); model failures
+ * never reach here, they are FAILED events. Once the models are open, their cards are advertised on
  * {@code diffq.models} in the background.
  */
 @Component
@@ -47,15 +42,15 @@ class JobConsumers implements SmartLifecycle {
      * How long one poll of the job consumer waits, and how long the broker may hold a fetch that finds no
      * job. The KIP-848 consumer of kafka-clients 4.1 waits on its fetch buffer for the rest of a poll's
      * timeout when a fetch comes back empty, and sends no new fetch meanwhile (KAFKA-19259, KAFKA-20780):
-     * with spring-kafka's 5 s poll and the broker's 500 ms fetch wait, a job arriving just after an empty
-     * fetch could wait seconds while its worker idled. A broker-held fetch that outlasts the poll is
-     * answered the moment a job arrives; an empty answer comes only after {@link #FETCH_MAX_WAIT} of
-     * idleness and costs at most one short poll. (A 2-worker closed loop once left 74 of 200 jobs waiting
-     * about 4 s; that run has not been reproduced since, so this is the client's known behaviour made
-     * harmless rather than a cause proven by a failing test.)
+     * with a long poll and the broker's 500 ms fetch wait, a job arriving just after an empty fetch could
+     * wait seconds while its worker idled. A broker-held fetch that outlasts the poll is answered the moment
+     * a job arrives; an empty answer comes only after {@link #FETCH_MAX_WAIT} of idleness and costs at most
+     * one short poll. The short poll is also how soon an idle loop notices a stop.
      */
     static final Duration POLL_TIMEOUT = Duration.ofMillis(250);
     static final Duration FETCH_MAX_WAIT = Duration.ofSeconds(10);
+    /** The pause before a job runs again after a retryable failure, a failed write or a failed commit. */
+    static final Duration RETRY_BACK_OFF = Duration.ofSeconds(1);
 
     private final JobProcessor processor;
     private final List<DiffusionModelProvider> providers;
@@ -65,7 +60,7 @@ class JobConsumers implements SmartLifecycle {
     private final MeterRegistry meters;
     private final GpuMetrics gpus;
     private final ModelAdvertiser advertiser;
-    private final List<KafkaMessageListenerContainer<String, byte[]>> containers = new ArrayList<>();
+    private final Map<JobLoop, Thread> loops = new LinkedHashMap<>();
     private final List<DeviceModels> deviceModels = new ArrayList<>();
     private ConsumerClientMetrics clientMetrics;
     private volatile boolean running;
@@ -92,27 +87,19 @@ class JobConsumers implements SmartLifecycle {
                 new StringDeserializer(), new ByteArrayDeserializer());
         clientMetrics = new ConsumerClientMetrics(meters);
         factory.addListener(clientMetrics);
+        JobLoop.Timing timing = new JobLoop.Timing(POLL_TIMEOUT, RETRY_BACK_OFF,
+                properties.shutdownGrace().plusSeconds(15));
         for (Device device : Devices.resolve(properties.devices(), gpus.gpuCount())) {
             DeviceModels models = DeviceModels.open(device, selected);
             deviceModels.add(models);
-            ContainerProperties cp = new ContainerProperties(Topics.JOBS);
-            cp.setGroupId(Topics.WORKER_GROUP);
-            cp.setClientId(identity.id() + "-" + device.name());
-            cp.setAckMode(ContainerProperties.AckMode.RECORD);
-            cp.setMessageListener((ConsumerAwareMessageListener<String, byte[]>) (r, consumer) ->
-                    processor.process(r, consumer, models, this::handingBack));
-            // stop() waits this long for the job in hand; past the grace it is handed back, then the consumer leaves.
-            cp.setShutdownTimeout(properties.shutdownGrace().plusSeconds(15).toMillis());
-            cp.setPollTimeout(POLL_TIMEOUT.toMillis());
-            KafkaMessageListenerContainer<String, byte[]> container = new KafkaMessageListenerContainer<>(factory, cp);
-            // Attempts are bounded by the processor (counted in the committed offset), so the handler itself
-            // retries without end: a Kafka outage must not drop a job.
-            DefaultErrorHandler errors = new DefaultErrorHandler(new FixedBackOff(1000, FixedBackOff.UNLIMITED_ATTEMPTS));
-            errors.addNotRetryableExceptions(MalformedRecordException.class);
-            container.setCommonErrorHandler(errors);
-            container.setBeanName("diffq-consumer-" + device.name());
-            container.start();
-            containers.add(container);
+            Consumer<String, byte[]> consumer = factory.createConsumer(Topics.WORKER_GROUP,
+                    identity.id() + "-" + device.name(), null);
+            JobLoop loop = new JobLoop("consumer " + device.name(), consumer,
+                    (record, attempt, handBack) -> processor.process(record, attempt, models, handBack),
+                    this::handingBack, timing);
+            Thread thread = new Thread(loop, "diffq-consumer-" + device.name());
+            loops.put(loop, thread);
+            thread.start();
             log.info("consumer for {} started in group {} serving {}", device.name(), Topics.WORKER_GROUP,
                     selected.stream().map(DiffusionModelProvider::name).toList());
         }
@@ -173,8 +160,19 @@ class JobConsumers implements SmartLifecycle {
     public void stop() {
         handBackAt = System.nanoTime() + properties.shutdownGrace().toNanos();
         log.info("stopping: the job in hand has {} to finish before it is handed back", properties.shutdownGrace());
-        containers.forEach(KafkaMessageListenerContainer::stop);
-        containers.clear();
+        loops.keySet().forEach(JobLoop::stop);
+        long waitMillis = properties.shutdownGrace().plusSeconds(15).toMillis();
+        loops.forEach((loop, thread) -> {
+            try {
+                thread.join(waitMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (thread.isAlive()) {
+                log.warn("{} did not stop within {} ms", thread.getName(), waitMillis);
+            }
+        });
+        loops.clear();
         deviceModels.forEach(DeviceModels::close);
         deviceModels.clear();
         if (clientMetrics != null) {

@@ -8,20 +8,17 @@ import io.diffq.common.kafka.Headers;
 import io.diffq.common.kafka.Topics;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.KafkaException;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.stereotype.Component;
 
-/** Writes job events and results. A failure to write is a {@link KafkaException}: the job is tried again. */
+/**
+ * Writes job events and results without waiting: each write's future completes when the broker has it, or
+ * fails (then the job is run again). The producer's delivery timeout bounds how long that takes.
+ */
 @Component
 class JobEventPublisher {
-
-    private static final long ACK_TIMEOUT_SECONDS = 60;
 
     private final KafkaTemplate<String, byte[]> kafka;
     private final JobCodec codec;
@@ -31,46 +28,37 @@ class JobEventPublisher {
         this.codec = codec;
     }
 
-    /** Writes the event and waits for the broker's acknowledgement. */
-    void publish(JobEvent event) {
-        await(kafka.send(Topics.JOB_EVENTS, event.jobId(), codec.writeEvent(event)));
+    /**
+     * Writes the event; the future completes once the broker has it. Events of one job keep their order (one
+     * partition per job id, an idempotent producer), so nothing waits for one event before sending the next.
+     */
+    CompletableFuture<Void> publish(JobEvent event) {
+        return acked(kafka.send(Topics.JOB_EVENTS, event.jobId(), codec.writeEvent(event)));
     }
 
-    /** Writes the event without waiting (progress reports); order per job is kept by the idempotent producer. */
-    void publishAsync(JobEvent event) {
-        kafka.send(Topics.JOB_EVENTS, event.jobId(), codec.writeEvent(event));
-    }
-
-    /** Writes the image and returns where it lies. */
-    ResultRef publishResult(JobRequest request, String model, byte[] png) {
+    /** Writes the image; the future gives where it lies once the broker has it. */
+    CompletableFuture<ResultRef> publishResult(JobRequest request, String model, byte[] png) {
         ProducerRecord<String, byte[]> record = new ProducerRecord<>(Topics.RESULTS, request.id(), png);
         record.headers()
                 .add(Headers.CONTENT_TYPE, bytes("image/png"))
                 .add(Headers.WIDTH, bytes(String.valueOf(request.width())))
                 .add(Headers.HEIGHT, bytes(String.valueOf(request.height())))
                 .add(Headers.MODEL, bytes(model));
-        RecordMetadata md = await(kafka.send(record)).getRecordMetadata();
-        return new ResultRef(md.partition(), md.offset(), "image/png", png.length);
+        return kafka.send(record).thenApply(sent -> {
+            RecordMetadata md = sent.getRecordMetadata();
+            return new ResultRef(md.partition(), md.offset(), "image/png", png.length);
+        });
     }
 
     /** Sends a failed or malformed request to the dead-letter topic, with the failure as JSON. */
-    void deadLetter(String key, byte[] value, byte[] failureJson) {
+    CompletableFuture<Void> deadLetter(String key, byte[] value, byte[] failureJson) {
         ProducerRecord<String, byte[]> record = new ProducerRecord<>(Topics.JOBS_DLT, key, value);
         record.headers().add(Headers.FAILURE, failureJson);
-        await(kafka.send(record));
+        return acked(kafka.send(record));
     }
 
-    private static <T> T await(CompletableFuture<T> future) {
-        try {
-            return future.get(ACK_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new KafkaException("interrupted while waiting for the broker", e);
-        } catch (ExecutionException e) {
-            throw new KafkaException("the broker did not take the record", e.getCause());
-        } catch (TimeoutException e) {
-            throw new KafkaException("no acknowledgement from the broker in " + ACK_TIMEOUT_SECONDS + " s", e);
-        }
+    private static CompletableFuture<Void> acked(CompletableFuture<?> sent) {
+        return sent.thenApply(ignored -> null);
     }
 
     private static byte[] bytes(String s) {

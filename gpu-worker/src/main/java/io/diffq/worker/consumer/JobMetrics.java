@@ -34,8 +34,8 @@ class JobMetrics {
     }
 
     /**
-     * A device's model starts a job that was already waiting when the device's previous job made its last
-     * write: the time the device sat between the two, which is the queue's cost to a busy GPU.
+     * A device's model starts a job that was already waiting when the device's previous model run ended: the
+     * time the device sat between the two, which is the queue's cost to a busy GPU.
      */
     void idleGap(String device, Duration gap) {
         Timer.builder(MetricNames.WORKER_IDLE_GAP)

@@ -4,8 +4,8 @@ import io.diffq.common.job.JobEvent;
 import io.diffq.common.job.JobFailure;
 import io.diffq.common.job.JobRequest;
 import io.diffq.common.job.JobState;
+import io.diffq.common.job.JobTransitions;
 import io.diffq.common.job.Progress;
-import io.diffq.common.job.ResultRef;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.json.MalformedRecordException;
 import io.diffq.worker.WorkerProperties;
@@ -21,22 +21,25 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
-import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
 import javax.imageio.ImageIO;
-import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
- * Runs one delivery of a job: count the attempt, RUNNING, the model, the image to {@code diffq.results},
- * the terminal event. The offset is committed by the container only after this returns, so a worker lost
- * mid-job loses nothing. A retryable failure is thrown as {@link RetryJobException} so the job is
- * delivered again, up to {@code max-attempts}; then it ends FAILED and goes to the dead-letter topic. A
- * failure to write to Kafka propagates too: the job runs again once the broker is back.
+ * Runs one delivery of a job, {@link Delivery}: start (RUNNING), the model, finish (the image to
+ * {@code diffq.results}, then the terminal event). Nothing here waits for the broker: the returned future
+ * completes once the terminal event is acknowledged, and only then does {@link JobLoop} let the offset move
+ * past the job, so a worker lost mid-job, or a write that fails, loses nothing (the job runs again). A
+ * retryable model failure is thrown as {@link RetryJobException}, and the loop delivers the job again, up to
+ * {@code max-attempts}; then it ends FAILED and goes to the dead-letter topic. Every state change goes through
+ * {@link JobTransitions}.
  */
 @Component
 class JobProcessor {
@@ -50,8 +53,14 @@ class JobProcessor {
     private final JobMetrics metrics;
     private final Cancellations cancellations;
     private final Clock clock;
-    /** Per device, when its last delivery made its last write. */
-    private final Map<String, Instant> lastWrite = new ConcurrentHashMap<>();
+    /** Sends each terminal event that has to wait for its image's position. */
+    private final Executor writer = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "diffq-terminal-writer");
+        t.setDaemon(true);
+        return t;
+    });
+    /** Per device, when its model last became free. */
+    private final Map<String, Instant> lastFree = new ConcurrentHashMap<>();
 
     JobProcessor(JobEventPublisher publisher, JobCodec codec, WorkerIdentity identity, WorkerProperties properties,
             JobMetrics metrics, Cancellations cancellations, Clock clock) {
@@ -65,115 +74,146 @@ class JobProcessor {
     }
 
     /**
+     * @param attempt  this delivery's attempt, from 1, already counted in the committed offset
      * @param handBack true once this worker is shutting down and its grace period is over: the job in hand
-     *                 stops and goes back to the group unfinished
+     *                 stops and goes back to the group unfinished ({@link JobHandedBackException})
+     * @return completes when the job's terminal event is acknowledged; fails when a write fails
      */
-    void process(ConsumerRecord<String, byte[]> record, Consumer<?, ?> consumer, DeviceModels models,
-            BooleanSupplier handBack) {
-        try {
-            deliver(record, consumer, models, handBack);
-        } finally {
-            lastWrite.put(models.device().name(), clock.instant());
-        }
-    }
-
-    private void deliver(ConsumerRecord<String, byte[]> record, Consumer<?, ?> consumer, DeviceModels models,
+    CompletableFuture<Void> process(ConsumerRecord<String, byte[]> record, int attempt, DeviceModels models,
             BooleanSupplier handBack) {
         JobRequest request;
         try {
             request = codec.readRequest(record.value());
         } catch (MalformedRecordException e) {
-            rejectMalformed(record, e);
-            return;
+            return rejectMalformed(record, e);
         }
-        int attempt = Attempts.begin(consumer, record);
-        Run run = new Run(request, attempt, identity.id() + "/" + models.device().name(), clock.instant());
-        if (attempt == 1 && request.deadline() != null && run.startedAt.isAfter(request.deadline())) {
-            publisher.publish(JobEvent.expired(request.id(), run.worker, request.model(), run.startedAt));
-            metrics.finished(request, JobState.EXPIRED);
-            return;
+        Delivery delivery = new Delivery(record, request, attempt, models);
+        if (delivery.start()) {
+            delivery.run(handBack);
         }
-        if (cancellations.requested(request.id()).isPresent()) {
-            run.canceled();
-            return;
-        }
-        if (attempt > properties.maxAttempts()) {
-            publisher.publish(run.runningEvent(null));
-            run.failForGood(JobFailure.fatal("attempts-exhausted", "the job was delivered " + (attempt - 1)
-                    + " times and never finished; its worker was lost each time"), record);
-            return;
-        }
-        publisher.publish(run.runningEvent(new Progress(0, request.steps())));
-        if (attempt == 1) {
-            metrics.started(request);
-        }
-        Optional<DiffusionModel> model = models.get(request.model());
-        if (model.isEmpty()) {
-            run.fail(JobFailure.fatal("unsupported-model", "this worker does not serve model " + request.model()));
-            return;
-        }
-        recordIdleGap(models.device().name(), request);
-        byte[] png;
-        try {
-            png = encodePng(model.get().generate(GenerationRequest.of(request), (step, total) -> {
-                run.onStep(step, total);
-                if (handBack.getAsBoolean()) {
-                    throw new JobHandedBackException();
-                }
-            }));
-        } catch (JobHandedBackException e) {
-            log.info("shutting down: handing job {} back to the group unfinished", request.id());
-            Attempts.handBack(consumer, record, attempt);
-            throw e;
-        } catch (GenerationCanceledException e) {
-            run.canceled();
-            return;
-        } catch (ModelException e) {
-            run.failOrRetry(new JobFailure(e.type(), e.getMessage(), e.retryable()), record);
-            return;
-        } catch (RuntimeException e) {
-            log.warn("job {} attempt {} failed in model {}", request.id(), attempt, request.model(), e);
-            run.failOrRetry(JobFailure.retryable("model-error", "the model failed: " + e.getClass().getSimpleName()),
-                    record);
-            return;
-        }
-        run.succeed(png, models.device().name());
+        return delivery.finish();
     }
 
-    /** The device's idle gap before this job, when the job was already queued at the previous job's last write. */
-    private void recordIdleGap(String device, JobRequest request) {
-        Instant previous = lastWrite.get(device);
-        if (previous != null && !request.createdAt().isAfter(previous)) {
-            metrics.idleGap(device, Duration.between(previous, clock.instant()));
-        }
-    }
+    /** One delivery of one job: {@link #start}, {@link #run}, {@link #finish}. */
+    private final class Delivery {
 
-    /** One delivery of one job. */
-    private final class Run {
-
+        private final ConsumerRecord<String, byte[]> record;
         private final JobRequest request;
         private final int attempt;
+        private final DeviceModels models;
         private final String worker;
         private final Instant startedAt;
         private final long t0 = System.nanoTime();
-        private long lastProgressSent = System.nanoTime();
+        private long lastProgressSent = t0;
+        private JobState state = JobState.QUEUED;
         private Progress last;
+        private DiffusionModel model;
+        /** How it ended: set by start or run, written by finish. */
+        private JobFailure failure;
+        private byte[] png;
+        private Long inferenceMillis;
+        private boolean deadLetter;
+        private Instant endedAt;
 
-        Run(JobRequest request, int attempt, String worker, Instant startedAt) {
+        Delivery(ConsumerRecord<String, byte[]> record, JobRequest request, int attempt, DeviceModels models) {
+            this.record = record;
             this.request = request;
             this.attempt = attempt;
-            this.worker = worker;
-            this.startedAt = startedAt;
+            this.models = models;
+            this.worker = identity.id() + "/" + models.device().name();
+            this.startedAt = clock.instant();
         }
 
-        JobEvent runningEvent(Progress progress) {
-            last = progress;
-            return JobEvent.running(request.id(), attempt, startedAt, worker, request.model(), progress,
-                    clock.instant());
+        /** RUNNING, unless the job ends before its model: expired, canceled, out of attempts, no such model. */
+        boolean start() {
+            if (attempt == 1 && request.deadline() != null && startedAt.isAfter(request.deadline())) {
+                return end(JobState.EXPIRED, null);
+            }
+            if (cancellations.requested(request.id()).isPresent()) {
+                return end(JobState.CANCELED, null);
+            }
+            boolean exhausted = attempt > properties.maxAttempts();
+            send(JobState.RUNNING, exhausted ? null : new Progress(0, request.steps()));
+            if (exhausted) {
+                deadLetter = true;
+                return end(JobState.FAILED, JobFailure.fatal("attempts-exhausted", "the job was delivered "
+                        + (attempt - 1) + " times and never finished; its worker was lost each time"));
+            }
+            if (attempt == 1) {
+                metrics.started(request);
+            }
+            model = models.get(request.model()).orElse(null);
+            if (model == null) {
+                return end(JobState.FAILED, JobFailure.fatal("unsupported-model",
+                        "this worker does not serve model " + request.model()));
+            }
+            return true;
+        }
+
+        /** The model; a failure to retry is thrown ({@link RetryJobException}), as is a hand-back. */
+        void run(BooleanSupplier handBack) {
+            String device = models.device().name();
+            recordIdleGap(device);
+            try {
+                png = encodePng(model.generate(GenerationRequest.of(request), (step, total) -> {
+                    onStep(step, total);
+                    if (handBack.getAsBoolean()) {
+                        throw new JobHandedBackException();
+                    }
+                }));
+                inferenceMillis = (System.nanoTime() - t0) / 1_000_000;
+                metrics.inference(request.model(), device, System.nanoTime() - t0);
+                end(JobState.SUCCEEDED, null);
+            } catch (JobHandedBackException e) {
+                log.info("shutting down: handing job {} back to the group unfinished", request.id());
+                throw e;
+            } catch (GenerationCanceledException e) {
+                end(JobState.CANCELED, null);
+            } catch (ModelException e) {
+                failOrRetry(new JobFailure(e.type(), e.getMessage(), e.retryable()));
+            } catch (RuntimeException e) {
+                log.warn("job {} attempt {} failed in model {}", request.id(), attempt, request.model(), e);
+                failOrRetry(JobFailure.retryable("model-error", "the model failed: " + e.getClass().getSimpleName()));
+            } finally {
+                lastFree.put(device, clock.instant());
+            }
+        }
+
+        /**
+         * Writes how it ended: for a success the image first, then the event that points at it. The future
+         * completes when the terminal event is acknowledged.
+         */
+        CompletableFuture<Void> finish() {
+            JobState terminal = state;
+            CompletableFuture<Void> written;
+            if (terminal == JobState.SUCCEEDED) {
+                // Not on the producer's own thread, where a send that waits for buffer space would wait forever.
+                written = publisher.publishResult(request, request.model(), png).thenComposeAsync(ref ->
+                        publisher.publish(JobEvent.succeeded(request.id(), attempt, startedAt, worker, request.model(),
+                                new Progress(request.steps(), request.steps()), inferenceMillis, ref, endedAt)),
+                        writer);
+            } else {
+                written = publisher.publish(terminalEvent(terminal));
+                if (deadLetter) {
+                    written = CompletableFuture.allOf(written,
+                            publisher.deadLetter(record.key(), record.value(), codec.writeFailure(failure)));
+                }
+            }
+            return written.thenRun(() -> metrics.finished(request, terminal));
+        }
+
+        private JobEvent terminalEvent(JobState terminal) {
+            return switch (terminal) {
+                case EXPIRED -> JobEvent.expired(request.id(), worker, request.model(), endedAt);
+                case CANCELED -> JobEvent.canceled(request.id(), attempt, startedAt, worker, request.model(), endedAt);
+                case FAILED -> JobEvent.failed(request.id(), attempt, startedAt, worker, request.model(), last,
+                        model == null ? null : (System.nanoTime() - t0) / 1_000_000, failure, endedAt);
+                default -> throw new IllegalStateException("not a terminal state without an image: " + terminal);
+            };
         }
 
         /** After each denoising step: cancellation, the time limit, throttled progress events. */
-        void onStep(int step, int total) {
+        private void onStep(int step, int total) {
             last = new Progress(step, total);
             if (cancellations.requested(request.id()).isPresent()) {
                 throw new GenerationCanceledException("canceled by the client");
@@ -184,60 +224,65 @@ class JobProcessor {
             long now = System.nanoTime();
             if (now - lastProgressSent >= properties.progressInterval().toNanos() && step < total) {
                 lastProgressSent = now;
-                publisher.publishAsync(runningEvent(last));
+                send(JobState.RUNNING, last);
             }
         }
 
-        void succeed(byte[] png, String device) {
-            long inferenceNanos = System.nanoTime() - t0;
-            metrics.inference(request.model(), device, inferenceNanos);
-            ResultRef ref = publisher.publishResult(request, request.model(), png);
-            publisher.publish(JobEvent.succeeded(request.id(), attempt, startedAt, worker, request.model(),
-                    new Progress(request.steps(), request.steps()), inferenceNanos / 1_000_000, ref,
-                    clock.instant()));
-            metrics.finished(request, JobState.SUCCEEDED);
-        }
-
-        void canceled() {
-            publisher.publish(JobEvent.canceled(request.id(), attempt, startedAt, worker, request.model(),
-                    clock.instant()));
-            metrics.finished(request, JobState.CANCELED);
-        }
-
-        void fail(JobFailure failure) {
-            publisher.publish(JobEvent.failed(request.id(), attempt, startedAt, worker, request.model(), last,
-                    (System.nanoTime() - t0) / 1_000_000, failure, clock.instant()));
-            metrics.finished(request, JobState.FAILED);
-        }
-
-        /** Fails for good and puts the job on the dead-letter topic with the failure. */
-        void failForGood(JobFailure failure, ConsumerRecord<String, byte[]> record) {
-            publisher.deadLetter(record.key(), record.value(), codec.writeFailure(failure));
-            fail(failure);
-        }
-
-        void failOrRetry(JobFailure failure, ConsumerRecord<String, byte[]> record) {
-            if (!failure.retryable()) {
-                fail(failure);
+        private void failOrRetry(JobFailure cause) {
+            if (!cause.retryable()) {
+                end(JobState.FAILED, cause);
             } else if (attempt >= properties.maxAttempts()) {
-                failForGood(new JobFailure(failure.type(), failure.message() + " (attempt " + attempt + " of "
-                        + properties.maxAttempts() + ")", false), record);
+                deadLetter = true;
+                end(JobState.FAILED, new JobFailure(cause.type(), cause.message() + " (attempt " + attempt + " of "
+                        + properties.maxAttempts() + ")", false));
             } else {
-                throw new RetryJobException(request.id(), attempt, failure);
+                throw new RetryJobException(request.id(), attempt, cause);
+            }
+        }
+
+        /** A RUNNING event, sent without waiting: the terminal event's acknowledgement covers it. */
+        private void send(JobState next, Progress progress) {
+            move(next);
+            last = progress;
+            publisher.publish(JobEvent.running(request.id(), attempt, startedAt, worker, request.model(), progress,
+                    clock.instant()));
+        }
+
+        /** Records how the delivery ends; returns false (the model does not run). */
+        private boolean end(JobState terminal, JobFailure why) {
+            move(terminal);
+            failure = why;
+            endedAt = clock.instant();
+            return false;
+        }
+
+        private void move(JobState next) {
+            JobTransitions.check(request.id(), state, next);
+            state = next;
+        }
+
+        /** The device's idle gap before this job, when the job was already queued as the device became free. */
+        private void recordIdleGap(String device) {
+            Instant previous = lastFree.get(device);
+            if (previous != null && !request.createdAt().isAfter(previous)) {
+                metrics.idleGap(device, Duration.between(previous, clock.instant()));
             }
         }
     }
 
-    private void rejectMalformed(ConsumerRecord<String, byte[]> record, MalformedRecordException e) {
+    private CompletableFuture<Void> rejectMalformed(ConsumerRecord<String, byte[]> record,
+            MalformedRecordException e) {
         log.warn("dead-lettering unreadable job record {}-{}@{}: {}", record.topic(), record.partition(),
                 record.offset(), e.getMessage());
         JobFailure failure = JobFailure.fatal("malformed-request", e.getMessage());
-        publisher.deadLetter(record.key(), record.value(), codec.writeFailure(failure));
+        CompletableFuture<Void> written = publisher.deadLetter(record.key(), record.value(), codec.writeFailure(failure));
         if (record.key() != null) {
             Instant now = clock.instant();
             publisher.publish(JobEvent.running(record.key(), 1, now, identity.id(), null, null, now));
-            publisher.publish(JobEvent.failed(record.key(), 1, now, identity.id(), null, null, null, failure, now));
+            written = CompletableFuture.allOf(written, publisher.publish(
+                    JobEvent.failed(record.key(), 1, now, identity.id(), null, null, null, failure, now)));
         }
+        return written;
     }
 
     static byte[] encodePng(BufferedImage image) {

@@ -1,0 +1,301 @@
+package io.diffq.worker.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.diffq.common.kafka.Topics;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The worker's consumer loop on kafka-clients' {@link MockConsumer}: what it commits, and when, for every
+ * branch (a job finished, a write that fails, a retry, a hand-back, a failed commit, a partition taken over
+ * or given up). The job's own delivery is scripted per offset: these tests are about the loop's bookkeeping;
+ * what a delivery writes is tested against a real broker in {@link JobProcessingIntegrationTests}.
+ */
+class JobLoopTests {
+
+    private static final TopicPartition TP = new TopicPartition(Topics.JOBS, 0);
+    private static final JobLoop.Timing FAST = new JobLoop.Timing(Duration.ofMillis(5), Duration.ofMillis(5),
+            Duration.ofSeconds(5));
+
+    /** What the loop did with one delivery, and what was committed when the job's model would start. */
+    record Call(long offset, int attempt, OffsetAndMetadata committedAtStart) {
+    }
+
+    /** A partition's log: every poll returns the record at the consumer's position, as a broker would. */
+    static final class LogConsumer extends MockConsumer<String, byte[]> {
+        final List<ConsumerRecord<String, byte[]>> log = new CopyOnWriteArrayList<>();
+        final AtomicInteger failCommits = new AtomicInteger();
+        final List<Map<TopicPartition, OffsetAndMetadata>> commits = new CopyOnWriteArrayList<>();
+
+        LogConsumer() {
+            super("earliest");
+            updateBeginningOffsets(Map.of(TP, 0L));
+        }
+
+        void append(int count) {
+            for (int i = 0; i < count; i++) {
+                log.add(new ConsumerRecord<>(TP.topic(), TP.partition(), log.size(), "job-" + log.size(), new byte[0]));
+            }
+        }
+
+        @Override
+        public synchronized ConsumerRecords<String, byte[]> poll(Duration timeout) {
+            super.poll(Duration.ZERO); // runs scheduled tasks (rebalances) and resets positions
+            if (!assignment().contains(TP)) {
+                return ConsumerRecords.empty();
+            }
+            long position = position(TP);
+            if (position >= log.size()) {
+                return ConsumerRecords.empty();
+            }
+            seek(TP, position + 1);
+            return new ConsumerRecords<>(Map.of(TP, List.of(log.get((int) position))), Map.of());
+        }
+
+        @Override
+        public synchronized void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets) {
+            if (failCommits.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                throw new KafkaException("coordinator not available");
+            }
+            commits.add(Map.copyOf(offsets));
+            super.commitSync(offsets);
+        }
+
+        /** The last commit for the partition, also after it was given up or the consumer closed. */
+        OffsetAndMetadata committed() {
+            for (int i = commits.size() - 1; i >= 0; i--) {
+                OffsetAndMetadata c = commits.get(i).get(TP);
+                if (c != null) {
+                    return c;
+                }
+            }
+            return null;
+        }
+
+        @Override
+        public synchronized void commitAsync(Map<TopicPartition, OffsetAndMetadata> offsets,
+                org.apache.kafka.clients.consumer.OffsetCommitCallback callback) {
+            commits.add(Map.copyOf(offsets));
+            super.commitAsync(offsets, callback);
+        }
+    }
+
+    private final LogConsumer consumer = new LogConsumer();
+    private final List<Call> calls = new CopyOnWriteArrayList<>();
+    /** Per offset, what its delivery returns; by default an acknowledged write. */
+    private final Map<Long, java.util.function.IntFunction<CompletableFuture<Void>>> script = new ConcurrentHashMap<>();
+    private final AtomicBoolean handBack = new AtomicBoolean();
+    private JobLoop loop;
+    private Thread thread;
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        if (loop != null) {
+            loop.stop();
+            thread.join(10_000);
+            assertThat(thread.isAlive()).as("the loop stopped").isFalse();
+        }
+    }
+
+    private void start() {
+        start(null);
+    }
+
+    /** Starts the loop; the partition is assigned at its first poll, after {@code committedBefore} (if any). */
+    private void start(OffsetAndMetadata committedBefore) {
+        // (MockConsumer forgets commits made before subscribe, as a new group member would not.)
+        consumer.schedulePollTask(() -> {
+            if (committedBefore != null) {
+                consumer.commitSync(Map.of(TP, committedBefore));
+            }
+            consumer.rebalance(List.of(TP));
+        });
+        JobLoop.Deliverer deliverer = (record, attempt, ignored) -> {
+            calls.add(new Call(record.offset(), attempt, consumer.committed()));
+            return script.getOrDefault(record.offset(), a -> CompletableFuture.completedFuture(null)).apply(attempt);
+        };
+        BooleanSupplier handingBack = handBack::get;
+        loop = new JobLoop("test", consumer, deliverer, handingBack, FAST);
+        thread = new Thread(loop, "job-loop-test");
+        thread.start();
+    }
+
+    private List<Long> offsets() {
+        return calls.stream().map(Call::offset).toList();
+    }
+
+    @Test
+    void eachDeliveryIsCountedBeforeItRunsAndTheSameCommitFinishesTheJobBefore() {
+        consumer.append(3);
+        start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> calls.size() == 3);
+        // When job 1 starts, job 0 is finished (position 1) and job 1's first delivery is counted.
+        assertThat(calls.get(0).committedAtStart()).isEqualTo(new OffsetAndMetadata(0, "diffq:attempts:0=1"));
+        assertThat(calls.get(1).committedAtStart()).isEqualTo(new OffsetAndMetadata(1, "diffq:attempts:1=1"));
+        assertThat(calls.get(2).committedAtStart()).isEqualTo(new OffsetAndMetadata(2, "diffq:attempts:2=1"));
+        assertThat(calls).extracting(Call::attempt).containsExactly(1, 1, 1);
+        // The last one is committed while idle, without a job to carry it.
+        await().atMost(Duration.ofSeconds(10)).until(() -> consumer.committed().offset() == 3);
+        assertThat(consumer.committed().metadata()).isEqualTo("diffq:attempts:");
+    }
+
+    @Test
+    void thePositionMovesPastAJobOnlyOnceItsTerminalEventIsAcknowledgedAndInOffsetOrder() {
+        CompletableFuture<Void> first = new CompletableFuture<>();
+        CompletableFuture<Void> second = new CompletableFuture<>();
+        script.put(0L, a -> first);
+        script.put(1L, a -> second);
+        consumer.append(2);
+        start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> calls.size() == 2);
+        // Job 1 runs while job 0's writes are in flight: both are counted, neither is finished.
+        assertThat(calls.get(1).committedAtStart()).isEqualTo(new OffsetAndMetadata(0, "diffq:attempts:0=1,1=1"));
+        second.complete(null);
+        sleep(100);
+        assertThat(consumer.committed().offset()).as("job 1 is done but job 0 is not").isZero();
+        first.complete(null);
+        await().atMost(Duration.ofSeconds(10)).until(() -> consumer.committed().offset() == 2);
+    }
+
+    @Test
+    void aWorkerTakingOverGoesOnCountingFromTheCommittedMetadata() {
+        consumer.append(8);
+        start(new OffsetAndMetadata(5, "diffq:attempts:5=2,6=1"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> consumer.committed().offset() == 8);
+        assertThat(offsets()).containsExactly(5L, 6L, 7L);
+        assertThat(calls).extracting(Call::attempt).containsExactly(3, 2, 1);
+        // Job 6's earlier delivery stays on record while job 5 runs again.
+        assertThat(calls.get(0).committedAtStart()).isEqualTo(new OffsetAndMetadata(5, "diffq:attempts:5=3,6=1"));
+    }
+
+    @Test
+    void theCountWrittenByEarlierWorkersIsRead() {
+        consumer.append(4);
+        start(new OffsetAndMetadata(2, "diffq:attempt:2@2"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> consumer.committed().offset() == 4);
+        assertThat(offsets()).containsExactly(2L, 3L);
+        assertThat(calls).extracting(Call::attempt).containsExactly(3, 1);
+    }
+
+    @Test
+    void aFailedWriteRunsItsJobAgainCountedWhileJobsThatFinishedAreNotRepeated() {
+        CompletableFuture<Void> lost = new CompletableFuture<>();
+        script.put(0L, a -> a == 1 ? lost : CompletableFuture.completedFuture(null));
+        consumer.append(3);
+        start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> calls.size() >= 2);
+        assertThat(offsets()).startsWith(0L, 1L);
+        lost.completeExceptionally(new KafkaException("broker gone"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> consumer.committed().offset() == 3);
+        // Job 0 again (attempt 2); job 1 finished before and is skipped; job 2 at most once.
+        List<Call> zero = calls.stream().filter(c -> c.offset() == 0).toList();
+        assertThat(zero).extracting(Call::attempt).containsExactly(1, 2);
+        assertThat(calls.stream().filter(c -> c.offset() == 1).count()).isOne();
+        assertThat(calls.stream().filter(c -> c.offset() == 2).count()).isOne();
+        assertThat(zero.get(1).committedAtStart().offset()).isZero();
+        assertThat(zero.get(1).committedAtStart().metadata()).contains("0=2");
+    }
+
+    @Test
+    void aRetryableFailureDeliversTheJobAgainWithTheNextAttempt() {
+        script.put(0L, a -> {
+            if (a < 3) {
+                throw new RetryJobException("job-0", a, io.diffq.common.job.JobFailure.retryable("model-error", "x"));
+            }
+            return CompletableFuture.completedFuture(null);
+        });
+        consumer.append(2);
+        start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> consumer.committed().offset() == 2);
+        assertThat(offsets()).containsExactly(0L, 0L, 0L, 1L);
+        assertThat(calls).extracting(Call::attempt).containsExactly(1, 2, 3, 1);
+        assertThat(calls.get(2).committedAtStart().metadata()).isEqualTo("diffq:attempts:0=3");
+    }
+
+    @Test
+    void aJobHandedBackOnShutdownIsNotCountedAndTheLoopStops() throws InterruptedException {
+        consumer.append(3);
+        script.put(1L, a -> {
+            handBack.set(true);
+            throw new JobHandedBackException();
+        });
+        start();
+        thread.join(10_000);
+        assertThat(thread.isAlive()).isFalse();
+        assertThat(offsets()).containsExactly(0L, 1L);
+        assertThat(consumer.committed()).isEqualTo(new OffsetAndMetadata(1, "diffq:attempts:"));
+        assertThat(consumer.closed()).isTrue();
+        loop = null;
+    }
+
+    @Test
+    void aCommitThatFailsCountsNothingAndIsTriedAgainBeforeTheJobRuns() {
+        consumer.failCommits.set(2);
+        consumer.append(1);
+        start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> calls.size() == 1);
+        assertThat(calls.get(0).attempt()).isEqualTo(1);
+        assertThat(calls.get(0).committedAtStart()).isEqualTo(new OffsetAndMetadata(0, "diffq:attempts:0=1"));
+    }
+
+    @Test
+    void aPartitionGivenUpIsCommittedOnceItsWritesSettle() {
+        CompletableFuture<Void> slow = new CompletableFuture<>();
+        script.put(0L, a -> slow);
+        consumer.append(1);
+        start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> calls.size() == 1);
+        CompletableFuture.delayedExecutor(300, java.util.concurrent.TimeUnit.MILLISECONDS)
+                .execute(() -> slow.complete(null));
+        consumer.schedulePollTask(() -> consumer.rebalance(Collections.emptyList()));
+        await().atMost(Duration.ofSeconds(10)).until(() -> consumer.assignment().isEmpty());
+        assertThat(slow).isDone();
+        assertThat(consumer.committed()).isEqualTo(new OffsetAndMetadata(1, "diffq:attempts:"));
+    }
+
+    @Test
+    void atMostFourJobsHaveWritesInFlight() {
+        List<CompletableFuture<Void>> pending = new ArrayList<>();
+        for (long o = 0; o < 6; o++) {
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            pending.add(f);
+            script.put(o, a -> f);
+        }
+        consumer.append(6);
+        start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> calls.size() == JobLoop.MAX_IN_FLIGHT);
+        sleep(200);
+        assertThat(calls).hasSize(JobLoop.MAX_IN_FLIGHT);
+        pending.get(0).complete(null);
+        await().atMost(Duration.ofSeconds(10)).until(() -> calls.size() == JobLoop.MAX_IN_FLIGHT + 1);
+        pending.forEach(f -> f.complete(null));
+        await().atMost(Duration.ofSeconds(10)).until(() -> consumer.committed().offset() == 6);
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
