@@ -97,6 +97,8 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             p.put("share.coordinator.state.topic.replication.factor", "1");
             p.put("share.coordinator.state.topic.min.isr", "1");
             p.put("group.initial.rebalance.delay.ms", "0");
+            // As the local runner: a worker's attempt commit is not held for the coordinator's 5 ms batching.
+            p.put("group.coordinator.append.linger.ms", "0");
             // A killed consumer's partitions move after 6 s instead of 45 s, so fault tests stay short.
             p.put("group.consumer.session.timeout.ms", "6000");
             p.put("group.consumer.min.session.timeout.ms", "6000");
