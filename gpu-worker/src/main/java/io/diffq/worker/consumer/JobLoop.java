@@ -171,7 +171,8 @@ final class JobLoop implements Runnable {
 
     /**
      * Waits for the oldest delivery's writes while {@link #MAX_IN_FLIGHT} are outstanding, then takes in what
-     * was delivered. Returns false when that rewound this job's partition: its record comes again.
+     * was delivered, without committing: the commit that counts the next delivery carries it. Returns false
+     * when that rewound this job's partition: its record comes again.
      */
     private boolean makeRoom(TopicPartition tp) {
         inFlight.removeIf(CompletableFuture::isDone);
@@ -179,7 +180,7 @@ final class JobLoop implements Runnable {
             await(inFlight.peekFirst(), timing.settleTime());
             inFlight.removeIf(CompletableFuture::isDone);
         }
-        settle(false);
+        takeInAndRewind();
         return !rewound.contains(tp);
     }
 
@@ -190,20 +191,7 @@ final class JobLoop implements Runnable {
      * finished jobs are committed without waiting, or with the next delivery's count.
      */
     private void settle(boolean commitNow) {
-        Map<TopicPartition, Long> rewind = takeIn();
-        if (!rewind.isEmpty()) {
-            awaitAll();
-            takeIn().forEach((tp, offset) -> rewind.merge(tp, offset, Math::min));
-            if (!stopping) {
-                rewind.forEach((tp, offset) -> {
-                    if (ledger.owns(tp)) {
-                        consumer.seek(tp, offset);
-                        rewound.add(tp);
-                    }
-                });
-                pause();
-            }
-        }
+        takeInAndRewind();
         Map<TopicPartition, OffsetAndMetadata> commits = ledger.drainCommits();
         if (commits.isEmpty()) {
             return;
@@ -217,6 +205,24 @@ final class JobLoop implements Runnable {
                             e.toString());
                 }
             });
+        }
+    }
+
+    /** The first half of {@link #settle}: the ledger and the rewinds, no commit. */
+    private void takeInAndRewind() {
+        Map<TopicPartition, Long> rewind = takeIn();
+        if (!rewind.isEmpty()) {
+            awaitAll();
+            takeIn().forEach((tp, offset) -> rewind.merge(tp, offset, Math::min));
+            if (!stopping) {
+                rewind.forEach((tp, offset) -> {
+                    if (ledger.owns(tp)) {
+                        consumer.seek(tp, offset);
+                        rewound.add(tp);
+                    }
+                });
+                pause();
+            }
         }
     }
 
