@@ -87,8 +87,7 @@ class JobConsumers implements SmartLifecycle {
                 new StringDeserializer(), new ByteArrayDeserializer());
         clientMetrics = new ConsumerClientMetrics(meters);
         factory.addListener(clientMetrics);
-        JobLoop.Timing timing = new JobLoop.Timing(POLL_TIMEOUT, RETRY_BACK_OFF,
-                properties.shutdownGrace().plusSeconds(15));
+        JobLoop.Timing timing = new JobLoop.Timing(POLL_TIMEOUT, RETRY_BACK_OFF, stopWait());
         for (Device device : Devices.resolve(properties.devices(), gpus.gpuCount())) {
             DeviceModels models = DeviceModels.open(device, selected);
             deviceModels.add(models);
@@ -150,6 +149,11 @@ class JobConsumers implements SmartLifecycle {
         return config;
     }
 
+    /** How long a stop waits for a loop: the grace for the job in hand, then its writes and the last commit. */
+    private Duration stopWait() {
+        return properties.shutdownGrace().plusSeconds(15);
+    }
+
     /** True once a shutdown's grace period is over: the job in hand stops and goes back to the group. */
     private boolean handingBack() {
         long at = handBackAt;
@@ -161,7 +165,7 @@ class JobConsumers implements SmartLifecycle {
         handBackAt = System.nanoTime() + properties.shutdownGrace().toNanos();
         log.info("stopping: the job in hand has {} to finish before it is handed back", properties.shutdownGrace());
         loops.keySet().forEach(JobLoop::stop);
-        long waitMillis = properties.shutdownGrace().plusSeconds(15).toMillis();
+        long waitMillis = stopWait().toMillis();
         loops.forEach((loop, thread) -> {
             try {
                 thread.join(waitMillis);

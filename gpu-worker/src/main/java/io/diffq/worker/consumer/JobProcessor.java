@@ -161,8 +161,9 @@ class JobProcessor {
                         throw new JobHandedBackException();
                     }
                 }));
-                inferenceMillis = (System.nanoTime() - t0) / 1_000_000;
-                metrics.inference(request.model(), device, System.nanoTime() - t0);
+                long inferenceNanos = System.nanoTime() - t0;
+                inferenceMillis = inferenceNanos / 1_000_000;
+                metrics.inference(request.model(), device, inferenceNanos);
                 end(JobState.SUCCEEDED, null);
             } catch (JobHandedBackException e) {
                 log.info("shutting down: handing job {} back to the group unfinished", request.id());
