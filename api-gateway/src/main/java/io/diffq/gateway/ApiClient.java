@@ -11,6 +11,12 @@ public final class ApiClient {
     /** The request attribute holding the name of the API key that authenticated the request; absent when open. */
     public static final String ATTRIBUTE = "diffq.apiKey";
 
+    /**
+     * The request attribute naming the client for per-client limits: {@code key:<name>} when API keys are
+     * configured, {@code ip:<address>} (an IPv6 client by its /64) when the API is open.
+     */
+    public static final String IDENTITY = "diffq.client";
+
     /** The client of a gateway without API keys. */
     public static final String ANONYMOUS = "anonymous";
 

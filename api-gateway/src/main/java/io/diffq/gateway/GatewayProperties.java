@@ -18,6 +18,7 @@ import org.springframework.util.unit.DataSize;
  * @param statusRetention        how long a finished job stays in the status view
  * @param models                 models accepted without a worker's advertisement, and the default one
  * @param limits                 bounds on each job parameter
+ * @param streams                server-sent event streams of job status
  */
 @ConfigurationProperties("diffq.gateway")
 public record GatewayProperties(
@@ -28,7 +29,37 @@ public record GatewayProperties(
         @DefaultValue("64MB") DataSize imageCacheSize,
         @DefaultValue("24h") Duration statusRetention,
         @DefaultValue Models models,
-        @DefaultValue Limits limits) {
+        @DefaultValue Limits limits,
+        @DefaultValue Streams streams) {
+
+    /**
+     * Server-sent event streams ({@code GET /v1/jobs/{id}/events}). Each stream is written without blocking:
+     * a client that does not read only holds its latest status, never a thread or the status view.
+     *
+     * @param heartbeat     a comment line is sent after this long without an event, so proxies keep the stream
+     *                      and a peer that went away is noticed (at most two heartbeats later)
+     * @param stallTimeout  a stream whose client has not taken what was written for this long is closed
+     * @param maxDuration   a stream is closed after this long (an {@code EventSource} reconnects on its own)
+     * @param maxPerClient  most open streams of one client (API key, or address when the API is open)
+     * @param maxTotal      most open streams of this gateway instance
+     */
+    public record Streams(
+            @DefaultValue("15s") Duration heartbeat,
+            @DefaultValue("30s") Duration stallTimeout,
+            @DefaultValue("30m") Duration maxDuration,
+            @DefaultValue("32") int maxPerClient,
+            @DefaultValue("4096") int maxTotal) {
+
+        public Streams {
+            if (heartbeat.isNegative() || heartbeat.isZero() || stallTimeout.isNegative() || stallTimeout.isZero()
+                    || maxDuration.isNegative() || maxDuration.isZero()) {
+                throw new IllegalArgumentException("diffq.gateway.streams: durations must be positive");
+            }
+            if (maxPerClient < 1 || maxTotal < 1) {
+                throw new IllegalArgumentException("diffq.gateway.streams: max-per-client and max-total must be >= 1");
+            }
+        }
+    }
 
     /**
      * Which models a job may name. Workers advertise the models they serve, and what each draws, on

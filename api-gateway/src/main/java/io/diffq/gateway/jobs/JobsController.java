@@ -10,6 +10,8 @@ import io.diffq.gateway.queue.Admission;
 import io.diffq.gateway.queue.OverloadedException;
 import io.diffq.gateway.status.JobStatusView;
 import io.diffq.gateway.status.ResultReader;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -30,7 +32,6 @@ import org.springframework.web.bind.annotation.RequestAttribute;
 import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
-import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 
 /** The jobs API: submit, poll or stream, fetch the image, cancel. */
 @RestController
@@ -44,18 +45,18 @@ class JobsController {
     private final JobStatusView view;
     private final ResultReader results;
     private final Admission admission;
-    private final JobEventStream events;
+    private final JobStreams streams;
     private final GatewayProperties properties;
     private final Clock clock;
 
     JobsController(JobRequestParser parser, JobSubmitter submitter, JobStatusView view, ResultReader results,
-            Admission admission, JobEventStream events, GatewayProperties properties, Clock clock) {
+            Admission admission, JobStreams streams, GatewayProperties properties, Clock clock) {
         this.parser = parser;
         this.submitter = submitter;
         this.view = view;
         this.results = results;
         this.admission = admission;
-        this.events = events;
+        this.streams = streams;
         this.properties = properties;
         this.clock = clock;
     }
@@ -133,8 +134,10 @@ class JobsController {
 
     /** The job's status as server-sent events, until it ends. */
     @GetMapping(path = "/{id}/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
-    SseEmitter events(@PathVariable String id) {
-        return events.open(find(id), this::view);
+    void events(@PathVariable String id,
+            @RequestAttribute(name = ApiClient.IDENTITY, required = false) String client,
+            HttpServletRequest request, HttpServletResponse response) throws IOException {
+        streams.open(find(id), client == null ? ApiClient.ANONYMOUS : client, this::view, request, response);
     }
 
     @GetMapping(path = "/{id}/image", produces = MediaType.IMAGE_PNG_VALUE)

@@ -68,6 +68,7 @@ public final class ApiKeyFilter extends OncePerRequestFilter {
         } else {
             client = "ip:" + clientAddress(request.getRemoteAddr());
         }
+        request.setAttribute(ApiClient.IDENTITY, client);
         if (limiter != null) {
             long retryAfter = limiter.acquire(client);
             if (retryAfter > 0) {

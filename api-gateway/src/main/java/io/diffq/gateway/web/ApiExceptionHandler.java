@@ -8,6 +8,7 @@ import io.diffq.gateway.jobs.JobFinishedException;
 import io.diffq.gateway.jobs.JobNotFoundException;
 import io.diffq.gateway.jobs.JobRequestParser;
 import io.diffq.gateway.jobs.PayloadTooLargeException;
+import io.diffq.gateway.jobs.TooManyStreamsException;
 import io.diffq.gateway.kafka.KafkaUnavailableException;
 import io.diffq.gateway.queue.OverloadedException;
 import org.slf4j.Logger;
@@ -96,6 +97,14 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
     ResponseEntity<ProblemDetail> overloaded(OverloadedException e) {
         return Problem.of(HttpStatus.TOO_MANY_REQUESTS, Problems.QUEUE_FULL, "Queue full",
                         e.getMessage() + "; no job was created, retry later")
+                .retryAfter(e.retryAfter())
+                .toResponseEntity();
+    }
+
+    @ExceptionHandler
+    ResponseEntity<ProblemDetail> tooManyStreams(TooManyStreamsException e) {
+        return Problem.of(HttpStatus.TOO_MANY_REQUESTS, Problems.TOO_MANY_STREAMS, "Too many event streams",
+                        e.getMessage())
                 .retryAfter(e.retryAfter())
                 .toResponseEntity();
     }

@@ -19,6 +19,8 @@ public final class Problems {
     public static final URI UNAUTHORIZED = uri("unauthorized");
     /** The client's rate limit is exhausted: {@code 429} with {@code Retry-After}. */
     public static final URI RATE_LIMITED = uri("rate-limited");
+    /** The client holds as many open event streams as it may, or the gateway does: {@code 429}. */
+    public static final URI TOO_MANY_STREAMS = uri("too-many-streams");
     /** A request the server cannot read as HTTP (bad request line, header or URI encoding). */
     public static final URI BAD_REQUEST = uri("bad-request");
 

@@ -37,6 +37,11 @@ public final class Gateway implements AutoCloseable {
         return new Api(Integer.parseInt(context.getEnvironment().getProperty("local.server.port")));
     }
 
+    /** The management port: health and metrics. */
+    public Api managementApi() {
+        return new Api(Integer.parseInt(context.getEnvironment().getProperty("local.management.port")));
+    }
+
     @Override
     public void close() {
         context.close();

@@ -46,6 +46,17 @@ public final class WorkerStandIn implements AutoCloseable {
                 JobFailure.fatal("model-error", message), Instant.now()));
     }
 
+    /**
+     * Reports a running job's progress after each of {@code steps} denoising steps, one acknowledged event at
+     * a time, as a worker that reports every step does.
+     */
+    public void progress(String jobId, int steps) {
+        Instant start = Instant.now();
+        for (int i = 0; i <= steps; i++) {
+            event(JobEvent.running(jobId, 1, start, "stand-in", "simulated", new Progress(i, steps), Instant.now()));
+        }
+    }
+
     /** Advertises a model, as a worker does once it has opened it. */
     public void advertise(ModelCard card) {
         send(new ProducerRecord<>(Topics.MODELS, card.name(), codec.writeModelCard(card)));

@@ -22,6 +22,8 @@ public final class MetricNames {
     public static final String GPU_MEMORY_TOTAL = "diffq.gpu.memory.total.bytes";
     public static final String GPU_TEMPERATURE = "diffq.gpu.temperature.celsius";
     public static final String GPU_POWER = "diffq.gpu.power.watts";
+    public static final String STREAMS_OPEN = "diffq.gateway.streams.open";
+    public static final String STREAMS_CLOSED = "diffq.gateway.streams.closed";
 
     public static final String TAG_OUTCOME = "outcome";
     public static final String TAG_MODEL = "model";
@@ -29,6 +31,7 @@ public final class MetricNames {
     public static final String TAG_GPU = "gpu";
     public static final String TAG_TOPIC = "topic";
     public static final String TAG_PARTITION = "partition";
+    public static final String TAG_REASON = "reason";
 
     /**
      * Histogram buckets of the job latencies (queue wait, inference, end to end): jobs take from tens of

@@ -1,0 +1,166 @@
+package io.diffq.gateway.jobs;
+
+import io.diffq.common.job.JobStatus;
+import io.diffq.common.metrics.MetricNames;
+import io.diffq.gateway.GatewayProperties;
+import io.diffq.gateway.status.JobStatusView;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.ServletOutputStream;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.http.CacheControl;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.MediaType;
+import org.springframework.stereotype.Component;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * {@code GET /v1/jobs/{id}/events}: the job's status as server-sent events — the current one at once, then
+ * the latest after each change (state, progress), ending after the terminal state. Streams are capped per
+ * client and per instance ({@code 429} beyond), sent a heartbeat when quiet, and closed when their client
+ * stops reading; see {@link StatusStream} for how one stream is written.
+ */
+@Component
+class JobStreams implements SmartLifecycle {
+
+    private final JobStatusView view;
+    private final JsonMapper json;
+    private final GatewayProperties.Streams limits;
+    private final Set<StatusStream> open = ConcurrentHashMap.newKeySet();
+    private final Map<String, Integer> perClient = new ConcurrentHashMap<>();
+    private final AtomicInteger total = new AtomicInteger();
+    private final Map<StatusStream.Reason, Counter> closed = new EnumMap<>(StatusStream.Reason.class);
+    private final ExecutorService writer = Executors.newSingleThreadExecutor(daemon("diffq-stream-writer"));
+    private final ScheduledExecutorService ticker =
+            Executors.newSingleThreadScheduledExecutor(daemon("diffq-stream-ticker"));
+    private volatile boolean running;
+
+    JobStreams(JobStatusView view, JsonMapper json, GatewayProperties properties, MeterRegistry meters) {
+        this.view = view;
+        this.json = json;
+        this.limits = properties.streams();
+        Gauge.builder(MetricNames.STREAMS_OPEN, total, AtomicInteger::get)
+                .description("Open server-sent event streams of job status")
+                .register(meters);
+        for (StatusStream.Reason reason : StatusStream.Reason.values()) {
+            closed.put(reason, Counter.builder(MetricNames.STREAMS_CLOSED)
+                    .description("Server-sent event streams closed, by why")
+                    .tag(MetricNames.TAG_REASON, reason.tag)
+                    .register(meters));
+        }
+    }
+
+    /** Starts the stream of {@code current}'s job on this request, or answers {@code 429} past a cap. */
+    void open(JobStatus current, String client, Function<JobStatus, JobView> render, HttpServletRequest request,
+            HttpServletResponse response) throws IOException {
+        reserve(client);
+        response.setContentType(MediaType.TEXT_EVENT_STREAM_VALUE);
+        response.setCharacterEncoding("UTF-8");
+        response.setHeader(HttpHeaders.CACHE_CONTROL, CacheControl.noStore().getHeaderValue());
+        // Tells nginx-style proxies not to buffer the stream.
+        response.setHeader("X-Accel-Buffering", "no");
+        AsyncContext async = request.startAsync(request, response);
+        // The ticker ends a stream at max-duration; the container's timeout is only a backstop.
+        async.setTimeout(limits.maxDuration().plus(limits.heartbeat()).toMillis());
+        ServletOutputStream out = response.getOutputStream();
+        StatusStream[] self = new StatusStream[1];
+        Runnable[] unwatch = {() -> { }};
+        StatusStream stream = new StatusStream(async, out, s -> json.writeValueAsBytes(render.apply(s)), writer,
+                reason -> {
+                    unwatch[0].run();
+                    open.remove(self[0]);
+                    release(client);
+                    closed.get(reason).increment();
+                });
+        self[0] = stream;
+        open.add(stream);
+        async.addListener(stream);
+        // Non-blocking output from here on: the stream writes only while the socket takes data.
+        out.setWriteListener(stream);
+        unwatch[0] = view.watch(current.id(), stream::offer);
+        // Whatever changed between the lookup and the watch is in the view now: send that, not the lookup.
+        stream.offer(view.find(current.id()).orElse(current));
+    }
+
+    /** Counts one more stream of {@code client}, or throws when it or the instance is at its cap. */
+    private void reserve(String client) {
+        int[] mine = new int[1];
+        perClient.compute(client, (k, n) -> mine[0] = n == null ? 1 : n + 1);
+        int all = total.incrementAndGet();
+        if (mine[0] > limits.maxPerClient()) {
+            release(client);
+            throw new TooManyStreamsException("this client has " + limits.maxPerClient()
+                    + " open event streams, its limit; close one, or poll GET /v1/jobs/{id}", limits.heartbeat());
+        }
+        if (all > limits.maxTotal()) {
+            release(client);
+            throw new TooManyStreamsException("this gateway instance has " + limits.maxTotal()
+                    + " open event streams, its limit", limits.heartbeat());
+        }
+    }
+
+    private void release(String client) {
+        perClient.computeIfPresent(client, (k, n) -> n <= 1 ? null : n - 1);
+        total.decrementAndGet();
+    }
+
+    private void tick() {
+        long now = System.nanoTime();
+        long heartbeat = limits.heartbeat().toNanos();
+        long stall = limits.stallTimeout().toNanos();
+        long max = limits.maxDuration().toNanos();
+        for (StatusStream s : open) {
+            s.tick(now, heartbeat, stall, max);
+        }
+    }
+
+    @Override
+    public void start() {
+        long period = Math.max(50, Math.min(1000,
+                Math.min(limits.heartbeat().toMillis(), limits.stallTimeout().toMillis()) / 4));
+        ticker.scheduleWithFixedDelay(this::tick, period, period, TimeUnit.MILLISECONDS);
+        running = true;
+    }
+
+    /** Ends every stream with {@code closed: shutdown}, so a graceful shutdown does not wait for them. */
+    @Override
+    public void stop() {
+        running = false;
+        open.forEach(s -> s.close(StatusStream.Reason.SHUTDOWN));
+        ticker.shutdownNow();
+        writer.shutdown();
+        try {
+            writer.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    private static java.util.concurrent.ThreadFactory daemon(String name) {
+        return r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}
