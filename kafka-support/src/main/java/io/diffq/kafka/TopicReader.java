@@ -121,6 +121,16 @@ public final class TopicReader {
         }, found, timeout);
     }
 
+    /**
+     * Waits, at most {@code timeout}, until the reader has handed the record at {@code offset} of {@code tp} to
+     * its sink (read-your-writes for a record this instance just wrote).
+     *
+     * @return whether it has
+     */
+    public boolean awaitRead(TopicPartition tp, long offset, Duration timeout) {
+        return awaitProgress(() -> positions.getOrDefault(tp, -1L) > offset, deadline(timeout));
+    }
+
     /** As {@link #catchUp(String, BooleanSupplier, Duration)}, over every partition of the topics. */
     public boolean catchUp(BooleanSupplier found, Duration timeout) {
         return catchUp(counts -> {

@@ -17,6 +17,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.stereotype.Service;
@@ -55,17 +56,20 @@ public class JobSubmitter {
     /**
      * Stores the job durably.
      *
+     * @return where it was stored in {@code diffq.jobs}
      * @throws KafkaUnavailableException when the broker did not acknowledge within the submit timeout
      */
-    public void submit(JobRequest request) {
+    public RecordMetadata submit(JobRequest request) {
+        RecordMetadata stored;
         try {
-            store(new ProducerRecord<>(Topics.JOBS, request.id(), codec.writeRequest(request)));
+            stored = store(new ProducerRecord<>(Topics.JOBS, request.id(), codec.writeRequest(request)));
         } catch (KafkaUnavailableException e) {
             count("unavailable");
             throw e;
         }
         count("accepted");
-        view.accepted(request);
+        view.accepted(request, stored.offset());
+        return stored;
     }
 
     /**
@@ -78,9 +82,10 @@ public class JobSubmitter {
         view.cancelRequested(control);
     }
 
-    private void store(ProducerRecord<String, byte[]> record) {
+    private RecordMetadata store(ProducerRecord<String, byte[]> record) {
         try {
-            kafka.send(record).get(properties.submitTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            return kafka.send(record).get(properties.submitTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                    .getRecordMetadata();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw unavailable(e);

@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.springframework.http.CacheControl;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -86,15 +87,31 @@ class JobsController {
             submitter.count("overloaded");
             throw e;
         }
-        submitter.submit(request);
-        return accepted(request, false);
+        RecordMetadata stored = submitter.submit(request);
+        if (idempotencyKey == null) {
+            return accepted(request, false);
+        }
+        // Concurrent submits with one key may each have stored a record: the first in the partition is the
+        // job, here as on every gateway and worker. Read back to the one just stored to learn which it is.
+        JobStatusView.FirstRequest first = view.firstRequest(request.id(), stored.partition(), stored.offset())
+                .orElseThrow(() -> new IdempotencyUndecidedException(request.id()));
+        if (first.ours()) {
+            return accepted(request, false);
+        }
+        return replay(first.request(), request);
     }
 
     /** The same key again: the same job if the same request, a conflict if not. */
     private ResponseEntity<Map<String, Object>> replay(JobStatus earlier, JobRequest retry) {
-        JobRequest first = earlier.request();
-        if (first == null || !Objects.equals(first.fingerprint(), retry.fingerprint())) {
+        if (earlier.request() == null) {
             throw new IdempotencyConflictException(earlier.id());
+        }
+        return replay(earlier.request(), retry);
+    }
+
+    private ResponseEntity<Map<String, Object>> replay(JobRequest first, JobRequest retry) {
+        if (!Objects.equals(first.fingerprint(), retry.fingerprint())) {
+            throw new IdempotencyConflictException(first.id());
         }
         return accepted(first, true);
     }

@@ -27,6 +27,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
@@ -47,6 +48,8 @@ public class JobStatusView implements SmartLifecycle {
 
     private final Map<String, JobStatus> jobs = new ConcurrentHashMap<>();
     private final Map<String, Instant> cancelRequests = new ConcurrentHashMap<>();
+    /** Per job, the offset in {@code diffq.jobs} of the request it shows. */
+    private final Map<String, Long> requestOffsets = new ConcurrentHashMap<>();
     private final Throughput throughput = new Throughput();
     private final Map<String, Set<Consumer<JobStatus>>> watchers = new ConcurrentHashMap<>();
     private final JobCodec codec;
@@ -116,10 +119,49 @@ public class JobStatusView implements SmartLifecycle {
         return Optional.ofNullable(jobs.get(id));
     }
 
-    /** Records a job this instance just stored, so that the client's first poll here never misses it. */
-    public void accepted(JobRequest request) {
-        jobs.merge(request.id(), JobStatus.queued(request),
-                (current, queued) -> current.request() == null ? current.withRequest(request) : current);
+    /**
+     * Records a job request read at {@code offset} of its partition of {@code diffq.jobs}, or one this instance
+     * just stored there (so that the client's first poll here never misses it). All records of one job id
+     * share a partition; when it holds several (concurrent submits with one {@code Idempotency-Key}), the
+     * first one is the job, on every gateway and every worker.
+     */
+    public void accepted(JobRequest request, long offset) {
+        jobs.compute(request.id(), (id, current) -> {
+            Long shown = requestOffsets.get(id);
+            if (current == null || current.request() == null || shown == null || offset < shown) {
+                requestOffsets.put(id, offset);
+                return current == null || current.state() == JobState.QUEUED
+                        ? JobStatus.queued(request) : current.withRequest(request);
+            }
+            return current;
+        });
+    }
+
+    /**
+     * The request that is the job {@code id}, once this view has read the record this instance stored for it
+     * at {@code offset} of {@code partition} (and with it every earlier record of that partition).
+     *
+     * @return the first request for the id in its partition: the one stored at {@code offset} or an earlier
+     *         one; empty when the view could not read that far within the read-your-writes timeout
+     */
+    public Optional<FirstRequest> firstRequest(String id, int partition, long offset) {
+        if (!reader.awaitRead(new TopicPartition(Topics.JOBS, partition), offset,
+                properties.readYourWritesTimeout())) {
+            return Optional.empty();
+        }
+        JobStatus s = jobs.get(id);
+        Long first = requestOffsets.get(id);
+        if (s == null || s.request() == null || first == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new FirstRequest(s.request(), first == offset));
+    }
+
+    /**
+     * @param request the job's request
+     * @param ours    whether it is the record the caller stored
+     */
+    public record FirstRequest(JobRequest request, boolean ours) {
     }
 
     /**
@@ -172,7 +214,7 @@ public class JobStatusView implements SmartLifecycle {
                 case Topics.JOBS -> {
                     JobRequest request = codec.readRequest(r.value());
                     if (request.createdAt().isAfter(clock.instant().minus(properties.statusRetention()))) {
-                        accepted(request);
+                        accepted(request, r.offset());
                     }
                 }
                 case Topics.JOB_CONTROLS -> {
@@ -248,6 +290,7 @@ public class JobStatusView implements SmartLifecycle {
     private void evictFinished() {
         Instant cutoff = clock.instant().minus(properties.statusRetention());
         jobs.values().removeIf(s -> s.finishedAt() != null && s.finishedAt().isBefore(cutoff));
+        requestOffsets.keySet().retainAll(jobs.keySet());
         cancelRequests.values().removeIf(at -> at.isBefore(cutoff));
     }
 

@@ -2,6 +2,7 @@ package io.diffq.gateway.web;
 
 import io.diffq.gateway.GatewayProperties;
 import io.diffq.gateway.jobs.IdempotencyConflictException;
+import io.diffq.gateway.jobs.IdempotencyUndecidedException;
 import io.diffq.gateway.jobs.ImageUnavailableException;
 import io.diffq.gateway.jobs.InvalidJobException;
 import io.diffq.gateway.jobs.JobFinishedException;
@@ -83,6 +84,15 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
         return Problem.of(HttpStatus.UNPROCESSABLE_CONTENT, Problems.IDEMPOTENCY_KEY_REUSED, "Idempotency-Key reused",
                         e.getMessage())
                 .with("field", JobRequestParser.IDEMPOTENCY_HEADER)
+                .toResponseEntity();
+    }
+
+    @ExceptionHandler
+    ResponseEntity<ProblemDetail> undecided(IdempotencyUndecidedException e) {
+        log.warn("answering 503: {}", e.getMessage());
+        return Problem.of(HttpStatus.SERVICE_UNAVAILABLE, Problems.QUEUE_UNAVAILABLE, "Queue unavailable",
+                        e.getMessage())
+                .retryAfter(properties.retryAfter())
                 .toResponseEntity();
     }
 

@@ -127,6 +127,14 @@ final class JobLoop implements Runnable {
     /** One job: count the delivery, then run it, again while it fails in a way another attempt may fix. */
     private void handle(ConsumerRecord<String, byte[]> record) {
         TopicPartition tp = new TopicPartition(record.topic(), record.partition());
+        if (ledger.repeatsEarlierRecord(tp, record.key(), record.offset())) {
+            if (!ledger.isDone(tp, record.offset())) {
+                log.info("{}: skipping {}: job {} is an earlier record of the partition", name, at(record),
+                        record.key());
+                ledger.finished(tp, record.offset());
+            }
+            return;
+        }
         while (!stopping && !rewound.contains(tp) && !ledger.isDone(tp, record.offset())) {
             if (!makeRoom(tp)) {
                 return;

@@ -32,6 +32,9 @@ final class OffsetLedger {
     /** What workers before this ledger wrote: one job's attempt. */
     private static final Pattern LEGACY = Pattern.compile("diffq:attempt:(\\d+)@(\\d+)");
 
+    /** How many job ids per partition are remembered to recognise a repeated record; about 10 MB at most. */
+    static final int REMEMBERED_IDS = 100_000;
+
     private final Map<TopicPartition, Book> books = new HashMap<>();
 
     /** One partition. */
@@ -42,6 +45,13 @@ final class OffsetLedger {
         final NavigableMap<Long, Integer> attempts = new TreeMap<>();
         /** Offsets after the position that are finished while an earlier one is not (redone after a failed write). */
         final NavigableSet<Long> done = new TreeSet<>();
+        /** Per job id, the first offset of a record for it read since the partition was assigned (bounded). */
+        final Map<String, Long> firstOffsets = new LinkedHashMap<>(1024, 0.75f, false) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+                return size() > REMEMBERED_IDS;
+            }
+        };
         boolean dirty;
 
         Book(long position) {
@@ -65,6 +75,20 @@ final class OffsetLedger {
 
     boolean owns(TopicPartition tp) {
         return books.containsKey(tp);
+    }
+
+    /**
+     * Whether the record at {@code offset} repeats a job id that an earlier record of the partition, read since
+     * it was assigned, already carries (concurrent submits with one {@code Idempotency-Key}). The first
+     * record for an id is the job, as the gateways show it; a later one must neither run nor write a state.
+     */
+    boolean repeatsEarlierRecord(TopicPartition tp, String jobId, long offset) {
+        Book book = books.get(tp);
+        if (book == null || jobId == null) {
+            return false;
+        }
+        Long first = book.firstOffsets.putIfAbsent(jobId, offset);
+        return first != null && first < offset;
     }
 
     /** Whether the job at this offset has finished already (a record fetched again after a rewind). */

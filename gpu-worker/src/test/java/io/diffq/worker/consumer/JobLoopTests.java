@@ -57,6 +57,13 @@ class JobLoopTests {
             }
         }
 
+        /** Records for these job ids, in order: an id given twice is a repeated record of one job. */
+        void appendJobs(String... ids) {
+            for (String id : ids) {
+                log.add(new ConsumerRecord<>(TP.topic(), TP.partition(), log.size(), id, new byte[0]));
+            }
+        }
+
         @Override
         public synchronized ConsumerRecords<String, byte[]> poll(Duration timeout) {
             super.poll(Duration.ZERO); // runs scheduled tasks (rebalances) and resets positions
@@ -213,6 +220,28 @@ class JobLoopTests {
         assertThat(calls.stream().filter(c -> c.offset() == 2).count()).isOne();
         assertThat(zero.get(1).committedAtStart().offset()).isZero();
         assertThat(zero.get(1).committedAtStart().metadata()).contains("0=2");
+    }
+
+    @Test
+    void aRecordRepeatingAnEarlierRecordsJobIdNeverRunsAndThePositionMovesPastIt() {
+        consumer.appendJobs("job-a", "job-b", "job-a", "job-a", "job-c");
+        start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> consumer.committed() != null
+                && consumer.committed().offset() == 5);
+        assertThat(offsets()).containsExactly(0L, 1L, 4L);
+    }
+
+    @Test
+    void theFirstRecordOfAJobRunsAgainAfterAFailedWriteWhileItsRepeatStillDoesNot() {
+        CompletableFuture<Void> lost = new CompletableFuture<>();
+        script.put(0L, a -> a == 1 ? lost : CompletableFuture.completedFuture(null));
+        consumer.appendJobs("job-a", "job-b", "job-a", "job-c");
+        start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> offsets().contains(3L));
+        lost.completeExceptionally(new KafkaException("broker gone"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> consumer.committed().offset() == 4);
+        assertThat(calls.stream().filter(c -> c.offset() == 0)).extracting(Call::attempt).containsExactly(1, 2);
+        assertThat(offsets()).doesNotContain(2L);
     }
 
     @Test

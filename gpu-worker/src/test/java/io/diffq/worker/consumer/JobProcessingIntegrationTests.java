@@ -73,8 +73,12 @@ class JobProcessingIntegrationTests {
         JobRequest failing = job("please explode", 32, 32, "simulated");
         JobRequest unsupported = job("fine", 32, 32, "sdxl");
         String malformedId = UUID.randomUUID().toString();
+        // Records repeating ok1's id (concurrent submits with one Idempotency-Key): a different body whose
+        // deadline has passed, and the same body. The first record is the job; the repeats never run.
+        JobRequest repeatExpired = new JobRequest(ok1.id(), "another body", "", 8, 8, 4, 7.5, 1, "simulated", null,
+                Instant.now(), Instant.now().minusSeconds(1), null);
         try (KafkaProducer<String, byte[]> producer = producer()) {
-            for (JobRequest r : List.of(ok1, ok2, failing, unsupported)) {
+            for (JobRequest r : List.of(ok1, ok2, repeatExpired, failing, unsupported, ok1)) {
                 producer.send(new ProducerRecord<>(Topics.JOBS, r.id(), codec.writeRequest(r))).get();
             }
             producer.send(new ProducerRecord<>(Topics.JOBS, malformedId,
@@ -88,8 +92,9 @@ class JobProcessingIntegrationTests {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     events.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(codec.readEvent(r.value()));
                 }
+                // Offsets are committed after terminal events: once all seven are, every event is written.
                 return events.size() == 5 && events.values().stream()
-                        .allMatch(l -> l.get(l.size() - 1).state().isTerminal());
+                        .allMatch(l -> l.get(l.size() - 1).state().isTerminal()) && committedJobs() == 7;
             });
         }
 
@@ -105,6 +110,9 @@ class JobProcessingIntegrationTests {
         }
 
         assertThat(folded.get(ok1.id()).state()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(events.get(ok1.id())).filteredOn(e -> e.state().isTerminal()).hasSize(1);
+        assertThat(events.get(ok1.id())).filteredOn(e -> e.state() == JobState.RUNNING)
+                .extracting(JobEvent::attempt).containsOnly(1);
         assertThat(folded.get(ok2.id()).state()).isEqualTo(JobState.SUCCEEDED);
         assertThat(folded.get(ok1.id()).inferenceMillis()).isGreaterThanOrEqualTo(40);
         assertPng(folded.get(ok1.id()), 64, 32);
@@ -128,7 +136,7 @@ class JobProcessingIntegrationTests {
         assertThat(dead.type()).isEqualTo("model-error");
         assertThat(dead.retryable()).isFalse();
 
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(committedJobs()).isEqualTo(5));
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(committedJobs()).isEqualTo(7));
 
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(scrape())
                 .contains("diffq_jobs_completed_total{application=\"diffq-worker\",model=\"simulated\",state=\"SUCCEEDED\"} 2.0")
