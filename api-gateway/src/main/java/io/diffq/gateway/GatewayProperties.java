@@ -19,6 +19,11 @@ import org.springframework.util.unit.DataSize;
  * @param models                 models accepted without a worker's advertisement, and the default one
  * @param limits                 bounds on each job parameter
  * @param streams                server-sent event streams of job status
+ * @param jobIdSecret            the secret under which an idempotent submit's job id is derived (an HMAC of the
+ *                               client and its {@code Idempotency-Key}); every instance must have the same one.
+ *                               Required once API keys are configured; give it here, in the environment
+ *                               ({@code DIFFQ_GATEWAY_JOB_ID_SECRET}) or as {@code job-id-secret-file}
+ * @param jobIdSecretFile        a file holding {@code job-id-secret} (e.g. a mounted Kubernetes secret)
  */
 @ConfigurationProperties("diffq.gateway")
 public record GatewayProperties(
@@ -30,7 +35,20 @@ public record GatewayProperties(
         @DefaultValue("24h") Duration statusRetention,
         @DefaultValue Models models,
         @DefaultValue Limits limits,
-        @DefaultValue Streams streams) {
+        @DefaultValue Streams streams,
+        String jobIdSecret,
+        String jobIdSecretFile) {
+
+    public GatewayProperties {
+        if (jobIdSecret != null && jobIdSecretFile != null) {
+            throw new IllegalArgumentException("diffq.gateway: give job-id-secret or job-id-secret-file, not both");
+        }
+    }
+
+    /** Whether a job-id secret is configured (inline or as a file). */
+    public boolean hasJobIdSecret() {
+        return jobIdSecret != null || jobIdSecretFile != null;
+    }
 
     /**
      * Server-sent event streams ({@code GET /v1/jobs/{id}/events}). Each stream is written without blocking:

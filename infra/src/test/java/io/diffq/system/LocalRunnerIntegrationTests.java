@@ -47,6 +47,14 @@ class LocalRunnerIntegrationTests {
             Result start = run(env, Duration.ofMinutes(8), RUNNER.toString(), "start");
             assertThat(start.exit).as(start.output).isZero();
             assertThat(start.output).contains("http://localhost:" + gateway).contains("curl");
+            // The job-id secret is generated once, readable by its owner only, and never on a command line.
+            Path secret = home.resolve("job-id-secret");
+            assertThat(Files.readString(secret)).matches("[0-9a-f]{64}");
+            assertThat(java.nio.file.Files.getPosixFilePermissions(secret)).containsExactlyInAnyOrder(
+                    java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                    java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+            assertThat(run(env, Duration.ofSeconds(10), "ps", "-eo", "args").output)
+                    .doesNotContain(Files.readString(secret));
 
             String base = "http://localhost:" + gateway;
             Result submit = run(env, Duration.ofSeconds(30), "curl", "-sS", "-X", "POST", base + "/v1/jobs",

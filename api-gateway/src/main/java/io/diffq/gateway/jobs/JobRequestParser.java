@@ -18,7 +18,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 import org.springframework.stereotype.Component;
@@ -50,17 +49,19 @@ public class JobRequestParser {
     private final GatewayProperties properties;
     private final KnownModels models;
     private final Clock clock;
+    private final JobIds ids;
 
-    public JobRequestParser(GatewayProperties properties, KnownModels models, Clock clock) {
+    public JobRequestParser(GatewayProperties properties, KnownModels models, Clock clock, JobIds ids) {
         this.properties = properties;
         this.models = models;
         this.clock = clock;
+        this.ids = ids;
     }
 
     /**
      * Parses and validates a submit with an optional {@code Idempotency-Key}, or throws {@link InvalidJobException}
      * listing every problem found. With a key, the job id is derived from the client and the key (a retry names the
-     * same job), and the request carries a fingerprint of what was asked, so a retry that asks something else can be
+     * same job; see {@link JobIds}), and the request carries a fingerprint of what was asked, so a retry that asks something else can be
      * told apart.
      *
      * @param idempotencyKey the header's value, or {@code null}
@@ -118,9 +119,7 @@ public class JobRequestParser {
         Instant now = clock.instant();
         String fingerprint = idempotencyKey == null ? null : fingerprint(prompt, negative, w, h, steps,
                 guidance, seed, card.name(), scheduler, deadlineSeconds);
-        String id = idempotencyKey == null ? UUID.randomUUID().toString()
-                : UUID.nameUUIDFromBytes(("diffq:" + client + ":" + idempotencyKey).getBytes(StandardCharsets.UTF_8))
-                        .toString();
+        String id = idempotencyKey == null ? ids.random() : ids.idempotent(client, idempotencyKey);
         return new JobRequest(
                 id,
                 prompt,

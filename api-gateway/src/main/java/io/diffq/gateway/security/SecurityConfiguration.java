@@ -1,5 +1,6 @@
 package io.diffq.gateway.security;
 
+import io.diffq.gateway.GatewayProperties;
 import io.diffq.gateway.web.ProblemWriter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,8 +23,14 @@ class SecurityConfiguration {
     static final int ORDER = OrderedFilter.REQUEST_WRAPPER_FILTER_MAX_ORDER - 100;
 
     @Bean
-    FilterRegistrationBean<ApiKeyFilter> apiKeyFilter(SecurityProperties properties, ProblemWriter problems) {
+    FilterRegistrationBean<ApiKeyFilter> apiKeyFilter(SecurityProperties properties, GatewayProperties gateway,
+            ProblemWriter problems) {
         ApiKeys keys = new ApiKeys(properties.apiKeys());
+        if (keys.required() && !gateway.hasJobIdSecret()) {
+            throw new IllegalStateException("diffq.gateway.job-id-secret (or job-id-secret-file) must be set when "
+                    + "API keys are configured: idempotent job ids are an HMAC under it, so that no client can "
+                    + "compute another's, and every gateway instance needs the same one");
+        }
         SecurityProperties.RateLimit limit = properties.rateLimit();
         if (keys.required()) {
             log.info("API keys required on /v1: {} configured ({})", keys.size(), String.join(", ", keys.names()));

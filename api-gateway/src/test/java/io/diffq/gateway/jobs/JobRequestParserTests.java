@@ -36,7 +36,7 @@ class JobRequestParserTests {
         GatewayProperties properties = new Binder(new MapConfigurationPropertySource(settings))
                 .bindOrCreate("diffq.gateway", GatewayProperties.class);
         return new JobRequestParser(properties, new KnownModels(ModelCatalog.of(cards), properties),
-                Clock.fixed(NOW, ZoneOffset.UTC));
+                Clock.fixed(NOW, ZoneOffset.UTC), new JobIds(properties));
     }
 
     private JobRequest parse(String json) {

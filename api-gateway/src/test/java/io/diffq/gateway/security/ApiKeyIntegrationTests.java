@@ -1,6 +1,7 @@
 package io.diffq.gateway.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
@@ -33,6 +34,7 @@ import tools.jackson.databind.JsonNode;
         Gateway.SERVED_MODELS,
         "management.server.port=0",
         "diffq.topics.partitions=3",
+        "diffq.gateway.job-id-secret=a-test-secret-of-at-least-32-characters",
         "diffq.gateway.security.api-keys[0].name=alice",
         "diffq.gateway.security.api-keys[0].key-sha256=" + ApiKeyIntegrationTests.ALICE_SHA256,
         "diffq.gateway.security.api-keys[1].name=bob",
@@ -66,6 +68,16 @@ class ApiKeyIntegrationTests {
     void theDigestsInTheseTestsAreThoseOfTheKeys() {
         assertThat(HexFormat.of().formatHex(ApiKeys.sha256(ALICE_KEY))).isEqualTo(ALICE_SHA256);
         assertThat(HexFormat.of().formatHex(ApiKeys.sha256(CAROL_KEY))).isEqualToIgnoringCase(CAROL_SHA256_UPPER);
+    }
+
+    @Test
+    void aGatewayWithApiKeysDoesNotStartWithoutAJobIdSecret() {
+        assertThatThrownBy(() -> Gateway.start(brokers,
+                "diffq.gateway.security.api-keys[0].name=dave",
+                "diffq.gateway.security.api-keys[0].key=" + BOB_KEY).close())
+                .hasRootCauseMessage("diffq.gateway.job-id-secret (or job-id-secret-file) must be set when API keys "
+                        + "are configured: idempotent job ids are an HMAC under it, so that no client can compute "
+                        + "another's, and every gateway instance needs the same one");
     }
 
     @Test

@@ -76,6 +76,7 @@ import tools.jackson.databind.json.JsonMapper;
         Gateway.SERVED_MODELS,
         "management.server.port=0",
         "diffq.topics.partitions=3",
+        "diffq.gateway.job-id-secret=a-test-secret-of-at-least-32-characters",
         "diffq.gateway.security.api-keys[0].name=fuzzer",
         "diffq.gateway.security.api-keys[0].key=" + FuzzIntegrationTests.KEY,
         // The fuzzer is one client sending as fast as it can: the limiter is tested on its own.
