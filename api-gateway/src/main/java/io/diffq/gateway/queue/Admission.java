@@ -32,11 +32,10 @@ public class Admission {
      */
     public void admit(JobRequest request) {
         QueueSnapshot q = monitor.snapshot();
-        long lag = q.totalLag();
+        long lag = monitor.waiting(q);
         double rate = view.recentThroughput();
         if (lag > properties.maxLag()) {
-            throw new OverloadedException(lag + " jobs are waiting (limit " + properties.maxLag() + ")",
-                    retryAfter(rate, lag - properties.maxLag()));
+            throw full(lag, rate);
         }
         if (q.oldestWait().compareTo(properties.maxOldestWait()) > 0) {
             long allowed = (long) (rate * properties.maxOldestWait().toSeconds());
@@ -53,6 +52,15 @@ public class Admission {
                         + " jobs/s the job cannot start before its deadline", retryAfter(rate, lag));
             }
         }
+        // Counted at once, so that a burst between two readings of the queue stops at the bound too.
+        if (!monitor.admitIfWaitingAtMost(q, properties.maxLag())) {
+            throw full(monitor.waiting(q), rate);
+        }
+    }
+
+    private OverloadedException full(long lag, double rate) {
+        return new OverloadedException(lag + " jobs are waiting (limit " + properties.maxLag() + ")",
+                retryAfter(rate, Math.max(1, lag - properties.maxLag())));
     }
 
     private Duration retryAfter(double rate, long jobsToDrain) {

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -54,6 +55,8 @@ public class QueueMonitor implements SmartLifecycle {
     private final Clock clock;
     private final MultiGauge lag;
     private volatile QueueSnapshot snapshot = QueueSnapshot.EMPTY;
+    /** Jobs this instance admitted, ever. */
+    private final AtomicLong admitted = new AtomicLong();
     private ScheduledExecutorService scheduler;
     private Admin admin;
     private KafkaConsumer<String, byte[]> peeker;
@@ -83,6 +86,27 @@ public class QueueMonitor implements SmartLifecycle {
         return snapshot;
     }
 
+    /**
+     * Jobs waiting as this instance can tell: {@code q}'s lag plus the jobs it admitted since {@code q}'s
+     * reading began (counted twice at worst, never missed: a burst cannot outrun the reading interval).
+     */
+    public long waiting(QueueSnapshot q) {
+        return q.totalLag() + admitted.get() - q.admittedBefore();
+    }
+
+    /** Counts one more admitted job if no more than {@code maxWaiting} wait before it; whether it did. */
+    boolean admitIfWaitingAtMost(QueueSnapshot q, long maxWaiting) {
+        while (true) {
+            long n = admitted.get();
+            if (q.totalLag() + n - q.admittedBefore() > maxWaiting) {
+                return false;
+            }
+            if (admitted.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+    }
+
     /** Reads lag, oldest wait and workers now; called on a schedule. */
     void refresh() {
         try {
@@ -102,6 +126,7 @@ public class QueueMonitor implements SmartLifecycle {
     }
 
     private QueueSnapshot read() throws Exception {
+        long admittedBefore = admitted.get();
         List<TopicPartition> partitions = admin.describeTopics(List.of(Topics.JOBS)).allTopicNames()
                 .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).get(Topics.JOBS).partitions().stream()
                 .map(p -> new TopicPartition(Topics.JOBS, p.partition())).toList();
@@ -122,7 +147,7 @@ public class QueueMonitor implements SmartLifecycle {
                 next.put(tp, from);
             }
         }
-        return new QueueSnapshot(lagByPartition, oldestWaiting(next, end), workers());
+        return new QueueSnapshot(lagByPartition, oldestWaiting(next, end), workers(), admittedBefore);
     }
 
     private Map<TopicPartition, Long> offsets(List<TopicPartition> partitions, OffsetSpec spec) throws Exception {

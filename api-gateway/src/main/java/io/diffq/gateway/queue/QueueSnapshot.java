@@ -9,10 +9,13 @@ import java.util.Map;
  * @param lagByPartition jobs not yet committed by the worker group, per partition of {@code diffq.jobs}
  * @param oldestWait     age of the oldest job no worker has taken; zero when none waits
  * @param workers        members of the worker group
+ * @param admittedBefore how many jobs this gateway instance had admitted when the reading began: those it
+ *                       admitted after may not be in the reading yet
  */
-public record QueueSnapshot(Map<Integer, Long> lagByPartition, Duration oldestWait, int workers) {
+public record QueueSnapshot(Map<Integer, Long> lagByPartition, Duration oldestWait, int workers,
+        long admittedBefore) {
 
-    static final QueueSnapshot EMPTY = new QueueSnapshot(Map.of(), Duration.ZERO, 0);
+    static final QueueSnapshot EMPTY = new QueueSnapshot(Map.of(), Duration.ZERO, 0, 0);
 
     /** Total lag over all partitions. */
     public long totalLag() {
