@@ -12,7 +12,8 @@ import org.springframework.util.unit.DataSize;
  *
  * @param retryAfter             what {@code Retry-After} tells a client when Kafka cannot take a job
  * @param submitTimeout          how long a submit waits for the broker's acknowledgement before answering 503
- * @param maxBodySize            the largest request body accepted
+ * @param maxBodySize            the largest request body accepted; at least what a valid request may need (both
+ *                               texts at their longest, every character a {@code \\u} escape)
  * @param readYourWritesTimeout  how long a lookup of an unknown job waits for the status view to catch up
  * @param imageCacheSize         memory for recently fetched images
  * @param statusRetention        how long a finished job stays in the status view
@@ -29,7 +30,7 @@ import org.springframework.util.unit.DataSize;
 public record GatewayProperties(
         @DefaultValue("5s") Duration retryAfter,
         @DefaultValue("8s") Duration submitTimeout,
-        @DefaultValue("16KB") DataSize maxBodySize,
+        @DefaultValue("32KB") DataSize maxBodySize,
         @DefaultValue("3s") Duration readYourWritesTimeout,
         @DefaultValue("64MB") DataSize imageCacheSize,
         @DefaultValue("24h") Duration statusRetention,
@@ -39,7 +40,19 @@ public record GatewayProperties(
         String jobIdSecret,
         String jobIdSecretFile) {
 
+    /** Bytes of a valid request's body beyond its two texts: every other field at its longest, and spaces. */
+    static final int BODY_BEYOND_TEXTS = 1024;
+    /** The most bytes a JSON string spends on one character: a {@code \\uXXXX} escape of each UTF-16 half. */
+    static final int MAX_BYTES_PER_CHARACTER = 12;
+
     public GatewayProperties {
+        // The body limit must admit every valid request: both texts at their longest, written as escapes.
+        long needed = 2L * limits.maxPromptLength() * MAX_BYTES_PER_CHARACTER + BODY_BEYOND_TEXTS;
+        if (maxBodySize.toBytes() < needed) {
+            throw new IllegalArgumentException("diffq.gateway.max-body-size " + maxBodySize.toBytes() + " B is below "
+                    + needed + " B, the body of a valid request with both texts at limits.max-prompt-length ("
+                    + limits.maxPromptLength() + " characters) written as \\u escapes");
+        }
         if (jobIdSecret != null && jobIdSecretFile != null) {
             throw new IllegalArgumentException("diffq.gateway: give job-id-secret or job-id-secret-file, not both");
         }

@@ -112,6 +112,24 @@ public final class TopicReader {
      * @return whether {@code found} holds
      */
     public boolean catchUp(String key, BooleanSupplier found, Duration timeout) {
+        return catchUpTo(key, found, timeout) == CatchUp.FOUND;
+    }
+
+    /** What a {@link #catchUpTo catch-up} learned. */
+    public enum CatchUp {
+        /** {@code found} holds. */
+        FOUND,
+        /** The reader reached the end of the partitions and {@code found} does not hold. */
+        ABSENT,
+        /** The end could not be read or reached in time (e.g. the broker is down): nothing is known. */
+        UNKNOWN
+    }
+
+    /**
+     * As {@link #catchUp(String, BooleanSupplier, Duration)}, telling an absent key from one the reader could
+     * not look for.
+     */
+    public CatchUp catchUpTo(String key, BooleanSupplier found, Duration timeout) {
         byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
         return catchUp(counts -> {
             Set<TopicPartition> tps = new HashSet<>();
@@ -141,28 +159,31 @@ public final class TopicReader {
                 }
             });
             return tps;
-        }, found, timeout);
+        }, found, timeout) == CatchUp.FOUND;
     }
 
-    private boolean catchUp(Function<Map<String, Integer>, Set<TopicPartition>> partitions,
+    private CatchUp catchUp(Function<Map<String, Integer>, Set<TopicPartition>> partitions,
             BooleanSupplier found, Duration timeout) {
         long deadline = deadline(timeout);
         // At start-up the reader may not have found the topics' partitions yet.
         if (!awaitProgress(() -> found.getAsBoolean() || partitionCounts.size() == topics.size(), deadline)) {
-            return false;
+            return found.getAsBoolean() ? CatchUp.FOUND : CatchUp.UNKNOWN;
         }
         if (found.getAsBoolean()) {
-            return true;
+            return CatchUp.FOUND;
         }
         Map<TopicPartition, Long> ends;
         try {
             ends = endOffsets(partitions.apply(partitionCounts), timeout);
         } catch (Exception e) {
             log.debug("{}: cannot read end offsets: {}", name, e.toString());
-            return found.getAsBoolean();
+            return found.getAsBoolean() ? CatchUp.FOUND : CatchUp.UNKNOWN;
         }
-        awaitProgress(() -> found.getAsBoolean() || reached(ends), deadline);
-        return found.getAsBoolean();
+        boolean reached = awaitProgress(() -> found.getAsBoolean() || reached(ends), deadline);
+        if (found.getAsBoolean()) {
+            return CatchUp.FOUND;
+        }
+        return reached ? CatchUp.ABSENT : CatchUp.UNKNOWN;
     }
 
     private static long deadline(Duration timeout) {

@@ -7,6 +7,9 @@ import io.diffq.gateway.GatewayProperties;
 import io.diffq.gateway.GatewayProperties.Limits;
 import io.diffq.gateway.jobs.InvalidJobException.FieldError;
 import io.diffq.gateway.models.KnownModels;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -172,9 +175,19 @@ public class JobRequestParser {
         if (body.length == 0) {
             throw InvalidJobException.of("(body)", "a JSON object is required");
         }
+        String text;
+        try {
+            // Strict RFC 3629: no overlong forms (C0 AF for '/'), no encoded surrogates, nothing truncated.
+            text = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(body)).toString();
+        } catch (CharacterCodingException e) {
+            throw InvalidJobException.of("(body)", "is not valid UTF-8");
+        }
         JsonNode root;
         try {
-            root = mapper.readTree(body);
+            root = mapper.readTree(text);
         } catch (JacksonException e) {
             // Where, not Jackson's own words: those name its internals and echo the input.
             var loc = e.getLocation();

@@ -34,14 +34,17 @@ public final class ApiKeyFilter extends OncePerRequestFilter {
 
     private final ApiKeys keys;
     private final RateLimiter limiter;
+    private final RateLimiter failures;
     private final ProblemWriter problems;
 
     /**
-     * @param limiter {@code null} when requests are not rate-limited
+     * @param limiter  {@code null} when requests are not rate-limited
+     * @param failures failed authentications per client address; {@code null} when not limited
      */
-    ApiKeyFilter(ApiKeys keys, RateLimiter limiter, ProblemWriter problems) {
+    ApiKeyFilter(ApiKeys keys, RateLimiter limiter, RateLimiter failures, ProblemWriter problems) {
         this.keys = keys;
         this.limiter = limiter;
+        this.failures = failures;
         this.problems = problems;
     }
 
@@ -57,6 +60,17 @@ public final class ApiKeyFilter extends OncePerRequestFilter {
         if (keys.required()) {
             Optional<String> name = keys.authenticate(bearerToken(request));
             if (name.isEmpty()) {
+                if (failures != null) {
+                    long retryAfter = failures.acquire("ip:" + clientAddress(request.getRemoteAddr()));
+                    if (retryAfter > 0) {
+                        problems.write(request, response, Problem.of(HttpStatus.TOO_MANY_REQUESTS,
+                                        Problems.RATE_LIMITED, "Too many requests", "too many failed "
+                                                + "authentications from this address; retry after " + retryAfter + " s")
+                                .instance(request.getRequestURI())
+                                .retryAfter(Duration.ofSeconds(retryAfter)));
+                        return;
+                    }
+                }
                 problems.write(request, response, Problem.of(HttpStatus.UNAUTHORIZED, Problems.UNAUTHORIZED,
                                 "Unauthorized", "a valid API key is required: send it as 'Authorization: Bearer <key>'")
                         .instance(request.getRequestURI())

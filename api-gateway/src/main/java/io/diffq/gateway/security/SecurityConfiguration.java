@@ -39,15 +39,18 @@ class SecurityConfiguration {
                     + "who can reach this port. Fine for local development only; configure keys anywhere else.");
         }
         RateLimiter limiter = null;
+        RateLimiter failures = null;
         if (limit.enabled()) {
             limiter = new RateLimiter(limit.requestsPerSecond(), limit.burst(), limit.maxClients(), System::nanoTime);
+            failures = new RateLimiter(limit.failedAuthPerSecond(), limit.failedAuthBurst(), limit.maxClients(),
+                    System::nanoTime);
             log.info("Rate limit on /v1: {} requests/s, burst {}, per {}", limit.requestsPerSecond(), limit.burst(),
                     keys.required() ? "API key" : "client address");
         } else {
             log.warn("Rate limit on /v1 disabled (diffq.gateway.security.rate-limit.enabled=false)");
         }
         FilterRegistrationBean<ApiKeyFilter> registration = new FilterRegistrationBean<>(
-                new ApiKeyFilter(keys, limiter, problems));
+                new ApiKeyFilter(keys, limiter, failures, problems));
         registration.setName("diffqApiKeyFilter");
         registration.setOrder(ORDER);
         registration.addUrlPatterns("/*");

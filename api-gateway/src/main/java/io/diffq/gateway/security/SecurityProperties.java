@@ -68,12 +68,18 @@ public record SecurityProperties(
      * @param requestsPerSecond the sustained rate: tokens added per second
      * @param burst             the bucket's size: requests allowed at once after a quiet spell
      * @param maxClients        most buckets kept; idle ones are dropped first, clients beyond share one bucket
+     * @param failedAuthPerSecond failed authentications (a missing or wrong key) allowed per client address per
+     *                          second, sustained; beyond, {@code 429} instead of {@code 401}, so keys cannot be
+     *                          guessed at speed
+     * @param failedAuthBurst   failed authentications allowed at once per client address
      */
     public record RateLimit(
             @DefaultValue("true") boolean enabled,
             @DefaultValue("20") double requestsPerSecond,
             @DefaultValue("40") int burst,
-            @DefaultValue("10000") int maxClients) {
+            @DefaultValue("10000") int maxClients,
+            @DefaultValue("1") double failedAuthPerSecond,
+            @DefaultValue("20") int failedAuthBurst) {
 
         public RateLimit {
             if (enabled && !(requestsPerSecond > 0 && Double.isFinite(requestsPerSecond))) {
@@ -81,6 +87,10 @@ public record SecurityProperties(
             }
             if (enabled && burst < 1) {
                 throw new IllegalArgumentException("diffq.gateway.security.rate-limit.burst must be at least 1");
+            }
+            if (enabled && !(failedAuthPerSecond > 0 && Double.isFinite(failedAuthPerSecond) && failedAuthBurst >= 1)) {
+                throw new IllegalArgumentException("diffq.gateway.security.rate-limit.failed-auth-per-second must be "
+                        + "> 0 and failed-auth-burst at least 1");
             }
             if (enabled && maxClients < 1) {
                 throw new IllegalArgumentException("diffq.gateway.security.rate-limit.max-clients must be at least 1");

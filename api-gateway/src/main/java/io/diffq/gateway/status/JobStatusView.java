@@ -107,6 +107,8 @@ public class JobStatusView implements SmartLifecycle {
     /**
      * The job's status, waiting up to the read-your-writes timeout for the view to reach the end of the
      * job's partitions when the id is not known yet.
+     *
+     * @throws StatusUnavailableException when the id is not known and the end could not be reached
      */
     public Optional<JobStatus> find(String id) {
         // Still replaying the topics after a start: what the view holds may be older than the truth.
@@ -115,7 +117,11 @@ public class JobStatusView implements SmartLifecycle {
         if (known != null) {
             return Optional.of(known);
         }
-        reader.catchUp(id, () -> jobs.containsKey(id), properties.readYourWritesTimeout());
+        if (reader.catchUpTo(id, () -> jobs.containsKey(id), properties.readYourWritesTimeout())
+                == TopicReader.CatchUp.UNKNOWN) {
+            // The broker is out of reach (or far behind): the job may well exist.
+            throw new StatusUnavailableException(id);
+        }
         return Optional.ofNullable(jobs.get(id));
     }
 

@@ -12,6 +12,7 @@ import io.diffq.gateway.jobs.PayloadTooLargeException;
 import io.diffq.gateway.jobs.TooManyStreamsException;
 import io.diffq.gateway.kafka.KafkaUnavailableException;
 import io.diffq.gateway.queue.OverloadedException;
+import io.diffq.gateway.status.StatusUnavailableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
@@ -90,6 +91,14 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
     @ExceptionHandler
     ResponseEntity<ProblemDetail> undecided(IdempotencyUndecidedException e) {
         log.warn("answering 503: {}", e.getMessage());
+        return Problem.of(HttpStatus.SERVICE_UNAVAILABLE, Problems.QUEUE_UNAVAILABLE, "Queue unavailable",
+                        e.getMessage())
+                .retryAfter(properties.retryAfter())
+                .toResponseEntity();
+    }
+
+    @ExceptionHandler
+    ResponseEntity<ProblemDetail> statusUnavailable(StatusUnavailableException e) {
         return Problem.of(HttpStatus.SERVICE_UNAVAILABLE, Problems.QUEUE_UNAVAILABLE, "Queue unavailable",
                         e.getMessage())
                 .retryAfter(properties.retryAfter())

@@ -36,11 +36,19 @@ class BrokerOutageIntegrationTests {
                 assertThat(down.text()).doesNotContain("Exception");
             }
 
+            // A job the view holds is still shown; one it does not hold may exist, so it is no 404.
+            assertThat(api.get("/v1/jobs/" + beforeId).status()).isEqualTo(200);
+            Api.Response unknown = api.get("/v1/jobs/" + java.util.UUID.randomUUID());
+            assertThat(unknown.status()).isEqualTo(503);
+            assertThat(unknown.json().get("type").asString()).isEqualTo("https://diffq.io/problems/queue-unavailable");
+            assertThat(unknown.headers().firstValue("Retry-After")).hasValue("5");
+
             broker.restart();
 
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() ->
                     assertThat(api.submit("{\"prompt\":\"after\"}").status()).isEqualTo(202));
             assertThat(api.get("/v1/jobs/" + beforeId).json().get("state").asString()).isEqualTo("QUEUED");
+            assertThat(api.get("/v1/jobs/" + java.util.UUID.randomUUID()).status()).isEqualTo(404);
         }
     }
 }

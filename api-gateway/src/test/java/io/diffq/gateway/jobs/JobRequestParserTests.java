@@ -56,6 +56,31 @@ class JobRequestParserTests {
     }
 
     @Test
+    void aBodyThatIsNotStrictUtf8IsRejectedNotDecoded() {
+        byte[][] bodies = {
+                {'{', '"', 'p', 'r', 'o', 'm', 'p', 't', '"', ':', '"', 'a', (byte) 0xC0, (byte) 0xAF, 'b', '"', '}'},
+                {'{', '"', 'p', 'r', 'o', 'm', 'p', 't', '"', ':', '"', (byte) 0xED, (byte) 0xA0, (byte) 0x80, '"', '}'},
+                {'{', '"', 'p', 'r', 'o', 'm', 'p', 't', '"', ':', '"', (byte) 0xE2, (byte) 0x82, '"', '}'}};
+        for (byte[] body : bodies) {
+            assertThatThrownBy(() -> parser.parse(body, null, ApiClient.ANONYMOUS))
+                    .isInstanceOfSatisfying(InvalidJobException.class, e -> {
+                        assertThat(e.errors().get(0).field()).isEqualTo("(body)");
+                        assertThat(e.getMessage()).contains("not valid UTF-8");
+                    });
+        }
+        // The same text correctly encoded is fine.
+        assertThat(parse("{\"prompt\":\"a/b\u20ac\"}").prompt()).isEqualTo("a/b\u20ac");
+    }
+
+    @Test
+    void theBodyLimitAdmitsEveryValidRequest() {
+        assertThatThrownBy(() -> new Binder(new MapConfigurationPropertySource(Map.of(
+                "diffq.gateway.max-body-size", "16KB"))).bindOrCreate("diffq.gateway", GatewayProperties.class))
+                .hasRootCauseMessage("diffq.gateway.max-body-size 16384 B is below 25024 B, the body of a valid request "
+                        + "with both texts at limits.max-prompt-length (1000 characters) written as \\u escapes");
+    }
+
+    @Test
     void aPromptAloneGetsEveryDefault() {
         JobRequest r = parse("{\"prompt\":\"  a red circle on a blue background \"}");
 

@@ -266,8 +266,17 @@ class JobsApiIntegrationTests {
     }
 
     @Test
+    void bothTextsAtTheirLongestWrittenAsEscapesOfEmojiAreAccepted() {
+        String emoji = "\\ud83d\\ude00".repeat(1000);
+        Api.Response r = api.submit("{\"prompt\":\"" + emoji + "\",\"negativePrompt\":\"" + emoji
+                + "\",\"width\":64,\"height\":64,\"steps\":4,\"guidanceScale\":7.5,\"seed\":123456789,"
+                + "\"model\":\"simulated\",\"scheduler\":\"euler\"}");
+        assertThat(r.status()).as(r.text()).isEqualTo(202);
+    }
+
+    @Test
     void anOversizedBodyIsRejectedWith413() {
-        String big = "{\"prompt\":\"" + "x".repeat(20_000) + "\"}";
+        String big = "{\"prompt\":\"" + "x".repeat(40_000) + "\"}";
 
         Api.Response r = api.submit(big);
 

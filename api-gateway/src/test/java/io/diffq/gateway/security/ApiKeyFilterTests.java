@@ -75,6 +75,33 @@ class ApiKeyFilterTests {
     }
 
     @Test
+    void failedAuthenticationsFromOneAddressAreRateLimitedAndValidKeysAreNot() throws Exception {
+        long[] now = {0};
+        ApiKeyFilter filter = filter(null, new RateLimiter(1, 2, 10, () -> now[0]));
+        int[] statuses = new int[3];
+        for (int i = 0; i < 3; i++) {
+            MockHttpServletRequest guess = api("/v1/jobs");
+            guess.addHeader("Authorization", "Bearer guess-" + i + "-aaaaaaaaaaaaaaaa");
+            MockHttpServletResponse response = new MockHttpServletResponse();
+            filter.doFilter(guess, response, new MockFilterChain());
+            statuses[i] = response.getStatus();
+        }
+        assertThat(statuses).containsExactly(401, 401, 429);
+        // The owner of a valid key, from the same address, is not held back by the guesses.
+        MockHttpServletRequest valid = api("/v1/jobs");
+        valid.addHeader("Authorization", "Bearer " + KEY);
+        MockFilterChain chain = new MockFilterChain();
+        filter.doFilter(valid, new MockHttpServletResponse(), chain);
+        assertThat(chain.getRequest()).isNotNull();
+        // A second later one more guess is answered 401 again.
+        now[0] += 1_000_000_000L;
+        MockHttpServletRequest later = api("/v1/jobs");
+        MockHttpServletResponse response = new MockHttpServletResponse();
+        filter.doFilter(later, response, new MockFilterChain());
+        assertThat(response.getStatus()).isEqualTo(401);
+    }
+
+    @Test
     void pathsOutsideTheApiAreNotGuarded() throws Exception {
         for (String path : new String[] {"/", "/error", "/actuator/health", "/index.html", "/v2/jobs"}) {
             MockHttpServletResponse response = new MockHttpServletResponse();
@@ -145,14 +172,18 @@ class ApiKeyFilterTests {
         assertThatThrownBy(() -> new ApiKey("hex", null, "xyz")).hasMessageContaining("64 hex");
         assertThatThrownBy(() -> new ApiKey(" ", KEY, null)).hasMessageContaining("name");
         assertThatThrownBy(() -> new SecurityProperties(List.of(new ApiKey("a", KEY, null),
-                new ApiKey("a", KEY + "x", null)), new SecurityProperties.RateLimit(true, 1, 1, 1)))
+                new ApiKey("a", KEY + "x", null)), new SecurityProperties.RateLimit(true, 1, 1, 1, 1, 1)))
                 .hasMessageContaining("used twice");
-        assertThatThrownBy(() -> new SecurityProperties.RateLimit(true, 0, 1, 1))
+        assertThatThrownBy(() -> new SecurityProperties.RateLimit(true, 0, 1, 1, 1, 1))
                 .hasMessageContaining("requests-per-second");
     }
 
     private ApiKeyFilter filter(RateLimiter limiter) {
-        return new ApiKeyFilter(keys, limiter, new ProblemWriter(json));
+        return filter(limiter, null);
+    }
+
+    private ApiKeyFilter filter(RateLimiter limiter, RateLimiter failures) {
+        return new ApiKeyFilter(keys, limiter, failures, new ProblemWriter(json));
     }
 
     private static MockHttpServletRequest api(String path) {

@@ -42,7 +42,9 @@ import tools.jackson.databind.JsonNode;
         "diffq.gateway.security.api-keys[2].name=carol",
         "diffq.gateway.security.api-keys[2].key-sha256=" + ApiKeyIntegrationTests.CAROL_SHA256_UPPER,
         "diffq.gateway.security.rate-limit.requests-per-second=2",
-        "diffq.gateway.security.rate-limit.burst=10"})
+        "diffq.gateway.security.rate-limit.burst=10",
+        // These tests send many requests without a valid key; the limit on that has a test of its own.
+        "diffq.gateway.security.rate-limit.failed-auth-burst=10000"})
 @EmbeddedKafka
 @ExtendWith(OutputCaptureExtension.class)
 class ApiKeyIntegrationTests {

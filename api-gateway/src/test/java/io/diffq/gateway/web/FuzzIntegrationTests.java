@@ -81,7 +81,8 @@ import tools.jackson.databind.json.JsonMapper;
         "diffq.gateway.security.api-keys[0].key=" + FuzzIntegrationTests.KEY,
         // The fuzzer is one client sending as fast as it can: the limiter is tested on its own.
         "diffq.gateway.security.rate-limit.requests-per-second=1000000",
-        "diffq.gateway.security.rate-limit.burst=1000000"})
+        "diffq.gateway.security.rate-limit.burst=1000000",
+        "diffq.gateway.security.rate-limit.failed-auth-burst=1000000"})
 @EmbeddedKafka
 class FuzzIntegrationTests {
 
