@@ -25,7 +25,7 @@ import tools.jackson.databind.json.JsonMapper;
  */
 public final class Bench {
 
-    static final List<String> SCENARIOS = List.of("idle", "drain", "submit", "scale");
+    static final List<String> SCENARIOS = List.of("idle", "drain", "submit", "scale", "abuse");
     static final int PARTITIONS = 12;
 
     private final BenchSettings settings;
@@ -33,10 +33,12 @@ public final class Bench {
     private final BenchFleet fleet;
     private final BenchClient client;
     private final JobEventsTap tap;
+    private final int port;
 
     private Bench(BenchSettings settings, ServiceProcess gateway, BenchFleet fleet, BenchClient client,
-            JobEventsTap tap) {
+            JobEventsTap tap, int port) {
         this.settings = settings;
+        this.port = port;
         this.gateway = gateway;
         this.fleet = fleet;
         this.client = client;
@@ -52,15 +54,22 @@ public final class Bench {
         report.put("settings", settings.describe());
         try (Cluster cluster = new Cluster(dir)) {
             int port = KafkaBrokerProcess.freePort();
-            ServiceProcess gateway = cluster.gatewayProcess(port,
+            List<String> gatewayArgs = new ArrayList<>(List.of(
                     "--diffq.topics.partitions=" + PARTITIONS,
                     "--diffq.gateway.security.rate-limit.enabled=false",
                     "--diffq.gateway.backpressure.max-lag=1000000000",
-                    "--diffq.gateway.backpressure.max-oldest-wait=7d");
+                    "--diffq.gateway.backpressure.max-oldest-wait=7d"));
+            // More gateway settings to compare (e.g. BENCH_GATEWAY_ARGS=--server.tomcat.connection-timeout=60s).
+            String more = System.getenv("BENCH_GATEWAY_ARGS");
+            if (more != null && !more.isBlank()) {
+                gatewayArgs.addAll(List.of(more.trim().split("\\s+")));
+                report.put("gatewayArgs", gatewayArgs);
+            }
+            ServiceProcess gateway = cluster.gatewayProcess(port, gatewayArgs.toArray(String[]::new));
             log("broker and gateway up (logs in %s)", dir);
             try (JobEventsTap tap = new JobEventsTap(cluster.broker().bootstrapServers());
                     BenchFleet fleet = new BenchFleet(cluster)) {
-                Bench bench = new Bench(settings, gateway, fleet, new BenchClient(port, tap), tap);
+                Bench bench = new Bench(settings, gateway, fleet, new BenchClient(port, tap), tap, port);
                 report.put("warmup", bench.warmup());
                 Map<String, Object> scenarios = new LinkedHashMap<>();
                 for (String name : settings.scenarios()) {
@@ -84,6 +93,7 @@ public final class Bench {
             case "drain" -> drain();
             case "submit" -> submit();
             case "scale" -> scale();
+            case "abuse" -> abuse();
             default -> throw new IllegalArgumentException(scenario);
         };
         return result;
@@ -252,6 +262,15 @@ public final class Bench {
                 + "throughput / (N x 10 jobs/s); " + PARTITIONS + " partitions, so 8 workers cannot split them "
                 + "evenly", runs);
         return result;
+    }
+
+    /** A slowloris and a stream dropper against the gateway, while a normal client polls a job. */
+    private Map<String, Object> abuse() throws Exception {
+        fleet.stopAll();
+        return scenario("a normal client polls GET /v1/jobs/{id} every 20 ms: alone, while " + settings.abuseConnections()
+                + " connections from one host send a header line each every 5 s and never finish (slowloris), after "
+                + "it, and after 300 event streams were opened and dropped unread",
+                new BenchAbuse(port, gateway).run(settings.abuseConnections(), settings.abuseDuration(), 300));
     }
 
     private Map<String, Object> base(int workers, int latencyMs, boolean settled) {

@@ -12,7 +12,8 @@ import java.util.Map;
  * {@code --out FILE}, and overrides of each scenario's size.
  */
 record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmupJobs, int idleJobs, int drainJobs,
-        Duration submitDuration, List<Integer> floodClients, int scaleSeconds) {
+        Duration submitDuration, List<Integer> floodClients, int scaleSeconds, int abuseConnections,
+        Duration abuseDuration) {
 
     static BenchSettings parse(String[] args) {
         Map<String, String> o = new LinkedHashMap<>();
@@ -32,7 +33,8 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
         if (o.containsKey("help")) {
             System.out.println("bench.sh [--quick] [--scenarios " + String.join(",", Bench.SCENARIOS)
                     + "] [--out bench-results.json] [--warmup-jobs N] [--idle-jobs N] [--drain-jobs N]"
-                    + " [--submit-seconds S] [--flood-clients 4,16,64] [--scale-seconds S]");
+                    + " [--submit-seconds S] [--flood-clients 4,16,64] [--scale-seconds S]"
+                    + " [--abuse-connections N] [--abuse-seconds S]");
             System.exit(0);
         }
         boolean quick = o.containsKey("quick");
@@ -51,7 +53,9 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
                 Duration.ofSeconds(Long.parseLong(o.getOrDefault("submit-seconds", quick ? "3" : "10"))),
                 Arrays.stream(o.getOrDefault("flood-clients", quick ? "4,32" : "4,16,64").split(","))
                         .map(String::trim).map(Integer::valueOf).toList(),
-                Integer.parseInt(o.getOrDefault("scale-seconds", quick ? "3" : "10")));
+                Integer.parseInt(o.getOrDefault("scale-seconds", quick ? "3" : "10")),
+                Integer.parseInt(o.getOrDefault("abuse-connections", quick ? "2000" : "8000")),
+                Duration.ofSeconds(Long.parseLong(o.getOrDefault("abuse-seconds", quick ? "10" : "30"))));
     }
 
     Map<String, Object> describe() {
@@ -64,6 +68,8 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
         m.put("submitSecondsPerRun", submitDuration.toSeconds());
         m.put("floodClients", floodClients);
         m.put("scaleBacklogSeconds", scaleSeconds);
+        m.put("abuseConnections", abuseConnections);
+        m.put("abuseSeconds", abuseDuration.toSeconds());
         m.put("partitions", Bench.PARTITIONS);
         m.put("job", "simulated model, 8x8, 1 step");
         m.put("processes", "broker, gateway and workers are separate JVMs on this host (the system tests' flags: "

@@ -12,9 +12,25 @@ final class BenchTable {
         System.out.printf(FORMAT, "run", "jobs", "accept/s", "submit p50/p99", "queue p50/p99", "e2e p50/p99",
                 "gap p50/p99", "done/s");
         Map<String, Object> scenarios = (Map<String, Object>) report.getOrDefault("scenarios", Map.of());
-        scenarios.forEach((name, s) -> ((Map<String, Object>) ((Map<String, Object>) s).get("runs"))
-                .forEach((run, r) -> row(name + " " + run, (Map<String, Object>) r)));
+        scenarios.forEach((name, s) -> {
+            if (!name.equals("abuse")) {
+                ((Map<String, Object>) ((Map<String, Object>) s).get("runs"))
+                        .forEach((run, r) -> row(name + " " + run, (Map<String, Object>) r));
+            }
+        });
         System.out.println("(latencies in ms; done/s: drain rate for drain runs, busy throughput otherwise)");
+        if (scenarios.containsKey("abuse")) {
+            System.out.printf("%-22s %22s %9s %14s%n", "abuse run", "normal GET p50/p99/max", "failures",
+                    "gateway RSS MiB");
+            ((Map<String, Object>) ((Map<String, Object>) scenarios.get("abuse")).get("runs")).forEach((run, o) -> {
+                Map<String, Object> r = (Map<String, Object>) o;
+                Map<String, Object> get = (Map<String, Object>) r.getOrDefault("normalClientGetMs", Map.of());
+                Object rss = r.getOrDefault("gatewayRssDuringKib", r.get("gatewayPeakRssKib"));
+                System.out.printf("%-22s %22s %9s %14s%n", run, pair(get) + (get.containsKey("max")
+                                ? "/" + fmt(get.get("max")) : ""), r.get("normalClientFailures"),
+                        rss instanceof Number n ? String.valueOf(n.longValue() / 1024) : "-");
+            });
+        }
     }
 
     @SuppressWarnings("unchecked")
