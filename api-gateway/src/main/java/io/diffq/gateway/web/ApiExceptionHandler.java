@@ -88,17 +88,10 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
                 .toResponseEntity();
     }
 
-    @ExceptionHandler
-    ResponseEntity<ProblemDetail> undecided(IdempotencyUndecidedException e) {
+    /** The topics could not be read in time to answer: whether a job exists, or which request is the job. */
+    @ExceptionHandler({IdempotencyUndecidedException.class, StatusUnavailableException.class})
+    ResponseEntity<ProblemDetail> cannotTell(RuntimeException e) {
         log.warn("answering 503: {}", e.getMessage());
-        return Problem.of(HttpStatus.SERVICE_UNAVAILABLE, Problems.QUEUE_UNAVAILABLE, "Queue unavailable",
-                        e.getMessage())
-                .retryAfter(properties.retryAfter())
-                .toResponseEntity();
-    }
-
-    @ExceptionHandler
-    ResponseEntity<ProblemDetail> statusUnavailable(StatusUnavailableException e) {
         return Problem.of(HttpStatus.SERVICE_UNAVAILABLE, Problems.QUEUE_UNAVAILABLE, "Queue unavailable",
                         e.getMessage())
                 .retryAfter(properties.retryAfter())
