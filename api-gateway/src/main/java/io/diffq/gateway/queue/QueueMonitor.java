@@ -91,14 +91,18 @@ public class QueueMonitor implements SmartLifecycle {
      * reading began (counted twice at worst, never missed: a burst cannot outrun the reading interval).
      */
     public long waiting(QueueSnapshot q) {
-        return q.totalLag() + admitted.get() - q.admittedBefore();
+        return waiting(q, admitted.get());
+    }
+
+    private static long waiting(QueueSnapshot q, long admittedNow) {
+        return q.totalLag() + admittedNow - q.admittedBefore();
     }
 
     /** Counts one more admitted job if no more than {@code maxWaiting} wait before it; whether it did. */
     boolean admitIfWaitingAtMost(QueueSnapshot q, long maxWaiting) {
         while (true) {
             long n = admitted.get();
-            if (q.totalLag() + n - q.admittedBefore() > maxWaiting) {
+            if (waiting(q, n) > maxWaiting) {
                 return false;
             }
             if (admitted.compareAndSet(n, n + 1)) {

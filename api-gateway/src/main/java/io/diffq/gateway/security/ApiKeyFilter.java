@@ -56,20 +56,14 @@ public final class ApiKeyFilter extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
+        String address = "ip:" + clientAddress(request.getRemoteAddr());
         String client;
         if (keys.required()) {
             Optional<String> name = keys.authenticate(bearerToken(request));
             if (name.isEmpty()) {
-                if (failures != null) {
-                    long retryAfter = failures.acquire("ip:" + clientAddress(request.getRemoteAddr()));
-                    if (retryAfter > 0) {
-                        problems.write(request, response, Problem.of(HttpStatus.TOO_MANY_REQUESTS,
-                                        Problems.RATE_LIMITED, "Too many requests", "too many failed "
-                                                + "authentications from this address; retry after " + retryAfter + " s")
-                                .instance(request.getRequestURI())
-                                .retryAfter(Duration.ofSeconds(retryAfter)));
-                        return;
-                    }
+                if (failures != null && tooManyRequests(failures, address, request, response,
+                        "too many failed authentications from this address")) {
+                    return;
                 }
                 problems.write(request, response, Problem.of(HttpStatus.UNAUTHORIZED, Problems.UNAUTHORIZED,
                                 "Unauthorized", "a valid API key is required: send it as 'Authorization: Bearer <key>'")
@@ -80,21 +74,28 @@ public final class ApiKeyFilter extends OncePerRequestFilter {
             request.setAttribute(ApiClient.ATTRIBUTE, name.get());
             client = "key:" + name.get();
         } else {
-            client = "ip:" + clientAddress(request.getRemoteAddr());
+            client = address;
         }
         request.setAttribute(ApiClient.IDENTITY, client);
-        if (limiter != null) {
-            long retryAfter = limiter.acquire(client);
-            if (retryAfter > 0) {
-                problems.write(request, response, Problem.of(HttpStatus.TOO_MANY_REQUESTS, Problems.RATE_LIMITED,
-                                "Too many requests", "the rate limit of this client is exhausted; retry after "
-                                        + retryAfter + " s")
-                        .instance(request.getRequestURI())
-                        .retryAfter(Duration.ofSeconds(retryAfter)));
-                return;
-            }
+        if (limiter != null && tooManyRequests(limiter, client, request, response,
+                "the rate limit of this client is exhausted")) {
+            return;
         }
         chain.doFilter(request, response);
+    }
+
+    /** Takes a token of {@code client}'s bucket in {@code bucket}; when there is none, answers {@code 429}. */
+    private boolean tooManyRequests(RateLimiter bucket, String client, HttpServletRequest request,
+            HttpServletResponse response, String why) throws IOException {
+        long retryAfter = bucket.acquire(client);
+        if (retryAfter <= 0) {
+            return false;
+        }
+        problems.write(request, response, Problem.of(HttpStatus.TOO_MANY_REQUESTS, Problems.RATE_LIMITED,
+                        "Too many requests", why + "; retry after " + retryAfter + " s")
+                .instance(request.getRequestURI())
+                .retryAfter(Duration.ofSeconds(retryAfter)));
+        return true;
     }
 
     /**
