@@ -21,6 +21,13 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *                         so a long job never costs a rebalance)
  * @param shutdownGrace    on shutdown, how long the job in hand may take to finish before it is handed
  *                         back to the group
+ * @param maxBatch         the most jobs a device's model draws as one batch; only jobs already waiting (see
+ *                         {@code batchWindow}) with the same model, size, steps, scheduler and guidance scale
+ *                         share a batch. 1 (the default) draws every job alone: on libtorch's CPU kernels a
+ *                         job's pixels can differ by one level in a few places with the batch it ran in
+ *                         (README, "Batching")
+ * @param batchWindow      how long a batch that is not full may wait for more jobs to arrive; 0 (the default)
+ *                         takes only the jobs already fetched, so batching never delays a job
  */
 @ConfigurationProperties("diffq.worker")
 public record WorkerProperties(
@@ -30,5 +37,16 @@ public record WorkerProperties(
         @DefaultValue("500ms") Duration progressInterval,
         @DefaultValue("3") int maxAttempts,
         @DefaultValue("10m") Duration maxJobDuration,
-        @DefaultValue("30s") Duration shutdownGrace) {
+        @DefaultValue("30s") Duration shutdownGrace,
+        @DefaultValue("1") int maxBatch,
+        @DefaultValue("0ms") Duration batchWindow) {
+
+    public WorkerProperties {
+        if (maxBatch < 1 || maxBatch > 64) {
+            throw new IllegalArgumentException("diffq.worker.max-batch must be 1 to 64, not " + maxBatch);
+        }
+        if (batchWindow.isNegative() || batchWindow.compareTo(Duration.ofSeconds(5)) > 0) {
+            throw new IllegalArgumentException("diffq.worker.batch-window must be 0 to 5s, not " + batchWindow);
+        }
+    }
 }

@@ -21,12 +21,14 @@ import tools.jackson.databind.json.JsonMapper;
  * broker, one gateway, workers of the simulated model) on loopback. It runs named scenarios and writes one
  * JSON file; see README "Benchmark". Run it with {@code infra/bench/bench.sh}.
  *
- * <pre>infra/bench/bench.sh [--quick] [--scenarios idle,drain,submit,scale] [--out bench-results.json]</pre>
+ * <pre>infra/bench/bench.sh [--quick] [--scenarios idle,drain,batch,submit,scale,abuse] [--out bench-results.json]</pre>
  */
 public final class Bench {
 
-    static final List<String> SCENARIOS = List.of("idle", "drain", "submit", "scale", "abuse");
+    static final List<String> SCENARIOS = List.of("idle", "drain", "batch", "submit", "scale", "abuse");
     static final int PARTITIONS = 12;
+    /** The workers' {@code max-batch} in the {@code batch} scenario. */
+    static final int BATCH = 8;
 
     private final BenchSettings settings;
     private final ServiceProcess gateway;
@@ -90,7 +92,8 @@ public final class Bench {
     private Map<String, Object> run(String scenario) throws Exception {
         Map<String, Object> result = switch (scenario) {
             case "idle" -> idle();
-            case "drain" -> drain();
+            case "drain" -> drain(1);
+            case "batch" -> drain(BATCH);
             case "submit" -> submit();
             case "scale" -> scale();
             case "abuse" -> abuse();
@@ -101,7 +104,7 @@ public final class Bench {
 
     /** Primes the JITs and the group: jobs through one worker, not reported beyond their count. */
     private Map<String, Object> warmup() {
-        fleet.scaleTo(1, Duration.ZERO);
+        fleet.scaleTo(1, Duration.ZERO, 1);
         List<Submit> s = client.burst(settings.warmupJobs(), 8);
         awaitFinished(traces(s), Duration.ofMinutes(2));
         return Map.of("jobs", s.size(), "workers", 1, "simulatedLatencyMs", 0);
@@ -113,7 +116,11 @@ public final class Bench {
      * the group settled and every worker ran a priming job.
      */
     private boolean workers(int n, Duration latency) {
-        boolean settled = fleet.scaleTo(n, latency);
+        return workers(n, latency, 1);
+    }
+
+    private boolean workers(int n, Duration latency, int maxBatch) {
+        boolean settled = fleet.scaleTo(n, latency, maxBatch);
         Set<String> names = fleet.names();
         for (int round = 0; round < 5; round++) {
             List<Trace> primed = traces(client.burst(Math.max(8, 4 * n), 8));
@@ -164,17 +171,22 @@ public final class Bench {
                 runs);
     }
 
-    /** N jobs at once from 32 clients, then wait for all of them, at 0 ms and 100 ms per job, 2 workers. */
-    private Map<String, Object> drain() {
+    /**
+     * N jobs at once from 32 clients, then wait for all of them, at 0 ms and 100 ms per job, 2 workers; with
+     * {@code maxBatch} above 1 the workers draw up to that many waiting jobs as one batch (the simulated model
+     * takes its latency once per batch, as a GPU takes about one job's time for a small batch).
+     */
+    private Map<String, Object> drain(int maxBatch) {
         Map<String, Object> runs = new LinkedHashMap<>();
         for (int latencyMs : List.of(0, 100)) {
-            boolean settled = workers(2, Duration.ofMillis(latencyMs));
+            boolean settled = workers(2, Duration.ofMillis(latencyMs), maxBatch);
             Instant first = Instant.now();
             List<Submit> submits = client.burst(settings.drainJobs(), 32);
             List<Trace> traces = traces(submits);
             boolean all = awaitFinished(traces,
                     Duration.ofSeconds(120).plusMillis((long) settings.drainJobs() * latencyMs / 2));
             Map<String, Object> r = base(2, latencyMs, settled);
+            r.put("maxBatch", maxBatch);
             r.put("clients", 32);
             r.put("allFinished", all);
             r.put("submit", BenchMeasures.submits(submits));
@@ -183,7 +195,8 @@ public final class Bench {
             runs.put(latencyMs + "ms", r);
         }
         return scenario(settings.drainJobs() + " jobs submitted at once by 32 client threads, then drained by "
-                + "2 workers", runs);
+                + "2 workers" + (maxBatch > 1 ? " drawing up to " + maxBatch + " waiting jobs as one batch" : ""),
+                runs);
     }
 
     /**

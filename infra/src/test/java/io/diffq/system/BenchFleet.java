@@ -35,6 +35,7 @@ final class BenchFleet implements AutoCloseable {
     private final List<ServiceProcess> workers = new ArrayList<>();
     private final ExecutorService pool = Executors.newCachedThreadPool();
     private Duration latency;
+    private int maxBatch = 1;
     private volatile Map<String, Integer> assignment = Map.of();
 
     BenchFleet(Cluster cluster) {
@@ -44,21 +45,24 @@ final class BenchFleet implements AutoCloseable {
     }
 
     /**
-     * {@code n} workers of the simulated model at {@code latency}, all with partitions; workers of another
-     * latency are stopped first. Returns whether the group settled within a minute.
+     * {@code n} workers of the simulated model at {@code latency}, all with partitions, each drawing up to
+     * {@code maxBatch} jobs at once; workers of another latency or batch size are stopped first. Returns
+     * whether the group settled within a minute.
      */
-    boolean scaleTo(int n, Duration latency) {
-        if (!latency.equals(this.latency)) {
+    boolean scaleTo(int n, Duration latency, int maxBatch) {
+        if (!latency.equals(this.latency) || maxBatch != this.maxBatch) {
             stopAll();
             this.latency = latency;
+            this.maxBatch = maxBatch;
         }
         while (workers.size() > n) {
             workers.remove(workers.size() - 1).stop();
         }
-        String arg = "--diffq.worker.simulated.latency=" + latency.toMillis() + "ms";
+        String[] args = {"--diffq.worker.simulated.latency=" + latency.toMillis() + "ms",
+            "--diffq.worker.max-batch=" + maxBatch};
         // Started side by side: a JVM start is mostly waiting on one core.
         List<CompletableFuture<ServiceProcess>> starting = IntStream.range(workers.size(), n)
-                .mapToObj(i -> CompletableFuture.supplyAsync(() -> cluster.worker(arg), pool)).toList();
+                .mapToObj(i -> CompletableFuture.supplyAsync(() -> cluster.worker(args), pool)).toList();
         starting.forEach(f -> workers.add(f.join()));
         return awaitAssigned(n, Duration.ofSeconds(60));
     }

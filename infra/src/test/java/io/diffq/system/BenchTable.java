@@ -37,7 +37,7 @@ final class BenchTable {
     private static void row(String name, Map<String, Object> r) {
         Map<String, Object> submit = (Map<String, Object>) r.getOrDefault("submit", Map.of());
         Map<String, Object> jobs = (Map<String, Object>) r.getOrDefault("jobs", Map.of());
-        Object rate = jobs.containsKey("drainRatePerSecond") && name.startsWith("drain")
+        Object rate = jobs.containsKey("drainRatePerSecond") && (name.startsWith("drain") || name.startsWith("batch"))
                 ? jobs.get("drainRatePerSecond") : jobs.getOrDefault("finishedPerSecondBusy", "-");
         System.out.printf(FORMAT, name, jobs.getOrDefault("jobs", submit.getOrDefault("accepted", "-")),
                 submit.getOrDefault("acceptedPerSecond", "-"), pair(submit.get("latencyMs")), pair(jobs.get("queueMs")),

@@ -14,6 +14,7 @@ public final class MetricNames {
     public static final String JOBS_COMPLETED = "diffq.jobs.completed";
     public static final String JOB_CANCEL_LATENCY = "diffq.job.cancel.latency";
     public static final String WORKER_IDLE_GAP = "diffq.worker.idle.gap";
+    public static final String WORKER_BATCH_SIZE = "diffq.worker.batch.size";
     public static final String QUEUE_LAG_RECORDS = "diffq.queue.lag.records";
     public static final String QUEUE_OLDEST_WAIT = "diffq.queue.oldest.wait";
     public static final String WORKERS = "diffq.workers";

@@ -94,8 +94,8 @@ class JobConsumers implements SmartLifecycle {
             Consumer<String, byte[]> consumer = factory.createConsumer(Topics.WORKER_GROUP,
                     identity.id() + "-" + device.name(), null);
             JobLoop loop = new JobLoop("consumer " + device.name(), consumer,
-                    (record, attempt, handBack) -> processor.process(record, attempt, models, handBack),
-                    this::handingBack, timing);
+                    (jobs, handBack) -> processor.process(jobs, models, handBack), this::handingBack, timing,
+                    new JobLoop.Batching(properties.maxBatch(), properties.batchWindow(), processor::batchKey));
             Thread thread = new Thread(loop, "diffq-consumer-" + device.name());
             loops.put(loop, thread);
             thread.start();
@@ -139,12 +139,13 @@ class JobConsumers implements SmartLifecycle {
         config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         // A new group must start at the oldest job, not skip the ones accepted before any worker ran.
         config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        // One job per poll: a long job never holds others hostage, and max.poll.interval.ms covers one job.
-        config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
+        // At most one batch per poll: a long job never holds many others hostage.
+        config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, properties.maxBatch());
         config.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, (int) FETCH_MAX_WAIT.toMillis());
-        // A job runs at most max-job-duration, so it never exceeds the poll interval and costs no rebalance.
-        config.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG,
-                (int) properties.maxJobDuration().plus(properties.shutdownGrace()).plusMinutes(1).toMillis());
+        // A job runs at most max-job-duration, and one poll's jobs make at most max-batch batches (when none of
+        // them fit together), so the loop is back at poll in time and a long job costs no rebalance.
+        config.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) properties.maxJobDuration()
+                .multipliedBy(properties.maxBatch()).plus(properties.shutdownGrace()).plusMinutes(1).toMillis());
         config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         return config;
     }

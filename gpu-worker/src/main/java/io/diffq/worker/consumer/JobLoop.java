@@ -3,6 +3,7 @@ package io.diffq.worker.consumer;
 import io.diffq.common.kafka.Topics;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Deque;
 import java.util.HashMap;
@@ -16,6 +17,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -31,6 +33,8 @@ import org.slf4j.LoggerFactory;
  * broker round trip only, the commit that counts the delivery (which also finishes every job whose terminal
  * event was acknowledged since the last commit); the committed metadata of its partitions is read once per
  * assignment, RUNNING is not waited for, and the image and the terminal event are written behind the next job.
+ * With {@link Batching batching}, compatible jobs already fetched (or arriving within the batch window) run as
+ * one batch, and one commit counts every delivery of the batch.
  *
  * <p>Guarantees, and how each holds:
  * <ul>
@@ -44,8 +48,10 @@ import org.slf4j.LoggerFactory;
  *     a pause; jobs after it that did finish are skipped.</li>
  * <li><b>A partition given up in a rebalance</b> is given up only after its writes in flight settle and its
  *     position is committed, so the next owner neither repeats finished jobs nor misses counted attempts.</li>
- * <li><b>At most {@link #MAX_IN_FLIGHT} jobs' writes are unacknowledged</b> at once; the next job waits for
- *     the oldest, so a slow broker slows the loop instead of piling up images in memory.</li>
+ * <li><b>At most {@link #MAX_IN_FLIGHT} batches' writes are unacknowledged</b> at once; the next batch waits
+ *     for the oldest, so a slow broker slows the loop instead of piling up images in memory.</li>
+ * <li><b>A partition's jobs are counted in offset order</b>, also in batches: a job never joins a batch
+ *     ahead of an earlier job of its partition.</li>
  * </ul>
  */
 final class JobLoop implements Runnable {
@@ -54,10 +60,53 @@ final class JobLoop implements Runnable {
 
     static final int MAX_IN_FLIGHT = 4;
 
-    /** Runs one delivery of a job; the future completes when its terminal event is acknowledged. */
+    /** One counted delivery of a job. */
+    record Job(ConsumerRecord<String, byte[]> record, int attempt) {
+    }
+
+    /**
+     * What one job's delivery came to: its writes on their way (the future completes when its terminal event
+     * is acknowledged, fails when a write fails), another attempt to run after a pause (a failure another
+     * attempt may fix), or handed back unfinished on shutdown (not counted).
+     */
+    record Outcome(CompletableFuture<Void> written, String runAgainBecause, boolean handedBack) {
+
+        static Outcome written(CompletableFuture<Void> written) {
+            return new Outcome(written, null, false);
+        }
+
+        static Outcome runAgain(String because) {
+            return new Outcome(null, because, false);
+        }
+
+        static Outcome handBack() {
+            return new Outcome(null, null, true);
+        }
+    }
+
+    /** Runs one delivery of each job of a batch (one job, or several drawn together). */
     @FunctionalInterface
     interface Deliverer {
-        CompletableFuture<Void> deliver(ConsumerRecord<String, byte[]> record, int attempt, BooleanSupplier handBack);
+        /** @return one outcome per job, in the same order */
+        List<Outcome> deliver(List<Job> jobs, BooleanSupplier handBack);
+    }
+
+    /**
+     * How jobs waiting in hand are put into batches.
+     *
+     * @param max    the most jobs in one batch; 1 runs every job alone
+     * @param window how long a batch that is not full may wait for more jobs (zero: only those already fetched)
+     * @param key    jobs whose keys are equal may share a batch
+     */
+    record Batching(int max, Duration window, Function<ConsumerRecord<String, byte[]>, Object> key) {
+
+        static final Batching NONE = new Batching(1, Duration.ZERO, r -> r);
+
+        Batching {
+            if (max < 1 || window.isNegative()) {
+                throw new IllegalArgumentException("a batch takes at least one job, and waits no negative time");
+            }
+        }
     }
 
     /**
@@ -76,6 +125,11 @@ final class JobLoop implements Runnable {
     private final Deliverer deliverer;
     private final BooleanSupplier handBack;
     private final Timing timing;
+    private final Batching batching;
+    /** Jobs fetched and not yet run, in the order fetched. */
+    private final Deque<ConsumerRecord<String, byte[]>> pending = new ArrayDeque<>();
+    /** The batch being put together (a poll during its window may take partitions away from it). */
+    private final List<ConsumerRecord<String, byte[]>> forming = new ArrayList<>();
     private final OffsetLedger ledger = new OffsetLedger();
     /** Deliveries whose writes are not acknowledged yet, oldest first. */
     private final Deque<CompletableFuture<Void>> inFlight = new ArrayDeque<>();
@@ -88,11 +142,17 @@ final class JobLoop implements Runnable {
 
     JobLoop(String name, Consumer<String, byte[]> consumer, Deliverer deliverer, BooleanSupplier handBack,
             Timing timing) {
+        this(name, consumer, deliverer, handBack, timing, Batching.NONE);
+    }
+
+    JobLoop(String name, Consumer<String, byte[]> consumer, Deliverer deliverer, BooleanSupplier handBack,
+            Timing timing, Batching batching) {
         this.name = name;
         this.consumer = consumer;
         this.deliverer = deliverer;
         this.handBack = handBack;
         this.timing = timing;
+        this.batching = batching;
     }
 
     /**
@@ -111,8 +171,11 @@ final class JobLoop implements Runnable {
                 try {
                     settle(false);
                     rewound.clear();
-                    for (ConsumerRecord<String, byte[]> record : consumer.poll(timing.pollTimeout())) {
-                        handle(record);
+                    if (pending.isEmpty()) {
+                        consumer.poll(timing.pollTimeout()).forEach(pending::add);
+                    }
+                    while (!pending.isEmpty() && !stopping) {
+                        handle(nextBatch());
                     }
                 } catch (KafkaException e) {
                     log.warn("{}: {}; trying again in {}", name, e.getMessage(), timing.backOff());
@@ -124,53 +187,137 @@ final class JobLoop implements Runnable {
         }
     }
 
-    /** One job: count the delivery, then run it, again while it fails in a way another attempt may fix. */
-    private void handle(ConsumerRecord<String, byte[]> record) {
-        TopicPartition tp = new TopicPartition(record.topic(), record.partition());
-        if (ledger.repeatsEarlierRecord(tp, record.key(), record.offset())) {
-            if (!ledger.isDone(tp, record.offset())) {
-                log.info("{}: skipping {}: job {} is an earlier record of the partition", name, at(record),
-                        record.key());
-                ledger.finished(tp, record.offset());
-            }
-            return;
+    /**
+     * The next batch from the jobs in hand: the first one, and after it those that may share its batch, up to
+     * the batch's size, waiting up to the batch window for more. A job is never taken ahead of an earlier one
+     * of its own partition (the ledger counts a partition's jobs in order), so a job that cannot join holds
+     * back the later jobs of its partition.
+     */
+    private List<ConsumerRecord<String, byte[]>> nextBatch() {
+        forming.clear();
+        forming.add(pending.poll());
+        if (batching.max() == 1) {
+            return List.copyOf(forming);
         }
-        while (!stopping && !rewound.contains(tp) && !ledger.isDone(tp, record.offset())) {
-            if (!makeRoom(tp)) {
+        Object key = batching.key().apply(forming.get(0));
+        Set<TopicPartition> held = new HashSet<>();
+        take(key, held);
+        long deadline = System.nanoTime() + batching.window().toNanos();
+        long left;
+        while (forming.size() < batching.max() && !forming.isEmpty() && !stopping
+                && (left = deadline - System.nanoTime()) > 0) {
+            consumer.poll(Duration.ofNanos(left)).forEach(pending::add);
+            take(key, held);
+        }
+        List<ConsumerRecord<String, byte[]>> batch = List.copyOf(forming);
+        forming.clear();
+        return batch;
+    }
+
+    /** Moves the jobs in hand that may join the batch into it, in order, as long as it has room. */
+    private void take(Object key, Set<TopicPartition> held) {
+        for (var it = pending.iterator(); it.hasNext() && forming.size() < batching.max(); ) {
+            ConsumerRecord<String, byte[]> r = it.next();
+            TopicPartition tp = partitionOf(r);
+            if (!held.contains(tp) && key.equals(batching.key().apply(r))) {
+                forming.add(r);
+                it.remove();
+            } else {
+                held.add(tp);
+            }
+        }
+    }
+
+    private static TopicPartition partitionOf(ConsumerRecord<?, ?> record) {
+        return new TopicPartition(record.topic(), record.partition());
+    }
+
+    /**
+     * One batch: count each job's delivery (one commit for all), then run them, again while they fail in a way
+     * another attempt may fix. A batch that fails so runs its jobs again one by one, so a job that makes every
+     * batch fail costs the others one attempt only.
+     */
+    private void handle(List<ConsumerRecord<String, byte[]>> batch) {
+        List<ConsumerRecord<String, byte[]>> jobs = new ArrayList<>(batch.size());
+        for (ConsumerRecord<String, byte[]> record : batch) {
+            if (!skipRepeat(record)) {
+                jobs.add(record);
+            }
+        }
+        while (!stopping && !jobs.isEmpty()) {
+            makeRoom();
+            jobs.removeIf(r -> rewound.contains(partitionOf(r)) || ledger.isDone(partitionOf(r), r.offset()));
+            if (jobs.isEmpty()) {
                 return;
             }
-            int attempt = ledger.begin(tp, record.offset());
+            List<Job> counted = new ArrayList<>(jobs.size());
+            for (ConsumerRecord<String, byte[]> r : jobs) {
+                counted.add(new Job(r, ledger.begin(partitionOf(r), r.offset())));
+            }
             Map<TopicPartition, OffsetAndMetadata> commits = ledger.drainCommits();
             try {
                 consumer.commitSync(commits);
             } catch (KafkaException e) {
-                ledger.undo(tp, record.offset());
+                jobs.forEach(r -> ledger.undo(partitionOf(r), r.offset()));
                 ledger.markDirty(commits.keySet());
-                log.warn("{}: could not count a delivery of {}: {}; trying again in {}", name, at(record),
+                log.warn("{}: could not count a delivery of {}: {}; trying again in {}", name, at(jobs.get(0)),
                         e.getMessage(), timing.backOff());
                 pause();
                 continue;
             }
+            List<Outcome> outcomes;
             try {
-                CompletableFuture<Void> written = deliverer.deliver(record, attempt, handBack);
-                inFlight.add(written.whenComplete((ok, failure) ->
-                        delivered.add(new Delivered(tp, record.offset(), failure))));
-                return;
-            } catch (RetryJobException e) {
-                log.info("{}: {}", name, e.getMessage());
-                pause();
-            } catch (JobHandedBackException e) {
-                ledger.undo(tp, record.offset());
-                handedBack = true;
-                stopping = true;
-                return;
+                outcomes = deliverer.deliver(counted, handBack);
             } catch (RuntimeException e) {
-                // A write refused at once, or a defect: the job is not lost, it runs again (counted).
-                log.warn("{}: delivering {} failed: {}; running it again in {}", name, at(record), e.toString(),
+                // A write refused at once, or a defect: the jobs are not lost, they run again (counted).
+                log.warn("{}: delivering {} failed: {}; running it again in {}", name, at(jobs.get(0)), e.toString(),
                         timing.backOff());
                 pause();
+                continue;
             }
+            List<ConsumerRecord<String, byte[]>> again = new ArrayList<>();
+            List<CompletableFuture<Void>> writes = new ArrayList<>(jobs.size());
+            for (int i = 0; i < jobs.size(); i++) {
+                ConsumerRecord<String, byte[]> r = jobs.get(i);
+                Outcome outcome = outcomes.get(i);
+                if (outcome.written() != null) {
+                    writes.add(outcome.written().whenComplete((ok, failure) ->
+                            delivered.add(new Delivered(partitionOf(r), r.offset(), failure))));
+                } else if (outcome.handedBack()) {
+                    ledger.undo(partitionOf(r), r.offset());
+                    handedBack = true;
+                    stopping = true;
+                } else {
+                    log.info("{}: {}", name, outcome.runAgainBecause());
+                    again.add(r);
+                }
+            }
+            if (!writes.isEmpty()) {
+                inFlight.add(CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)));
+            }
+            if (again.isEmpty() || stopping) {
+                return;
+            }
+            pause();
+            if (jobs.size() > 1) {
+                again.forEach(r -> handle(List.of(r)));
+                return;
+            }
+            jobs = again;
         }
+    }
+
+    /** Whether the record repeats an earlier record's job id; if so it is finished without running. */
+    private boolean skipRepeat(ConsumerRecord<String, byte[]> record) {
+        TopicPartition tp = partitionOf(record);
+        if (!ledger.repeatsEarlierRecord(tp, record.key(), record.offset())) {
+            return false;
+        }
+        if (!ledger.isDone(tp, record.offset())) {
+            log.info("{}: skipping {}: job {} is an earlier record of the partition", name, at(record), record.key());
+            ledger.finished(tp, record.offset());
+        }
+        return true;
     }
 
     private static String at(ConsumerRecord<?, ?> record) {
@@ -178,18 +325,17 @@ final class JobLoop implements Runnable {
     }
 
     /**
-     * Waits for the oldest delivery's writes while {@link #MAX_IN_FLIGHT} are outstanding, then takes in what
-     * was delivered, without committing: the commit that counts the next delivery carries it. Returns false
-     * when that rewound this job's partition: its record comes again.
+     * Waits for the oldest batch's writes while {@link #MAX_IN_FLIGHT} batches are outstanding, then takes in
+     * what was delivered, without committing: the commit that counts the next delivery carries it. A rewind
+     * that this causes shows in {@link #rewound}: those partitions' jobs in hand come again.
      */
-    private boolean makeRoom(TopicPartition tp) {
+    private void makeRoom() {
         inFlight.removeIf(CompletableFuture::isDone);
         while (inFlight.size() >= MAX_IN_FLIGHT) {
             await(inFlight.peekFirst(), timing.settleTime());
             inFlight.removeIf(CompletableFuture::isDone);
         }
         takeInAndRewind();
-        return !rewound.contains(tp);
     }
 
     /**
@@ -229,9 +375,16 @@ final class JobLoop implements Runnable {
                         rewound.add(tp);
                     }
                 });
+                forget(rewound);
                 pause();
             }
         }
+    }
+
+    /** Drops the jobs in hand of these partitions: they come again from the position, or to their next owner. */
+    private void forget(Collection<TopicPartition> partitions) {
+        pending.removeIf(r -> partitions.contains(partitionOf(r)));
+        forming.removeIf(r -> partitions.contains(partitionOf(r)));
     }
 
     /** The finished deliveries into the ledger; returns, per partition, the first one whose writes failed. */
@@ -311,6 +464,7 @@ final class JobLoop implements Runnable {
                 log.warn("{}: commit before giving up {} failed: {}", name, partitions, e.toString());
             }
             ledger.remove(partitions);
+            forget(partitions);
         }
 
         @Override
@@ -327,6 +481,7 @@ final class JobLoop implements Runnable {
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             ledger.remove(partitions);
+            forget(partitions);
         }
     }
 }

@@ -5,6 +5,7 @@ import io.diffq.common.job.JobState;
 import io.diffq.common.metrics.MetricNames;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
@@ -53,6 +54,16 @@ class JobMetrics {
                 .tag(MetricNames.TAG_GPU, device)
                 .register(meters)
                 .record(Duration.ofNanos(nanos));
+    }
+
+    /** A device's model ran this many jobs as one batch. */
+    void batch(String device, int jobs) {
+        DistributionSummary.builder(MetricNames.WORKER_BATCH_SIZE)
+                .description("Jobs a device's model ran as one batch")
+                .serviceLevelObjectives(1, 2, 4, 8, 16, 32)
+                .tag(MetricNames.TAG_GPU, device)
+                .register(meters)
+                .record(jobs);
     }
 
     /** The job reached a terminal state here. */

@@ -10,9 +10,11 @@ import io.diffq.common.json.JobCodec;
 import io.diffq.common.json.MalformedRecordException;
 import io.diffq.worker.WorkerProperties;
 import io.diffq.worker.model.DiffusionModel;
+import io.diffq.worker.model.Drawing;
 import io.diffq.worker.model.GenerationRequest;
 import io.diffq.worker.model.ModelException;
 import io.diffq.worker.pipeline.GenerationCanceledException;
+import io.diffq.worker.pipeline.StepListener;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -20,6 +22,9 @@ import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -33,12 +38,12 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
- * Runs one delivery of a job, {@link Delivery}: start (RUNNING), the model, finish (the image to
- * {@code diffq.results}, then the terminal event). Nothing here waits for the broker: the returned future
- * completes once the terminal event is acknowledged, and only then does {@link JobLoop} let the offset move
- * past the job, so a worker lost mid-job, or a write that fails, loses nothing (the job runs again). A
- * retryable model failure is thrown as {@link RetryJobException}, and the loop delivers the job again, up to
- * {@code max-attempts}; then it ends FAILED and goes to the dead-letter topic. Every state change goes through
+ * Runs one delivery of each job of a batch, {@link Delivery}: start (RUNNING), the model (the batch's jobs
+ * together), finish (the image to {@code diffq.results}, then the terminal event). Nothing here waits for the
+ * broker: a job's future completes once its terminal event is acknowledged, and only then does {@link JobLoop}
+ * let the offset move past the job, so a worker lost mid-job, or a write that fails, loses nothing (the job
+ * runs again). After a retryable model failure the loop delivers the job again, up to {@code max-attempts};
+ * then it ends FAILED and goes to the dead-letter topic. Every state change goes through
  * {@link JobTransitions}.
  */
 @Component
@@ -74,27 +79,102 @@ class JobProcessor {
     }
 
     /**
-     * @param attempt  this delivery's attempt, from 1, already counted in the committed offset
-     * @param handBack true once this worker is shutting down and its grace period is over: the job in hand
-     *                 stops and goes back to the group unfinished ({@link JobHandedBackException})
-     * @return completes when the job's terminal event is acknowledged; fails when a write fails
+     * Runs one delivery of each job; those that reach their model run through it as one batch (the loop puts
+     * only jobs with equal {@link #batchKey}s together).
+     *
+     * @param jobs     each with this delivery's attempt, from 1, already counted in the committed offset
+     * @param handBack true once this worker is shutting down and its grace period is over: the jobs in hand
+     *                 stop and go back to the group unfinished
+     * @return per job: its writes (complete when its terminal event is acknowledged; fail when a write fails),
+     *         another attempt, or handed back
      */
-    CompletableFuture<Void> process(ConsumerRecord<String, byte[]> record, int attempt, DeviceModels models,
-            BooleanSupplier handBack) {
-        JobRequest request;
-        try {
-            request = codec.readRequest(record.value());
-        } catch (MalformedRecordException e) {
-            return rejectMalformed(record, e);
+    List<JobLoop.Outcome> process(List<JobLoop.Job> jobs, DeviceModels models, BooleanSupplier handBack) {
+        JobLoop.Outcome[] outcomes = new JobLoop.Outcome[jobs.size()];
+        List<Delivery> drawing = new ArrayList<>(jobs.size());
+        List<Integer> drawingAt = new ArrayList<>(jobs.size());
+        for (int i = 0; i < jobs.size(); i++) {
+            ConsumerRecord<String, byte[]> record = jobs.get(i).record();
+            JobRequest request;
+            try {
+                request = codec.readRequest(record.value());
+            } catch (MalformedRecordException e) {
+                outcomes[i] = JobLoop.Outcome.written(rejectMalformed(record, e));
+                continue;
+            }
+            Delivery delivery = new Delivery(record, request, jobs.get(i).attempt(), models);
+            if (delivery.start()) {
+                drawing.add(delivery);
+                drawingAt.add(i);
+            } else {
+                outcomes[i] = JobLoop.Outcome.written(delivery.finish());
+            }
         }
-        Delivery delivery = new Delivery(record, request, attempt, models);
-        if (delivery.start()) {
-            delivery.run(handBack);
+        if (!drawing.isEmpty()) {
+            draw(drawing, models.device().name(), handBack);
+            for (int k = 0; k < drawing.size(); k++) {
+                outcomes[drawingAt.get(k)] = drawing.get(k).outcome();
+            }
         }
-        return delivery.finish();
+        return Arrays.asList(outcomes);
     }
 
-    /** One delivery of one job: {@link #start}, {@link #run}, {@link #finish}. */
+    /**
+     * What a job must share with the others of its batch: its model and {@link GenerationRequest#batchKey}; an
+     * unreadable record shares with none.
+     */
+    Object batchKey(ConsumerRecord<String, byte[]> record) {
+        try {
+            JobRequest request = codec.readRequest(record.value());
+            return List.of(request.model(), GenerationRequest.of(request).batchKey());
+        } catch (MalformedRecordException e) {
+            return record;
+        }
+    }
+
+    /**
+     * The model on every delivery that started, as one batch: each job keeps its own progress, cancel and time
+     * limit (its listener takes it out of the batch at the next step), and its own outcome. A failure of the
+     * model itself is every job's failure.
+     */
+    private void draw(List<Delivery> batch, String device, BooleanSupplier handBack) {
+        recordIdleGap(device, batch.get(0).request);
+        long t0 = System.nanoTime();
+        List<GenerationRequest> requests = new ArrayList<>(batch.size());
+        List<StepListener> listeners = new ArrayList<>(batch.size());
+        for (Delivery d : batch) {
+            requests.add(GenerationRequest.of(d.request));
+            listeners.add((step, total) -> {
+                d.onStep(step, total);
+                if (handBack.getAsBoolean()) {
+                    throw new JobHandedBackException();
+                }
+            });
+        }
+        metrics.batch(device, batch.size());
+        List<Drawing> drawings;
+        try {
+            drawings = batch.get(0).model.generate(requests, listeners);
+        } catch (RuntimeException e) {
+            batch.forEach(d -> d.stoppedBy(e));
+            return;
+        } finally {
+            lastFree.put(device, clock.instant());
+        }
+        long inferenceNanos = System.nanoTime() - t0;
+        for (int k = 0; k < batch.size(); k++) {
+            batch.get(k).drawn(drawings.get(k), inferenceNanos);
+        }
+    }
+
+    /** The device's idle gap before this job, when the job was already queued as the device became free. */
+    private void recordIdleGap(String device, JobRequest request) {
+        Instant previous = lastFree.get(device);
+        if (previous != null && !request.createdAt().isAfter(previous)) {
+            metrics.idleGap(device, Duration.between(previous, clock.instant()));
+        }
+    }
+
+    /** One delivery of one job: {@link #start}, the model ({@link #draw}), {@link #finish}. */
     private final class Delivery {
 
         private final ConsumerRecord<String, byte[]> record;
@@ -114,6 +194,9 @@ class JobProcessor {
         private Long inferenceMillis;
         private boolean deadLetter;
         private Instant endedAt;
+        /** Set when the model failed in a way another attempt may fix. */
+        private String runAgainBecause;
+        private boolean handedBack;
 
         Delivery(ConsumerRecord<String, byte[]> record, JobRequest request, int attempt, DeviceModels models) {
             this.record = record;
@@ -150,34 +233,47 @@ class JobProcessor {
             return true;
         }
 
-        /** The model; a failure to retry is thrown ({@link RetryJobException}), as is a hand-back. */
-        void run(BooleanSupplier handBack) {
-            String device = models.device().name();
-            recordIdleGap(device);
+        /** The model's picture for this job, or what stopped it. */
+        void drawn(Drawing drawing, long inferenceNanos) {
+            if (drawing.stoppedBy() != null) {
+                stoppedBy(drawing.stoppedBy());
+                return;
+            }
             try {
-                png = encodePng(model.generate(GenerationRequest.of(request), (step, total) -> {
-                    onStep(step, total);
-                    if (handBack.getAsBoolean()) {
-                        throw new JobHandedBackException();
-                    }
-                }));
-                long inferenceNanos = System.nanoTime() - t0;
-                inferenceMillis = inferenceNanos / 1_000_000;
-                metrics.inference(request.model(), device, inferenceNanos);
-                end(JobState.SUCCEEDED, null);
-            } catch (JobHandedBackException e) {
-                log.info("shutting down: handing job {} back to the group unfinished", request.id());
-                throw e;
-            } catch (GenerationCanceledException e) {
-                end(JobState.CANCELED, null);
-            } catch (ModelException e) {
-                failOrRetry(new JobFailure(e.type(), e.getMessage(), e.retryable()));
+                png = encodePng(drawing.image());
             } catch (RuntimeException e) {
+                stoppedBy(e);
+                return;
+            }
+            inferenceMillis = inferenceNanos / 1_000_000;
+            metrics.inference(request.model(), models.device().name(), inferenceNanos);
+            end(JobState.SUCCEEDED, null);
+        }
+
+        /** The job stopped in its model: handed back, canceled, or failed (perhaps to run again). */
+        void stoppedBy(RuntimeException e) {
+            if (e instanceof JobHandedBackException) {
+                log.info("shutting down: handing job {} back to the group unfinished", request.id());
+                handedBack = true;
+            } else if (e instanceof GenerationCanceledException) {
+                end(JobState.CANCELED, null);
+            } else if (e instanceof ModelException m) {
+                failOrRetry(new JobFailure(m.type(), m.getMessage(), m.retryable()));
+            } else {
                 log.warn("job {} attempt {} failed in model {}", request.id(), attempt, request.model(), e);
                 failOrRetry(JobFailure.retryable("model-error", "the model failed: " + e.getClass().getSimpleName()));
-            } finally {
-                lastFree.put(device, clock.instant());
             }
+        }
+
+        /** What the loop does next with this job, once its model has run. */
+        JobLoop.Outcome outcome() {
+            if (handedBack) {
+                return JobLoop.Outcome.handBack();
+            }
+            if (runAgainBecause != null) {
+                return JobLoop.Outcome.runAgain(runAgainBecause);
+            }
+            return JobLoop.Outcome.written(finish());
         }
 
         /**
@@ -237,7 +333,8 @@ class JobProcessor {
                 end(JobState.FAILED, new JobFailure(cause.type(), cause.message() + " (attempt " + attempt + " of "
                         + properties.maxAttempts() + ")", false));
             } else {
-                throw new RetryJobException(request.id(), attempt, cause);
+                runAgainBecause = "job " + request.id() + " attempt " + attempt + " failed (" + cause.type() + ": "
+                        + cause.message() + "); it will be delivered again";
             }
         }
 
@@ -260,14 +357,6 @@ class JobProcessor {
         private void move(JobState next) {
             JobTransitions.check(request.id(), state, next);
             state = next;
-        }
-
-        /** The device's idle gap before this job, when the job was already queued as the device became free. */
-        private void recordIdleGap(String device) {
-            Instant previous = lastFree.get(device);
-            if (previous != null && !request.createdAt().isAfter(previous)) {
-                metrics.idleGap(device, Duration.between(previous, clock.instant()));
-            }
         }
     }
 

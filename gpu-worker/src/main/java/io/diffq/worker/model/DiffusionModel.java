@@ -4,6 +4,7 @@ import io.diffq.common.model.ModelCard;
 import io.diffq.worker.pipeline.GenerationCanceledException;
 import io.diffq.worker.pipeline.StepListener;
 import java.awt.image.BufferedImage;
+import java.util.List;
 
 /**
  * A text-to-image model opened on one device, used by one consumer thread only. It owns its native
@@ -25,7 +26,20 @@ public interface DiffusionModel extends AutoCloseable {
      * @throws ModelException               when the model cannot serve the request
      * @throws GenerationCanceledException  when the listener stopped it
      */
-    BufferedImage generate(GenerationRequest request, StepListener listener);
+    default BufferedImage generate(GenerationRequest request, StepListener listener) {
+        return generate(List.of(request), List.of(listener)).get(0).imageOrThrow();
+    }
+
+    /**
+     * Draws several requests as one batch. They share what {@link GenerationRequest#batchKey()} names (size,
+     * steps, scheduler, guidance); each has its own prompts, seed and listener. A listener that throws stops
+     * only its own request, at that step, and the others go on. A job's pixels must not depend on which
+     * other jobs share its batch, or the model documents by how much they can (README, "Batching").
+     *
+     * @return one drawing per request, in the same order
+     * @throws ModelException when the model cannot serve the requests, or fails while drawing them (all of them)
+     */
+    List<Drawing> generate(List<GenerationRequest> requests, List<StepListener> listeners);
 
     @Override
     void close();

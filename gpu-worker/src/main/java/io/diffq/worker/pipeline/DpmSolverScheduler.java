@@ -54,6 +54,16 @@ public final class DpmSolverScheduler extends TrailingScheduler {
         return next;
     }
 
+    @Override
+    public void keepRows(NDArray rows) {
+        if (previousX0 != null) {
+            NDArray kept = previousX0.get(rows);
+            kept.attach(run);
+            previousX0.close();
+            previousX0 = kept;
+        }
+    }
+
     /**
      * Keeps this step's x₀ for the next one: it moves to the run's manager (the step's own is closed after
      * the step), and the one it replaces is freed.

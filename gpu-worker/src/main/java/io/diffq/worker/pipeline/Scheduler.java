@@ -31,4 +31,11 @@ public interface Scheduler {
 
     /** The sample after step {@code i}, from the model's (guided) output at that step. */
     NDArray step(NDArray modelOutput, int i, NDArray sample);
+
+    /**
+     * Jobs left a batch: a scheduler that remembers earlier steps keeps only the given rows (indices into
+     * the batch's first axis, ascending) of what it remembers, in the run's manager.
+     */
+    default void keepRows(NDArray rows) {
+    }
 }

@@ -6,10 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.diffq.common.model.ModelCard;
 import io.diffq.worker.model.DiffusionModel;
 import io.diffq.worker.model.DiffusionModelProvider;
+import io.diffq.worker.model.Drawing;
 import io.diffq.worker.model.GenerationRequest;
 import io.diffq.worker.pipeline.Device;
 import io.diffq.worker.pipeline.StepListener;
-import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -53,7 +53,7 @@ class DeviceModelsTests {
                     }
 
                     @Override
-                    public BufferedImage generate(GenerationRequest request, StepListener listener) {
+                    public List<Drawing> generate(List<GenerationRequest> requests, List<StepListener> listeners) {
                         throw new UnsupportedOperationException();
                     }
 

@@ -15,6 +15,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.function.IntFunction;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.MockConsumer;
@@ -45,6 +46,8 @@ class JobLoopTests {
         final List<ConsumerRecord<String, byte[]>> log = new CopyOnWriteArrayList<>();
         final AtomicInteger failCommits = new AtomicInteger();
         final List<Map<TopicPartition, OffsetAndMetadata>> commits = new CopyOnWriteArrayList<>();
+        /** The most records one poll returns. */
+        volatile int maxPoll = 1;
 
         LogConsumer() {
             super("earliest");
@@ -74,8 +77,9 @@ class JobLoopTests {
             if (position >= log.size()) {
                 return ConsumerRecords.empty();
             }
-            seek(TP, position + 1);
-            return new ConsumerRecords<>(Map.of(TP, List.of(log.get((int) position))), Map.of());
+            int end = (int) Math.min(log.size(), position + maxPoll);
+            seek(TP, end);
+            return new ConsumerRecords<>(Map.of(TP, List.copyOf(log.subList((int) position, end))), Map.of());
         }
 
         @Override
@@ -109,7 +113,9 @@ class JobLoopTests {
     private final LogConsumer consumer = new LogConsumer();
     private final List<Call> calls = new CopyOnWriteArrayList<>();
     /** Per offset, what its delivery returns; by default an acknowledged write. */
-    private final Map<Long, java.util.function.IntFunction<CompletableFuture<Void>>> script = new ConcurrentHashMap<>();
+    private final Map<Long, IntFunction<JobLoop.Outcome>> script = new ConcurrentHashMap<>();
+    /** The offsets of each batch delivered, in order. */
+    private final List<List<Long>> batches = new CopyOnWriteArrayList<>();
     private final AtomicBoolean handBack = new AtomicBoolean();
     private JobLoop loop;
     private Thread thread;
@@ -129,6 +135,10 @@ class JobLoopTests {
 
     /** Starts the loop; the partition is assigned at its first poll, after {@code committedBefore} (if any). */
     private void start(OffsetAndMetadata committedBefore) {
+        start(committedBefore, JobLoop.Batching.NONE);
+    }
+
+    private void start(OffsetAndMetadata committedBefore, JobLoop.Batching batching) {
         // (MockConsumer forgets commits made before subscribe, as a new group member would not.)
         consumer.schedulePollTask(() -> {
             if (committedBefore != null) {
@@ -136,14 +146,28 @@ class JobLoopTests {
             }
             consumer.rebalance(List.of(TP));
         });
-        JobLoop.Deliverer deliverer = (record, attempt, ignored) -> {
-            calls.add(new Call(record.offset(), attempt, consumer.committed()));
-            return script.getOrDefault(record.offset(), a -> CompletableFuture.completedFuture(null)).apply(attempt);
+        JobLoop.Deliverer deliverer = (jobs, ignored) -> {
+            List<JobLoop.Outcome> outcomes = new ArrayList<>();
+            for (JobLoop.Job job : jobs) {
+                long offset = job.record().offset();
+                calls.add(new Call(offset, job.attempt(), consumer.committed()));
+                outcomes.add(script.getOrDefault(offset, a -> done()).apply(job.attempt()));
+            }
+            batches.add(jobs.stream().map(j -> j.record().offset()).toList());
+            return outcomes;
         };
         BooleanSupplier handingBack = handBack::get;
-        loop = new JobLoop("test", consumer, deliverer, handingBack, FAST);
+        loop = new JobLoop("test", consumer, deliverer, handingBack, FAST, batching);
         thread = new Thread(loop, "job-loop-test");
         thread.start();
+    }
+
+    private static JobLoop.Outcome done() {
+        return written(CompletableFuture.completedFuture(null));
+    }
+
+    private static JobLoop.Outcome written(CompletableFuture<Void> f) {
+        return JobLoop.Outcome.written(f);
     }
 
     private List<Long> offsets() {
@@ -169,8 +193,8 @@ class JobLoopTests {
     void thePositionMovesPastAJobOnlyOnceItsTerminalEventIsAcknowledgedAndInOffsetOrder() {
         CompletableFuture<Void> first = new CompletableFuture<>();
         CompletableFuture<Void> second = new CompletableFuture<>();
-        script.put(0L, a -> first);
-        script.put(1L, a -> second);
+        script.put(0L, a -> written(first));
+        script.put(1L, a -> written(second));
         consumer.append(2);
         start();
         await().atMost(Duration.ofSeconds(10)).until(() -> calls.size() == 2);
@@ -206,7 +230,7 @@ class JobLoopTests {
     @Test
     void aFailedWriteRunsItsJobAgainCountedWhileJobsThatFinishedAreNotRepeated() {
         CompletableFuture<Void> lost = new CompletableFuture<>();
-        script.put(0L, a -> a == 1 ? lost : CompletableFuture.completedFuture(null));
+        script.put(0L, a -> a == 1 ? written(lost) : done());
         consumer.append(3);
         start();
         await().atMost(Duration.ofSeconds(10)).until(() -> calls.size() >= 2);
@@ -234,7 +258,7 @@ class JobLoopTests {
     @Test
     void theFirstRecordOfAJobRunsAgainAfterAFailedWriteWhileItsRepeatStillDoesNot() {
         CompletableFuture<Void> lost = new CompletableFuture<>();
-        script.put(0L, a -> a == 1 ? lost : CompletableFuture.completedFuture(null));
+        script.put(0L, a -> a == 1 ? written(lost) : done());
         consumer.appendJobs("job-a", "job-b", "job-a", "job-c");
         start();
         await().atMost(Duration.ofSeconds(10)).until(() -> offsets().contains(3L));
@@ -246,12 +270,7 @@ class JobLoopTests {
 
     @Test
     void aRetryableFailureDeliversTheJobAgainWithTheNextAttempt() {
-        script.put(0L, a -> {
-            if (a < 3) {
-                throw new RetryJobException("job-0", a, io.diffq.common.job.JobFailure.retryable("model-error", "x"));
-            }
-            return CompletableFuture.completedFuture(null);
-        });
+        script.put(0L, a -> a < 3 ? JobLoop.Outcome.runAgain("job-0 attempt " + a + " failed") : done());
         consumer.append(2);
         start();
         await().atMost(Duration.ofSeconds(10)).until(() -> consumer.committed().offset() == 2);
@@ -265,7 +284,7 @@ class JobLoopTests {
         consumer.append(3);
         script.put(1L, a -> {
             handBack.set(true);
-            throw new JobHandedBackException();
+            return JobLoop.Outcome.handBack();
         });
         start();
         thread.join(10_000);
@@ -289,7 +308,7 @@ class JobLoopTests {
     @Test
     void aPartitionGivenUpIsCommittedOnceItsWritesSettle() {
         CompletableFuture<Void> slow = new CompletableFuture<>();
-        script.put(0L, a -> slow);
+        script.put(0L, a -> written(slow));
         consumer.append(1);
         start();
         await().atMost(Duration.ofSeconds(10)).until(() -> calls.size() == 1);
@@ -307,7 +326,7 @@ class JobLoopTests {
         for (long o = 0; o < 6; o++) {
             CompletableFuture<Void> f = new CompletableFuture<>();
             pending.add(f);
-            script.put(o, a -> f);
+            script.put(o, a -> written(f));
         }
         consumer.append(6);
         start();
@@ -318,6 +337,61 @@ class JobLoopTests {
         await().atMost(Duration.ofSeconds(10)).until(() -> calls.size() == JobLoop.MAX_IN_FLIGHT + 1);
         pending.forEach(f -> f.complete(null));
         await().atMost(Duration.ofSeconds(10)).until(() -> consumer.committed().offset() == 6);
+    }
+
+    /** Jobs whose ids start with the same letter may share a batch. */
+    private static JobLoop.Batching byFirstLetter(int max, Duration window) {
+        return new JobLoop.Batching(max, window, r -> r.key().charAt(0));
+    }
+
+    @Test
+    void compatibleJobsAlreadyFetchedRunAsOneBatchWhoseDeliveriesOneCommitCounts() {
+        consumer.maxPoll = 8;
+        consumer.appendJobs("a0", "a1", "a2", "a3", "a4");
+        start(null, byFirstLetter(4, Duration.ZERO));
+        await().atMost(Duration.ofSeconds(10)).until(() -> consumer.committed() != null
+                && consumer.committed().offset() == 5);
+        assertThat(batches).containsExactly(List.of(0L, 1L, 2L, 3L), List.of(4L));
+        assertThat(calls.subList(0, 4)).extracting(Call::committedAtStart)
+                .containsOnly(new OffsetAndMetadata(0, "diffq:attempts:0=1,1=1,2=1,3=1"));
+        assertThat(calls.get(4).committedAtStart()).isEqualTo(new OffsetAndMetadata(4, "diffq:attempts:4=1"));
+    }
+
+    @Test
+    void aJobNeverJoinsABatchAheadOfAnEarlierJobOfItsPartitionThatCannotJoin() {
+        consumer.maxPoll = 8;
+        consumer.appendJobs("a0", "a1", "b2", "a3");
+        start(null, byFirstLetter(4, Duration.ZERO));
+        await().atMost(Duration.ofSeconds(10)).until(() -> consumer.committed() != null
+                && consumer.committed().offset() == 4);
+        assertThat(batches).containsExactly(List.of(0L, 1L), List.of(2L), List.of(3L));
+    }
+
+    @Test
+    void aBatchThatFailsRunsItsJobsAgainAloneAndCounted() {
+        for (long o = 0; o < 3; o++) {
+            script.put(o, a -> a == 1 ? JobLoop.Outcome.runAgain("the batch failed") : done());
+        }
+        consumer.maxPoll = 8;
+        consumer.appendJobs("a0", "a1", "a2");
+        start(null, byFirstLetter(4, Duration.ZERO));
+        await().atMost(Duration.ofSeconds(10)).until(() -> consumer.committed() != null
+                && consumer.committed().offset() == 3);
+        assertThat(batches).containsExactly(List.of(0L, 1L, 2L), List.of(0L), List.of(1L), List.of(2L));
+        assertThat(calls).extracting(Call::attempt).containsExactly(1, 1, 1, 2, 2, 2);
+        assertThat(calls.get(3).committedAtStart().metadata()).isEqualTo("diffq:attempts:0=2,1=1,2=1");
+    }
+
+    @Test
+    void aBatchThatIsNotFullWaitsForJobsArrivingWithinItsWindow() {
+        consumer.maxPoll = 8;
+        consumer.appendJobs("a0");
+        CompletableFuture.delayedExecutor(200, java.util.concurrent.TimeUnit.MILLISECONDS)
+                .execute(() -> consumer.appendJobs("a1", "a2"));
+        start(null, byFirstLetter(4, Duration.ofSeconds(1)));
+        await().atMost(Duration.ofSeconds(10)).until(() -> !batches.isEmpty());
+        // Without the window the first batch would be job 0 alone.
+        assertThat(batches.get(0)).containsExactly(0L, 1L, 2L);
     }
 
     private static void sleep(long millis) {

@@ -30,7 +30,7 @@ class SchedulersTests {
             NDArray x0 = manager.randomUniform(-1, 1, shape);
             Scheduler scheduler = Schedulers.create(name, null, schedule, steps, false);
             // The oracle knows x0: from the model's input (the VP sample a·x0 + s·ε) it recovers ε exactly.
-            NDArray result = DenoisingLoop.run(manager, scheduler, shape, 7, 1f, (samples, t) -> {
+            NDArray result = DenoisingLoop.run(manager, scheduler, shape, 7, 1f, (samples, t, jobs) -> {
                 double ab = schedule.alphaBar(t);
                 float a = (float) Math.sqrt(ab);
                 float s = (float) Math.sqrt(1 - ab);
@@ -114,7 +114,7 @@ class SchedulersTests {
         try (NDManager manager = NDManager.newBaseManager(DjlRuntime.ENGINE)) {
             List<String> calls = new ArrayList<>();
             Scheduler scheduler = Schedulers.create("ddim", null, SD_LIKE, 5, false);
-            DenoisingLoop.run(manager, scheduler, new Shape(1, 3, 2, 2), 1, 3f, (samples, t) -> {
+            DenoisingLoop.run(manager, scheduler, new Shape(1, 3, 2, 2), 1, 3f, (samples, t, jobs) -> {
                 assertThat(samples.getShape()).isEqualTo(new Shape(2, 3, 2, 2));
                 ai.djl.ndarray.NDList halves = samples.split(2, 0);
                 assertThat(halves.get(0).contentEquals(halves.get(1))).as("both passes see the same sample").isTrue();

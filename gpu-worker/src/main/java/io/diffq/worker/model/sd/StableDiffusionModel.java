@@ -4,6 +4,7 @@ import ai.djl.MalformedModelException;
 import ai.djl.Model;
 import ai.djl.inference.Predictor;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -11,20 +12,22 @@ import ai.djl.translate.NoopTranslator;
 import ai.djl.translate.TranslateException;
 import io.diffq.common.model.ModelCard;
 import io.diffq.worker.model.DiffusionModel;
+import io.diffq.worker.model.Drawing;
 import io.diffq.worker.model.GenerationRequest;
 import io.diffq.worker.model.ModelException;
 import io.diffq.worker.pipeline.DenoisingLoop;
 import io.diffq.worker.pipeline.Device;
 import io.diffq.worker.pipeline.DjlRuntime;
+import io.diffq.worker.pipeline.GuidedText;
 import io.diffq.worker.pipeline.Images;
 import io.diffq.worker.pipeline.Scheduler;
 import io.diffq.worker.pipeline.Schedulers;
 import io.diffq.worker.pipeline.StepListener;
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -117,36 +120,61 @@ public final class StableDiffusionModel implements DiffusionModel {
     }
 
     @Override
-    public BufferedImage generate(GenerationRequest request, StepListener listener) {
-        checkSize(request.width(), request.height());
+    public List<Drawing> generate(List<GenerationRequest> requests, List<StepListener> listeners) {
+        GenerationRequest first = GenerationRequest.firstOfBatch(requests, listeners);
+        checkSize(first.width(), first.height());
         Scheduler scheduler;
         try {
-            scheduler = Schedulers.create(request.scheduler(), DEFAULT_SCHEDULER, config.schedule(), request.steps(),
+            scheduler = Schedulers.create(first.scheduler(), DEFAULT_SCHEDULER, config.schedule(), first.steps(),
                     false);
         } catch (IllegalArgumentException e) {
             throw new ModelException("unsupported-parameters", e.getMessage());
         }
+        int n = requests.size();
         int length = tokenizer.length();
-        long[] ids = new long[2 * length];
-        System.arraycopy(tokenizer.encode(request.prompt()), 0, ids, 0, length);
-        System.arraycopy(tokenizer.encode(request.negativePrompt()), 0, ids, length, length);
         int f = config.vaeScaleFactor();
-        Shape latentShape = new Shape(1, config.latentChannels(), request.height() / f, request.width() / f);
+        Shape latentShape = new Shape(1, config.latentChannels(), first.height() / f, first.width() / f);
+        long[] seeds = requests.stream().mapToLong(GenerationRequest::seed).toArray();
         try (NDManager job = models.get(1).getNDManager().newSubManager()) {
-            NDArray text = run(textEncoder, new NDList(job.create(ids, new Shape(2, length))), job, "text encoder");
-            NDArray latents = DenoisingLoop.run(job, scheduler, latentShape, request.seed(),
-                    (float) request.guidanceScale(), (samples, t) -> denoise(samples, t, text), listener);
-            NDArray pixels = run(vaeDecoder, new NDList(latents.div((float) config.scalingFactor())), job,
-                    "VAE decoder");
-            return Images.fromChw(pixels);
+            // Each job's two texts are encoded on their own, as when it runs alone; then the conditional rows
+            // of every job, and their unconditional rows, make the guided batch's text.
+            NDList cond = new NDList(n);
+            NDList uncond = new NDList(n);
+            for (GenerationRequest r : requests) {
+                long[] ids = new long[2 * length];
+                System.arraycopy(tokenizer.encode(r.prompt()), 0, ids, 0, length);
+                System.arraycopy(tokenizer.encode(r.negativePrompt()), 0, ids, length, length);
+                NDArray text = run(textEncoder, new NDList(job.create(ids, new Shape(2, length))), job,
+                        "text encoder");
+                NDList halves = text.split(2, 0);
+                cond.add(halves.get(0));
+                uncond.add(halves.get(1));
+            }
+            NDArray texts = n == 1 ? NDArrays.concat(new NDList(cond.get(0), uncond.get(0)), 0)
+                    : NDArrays.concat(cond.addAll(uncond), 0);
+            List<DenoisingLoop.Outcome> outcomes = DenoisingLoop.run(job, scheduler, latentShape, seeds,
+                    (float) first.guidanceScale(),
+                    (samples, t, jobs) -> denoise(samples, t,
+                            GuidedText.rows(texts, n, jobs, samples.getManager())),
+                    listeners);
+            List<Drawing> drawings = new ArrayList<>(n);
+            for (DenoisingLoop.Outcome o : outcomes) {
+                if (o.stoppedBy() != null) {
+                    drawings.add(Drawing.stopped(o.stoppedBy()));
+                } else {
+                    NDArray pixels = run(vaeDecoder, new NDList(o.sample().div((float) config.scalingFactor())), job,
+                            "VAE decoder");
+                    drawings.add(Drawing.of(Images.fromChw(pixels)));
+                }
+            }
+            return drawings;
         }
     }
 
     private NDArray denoise(NDArray samples, int timestep, NDArray text) {
         NDManager step = samples.getManager();
-        long n = samples.getShape().get(0);
-        long[] t = new long[(int) n];
-        java.util.Arrays.fill(t, timestep);
+        long[] t = new long[(int) samples.getShape().get(0)];
+        Arrays.fill(t, timestep);
         return run(unet, new NDList(samples, step.create(t), text), step, "UNet");
     }
 

@@ -2,6 +2,7 @@ package io.diffq.worker.model.simulated;
 
 import io.diffq.common.model.ModelCard;
 import io.diffq.worker.model.DiffusionModel;
+import io.diffq.worker.model.Drawing;
 import io.diffq.worker.model.GenerationRequest;
 import io.diffq.worker.model.ModelException;
 import io.diffq.worker.pipeline.Schedulers;
@@ -11,6 +12,8 @@ import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.regex.Pattern;
 import java.util.zip.CRC32;
 
@@ -39,23 +42,52 @@ final class SimulatedModel implements DiffusionModel {
         return CARD;
     }
 
+    /**
+     * Waits the configured time once for the whole batch, as a GPU runs a batch in about the time of one job;
+     * each job's listener is told after every step, and one that throws takes only its job out. A prompt
+     * matching the fail pattern fails the whole batch, as a model error does.
+     */
     @Override
-    public BufferedImage generate(GenerationRequest request, StepListener listener) {
-        if (failPattern != null && failPattern.matcher(request.prompt()).find()) {
-            throw new ModelException("model-error", "the simulated model was told to fail on this prompt", true,
-                    null);
+    public List<Drawing> generate(List<GenerationRequest> requests, List<StepListener> listeners) {
+        GenerationRequest first = GenerationRequest.firstOfBatch(requests, listeners);
+        boolean crash = false;
+        for (GenerationRequest r : requests) {
+            if (failPattern != null && failPattern.matcher(r.prompt()).find()) {
+                throw new ModelException("model-error", "the simulated model was told to fail on this prompt",
+                        true, null);
+            }
+            crash |= crashPattern != null && crashPattern.matcher(r.prompt()).find();
         }
-        boolean crash = crashPattern != null && crashPattern.matcher(request.prompt()).find();
-        long perStepNanos = latency.toNanos() / Math.max(1, request.steps());
-        for (int step = 1; step <= request.steps(); step++) {
+        int steps = first.steps();
+        long perStepNanos = latency.toNanos() / Math.max(1, steps);
+        Drawing[] drawings = new Drawing[requests.size()];
+        for (int step = 1; step <= steps; step++) {
             sleepNanos(perStepNanos);
-            if (crash && step > request.steps() / 2) {
+            if (crash && step > steps / 2) {
                 // Like a segfault in native code: no shutdown hooks, no clean-up, no goodbye.
                 Runtime.getRuntime().halt(137);
             }
-            listener.onStep(step, request.steps());
+            boolean anyLeft = false;
+            for (int k = 0; k < drawings.length; k++) {
+                if (drawings[k] == null) {
+                    try {
+                        listeners.get(k).onStep(step, steps);
+                        anyLeft = true;
+                    } catch (RuntimeException e) {
+                        drawings[k] = Drawing.stopped(e);
+                    }
+                }
+            }
+            if (!anyLeft) {
+                break;
+            }
         }
-        return draw(request);
+        for (int k = 0; k < drawings.length; k++) {
+            if (drawings[k] == null) {
+                drawings[k] = Drawing.of(draw(requests.get(k)));
+            }
+        }
+        return Arrays.asList(drawings);
     }
 
     static BufferedImage draw(GenerationRequest request) {

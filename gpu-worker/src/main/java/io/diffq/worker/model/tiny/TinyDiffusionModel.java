@@ -10,18 +10,23 @@ import ai.djl.translate.NoopTranslator;
 import ai.djl.translate.TranslateException;
 import io.diffq.common.model.ModelCard;
 import io.diffq.worker.model.DiffusionModel;
+import io.diffq.worker.model.Drawing;
 import io.diffq.worker.model.GenerationRequest;
 import io.diffq.worker.model.ModelException;
 import io.diffq.worker.model.tiny.data.Scene;
 import io.diffq.worker.pipeline.DenoisingLoop;
 import io.diffq.worker.pipeline.Device;
 import io.diffq.worker.pipeline.DjlRuntime;
+import io.diffq.worker.pipeline.GuidedText;
 import io.diffq.worker.pipeline.Images;
 import io.diffq.worker.pipeline.Scheduler;
 import io.diffq.worker.pipeline.Schedulers;
 import io.diffq.worker.pipeline.StepListener;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 
 /**
  * The built-in tiny text-to-image model, opened on one device for one consumer thread. It draws
@@ -74,32 +79,50 @@ public final class TinyDiffusionModel implements DiffusionModel {
     }
 
     @Override
-    public BufferedImage generate(GenerationRequest request, StepListener listener) {
-        int factor = scaleFactor(request.width(), request.height());
+    public List<Drawing> generate(List<GenerationRequest> requests, List<StepListener> listeners) {
+        GenerationRequest first = GenerationRequest.firstOfBatch(requests, listeners);
+        int factor = scaleFactor(first.width(), first.height());
         Scheduler scheduler;
         try {
-            scheduler = Schedulers.create(request.scheduler(), DEFAULT_SCHEDULER, TinyWeights.SCHEDULE,
-                    request.steps(), true);
+            scheduler = Schedulers.create(first.scheduler(), DEFAULT_SCHEDULER, TinyWeights.SCHEDULE,
+                    first.steps(), true);
         } catch (IllegalArgumentException e) {
             throw new ModelException("unsupported-parameters", e.getMessage());
         }
-        String negative = request.negativePrompt() == null ? "" : request.negativePrompt();
-        int[] tokens = new int[2 * Vocabulary.MAX_TOKENS];
-        System.arraycopy(vocabulary.encode(request.prompt()), 0, tokens, 0, Vocabulary.MAX_TOKENS);
-        System.arraycopy(vocabulary.encode(negative), 0, tokens, Vocabulary.MAX_TOKENS, Vocabulary.MAX_TOKENS);
+        int n = requests.size();
+        // The prompts of every job first, then their negative prompts: the order of the guided batch.
+        int[] tokens = new int[2 * n * Vocabulary.MAX_TOKENS];
+        long[] seeds = new long[n];
+        for (int k = 0; k < n; k++) {
+            GenerationRequest r = requests.get(k);
+            String negative = r.negativePrompt() == null ? "" : r.negativePrompt();
+            System.arraycopy(vocabulary.encode(r.prompt()), 0, tokens, k * Vocabulary.MAX_TOKENS,
+                    Vocabulary.MAX_TOKENS);
+            System.arraycopy(vocabulary.encode(negative), 0, tokens, (n + k) * Vocabulary.MAX_TOKENS,
+                    Vocabulary.MAX_TOKENS);
+            seeds[k] = r.seed();
+        }
         try (NDManager job = model.getNDManager().newSubManager()) {
-            NDArray text = job.create(tokens, new Shape(2, Vocabulary.MAX_TOKENS));
-            NDArray picture = DenoisingLoop.run(job, scheduler, new Shape(1, 3, Scene.SIZE, Scene.SIZE),
-                    request.seed(), (float) request.guidanceScale(), (samples, t) -> denoise(samples, t, text),
-                    listener);
-            return Images.upscale(Images.fromChw(picture), factor);
+            NDArray text = job.create(tokens, new Shape(2L * n, Vocabulary.MAX_TOKENS));
+            List<DenoisingLoop.Outcome> outcomes = DenoisingLoop.run(job, scheduler,
+                    new Shape(1, 3, Scene.SIZE, Scene.SIZE), seeds, (float) first.guidanceScale(),
+                    (samples, t, jobs) -> denoise(samples, t, GuidedText.rows(text, n, jobs, samples.getManager())),
+                    listeners);
+            List<Drawing> drawings = new ArrayList<>(n);
+            for (DenoisingLoop.Outcome o : outcomes) {
+                drawings.add(o.stoppedBy() != null ? Drawing.stopped(o.stoppedBy())
+                        : Drawing.of(Images.upscale(Images.fromChw(o.sample()), factor)));
+            }
+            return drawings;
         }
     }
 
     private NDArray denoise(NDArray samples, int timestep, NDArray text) {
-        NDArray t = samples.getManager().create(new float[] {timestep, timestep});
+        long rows = samples.getShape().get(0);
+        float[] t = new float[(int) rows];
+        Arrays.fill(t, timestep);
         try {
-            NDArray out = predictor.predict(new NDList(samples, t, text)).get(0);
+            NDArray out = predictor.predict(new NDList(samples, samples.getManager().create(t), text)).get(0);
             out.attach(samples.getManager());
             return out;
         } catch (TranslateException e) {

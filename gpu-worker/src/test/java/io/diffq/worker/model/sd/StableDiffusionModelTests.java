@@ -3,6 +3,7 @@ package io.diffq.worker.model.sd;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.diffq.worker.model.Drawing;
 import io.diffq.worker.model.GenerationRequest;
 import io.diffq.worker.model.ModelException;
 import io.diffq.worker.pipeline.Device;
@@ -97,6 +98,31 @@ class StableDiffusionModelTests {
                     assertThat(e.type()).isEqualTo("unsupported-parameters");
                     assertThat(e.getMessage()).contains("'pndm'").contains("ddim");
                 });
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ddim", "dpmpp-2m"})
+    void aBatchDrawsEachJobsOwnPromptAndOneCanceledMidBatchLeavesTheOthersDrawing(String scheduler) {
+        int before = model.managedArrays();
+        List<GenerationRequest> jobs = List.of(request("a red picture", "", 64, 64, 1.0, scheduler),
+                request("blue", "", 64, 64, 1.0, scheduler), request("a crimson picture", "", 64, 64, 1.0, scheduler),
+                request("red", "", 64, 64, 1.0, scheduler));
+        List<Integer> reached = new ArrayList<>();
+        List<StepListener> listeners = List.of(StepListener.NONE, StepListener.NONE, (step, total) -> {
+            reached.add(step);
+            if (step == 3) {
+                throw new GenerationCanceledException("canceled by the test");
+            }
+        }, StepListener.NONE);
+
+        List<Drawing> drawings = model.generate(jobs, listeners);
+
+        SdFixture.assertRegion(drawings.get(0).imageOrThrow(), 0, 32, 191, 64, 64);
+        SdFixture.assertRegion(drawings.get(1).imageOrThrow(), 0, 32, 64, 64, 191);
+        assertThat(drawings.get(2).stoppedBy()).isInstanceOf(GenerationCanceledException.class);
+        assertThat(reached).containsExactly(1, 2, 3);
+        SdFixture.assertRegion(drawings.get(3).imageOrThrow(), 0, 32, 191, 64, 64);
+        assertThat(model.managedArrays()).as("nothing of the batch is left").isEqualTo(before);
     }
 
     @Test

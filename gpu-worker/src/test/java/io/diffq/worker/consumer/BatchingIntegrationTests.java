@@ -1,0 +1,192 @@
+package io.diffq.worker.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.diffq.common.job.JobEvent;
+import io.diffq.common.job.JobRequest;
+import io.diffq.common.job.JobState;
+import io.diffq.common.job.JobStatus;
+import io.diffq.common.json.JobCodec;
+import io.diffq.common.kafka.Topics;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.zip.CRC32;
+import javax.imageio.ImageIO;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.kafka.test.context.EmbeddedKafka;
+
+/**
+ * A worker with {@code max-batch} 4 against a real broker, on the {@code simulated} model (a load test of the
+ * queue: each batch takes the model's latency once): jobs waiting together are drawn in batches, each gets its
+ * own picture and one terminal state, a job of another size waits its turn, and a batch that fails runs its jobs
+ * again alone, so the job that fails costs the others one attempt.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
+        "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
+        "diffq.worker.id=batch-worker",
+        "diffq.worker.models=simulated",
+        "diffq.worker.max-batch=4",
+        "diffq.worker.simulated.latency=300ms",
+        "diffq.worker.simulated.fail-pattern=explode"})
+@EmbeddedKafka(partitions = 1, topics = {Topics.JOBS, Topics.JOB_EVENTS, Topics.RESULTS, Topics.JOBS_DLT, Topics.JOB_CONTROLS})
+class BatchingIntegrationTests {
+
+    @Value("${spring.embedded.kafka.brokers}")
+    String brokers;
+
+    @LocalServerPort
+    int port;
+
+    private final JobCodec codec = new JobCodec();
+
+    @Test
+    void jobsWaitingTogetherRunInBatchesEachWithItsOwnPictureAndOneTerminalState() throws Exception {
+        List<JobRequest> jobs = new ArrayList<>();
+        for (int i = 0; i < 11; i++) {
+            jobs.add(job("picture " + i, i == 5 ? 16 : 32, i));
+        }
+        JobRequest exploding = job("please explode", 32, 99);
+        jobs.add(1, exploding);
+        try (KafkaProducer<String, byte[]> producer = producer()) {
+            for (JobRequest r : jobs) {
+                producer.send(new ProducerRecord<>(Topics.JOBS, r.id(), codec.writeRequest(r)));
+            }
+            producer.flush();
+        }
+
+        Map<String, List<JobEvent>> events = readEventsUntilAllTerminal(jobs);
+        long deliveries = events.values().stream().flatMap(List::stream)
+                .filter(e -> e.state() == JobState.RUNNING && e.progress() != null && e.progress().step() == 0)
+                .count();
+        int secondAttempts = 0;
+
+        for (JobRequest r : jobs) {
+            List<JobEvent> own = events.get(r.id());
+            assertThat(own).as(r.prompt()).filteredOn(e -> e.state().isTerminal()).hasSize(1);
+            JobStatus status = JobStatus.queued(r);
+            for (JobEvent e : own) {
+                status = status.apply(e); // throws on any transition the table forbids
+            }
+            if (r == exploding) {
+                assertThat(status.state()).isEqualTo(JobState.FAILED);
+                assertThat(status.attempt()).isEqualTo(3);
+            } else {
+                assertThat(status.state()).as(r.prompt()).isEqualTo(JobState.SUCCEEDED);
+                // At most one attempt lost to the batch the exploding job was in.
+                assertThat(status.attempt()).as(r.prompt()).isLessThanOrEqualTo(2);
+                secondAttempts += status.attempt() - 1;
+                BufferedImage image = png(status);
+                assertThat(image.getWidth()).isEqualTo(r.width());
+                // The simulated model paints the background from the job's own prompt (CRC-32 of it).
+                assertThat(image.getRGB(0, image.getHeight() - 1) & 0xFFFFFF).as(r.prompt())
+                        .isEqualTo(crc(r.prompt()) & 0xFFFFFF);
+            }
+        }
+        String metrics = scrape();
+        Matcher count = Pattern.compile("diffq_worker_batch_size_count\\{[^}]*gpu=\"cpu\"[^}]*} (\\d+)")
+                .matcher(metrics);
+        Matcher sum = Pattern.compile("diffq_worker_batch_size_sum\\{[^}]*gpu=\"cpu\"[^}]*} ([0-9.]+)")
+                .matcher(metrics);
+        assertThat(count.find() && sum.find()).as("the batch-size summary").isTrue();
+        // 12 first deliveries, the exploding job's 2 more, and one more for each job that shared its first batch.
+        assertThat(secondAttempts).as("jobs that shared the failing batch ran again").isPositive();
+        assertThat(deliveries).isEqualTo(12 + 2 + secondAttempts);
+        assertThat(Double.parseDouble(sum.group(1))).as("jobs drawn in batches").isEqualTo(deliveries);
+        assertThat(Long.parseLong(count.group(1))).as("fewer model runs than deliveries").isLessThan(12);
+    }
+
+    private Map<String, List<JobEvent>> readEventsUntilAllTerminal(List<JobRequest> jobs) {
+        Map<String, List<JobEvent>> events = new HashMap<>();
+        try (KafkaConsumer<String, byte[]> consumer = consumer()) {
+            consumer.subscribe(List.of(Topics.JOB_EVENTS));
+            await().atMost(Duration.ofSeconds(90)).until(() -> {
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    events.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(codec.readEvent(r.value()));
+                }
+                return jobs.stream().allMatch(j -> events.containsKey(j.id()) && events.get(j.id()).stream()
+                        .anyMatch(e -> e.state().isTerminal()));
+            });
+            // Anything written after the last terminal state (there must be nothing) would show in a second.
+            long until = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+            while (System.nanoTime() < until) {
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    events.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(codec.readEvent(r.value()));
+                }
+            }
+        }
+        return events;
+    }
+
+    private static long crc(String text) {
+        CRC32 crc = new CRC32();
+        crc.update(text.getBytes(StandardCharsets.UTF_8));
+        return crc.getValue();
+    }
+
+    private BufferedImage png(JobStatus s) throws Exception {
+        try (KafkaConsumer<String, byte[]> c = consumer()) {
+            TopicPartition tp = new TopicPartition(Topics.RESULTS, s.result().partition());
+            c.assign(List.of(tp));
+            c.seek(tp, s.result().offset());
+            List<ConsumerRecord<String, byte[]>> got = new ArrayList<>();
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                c.poll(Duration.ofMillis(200)).forEach(got::add);
+                return !got.isEmpty();
+            });
+            assertThat(got.get(0).key()).isEqualTo(s.id());
+            return ImageIO.read(new ByteArrayInputStream(got.get(0).value()));
+        }
+    }
+
+    private String scrape() throws Exception {
+        return HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/prometheus")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    private static JobRequest job(String prompt, int size, long seed) {
+        return new JobRequest(UUID.randomUUID().toString(), prompt, "", size, size, 4, 7.5, seed, "simulated", null,
+                Instant.now(), null, null);
+    }
+
+    private KafkaProducer<String, byte[]> producer() {
+        return new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers,
+                ProducerConfig.LINGER_MS_CONFIG, 50), new StringSerializer(), new ByteArraySerializer());
+    }
+
+    private KafkaConsumer<String, byte[]> consumer() {
+        return new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers,
+                ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID(),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"),
+                new StringDeserializer(), new ByteArrayDeserializer());
+    }
+}
