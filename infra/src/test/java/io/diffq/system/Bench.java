@@ -57,7 +57,7 @@ public final class Bench {
         try (Cluster cluster = new Cluster(dir)) {
             int port = KafkaBrokerProcess.freePort();
             List<String> gatewayArgs = new ArrayList<>(List.of(
-                    "--diffq.topics.partitions=" + PARTITIONS,
+                    "--diffq.topics.partitions=" + settings.partitions(),
                     "--diffq.gateway.security.rate-limit.enabled=false",
                     "--diffq.gateway.backpressure.max-lag=1000000000",
                     "--diffq.gateway.backpressure.max-oldest-wait=7d"));
@@ -224,13 +224,19 @@ public final class Bench {
         String best = null;
         double bestRate = -1;
         for (int clients : settings.floodClients()) {
+            long cpu0 = gateway.cpuMillis();
             List<Submit> submits = client.flood(clients, d);
+            long cpu = gateway.cpuMillis() - cpu0;
             Map<String, Object> r = base(0, 0, true);
             r.put("mode", "closed loop: each client sends its next submit when the previous one answered");
             r.put("clients", clients);
             r.put("durationSeconds", d.toSeconds());
             Map<String, Object> s = BenchMeasures.submits(submits);
             r.put("submit", s);
+            long accepted = submits.stream().filter(Submit::accepted).count();
+            // The gateway's own CPU per job: steadier than a rate while the client shares the cores.
+            r.put("gatewayCpuMicrosPerAccepted",
+                    accepted == 0 || cpu < 0 ? null : (Object) LatencyStats.round(cpu * 1000.0 / accepted));
             r.put("peakRssKib", peakRss());
             runs.put("max-" + clients + "-clients", r);
             double rate = (double) s.getOrDefault("acceptedPerSecond", 0.0);
@@ -272,8 +278,8 @@ public final class Bench {
         }
         Map<String, Object> result = scenario("100 ms jobs, a backlog of ~" + settings.scaleSeconds()
                 + " s of work for N workers; throughput = finished / (first start .. last finish); efficiency = "
-                + "throughput / (N x 10 jobs/s); " + PARTITIONS + " partitions, so 8 workers cannot split them "
-                + "evenly", runs);
+                + "throughput / (N x 10 jobs/s); " + settings.partitions() + " partitions"
+                + (settings.partitions() % 8 == 0 ? "" : ", so 8 workers cannot split them evenly"), runs);
         return result;
     }
 

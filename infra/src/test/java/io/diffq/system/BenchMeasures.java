@@ -17,9 +17,10 @@ import java.util.stream.Collectors;
 final class BenchMeasures {
 
     static final String IDLE_GAP_DEFINITION = "per worker, its jobs ordered by startedAt; gap = next job's "
-            + "startedAt - previous job's finishedAt (the time of the previous job's terminal event, both from "
-            + "diffq.job-events); a gap counts only when, at the previous job's finishedAt, some other job of the "
-            + "same run had been created and not yet started (work was waiting while this worker had none)";
+            + "startedAt - the latest finishedAt of the jobs it started before (the time of their terminal "
+            + "events, both from diffq.job-events); jobs that start before that (the rest of a batch) make no "
+            + "gap; a gap counts only when, at that finishedAt, some other job of the same run had been created "
+            + "and not yet started (work was waiting while this worker had none)";
 
     /** Submit throughput (accepted per second from the first due time to the last answer) and latency. */
     static Map<String, Object> submits(List<Submit> submits) {
@@ -78,14 +79,24 @@ final class BenchMeasures {
         List<Double> gaps = new ArrayList<>();
         for (List<Trace> own : byWorker.values()) {
             own.sort(Comparator.comparing((Trace t) -> t.startedAt));
+            Trace last = own.get(0);
             for (int i = 1; i < own.size(); i++) {
-                Instant free = own.get(i - 1).finishedAt;
-                Trace previous = own.get(i - 1);
+                Trace next = own.get(i);
+                Instant free = last.finishedAt;
+                if (next.startedAt.isBefore(free)) {
+                    // Started while an earlier one ran: the same batch, no gap.
+                    if (next.finishedAt.isAfter(free)) {
+                        last = next;
+                    }
+                    continue;
+                }
+                Trace previous = last;
                 boolean waiting = started.stream().anyMatch(t -> t != previous && !t.createdAt.isAfter(free)
                         && t.startedAt.isAfter(free));
                 if (waiting) {
-                    gaps.add(millis(free, own.get(i).startedAt));
+                    gaps.add(millis(free, next.startedAt));
                 }
+                last = next;
             }
         }
         return gaps;

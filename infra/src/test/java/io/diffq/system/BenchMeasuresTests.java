@@ -22,6 +22,16 @@ class BenchMeasuresTests {
     }
 
     @Test
+    void jobsOfOneBatchMakeNoGapAndTheNextBatchsGapRunsFromTheBatchsLastFinish() {
+        Trace a = job("a", 0, 0, 100, "w1");
+        Trace b = job("b", 0, 0, 104, "w1");     // a's batch: no gap between them
+        Trace c = job("c", 0, 110, 200, "w1");   // the next batch: 6 ms after the last of a's batch finished
+        Trace d = job("d", 0, 110, 201, "w1");
+        Trace e = job("e", 0, 210, 300, "w1");   // 9 ms after d, waited from 0
+        assertThat(BenchMeasures.idleGaps(new ArrayList<>(List.of(e, d, c, b, a)))).containsExactly(6.0, 9.0);
+    }
+
+    @Test
     void percentilesAreNearestRank() {
         Map<String, Object> s = LatencyStats.of(List.of(5.0, 1.0, 4.0, 2.0, 3.0, 6.0, 7.0, 8.0, 9.0, 10.0));
         assertThat(s).containsEntry("count", 10).containsEntry("p50", 5.0).containsEntry("p95", 10.0)

@@ -9,11 +9,12 @@ import java.util.Map;
 
 /**
  * The benchmark's options: {@code --quick} (about 3 minutes instead of about 15), {@code --scenarios a,b},
- * {@code --out FILE}, and overrides of each scenario's size.
+ * {@code --out FILE}, {@code --partitions N} of {@code diffq.jobs} (12, the default of the service), and
+ * overrides of each scenario's size.
  */
 record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmupJobs, int idleJobs, int drainJobs,
         Duration submitDuration, List<Integer> floodClients, int scaleSeconds, int abuseConnections,
-        Duration abuseDuration) {
+        Duration abuseDuration, int partitions) {
 
     static BenchSettings parse(String[] args) {
         Map<String, String> o = new LinkedHashMap<>();
@@ -34,7 +35,7 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
             System.out.println("bench.sh [--quick] [--scenarios " + String.join(",", Bench.SCENARIOS)
                     + "] [--out bench-results.json] [--warmup-jobs N] [--idle-jobs N] [--drain-jobs N]"
                     + " [--submit-seconds S] [--flood-clients 4,16,64] [--scale-seconds S]"
-                    + " [--abuse-connections N] [--abuse-seconds S]");
+                    + " [--abuse-connections N] [--abuse-seconds S] [--partitions 12]");
             System.exit(0);
         }
         boolean quick = o.containsKey("quick");
@@ -55,7 +56,8 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
                         .map(String::trim).map(Integer::valueOf).toList(),
                 Integer.parseInt(o.getOrDefault("scale-seconds", quick ? "3" : "10")),
                 Integer.parseInt(o.getOrDefault("abuse-connections", quick ? "2000" : "8000")),
-                Duration.ofSeconds(Long.parseLong(o.getOrDefault("abuse-seconds", quick ? "10" : "30"))));
+                Duration.ofSeconds(Long.parseLong(o.getOrDefault("abuse-seconds", quick ? "10" : "30"))),
+                Integer.parseInt(o.getOrDefault("partitions", String.valueOf(Bench.PARTITIONS))));
     }
 
     Map<String, Object> describe() {
@@ -70,7 +72,7 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
         m.put("scaleBacklogSeconds", scaleSeconds);
         m.put("abuseConnections", abuseConnections);
         m.put("abuseSeconds", abuseDuration.toSeconds());
-        m.put("partitions", Bench.PARTITIONS);
+        m.put("partitions", partitions);
         m.put("job", "simulated model, 8x8, 1 step");
         m.put("processes", "broker, gateway and workers are separate JVMs on this host (the system tests' flags: "
                 + "-Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1); the client runs in the bench's JVM");

@@ -47,7 +47,7 @@ public final class ServiceProcess implements AutoCloseable {
                 "--diffq.gateway.models.served=simulated",
                 "--diffq.gateway.models.default-model=simulated"));
         return start(name, ROOT.resolve("api-gateway/target/api-gateway.jar"), dir, managementPort,
-                overridden(args, extra));
+                overridden(args, extra), extraJvmOptions("BENCH_GATEWAY_JVM_ARGS"));
     }
 
     public static ServiceProcess worker(Path dir, String name, String bootstrap, int managementPort, String... extra) {
@@ -60,7 +60,7 @@ public final class ServiceProcess implements AutoCloseable {
             args.add("--diffq.worker.models=simulated");
         }
         args.addAll(List.of(extra));
-        return start(name, ROOT.resolve("gpu-worker/target/gpu-worker.jar"), dir, managementPort, args);
+        return start(name, ROOT.resolve("gpu-worker/target/gpu-worker.jar"), dir, managementPort, args, List.of());
     }
 
     /**
@@ -79,14 +79,25 @@ public final class ServiceProcess implements AutoCloseable {
         return eq < 0 ? arg : arg.substring(0, eq);
     }
 
-    private static ServiceProcess start(String name, Path jar, Path dir, int managementPort, List<String> args) {
+    /**
+     * JVM options from an environment variable, split at spaces: how the benchmark profiles a service, e.g.
+     * {@code BENCH_GATEWAY_JVM_ARGS=-XX:StartFlightRecording=filename=/tmp/gw.jfr,settings=profile}.
+     */
+    private static List<String> extraJvmOptions(String variable) {
+        String value = System.getenv(variable);
+        return value == null || value.isBlank() ? List.of() : List.of(value.trim().split("\\s+"));
+    }
+
+    private static ServiceProcess start(String name, Path jar, Path dir, int managementPort, List<String> args,
+            List<String> jvmOptions) {
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException(jar + " is missing: run the build (mvn package) first");
         }
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-jar", jar.toString()));
+                "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-jar", jar.toString()));
         cmd.addAll(args);
         Path log = dir.resolve(name + ".log");
         try {
@@ -166,6 +177,19 @@ public final class ServiceProcess implements AutoCloseable {
 
     long pid() {
         return process.pid();
+    }
+
+    /** CPU time the process has used (user + system), in milliseconds, from /proc (Linux); -1 when gone. */
+    long cpuMillis() {
+        try {
+            String stat = Files.readString(Path.of("/proc", String.valueOf(process.pid()), "stat"));
+            // Fields after the command name, which is in parentheses and may hold spaces: utime, stime are 14, 15.
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+            return ticks * 1000 / 100; // USER_HZ is 100 on Linux
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
     }
 
     /** A {@code kB} field of {@code /proc/<pid>/status} (Linux), or -1 when the process is gone or it is absent. */
