@@ -16,33 +16,92 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.Uuid;
 
 /**
- * A real single-node KRaft Kafka broker in its own process, started from the {@code kafka_2.13} jars on
- * the test class path. Unlike an in-JVM broker it can be stopped, killed and restarted on the same
- * ports and data, which is what fault tests need.
+ * A real KRaft Kafka broker in its own process, started from the {@code kafka_2.13} jars on the test class
+ * path: a single node, or one node of a cluster ({@link #startCluster}). Unlike an in-JVM broker it can be
+ * stopped, killed and restarted on the same ports and data, which is what fault tests need.
  */
 public final class KafkaBrokerProcess implements AutoCloseable {
 
     private final Path dir;
+    private final int nodeId;
     private final int port;
     private final int controllerPort;
+    /** {@code id@host:port,...} of every controller of the cluster. */
+    private String voters;
+    /** How many nodes the cluster has: the replication of its internal topics. */
+    private int clusterSize = 1;
     private Process process;
 
-    private KafkaBrokerProcess(Path dir, int port, int controllerPort) {
+    private KafkaBrokerProcess(Path dir, int nodeId, int port, int controllerPort) {
         this.dir = dir;
+        this.nodeId = nodeId;
         this.port = port;
         this.controllerPort = controllerPort;
+        this.voters = nodeId + "@127.0.0.1:" + controllerPort;
     }
 
     /** Formats storage under {@code dir} and starts a broker on free loopback ports. */
     public static KafkaBrokerProcess start(Path dir) {
-        KafkaBrokerProcess broker = new KafkaBrokerProcess(dir, freePort(), freePort());
-        broker.format();
+        KafkaBrokerProcess broker = new KafkaBrokerProcess(dir, 1, freePort(), freePort());
+        broker.format(Uuid.randomUuid().toString());
         broker.startProcess();
         return broker;
     }
 
+    /**
+     * A cluster of {@code nodes} combined broker-and-controller nodes under {@code dir/node-N}, on free loopback
+     * ports, started side by side (each waits for the controller quorum). Its internal topics (consumer
+     * offsets, transactions) have {@code nodes} replicas and need two in sync, so it keeps every
+     * acknowledged commit with one node lost.
+     */
+    public static List<KafkaBrokerProcess> startCluster(Path dir, int nodes) {
+        List<KafkaBrokerProcess> cluster = new ArrayList<>();
+        for (int id = 1; id <= nodes; id++) {
+            cluster.add(new KafkaBrokerProcess(dir.resolve("node-" + id), id, freePort(), freePort()));
+        }
+        String voters = String.join(",", cluster.stream().map(b -> b.nodeId + "@127.0.0.1:" + b.controllerPort)
+                .toList());
+        String clusterId = Uuid.randomUuid().toString();
+        for (KafkaBrokerProcess b : cluster) {
+            b.voters = voters;
+            b.clusterSize = nodes;
+            b.format(clusterId);
+        }
+        List<Thread> starting = new ArrayList<>();
+        for (KafkaBrokerProcess b : cluster) {
+            Thread t = new Thread(b::startProcess, "start-node-" + b.nodeId);
+            t.start();
+            starting.add(t);
+        }
+        for (Thread t : starting) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        for (KafkaBrokerProcess b : cluster) {
+            if (!b.isRunning()) {
+                cluster.forEach(KafkaBrokerProcess::kill);
+                throw new IllegalStateException("node " + b.nodeId + " did not start; see "
+                        + b.dir.resolve("broker.log"));
+            }
+        }
+        return cluster;
+    }
+
+    /** Every node's address, for a client's {@code bootstrap.servers}. */
+    public static String bootstrapServers(List<KafkaBrokerProcess> cluster) {
+        return String.join(",", cluster.stream().map(KafkaBrokerProcess::bootstrapServers).toList());
+    }
+
     public String bootstrapServers() {
         return "127.0.0.1:" + port;
+    }
+
+    /** This node's id in its cluster (1 for a single broker). */
+    public int nodeId() {
+        return nodeId;
     }
 
     /** Stops the broker with SIGTERM (a controlled shutdown) and waits for it. */
@@ -76,13 +135,13 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         kill();
     }
 
-    private void format() {
+    private void format(String clusterId) {
         try {
             Files.createDirectories(dir);
             Properties p = new Properties();
             p.put("process.roles", "broker,controller");
-            p.put("node.id", "1");
-            p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+            p.put("node.id", String.valueOf(nodeId));
+            p.put("controller.quorum.voters", voters);
             p.put("listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
             p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
             p.put("controller.listener.names", "CONTROLLER");
@@ -90,12 +149,16 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
             p.put("log.dirs", dir.resolve("data").toString());
             p.put("num.partitions", "1");
-            p.put("offsets.topic.replication.factor", "1");
+            String replicas = String.valueOf(clusterSize);
+            String minInSync = String.valueOf(Math.min(2, clusterSize));
+            p.put("offsets.topic.replication.factor", replicas);
             p.put("offsets.topic.num.partitions", "4");
-            p.put("transaction.state.log.replication.factor", "1");
-            p.put("transaction.state.log.min.isr", "1");
-            p.put("share.coordinator.state.topic.replication.factor", "1");
-            p.put("share.coordinator.state.topic.min.isr", "1");
+            p.put("transaction.state.log.replication.factor", replicas);
+            p.put("transaction.state.log.min.isr", minInSync);
+            p.put("share.coordinator.state.topic.replication.factor", replicas);
+            p.put("share.coordinator.state.topic.min.isr", minInSync);
+            p.put("min.insync.replicas", minInSync);
+            p.put("default.replication.factor", replicas);
             p.put("group.initial.rebalance.delay.ms", "0");
             // As the local runner: a worker's attempt commit is not held for the coordinator's 5 ms batching.
             p.put("group.coordinator.append.linger.ms", "0");
@@ -108,7 +171,7 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             try (var out = Files.newOutputStream(config())) {
                 p.store(out, "diffq test broker");
             }
-            run(List.of("kafka.tools.StorageTool", "format", "-t", Uuid.randomUuid().toString(), "-c",
+            run(List.of("kafka.tools.StorageTool", "format", "-t", clusterId, "-c",
                     config().toString()), dir.resolve("format.log"), Duration.ofSeconds(60));
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -23,28 +23,47 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import tools.jackson.databind.JsonNode;
 
-/** A broker, gateways and workers as separate processes, for fault tests; closes what it started. */
+/**
+ * A broker (or a cluster of them), gateways and workers as separate processes, for fault tests; closes what
+ * it started.
+ */
 final class Cluster implements AutoCloseable {
 
     private final Path dir;
-    private final KafkaBrokerProcess broker;
+    private final List<KafkaBrokerProcess> brokers;
     private final List<ServiceProcess> processes = Collections.synchronizedList(new ArrayList<>());
     private final JobCodec codec = new JobCodec();
     private final AtomicInteger names = new AtomicInteger();
 
     Cluster(Path dir) {
         this.dir = dir;
-        this.broker = KafkaBrokerProcess.start(dir.resolve("kafka"));
+        this.brokers = List.of(KafkaBrokerProcess.start(dir.resolve("kafka")));
     }
 
+    /** With a KRaft cluster of {@code brokers} nodes instead of one broker. */
+    Cluster(Path dir, int brokers) {
+        this.dir = dir;
+        this.brokers = KafkaBrokerProcess.startCluster(dir.resolve("kafka"), brokers);
+    }
+
+    /** The broker (the first node of a cluster). */
     KafkaBrokerProcess broker() {
-        return broker;
+        return brokers.get(0);
+    }
+
+    List<KafkaBrokerProcess> brokers() {
+        return brokers;
+    }
+
+    /** Every node's address: what the services and the tests' clients bootstrap from. */
+    String bootstrapServers() {
+        return KafkaBrokerProcess.bootstrapServers(brokers);
     }
 
     /** Starts a gateway and returns its API client. */
     Http gateway(String... args) {
         int port = KafkaBrokerProcess.freePort();
-        processes.add(ServiceProcess.gateway(dir, "gateway-" + names.incrementAndGet(), broker.bootstrapServers(),
+        processes.add(ServiceProcess.gateway(dir, "gateway-" + names.incrementAndGet(), bootstrapServers(),
                 port, KafkaBrokerProcess.freePort(), args));
         return new Http(port);
     }
@@ -52,7 +71,7 @@ final class Cluster implements AutoCloseable {
     /** Starts a gateway process and returns it with its port, for tests that stop it. */
     ServiceProcess gatewayProcess(int port, String... args) {
         ServiceProcess p = ServiceProcess.gateway(dir, "gateway-" + names.incrementAndGet(),
-                broker.bootstrapServers(), port, KafkaBrokerProcess.freePort(), args);
+                bootstrapServers(), port, KafkaBrokerProcess.freePort(), args);
         processes.add(p);
         return p;
     }
@@ -60,8 +79,7 @@ final class Cluster implements AutoCloseable {
     /** Starts a worker; several threads may start workers at once. */
     ServiceProcess worker(String... args) {
         String name = "worker-" + names.incrementAndGet();
-        ServiceProcess p = ServiceProcess.worker(dir, name, broker.bootstrapServers(), KafkaBrokerProcess.freePort(),
-                args);
+        ServiceProcess p = ServiceProcess.worker(dir, name, bootstrapServers(), KafkaBrokerProcess.freePort(), args);
         processes.add(p);
         return p;
     }
@@ -101,7 +119,7 @@ final class Cluster implements AutoCloseable {
     /** Reads the topic from the start until it has been quiet for a while. */
     private void readAll(String topic, java.util.function.Consumer<ConsumerRecord<String, byte[]>> handler) {
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
                 ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID(),
                 ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"), new StringDeserializer(),
                 new ByteArrayDeserializer())) {
@@ -120,6 +138,6 @@ final class Cluster implements AutoCloseable {
         for (int i = processes.size() - 1; i >= 0; i--) {
             processes.get(i).kill();
         }
-        broker.close();
+        brokers.forEach(KafkaBrokerProcess::close);
     }
 }
