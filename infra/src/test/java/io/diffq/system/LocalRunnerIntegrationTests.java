@@ -85,6 +85,78 @@ class LocalRunnerIntegrationTests {
         }
     }
 
+    @Test
+    void threeBrokersOneKilledLoseNoJobAndStopStopsThemAll(@TempDir Path home) throws Exception {
+        int gateway = KafkaBrokerProcess.freePort();
+        int kafka = freeBlock();
+        int controller = freeBlock();
+        Map<String, String> env = Map.of(
+                "DIFFQ_HOME", home.toString(),
+                "DIFFQ_KAFKA_BROKERS", "3",
+                "DIFFQ_WORKER_MODELS", "simulated",
+                "DIFFQ_GATEWAY_PORT", String.valueOf(gateway),
+                "DIFFQ_GATEWAY_MANAGEMENT_PORT", String.valueOf(KafkaBrokerProcess.freePort()),
+                "DIFFQ_WORKER_MANAGEMENT_PORT", String.valueOf(KafkaBrokerProcess.freePort()),
+                "DIFFQ_KAFKA_PORT", String.valueOf(kafka),
+                "DIFFQ_KAFKA_CONTROLLER_PORT", String.valueOf(controller),
+                "DIFFQ_PROMETHEUS_PORT", String.valueOf(KafkaBrokerProcess.freePort()));
+        try {
+            Result start = run(env, Duration.ofMinutes(8), RUNNER.toString(), "start");
+            assertThat(start.exit).as(start.output).isZero();
+            assertThat(start.output).contains("127.0.0.1:" + kafka + ",127.0.0.1:" + (kafka + 2) + ",127.0.0.1:"
+                    + (kafka + 4));
+            long broker2 = Long.parseLong(Files.readString(home.resolve("run/broker-2.pid")).trim());
+            ProcessHandle.of(broker2).orElseThrow().destroyForcibly();
+
+            Http api = new Http(gateway);
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                String json = "{\"prompt\":\"two of three " + i + "\",\"model\":\"simulated\",\"width\":16,"
+                        + "\"height\":16}";
+                // Until the controller notices the dead broker (about 9 s), a job for one of its partitions is
+                // refused with 503 and Retry-After, and a client retries, as README says.
+                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                java.net.http.HttpResponse<byte[]> r = api.post("/v1/jobs", json);
+                while (r.statusCode() == 503 && System.nanoTime() < deadline) {
+                    Thread.sleep(1000);
+                    r = api.post("/v1/jobs", json);
+                }
+                assertThat(r.statusCode()).as(new String(r.body(), StandardCharsets.UTF_8)).isEqualTo(202);
+                ids.add(Http.json(r).get("id").asString());
+            }
+            for (String id : ids) {
+                Cluster.awaitState(api, id, "SUCCEEDED", Duration.ofSeconds(60));
+            }
+            Result status = run(env, Duration.ofSeconds(60), RUNNER.toString(), "status");
+            assertThat(status.output).containsPattern("broker-2 +\\S+ +no").containsPattern("broker-3 +\\S+ +yes");
+        } finally {
+            Result stop = run(env, Duration.ofMinutes(3), RUNNER.toString(), "stop");
+            assertThat(stop.exit).as(stop.output).isZero();
+        }
+        for (int port : new int[] {gateway, kafka, kafka + 4, controller, controller + 4}) {
+            assertThat(listening(port)).as("port %d after stop", port).isFalse();
+        }
+    }
+
+    /** A free port whose next four (a three-node cluster's other two nodes, two apart) are free too. */
+    private static int freeBlock() throws IOException {
+        for (int attempt = 0; attempt < 50; attempt++) {
+            int port = KafkaBrokerProcess.freePort();
+            if (port + 4 <= 65535 && free(port + 2) && free(port + 4)) {
+                return port;
+            }
+        }
+        throw new IllegalStateException("no block of free ports");
+    }
+
+    private static boolean free(int port) {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(port)) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     private static boolean listening(int port) {
         try (Socket s = new Socket("127.0.0.1", port)) {
             return true;
