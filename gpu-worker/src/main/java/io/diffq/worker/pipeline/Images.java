@@ -3,7 +3,7 @@ package io.diffq.worker.pipeline;
 import ai.djl.ndarray.NDArray;
 import java.awt.image.BufferedImage;
 
-/** Conversions between model tensors and pictures. */
+/** Conversions between model tensors and pictures, and how far two pictures differ. */
 public final class Images {
 
     private Images() {
@@ -44,5 +44,35 @@ public final class Images {
             }
         }
         return out;
+    }
+
+    /**
+     * How far two pictures of one size differ.
+     *
+     * @param largestChannel the largest difference of one channel (0–255) of one pixel
+     * @param pixels         how many pixels differ at all
+     */
+    public record Difference(int largestChannel, int pixels) {
+    }
+
+    public static Difference difference(BufferedImage a, BufferedImage b) {
+        if (a.getWidth() != b.getWidth() || a.getHeight() != b.getHeight()) {
+            throw new IllegalArgumentException("pictures of different sizes");
+        }
+        int largest = 0;
+        int pixels = 0;
+        for (int y = 0; y < a.getHeight(); y++) {
+            for (int x = 0; x < a.getWidth(); x++) {
+                int p = a.getRGB(x, y);
+                int q = b.getRGB(x, y);
+                int d = 0;
+                for (int shift = 0; shift <= 16; shift += 8) {
+                    d = Math.max(d, Math.abs(((p >> shift) & 255) - ((q >> shift) & 255)));
+                }
+                largest = Math.max(largest, d);
+                pixels += d > 0 ? 1 : 0;
+            }
+        }
+        return new Difference(largest, pixels);
     }
 }

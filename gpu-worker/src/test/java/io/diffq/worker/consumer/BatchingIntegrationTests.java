@@ -11,10 +11,6 @@ import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Topics;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,17 +23,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.CRC32;
 import javax.imageio.ImageIO;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -111,7 +101,7 @@ class BatchingIntegrationTests {
                         .isEqualTo(crc(r.prompt()) & 0xFFFFFF);
             }
         }
-        String metrics = scrape();
+        String metrics = WorkerKafka.scrape(port);
         Matcher count = Pattern.compile("diffq_worker_batch_size_count\\{[^}]*gpu=\"cpu\"[^}]*} (\\d+)")
                 .matcher(metrics);
         Matcher sum = Pattern.compile("diffq_worker_batch_size_sum\\{[^}]*gpu=\"cpu\"[^}]*} ([0-9.]+)")
@@ -153,24 +143,10 @@ class BatchingIntegrationTests {
     }
 
     private BufferedImage png(JobStatus s) throws Exception {
-        try (KafkaConsumer<String, byte[]> c = consumer()) {
-            TopicPartition tp = new TopicPartition(Topics.RESULTS, s.result().partition());
-            c.assign(List.of(tp));
-            c.seek(tp, s.result().offset());
-            List<ConsumerRecord<String, byte[]>> got = new ArrayList<>();
-            await().atMost(Duration.ofSeconds(10)).until(() -> {
-                c.poll(Duration.ofMillis(200)).forEach(got::add);
-                return !got.isEmpty();
-            });
-            assertThat(got.get(0).key()).isEqualTo(s.id());
-            return ImageIO.read(new ByteArrayInputStream(got.get(0).value()));
-        }
-    }
-
-    private String scrape() throws Exception {
-        return HttpClient.newHttpClient().send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/prometheus")).build(),
-                HttpResponse.BodyHandlers.ofString()).body();
+        ConsumerRecord<String, byte[]> r = WorkerKafka.fetch(brokers, Topics.RESULTS, s.result().partition(),
+                s.result().offset());
+        assertThat(r.key()).isEqualTo(s.id());
+        return ImageIO.read(new ByteArrayInputStream(r.value()));
     }
 
     private static JobRequest job(String prompt, int size, long seed) {
@@ -179,14 +155,11 @@ class BatchingIntegrationTests {
     }
 
     private KafkaProducer<String, byte[]> producer() {
-        return new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers,
-                ProducerConfig.LINGER_MS_CONFIG, 50), new StringSerializer(), new ByteArraySerializer());
+        // Lingering puts every job in one produce request, so that the worker's first fetch finds them together.
+        return WorkerKafka.producer(brokers, Map.of(ProducerConfig.LINGER_MS_CONFIG, 50));
     }
 
     private KafkaConsumer<String, byte[]> consumer() {
-        return new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers,
-                ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID(),
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"),
-                new StringDeserializer(), new ByteArrayDeserializer());
+        return WorkerKafka.consumer(brokers);
     }
 }

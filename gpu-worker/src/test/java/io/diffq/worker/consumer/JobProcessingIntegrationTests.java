@@ -13,10 +13,6 @@ import io.diffq.common.kafka.Headers;
 import io.diffq.common.kafka.Topics;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -30,18 +26,12 @@ import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -159,14 +149,9 @@ class JobProcessingIntegrationTests {
                         + gaps.group(1));
     }
 
-    private String scrape() throws Exception {
-        return HttpClient.newHttpClient().send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/prometheus")).build(),
-                HttpResponse.BodyHandlers.ofString()).body();
-    }
-
     private void assertPng(JobStatus s, int width, int height) throws Exception {
-        ConsumerRecord<String, byte[]> r = fetch(Topics.RESULTS, s.result().partition(), s.result().offset());
+        ConsumerRecord<String, byte[]> r = WorkerKafka.fetch(brokers, Topics.RESULTS, s.result().partition(),
+                s.result().offset());
         assertThat(r.key()).isEqualTo(s.id());
         assertThat(new String(r.headers().lastHeader(Headers.CONTENT_TYPE).value(), StandardCharsets.UTF_8))
                 .isEqualTo("image/png");
@@ -175,20 +160,6 @@ class JobProcessingIntegrationTests {
         assertThat(image.getWidth()).isEqualTo(width);
         assertThat(image.getHeight()).isEqualTo(height);
         assertThat(s.result().sizeBytes()).isEqualTo(r.value().length);
-    }
-
-    private ConsumerRecord<String, byte[]> fetch(String topic, int partition, long offset) {
-        try (KafkaConsumer<String, byte[]> c = consumer()) {
-            TopicPartition tp = new TopicPartition(topic, partition);
-            c.assign(List.of(tp));
-            c.seek(tp, offset);
-            List<ConsumerRecord<String, byte[]>> got = new ArrayList<>();
-            await().atMost(Duration.ofSeconds(10)).until(() -> {
-                c.poll(Duration.ofMillis(200)).forEach(got::add);
-                return !got.isEmpty();
-            });
-            return got.get(0);
-        }
     }
 
     private Map<String, ConsumerRecord<String, byte[]>> deadLetters(int expected) {
@@ -217,14 +188,14 @@ class JobProcessingIntegrationTests {
     }
 
     private KafkaProducer<String, byte[]> producer() {
-        return new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers),
-                new StringSerializer(), new ByteArraySerializer());
+        return WorkerKafka.producer(brokers, Map.of());
     }
 
     private KafkaConsumer<String, byte[]> consumer() {
-        return new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers,
-                ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID(),
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"),
-                new StringDeserializer(), new ByteArrayDeserializer());
+        return WorkerKafka.consumer(brokers);
+    }
+
+    private String scrape() throws Exception {
+        return WorkerKafka.scrape(port);
     }
 }

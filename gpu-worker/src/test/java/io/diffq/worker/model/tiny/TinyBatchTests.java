@@ -6,6 +6,7 @@ import io.diffq.worker.model.Drawing;
 import io.diffq.worker.model.GenerationRequest;
 import io.diffq.worker.pipeline.Device;
 import io.diffq.worker.pipeline.GenerationCanceledException;
+import io.diffq.worker.pipeline.Images;
 import io.diffq.worker.pipeline.StepListener;
 import java.awt.image.BufferedImage;
 import java.util.ArrayList;
@@ -59,9 +60,10 @@ class TinyBatchTests {
 
         for (int k = 0; k < jobs.size(); k++) {
             assertNearlySame(batch.get(k), alone.get(k), "job " + k);
-            assertThat(differingPixels(batch.get(k), again.get(k))).as("job %d, the same batch twice", k).isZero();
+            assertThat(Images.difference(batch.get(k), again.get(k)).pixels()).as("job %d, the same batch twice", k)
+                    .isZero();
         }
-        assertThat(differingPixels(batch.get(0), batch.get(1))).as("jobs keep their own prompt and seed")
+        assertThat(Images.difference(batch.get(0), batch.get(1)).pixels()).as("jobs keep their own prompt and seed")
                 .isGreaterThan(100);
     }
 
@@ -95,37 +97,8 @@ class TinyBatchTests {
     }
 
     private static void assertNearlySame(BufferedImage actual, BufferedImage alone, String what) {
-        assertThat(largestDifference(actual, alone)).as("%s: largest channel difference from alone", what)
-                .isLessThanOrEqualTo(1);
-        assertThat(differingPixels(actual, alone)).as("%s: pixels that differ from alone", what)
-                .isLessThanOrEqualTo(MAX_DIFFERING_PIXELS);
-    }
-
-    static int largestDifference(BufferedImage a, BufferedImage b) {
-        int max = 0;
-        for (int y = 0; y < a.getHeight(); y++) {
-            for (int x = 0; x < a.getWidth(); x++) {
-                max = Math.max(max, difference(a.getRGB(x, y), b.getRGB(x, y)));
-            }
-        }
-        return max;
-    }
-
-    static int differingPixels(BufferedImage a, BufferedImage b) {
-        int n = 0;
-        for (int y = 0; y < a.getHeight(); y++) {
-            for (int x = 0; x < a.getWidth(); x++) {
-                n += difference(a.getRGB(x, y), b.getRGB(x, y)) > 0 ? 1 : 0;
-            }
-        }
-        return n;
-    }
-
-    private static int difference(int p, int q) {
-        int d = 0;
-        for (int shift = 0; shift <= 16; shift += 8) {
-            d = Math.max(d, Math.abs(((p >> shift) & 255) - ((q >> shift) & 255)));
-        }
-        return d;
+        Images.Difference d = Images.difference(actual, alone);
+        assertThat(d.largestChannel()).as("%s: largest channel difference from alone", what).isLessThanOrEqualTo(1);
+        assertThat(d.pixels()).as("%s: pixels that differ from alone", what).isLessThanOrEqualTo(MAX_DIFFERING_PIXELS);
     }
 }

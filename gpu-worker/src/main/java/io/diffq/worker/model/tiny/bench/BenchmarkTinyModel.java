@@ -4,6 +4,7 @@ import io.diffq.worker.model.Drawing;
 import io.diffq.worker.model.GenerationRequest;
 import io.diffq.worker.model.tiny.TinyDiffusionModel;
 import io.diffq.worker.pipeline.Device;
+import io.diffq.worker.pipeline.Images;
 import io.diffq.worker.pipeline.StepListener;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -82,9 +83,9 @@ public final class BenchmarkTinyModel {
                         // Outside the timing: each job of the first measured batch, drawn alone.
                         for (int k = 0; k < batch; k++) {
                             BufferedImage alone = model.generate(jobs.get(k), StepListener.NONE);
-                            int[] d = difference(alone, drawn.get(k).imageOrThrow());
-                            largest = Math.max(largest, d[0]);
-                            differing += d[1];
+                            Images.Difference d = Images.difference(alone, drawn.get(k).imageOrThrow());
+                            largest = Math.max(largest, d.largestChannel());
+                            differing += d.pixels();
                         }
                     }
                 }
@@ -110,24 +111,5 @@ public final class BenchmarkTinyModel {
                 System.getProperty("ai.djl.pytorch.num_threads", "default"), String.join(",\n  ", rows));
         Files.writeString(out, json);
         System.out.print(json);
-    }
-
-    /** The largest channel difference between two pictures, and how many pixels differ at all. */
-    private static int[] difference(BufferedImage a, BufferedImage b) {
-        int largest = 0;
-        int pixels = 0;
-        for (int y = 0; y < a.getHeight(); y++) {
-            for (int x = 0; x < a.getWidth(); x++) {
-                int p = a.getRGB(x, y);
-                int q = b.getRGB(x, y);
-                int d = 0;
-                for (int shift = 0; shift <= 16; shift += 8) {
-                    d = Math.max(d, Math.abs(((p >> shift) & 255) - ((q >> shift) & 255)));
-                }
-                largest = Math.max(largest, d);
-                pixels += d > 0 ? 1 : 0;
-            }
-        }
-        return new int[] {largest, pixels};
     }
 }

@@ -1,0 +1,68 @@
+package io.diffq.worker.consumer;
+
+import static org.awaitility.Awaitility.await;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/** What the worker's integration tests do around it: write jobs, read topics, scrape its metrics. */
+final class WorkerKafka {
+
+    private WorkerKafka() {
+    }
+
+    /** A producer of job records; {@code extra} adds or overrides producer settings. */
+    static KafkaProducer<String, byte[]> producer(String brokers, Map<String, Object> extra) {
+        Map<String, Object> config = new HashMap<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers));
+        config.putAll(extra);
+        return new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer());
+    }
+
+    /** A consumer in a group of its own that starts at the oldest record. */
+    static KafkaConsumer<String, byte[]> consumer(String brokers) {
+        return new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers,
+                ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID(),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"),
+                new StringDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /** The record at one offset of one partition (within 10 s). */
+    static ConsumerRecord<String, byte[]> fetch(String brokers, String topic, int partition, long offset) {
+        try (KafkaConsumer<String, byte[]> c = consumer(brokers)) {
+            TopicPartition tp = new TopicPartition(topic, partition);
+            c.assign(List.of(tp));
+            c.seek(tp, offset);
+            List<ConsumerRecord<String, byte[]>> got = new ArrayList<>();
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                c.poll(Duration.ofMillis(200)).forEach(got::add);
+                return !got.isEmpty();
+            });
+            return got.get(0);
+        }
+    }
+
+    /** The worker's Prometheus page. */
+    static String scrape(int port) throws Exception {
+        return HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/prometheus")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+    }
+}
