@@ -28,6 +28,12 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *                         (README, "Batching")
  * @param batchWindow      how long a batch that is not full may wait for more jobs to arrive; 0 (the default)
  *                         takes only the jobs already fetched, so batching never delays a job
+ * @param repeatWindow     a job record repeats an earlier record of its job id (concurrent submits with one
+ *                         {@code Idempotency-Key}) when written at most this long after it; a repeat neither runs
+ *                         nor writes a state. Concurrent submits store their records seconds apart at most (the
+ *                         gateway's submit timeout and read-back), so the default of 2 minutes has a wide margin;
+ *                         it must stay below the gateway's status retention, after which a key makes a new job.
+ *                         A worker taking a partition over reads back this far before the committed offset
  */
 @ConfigurationProperties("diffq.worker")
 public record WorkerProperties(
@@ -39,7 +45,8 @@ public record WorkerProperties(
         @DefaultValue("10m") Duration maxJobDuration,
         @DefaultValue("30s") Duration shutdownGrace,
         @DefaultValue("1") int maxBatch,
-        @DefaultValue("0ms") Duration batchWindow) {
+        @DefaultValue("0ms") Duration batchWindow,
+        @DefaultValue("2m") Duration repeatWindow) {
 
     public WorkerProperties {
         if (maxBatch < 1 || maxBatch > 64) {
@@ -47,6 +54,9 @@ public record WorkerProperties(
         }
         if (batchWindow.isNegative() || batchWindow.compareTo(Duration.ofSeconds(5)) > 0) {
             throw new IllegalArgumentException("diffq.worker.batch-window must be 0 to 5s, not " + batchWindow);
+        }
+        if (repeatWindow.compareTo(Duration.ofSeconds(30)) < 0 || repeatWindow.compareTo(Duration.ofHours(1)) > 0) {
+            throw new IllegalArgumentException("diffq.worker.repeat-window must be 30s to 1h, not " + repeatWindow);
         }
     }
 }

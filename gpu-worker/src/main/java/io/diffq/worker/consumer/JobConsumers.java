@@ -51,6 +51,8 @@ class JobConsumers implements SmartLifecycle {
     static final Duration FETCH_MAX_WAIT = Duration.ofSeconds(10);
     /** The pause before a job runs again after a retryable failure, a failed write or a failed commit. */
     static final Duration RETRY_BACK_OFF = Duration.ofSeconds(1);
+    /** The longest a worker taking a partition over spends reading back its records before the committed offset. */
+    static final Duration HISTORY_LIMIT = Duration.ofSeconds(20);
 
     private final JobProcessor processor;
     private final List<DiffusionModelProvider> providers;
@@ -88,6 +90,8 @@ class JobConsumers implements SmartLifecycle {
         clientMetrics = new ConsumerClientMetrics(meters);
         factory.addListener(clientMetrics);
         JobLoop.Timing timing = new JobLoop.Timing(POLL_TIMEOUT, RETRY_BACK_OFF, stopWait());
+        DefaultKafkaConsumerFactory<String, byte[]> historyFactory = new DefaultKafkaConsumerFactory<>(
+                historyConfig(), new StringDeserializer(), new ByteArrayDeserializer());
         for (Device device : Devices.resolve(properties.devices(), gpus.gpuCount())) {
             DeviceModels models = DeviceModels.open(device, selected);
             deviceModels.add(models);
@@ -95,7 +99,10 @@ class JobConsumers implements SmartLifecycle {
                     identity.id() + "-" + device.name(), null);
             JobLoop loop = new JobLoop("consumer " + device.name(), consumer,
                     (jobs, handBack) -> processor.process(jobs, models, handBack), this::handingBack, timing,
-                    new JobLoop.Batching(properties.maxBatch(), properties.batchWindow(), processor::batchKey));
+                    new JobLoop.Batching(properties.maxBatch(), properties.batchWindow(), processor::batchKey),
+                    new JobLoop.Repeats(properties.repeatWindow(), new PartitionHistory(() -> historyFactory
+                            .createConsumer(null, identity.id() + "-" + device.name() + "-history", null),
+                            HISTORY_LIMIT)));
             Thread thread = new Thread(loop, "diffq-consumer-" + device.name());
             loops.put(loop, thread);
             thread.start();
@@ -146,6 +153,20 @@ class JobConsumers implements SmartLifecycle {
         // them fit together), so the loop is back at poll in time and a long job costs no rebalance.
         config.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) properties.maxJobDuration()
                 .multipliedBy(properties.maxBatch()).plus(properties.shutdownGrace()).plusMinutes(1).toMillis());
+        config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+        return config;
+    }
+
+    /**
+     * The consumer that reads back a partition's records before its committed offset, when one is taken
+     * over (to recognise repeated job records): outside the group, it only reads.
+     */
+    private Map<String, Object> historyConfig() {
+        Map<String, Object> config = new HashMap<>(kafkaProperties.buildConsumerProperties());
+        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2_000);
         config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         return config;
     }

@@ -109,6 +109,38 @@ final class JobLoop implements Runnable {
         }
     }
 
+    /** A record read back from before a partition's committed offset: which job id it carries, and when it was written. */
+    record Earlier(String jobId, long offset, long timestamp) {
+    }
+
+    /** Reads back the records of a partition from before the offset it was committed at when assigned. */
+    @FunctionalInterface
+    interface History extends AutoCloseable {
+
+        History NONE = (tp, end, since) -> List.of();
+
+        /**
+         * The records of {@code tp} before offset {@code end}, from the first one written at or after
+         * {@code since} (epoch milliseconds), in offset order; what could be read, if not all of them.
+         */
+        List<Earlier> before(TopicPartition tp, long end, long since);
+
+        @Override
+        default void close() {
+        }
+    }
+
+    /**
+     * How records repeating an earlier record's job id are recognised.
+     *
+     * @param window  a record repeats an earlier one of its id written at most this long before it
+     * @param history where the records before a partition's committed offset are read back from
+     */
+    record Repeats(Duration window, History history) {
+
+        static final Repeats NOT_READ_BACK = new Repeats(Duration.ofMinutes(2), History.NONE);
+    }
+
     /**
      * @param pollTimeout how long one poll waits for a job
      * @param backOff     the pause before a job runs again (a retryable failure, a failed write or commit)
@@ -130,7 +162,8 @@ final class JobLoop implements Runnable {
     private final Deque<ConsumerRecord<String, byte[]>> pending = new ArrayDeque<>();
     /** The batch being put together (a poll during its window may take partitions away from it). */
     private final List<ConsumerRecord<String, byte[]>> forming = new ArrayList<>();
-    private final OffsetLedger ledger = new OffsetLedger();
+    private final Repeats repeats;
+    private final OffsetLedger ledger;
     /** Deliveries whose writes are not acknowledged yet, oldest first. */
     private final Deque<CompletableFuture<Void>> inFlight = new ArrayDeque<>();
     /** Filled by the producer's threads, drained by this loop's. */
@@ -147,6 +180,13 @@ final class JobLoop implements Runnable {
 
     JobLoop(String name, Consumer<String, byte[]> consumer, Deliverer deliverer, BooleanSupplier handBack,
             Timing timing, Batching batching) {
+        this(name, consumer, deliverer, handBack, timing, batching, Repeats.NOT_READ_BACK);
+    }
+
+    JobLoop(String name, Consumer<String, byte[]> consumer, Deliverer deliverer, BooleanSupplier handBack,
+            Timing timing, Batching batching, Repeats repeats) {
+        this.repeats = repeats;
+        this.ledger = new OffsetLedger(repeats.window());
         this.name = name;
         this.consumer = consumer;
         this.deliverer = deliverer;
@@ -240,6 +280,7 @@ final class JobLoop implements Runnable {
     private void handle(List<ConsumerRecord<String, byte[]>> batch) {
         List<ConsumerRecord<String, byte[]>> jobs = new ArrayList<>(batch.size());
         for (ConsumerRecord<String, byte[]> record : batch) {
+            rememberEarlierRecords(partitionOf(record), record.timestamp());
             if (!skipRepeat(record)) {
                 jobs.add(record);
             }
@@ -307,10 +348,32 @@ final class JobLoop implements Runnable {
         }
     }
 
+    /**
+     * Before the first record of a partition taken over at a committed offset is checked for a repeat: reads
+     * back the job ids of the records before that offset, as far back as the repeat window before the record.
+     * A repeat whose first record an earlier owner already ran and committed past is then recognised too.
+     */
+    private void rememberEarlierRecords(TopicPartition tp, long timestamp) {
+        if (!ledger.needsEarlierRecords(tp)) {
+            return;
+        }
+        long end = ledger.committedAtAssignment(tp);
+        long since = timestamp < 0 ? 0 : Math.max(0, timestamp - repeats.window().toMillis());
+        List<Earlier> earlier;
+        try {
+            earlier = repeats.history().before(tp, end, since);
+        } catch (RuntimeException e) {
+            log.warn("{}: could not read back {} before offset {}: {}; a repeat of a job finished there would run",
+                    name, tp, end, e.toString());
+            earlier = List.of();
+        }
+        ledger.rememberEarlier(tp, earlier);
+    }
+
     /** Whether the record repeats an earlier record's job id; if so it is finished without running. */
     private boolean skipRepeat(ConsumerRecord<String, byte[]> record) {
         TopicPartition tp = partitionOf(record);
-        if (!ledger.repeatsEarlierRecord(tp, record.key(), record.offset())) {
+        if (!ledger.repeatsEarlierRecord(tp, record.key(), record.offset(), record.timestamp())) {
             return false;
         }
         if (!ledger.isDone(tp, record.offset())) {
@@ -445,6 +508,7 @@ final class JobLoop implements Runnable {
                     e.toString());
         } finally {
             consumer.close();
+            repeats.history().close();
         }
     }
 

@@ -1,8 +1,10 @@
 package io.diffq.worker.consumer;
 
+import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.NavigableSet;
@@ -45,18 +47,48 @@ final class OffsetLedger {
         final NavigableMap<Long, Integer> attempts = new TreeMap<>();
         /** Offsets after the position that are finished while an earlier one is not (redone after a failed write). */
         final NavigableSet<Long> done = new TreeSet<>();
-        /** Per job id, the first offset of a record for it read since the partition was assigned (bounded). */
-        final Map<String, Long> firstOffsets = new LinkedHashMap<>(1024, 0.75f, false) {
+        /**
+         * Per job id, the first record for it known in the partition (bounded): read since the partition was
+         * assigned, or read back from before the committed offset by {@link #rememberEarlier}.
+         */
+        final Map<String, Seen> firstRecords = new LinkedHashMap<>(1024, 0.75f, false) {
             @Override
-            protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+            protected boolean removeEldestEntry(Map.Entry<String, Seen> eldest) {
                 return size() > REMEMBERED_IDS;
             }
         };
+        /** The committed offset when the partition was assigned; -1 when none. */
+        final long committedAtAssignment;
+        /** Whether the records before {@link #committedAtAssignment} were read back into {@link #firstRecords}. */
+        boolean earlierRemembered;
         boolean dirty;
 
         Book(long position) {
             this.position = position;
+            this.committedAtAssignment = position;
+            this.earlierRemembered = position <= 0;
         }
+    }
+
+    /** Where a record for a job id is, and when it was written ({@code -1}: unknown). */
+    record Seen(long offset, long timestamp) {
+    }
+
+    /** How far apart two records of one job id may be written for the later one to be a repeat. */
+    private final Duration repeatWindow;
+
+    OffsetLedger() {
+        this(Duration.ofMinutes(2));
+    }
+
+    /**
+     * @param repeatWindow a record repeats an earlier one of its job id only when it was written at most this
+     *                     long after it: concurrent submits with one {@code Idempotency-Key} store their records
+     *                     seconds apart at most, while a key reused after the gateways forgot its job (past
+     *                     their status retention) makes a new job under the same id
+     */
+    OffsetLedger(Duration repeatWindow) {
+        this.repeatWindow = repeatWindow;
     }
 
     /** Takes over a partition at its committed offset ({@code null}: none yet). */
@@ -78,17 +110,72 @@ final class OffsetLedger {
     }
 
     /**
-     * Whether the record at {@code offset} repeats a job id that an earlier record of the partition, read since
-     * it was assigned, already carries (concurrent submits with one {@code Idempotency-Key}). The first
-     * record for an id is the job, as the gateways show it; a later one must neither run nor write a state.
+     * Whether the record at {@code offset} repeats a job id that an earlier record of the partition already
+     * carries, written within the repeat window before it (concurrent submits with one
+     * {@code Idempotency-Key}). The first record for an id is the job, as the gateways show it; a later one
+     * must neither run nor write a state. Earlier records are those read since the partition was assigned
+     * and, once {@link #rememberEarlier} was called, those before the committed offset it was assigned at
+     * (so a repeat is recognised also by a worker that took the partition over after the first record was
+     * finished and committed).
      */
-    boolean repeatsEarlierRecord(TopicPartition tp, String jobId, long offset) {
+    boolean repeatsEarlierRecord(TopicPartition tp, String jobId, long offset, long timestamp) {
         Book book = books.get(tp);
         if (book == null || jobId == null) {
             return false;
         }
-        Long first = book.firstOffsets.putIfAbsent(jobId, offset);
-        return first != null && first < offset;
+        Seen first = book.firstRecords.get(jobId);
+        if (first != null && first.offset() < offset && withinWindow(first.timestamp(), timestamp)) {
+            return true;
+        }
+        if (first == null || first.offset() < offset) {
+            // New, or a key used again after the first job was long forgotten: this record is the job now.
+            book.firstRecords.put(jobId, new Seen(offset, timestamp));
+        }
+        return false;
+    }
+
+    private boolean withinWindow(long earlier, long later) {
+        return earlier < 0 || later < 0 || later - earlier <= repeatWindow.toMillis();
+    }
+
+    /**
+     * Whether the records before the committed offset this partition was assigned at must still be read back
+     * (see {@link #rememberEarlier}) before its next record is checked for a repeat.
+     */
+    boolean needsEarlierRecords(TopicPartition tp) {
+        Book book = books.get(tp);
+        return book != null && !book.earlierRemembered;
+    }
+
+    /** The committed offset this partition was assigned at (-1: none). */
+    long committedAtAssignment(TopicPartition tp) {
+        Book book = books.get(tp);
+        return book == null ? -1 : book.committedAtAssignment;
+    }
+
+    /**
+     * Takes in records read back from before the committed offset the partition was assigned at, in offset
+     * order: each id's first one counts as that job's record for {@link #repeatsEarlierRecord}.
+     */
+    void rememberEarlier(TopicPartition tp, List<JobLoop.Earlier> earlier) {
+        Book book = books.get(tp);
+        if (book == null) {
+            return;
+        }
+        Map<String, Seen> known = new LinkedHashMap<>();
+        for (JobLoop.Earlier e : earlier) {
+            if (e.jobId() == null || e.offset() >= book.committedAtAssignment) {
+                continue;
+            }
+            Seen first = known.get(e.jobId());
+            if (first == null || !withinWindow(first.timestamp(), e.timestamp())) {
+                known.put(e.jobId(), new Seen(e.offset(), e.timestamp()));
+            }
+        }
+        // Read since the assignment (later offsets) only where nothing earlier is known.
+        known.forEach((id, seen) -> book.firstRecords.merge(id, seen,
+                (later, before) -> before.offset() < later.offset() ? before : later));
+        book.earlierRemembered = true;
     }
 
     /** Whether the job at this offset has finished already (a record fetched again after a rewind). */

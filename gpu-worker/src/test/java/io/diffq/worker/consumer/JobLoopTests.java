@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -22,6 +23,8 @@ import org.apache.kafka.clients.consumer.MockConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.record.TimestampType;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -66,6 +69,22 @@ class JobLoopTests {
                 log.add(new ConsumerRecord<>(TP.topic(), TP.partition(), log.size(), id, new byte[0]));
             }
         }
+
+        /** A record for this job id written at this time (epoch milliseconds). */
+        void appendJob(String id, long timestamp) {
+            log.add(new ConsumerRecord<>(TP.topic(), TP.partition(), log.size(), timestamp, TimestampType.CREATE_TIME,
+                    id.length(), 0, id, new byte[0], new RecordHeaders(), Optional.empty()));
+        }
+
+        /** Reads back the log as a worker taking the partition over does: before {@code end}, written since. */
+        List<JobLoop.Earlier> before(TopicPartition tp, long end, long since) {
+            historyReads.add(new long[] {end, since});
+            return log.subList(0, (int) end).stream()
+                    .filter(r -> r.timestamp() < 0 || r.timestamp() >= since)
+                    .map(r -> new JobLoop.Earlier(r.key(), r.offset(), r.timestamp())).toList();
+        }
+
+        final List<long[]> historyReads = new CopyOnWriteArrayList<>();
 
         @Override
         public synchronized ConsumerRecords<String, byte[]> poll(Duration timeout) {
@@ -139,6 +158,10 @@ class JobLoopTests {
     }
 
     private void start(OffsetAndMetadata committedBefore, JobLoop.Batching batching) {
+        start(committedBefore, batching, new JobLoop.Repeats(Duration.ofMinutes(2), consumer::before));
+    }
+
+    private void start(OffsetAndMetadata committedBefore, JobLoop.Batching batching, JobLoop.Repeats repeats) {
         // (MockConsumer forgets commits made before subscribe, as a new group member would not.)
         consumer.schedulePollTask(() -> {
             if (committedBefore != null) {
@@ -157,7 +180,7 @@ class JobLoopTests {
             return outcomes;
         };
         BooleanSupplier handingBack = handBack::get;
-        loop = new JobLoop("test", consumer, deliverer, handingBack, FAST, batching);
+        loop = new JobLoop("test", consumer, deliverer, handingBack, FAST, batching, repeats);
         thread = new Thread(loop, "job-loop-test");
         thread.start();
     }
@@ -253,6 +276,36 @@ class JobLoopTests {
         await().atMost(Duration.ofSeconds(10)).until(() -> consumer.committed() != null
                 && consumer.committed().offset() == 5);
         assertThat(offsets()).containsExactly(0L, 1L, 4L);
+    }
+
+    @Test
+    void aWorkerTakingAPartitionOverSkipsARepeatOfAJobAnEarlierOwnerFinishedAndCommitted() {
+        long t0 = 1_700_000_000_000L;
+        consumer.appendJob("job-a", t0);
+        consumer.appendJob("job-b", t0 + 5);
+        consumer.appendJob("job-a", t0 + 40); // the repeat: past the offset the earlier owner committed
+        consumer.appendJob("job-c", t0 + 50);
+        start(new OffsetAndMetadata(2, "diffq:attempts:"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> consumer.committed().offset() == 4);
+        assertThat(offsets()).containsExactly(3L);
+        // Read back once, before offset 2, as far as the repeat window before the first record in hand.
+        assertThat(consumer.historyReads).hasSize(1);
+        assertThat(consumer.historyReads.get(0)).containsExactly(2L, t0 + 40 - Duration.ofMinutes(2).toMillis());
+    }
+
+    @Test
+    void aKeyUsedAgainLongAfterItsFirstJobMakesANewJobThatRuns() {
+        long t0 = 1_700_000_000_000L;
+        long day = Duration.ofDays(1).toMillis();
+        consumer.appendJob("job-a", t0);
+        consumer.appendJob("job-a", t0 + day); // the gateways forgot the first (status retention): a new job
+        consumer.appendJob("job-a", t0 + day + 30); // a concurrent repeat of that new job
+        consumer.appendJob("job-b", t0 + day + 40);
+        consumer.appendJob("job-b", t0 + 2 * day);
+        start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> consumer.committed() != null
+                && consumer.committed().offset() == 5);
+        assertThat(offsets()).containsExactly(0L, 1L, 3L, 4L);
     }
 
     @Test

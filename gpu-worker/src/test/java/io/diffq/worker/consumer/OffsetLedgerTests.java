@@ -2,6 +2,7 @@ package io.diffq.worker.consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -14,6 +15,36 @@ class OffsetLedgerTests {
     private static final TopicPartition TP = new TopicPartition("diffq.jobs", 3);
 
     private final OffsetLedger ledger = new OffsetLedger();
+
+    @Test
+    void recordsReadBackFromBeforeATakeOverAreTheEarlierRecordsOfRepeatsWithinTheWindow() {
+        OffsetLedger taking = new OffsetLedger(Duration.ofMinutes(2));
+        long t = 1_700_000_000_000L;
+        long tenMinutes = Duration.ofMinutes(10).toMillis();
+        taking.assign(TP, new OffsetAndMetadata(10));
+        assertThat(taking.needsEarlierRecords(TP)).isTrue();
+        assertThat(taking.committedAtAssignment(TP)).isEqualTo(10);
+        taking.rememberEarlier(TP, List.of(new JobLoop.Earlier("a", 3, t), new JobLoop.Earlier("b", 4, t),
+                new JobLoop.Earlier("b", 7, t + tenMinutes), new JobLoop.Earlier("late", 12, t)));
+        assertThat(taking.needsEarlierRecords(TP)).isFalse();
+        assertThat(taking.repeatsEarlierRecord(TP, "a", 10, t + 1_000)).isTrue();
+        // b at 7 was a new job (written long after b at 4): b at 11 repeats it.
+        assertThat(taking.repeatsEarlierRecord(TP, "b", 11, t + tenMinutes + 1_000)).isTrue();
+        // a at 12, an hour on, is a new job, and the one its own repeat at 13 refers to.
+        assertThat(taking.repeatsEarlierRecord(TP, "a", 12, t + 6 * tenMinutes)).isFalse();
+        assertThat(taking.repeatsEarlierRecord(TP, "a", 13, t + 6 * tenMinutes + 5)).isTrue();
+        // Records at or after the committed offset are not taken from the read-back: they come in order.
+        assertThat(taking.repeatsEarlierRecord(TP, "late", 14, t + 5)).isFalse();
+        assertThat(taking.repeatsEarlierRecord(TP, "c", 15, t)).isFalse();
+    }
+
+    @Test
+    void aPartitionWithoutACommittedOffsetHasNothingToReadBack() {
+        ledger.assign(TP, null);
+        assertThat(ledger.needsEarlierRecords(TP)).isFalse();
+        ledger.assign(TP, new OffsetAndMetadata(0));
+        assertThat(ledger.needsEarlierRecords(TP)).isFalse();
+    }
 
     @Test
     void thePositionFollowsTheFirstUnfinishedJob() {

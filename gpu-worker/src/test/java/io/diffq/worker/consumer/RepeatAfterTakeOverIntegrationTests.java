@@ -1,0 +1,116 @@
+package io.diffq.worker.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.diffq.common.job.JobEvent;
+import io.diffq.common.job.JobRequest;
+import io.diffq.common.job.JobState;
+import io.diffq.common.json.JobCodec;
+import io.diffq.common.kafka.Topics;
+import io.diffq.worker.WorkerApplication;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.kafka.test.EmbeddedKafkaBroker;
+import org.springframework.kafka.test.context.EmbeddedKafka;
+
+/**
+ * A record repeating a job's id (concurrent submits with one {@code Idempotency-Key}) that reaches a worker
+ * which took the partition over after the first record had run and been committed past: the worker reads the
+ * partition back from before its committed offset, recognises the repeat, and neither runs it nor writes a
+ * second terminal state. Two worker instances, one after the other, on a real broker.
+ */
+@EmbeddedKafka(partitions = 1, topics = {Topics.JOBS, Topics.JOB_EVENTS, Topics.RESULTS, Topics.JOBS_DLT,
+        Topics.JOB_CONTROLS})
+class RepeatAfterTakeOverIntegrationTests {
+
+    private final JobCodec codec = new JobCodec();
+
+    @Test
+    void aWorkerThatTookThePartitionOverNeverRunsARepeatOfAJobFinishedBeforeIt(EmbeddedKafkaBroker broker)
+            throws Exception {
+        String brokers = broker.getBrokersAsString();
+        JobRequest first = job("a red circle", null);
+        // The repeat: another body for the same id, whose deadline has passed. Run, it would end EXPIRED,
+        // a second terminal state for a job that SUCCEEDED.
+        JobRequest repeat = new JobRequest(first.id(), "another body", "", 8, 8, 4, 7.5, 1, "simulated", null,
+                Instant.now(), Instant.now().minusSeconds(1), null);
+        JobRequest next = job("a blue square", null);
+
+        try (KafkaProducer<String, byte[]> producer = WorkerKafka.producer(brokers, Map.of())) {
+            RecordMetadata stored = send(producer, first);
+            try (ConfigurableApplicationContext a = worker(brokers, "worker-a")) {
+                await().atMost(Duration.ofSeconds(60)).until(() -> committed(brokers) > stored.offset());
+            }
+            send(producer, repeat);
+            RecordMetadata last = send(producer, next);
+            try (ConfigurableApplicationContext b = worker(brokers, "worker-b")) {
+                await().atMost(Duration.ofSeconds(60)).until(() -> committed(brokers) > last.offset());
+            }
+        }
+
+        List<JobEvent> firstEvents = new ArrayList<>();
+        List<JobEvent> nextEvents = new ArrayList<>();
+        try (KafkaConsumer<String, byte[]> consumer = WorkerKafka.consumer(brokers)) {
+            consumer.subscribe(List.of(Topics.JOB_EVENTS));
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    (r.key().equals(first.id()) ? firstEvents : nextEvents).add(codec.readEvent(r.value()));
+                }
+                return nextEvents.stream().anyMatch(e -> e.state().isTerminal());
+            });
+            consumer.poll(Duration.ofMillis(500)).forEach(r -> (r.key().equals(first.id()) ? firstEvents
+                    : nextEvents).add(codec.readEvent(r.value())));
+        }
+        assertThat(nextEvents).filteredOn(e -> e.state().isTerminal()).extracting(JobEvent::state)
+                .containsExactly(JobState.SUCCEEDED);
+        assertThat(nextEvents.get(0).worker()).isEqualTo("worker-b/cpu");
+        assertThat(firstEvents).filteredOn(e -> e.state().isTerminal()).extracting(JobEvent::state)
+                .containsExactly(JobState.SUCCEEDED);
+        assertThat(firstEvents).extracting(JobEvent::worker).containsOnly("worker-a/cpu");
+    }
+
+    private static ConfigurableApplicationContext worker(String brokers, String id) {
+        return new SpringApplicationBuilder(WorkerApplication.class).run(
+                "--server.port=0",
+                "--spring.kafka.bootstrap-servers=" + brokers,
+                "--diffq.worker.id=" + id,
+                "--diffq.worker.models=simulated",
+                "--diffq.worker.simulated.latency=20ms",
+                "--diffq.worker.shutdown-grace=5s");
+    }
+
+    private RecordMetadata send(KafkaProducer<String, byte[]> producer, JobRequest request) throws Exception {
+        return producer.send(new ProducerRecord<>(Topics.JOBS, request.id(), codec.writeRequest(request))).get();
+    }
+
+    /** The workers' committed offset of the jobs partition (-1: none yet). */
+    private static long committed(String brokers) throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, brokers))) {
+            OffsetAndMetadata c = admin.listConsumerGroupOffsets(Topics.WORKER_GROUP).partitionsToOffsetAndMetadata()
+                    .get().get(new TopicPartition(Topics.JOBS, 0));
+            return c == null ? -1 : c.offset();
+        }
+    }
+
+    private static JobRequest job(String prompt, Instant deadline) {
+        return new JobRequest(UUID.randomUUID().toString(), prompt, "", 8, 8, 4, 7.5, 1, "simulated", null,
+                Instant.now(), deadline, null);
+    }
+}
