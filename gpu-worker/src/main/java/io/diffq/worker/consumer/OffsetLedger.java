@@ -78,7 +78,7 @@ final class OffsetLedger {
     private final Duration repeatWindow;
 
     OffsetLedger() {
-        this(Duration.ofMinutes(2));
+        this(JobLoop.Repeats.NOT_READ_BACK.window());
     }
 
     /**
@@ -123,6 +123,11 @@ final class OffsetLedger {
         if (book == null || jobId == null) {
             return false;
         }
+        return repeats(book, jobId, offset, timestamp);
+    }
+
+    /** The rule, for one record read in offset order: a repeat, or else (new, or long after) the job's record now. */
+    private boolean repeats(Book book, String jobId, long offset, long timestamp) {
         Seen first = book.firstRecords.get(jobId);
         if (first != null && first.offset() < offset && withinWindow(first.timestamp(), timestamp)) {
             return true;
@@ -162,19 +167,12 @@ final class OffsetLedger {
         if (book == null) {
             return;
         }
-        Map<String, Seen> known = new LinkedHashMap<>();
+        // Called before the partition's first record in hand is checked, so these come first in offset order.
         for (JobLoop.Earlier e : earlier) {
-            if (e.jobId() == null || e.offset() >= book.committedAtAssignment) {
-                continue;
-            }
-            Seen first = known.get(e.jobId());
-            if (first == null || !withinWindow(first.timestamp(), e.timestamp())) {
-                known.put(e.jobId(), new Seen(e.offset(), e.timestamp()));
+            if (e.jobId() != null && e.offset() < book.committedAtAssignment) {
+                repeats(book, e.jobId(), e.offset(), e.timestamp());
             }
         }
-        // Read since the assignment (later offsets) only where nothing earlier is known.
-        known.forEach((id, seen) -> book.firstRecords.merge(id, seen,
-                (later, before) -> before.offset() < later.offset() ? before : later));
         book.earlierRemembered = true;
     }
 
