@@ -26,6 +26,7 @@ import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,6 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the failover is either accepted or refused with 503, never a 500. With one broker left no write can have two
  * copies, so a submit is refused with 503 and {@code Retry-After}, not accepted on one copy.
  */
+@Tag("abuse")
 class ReplicatedClusterIntegrationTests {
 
     @Test

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -61,6 +62,8 @@ public class QueueMonitor implements SmartLifecycle {
     private Admin admin;
     private KafkaConsumer<String, byte[]> peeker;
     private boolean warned;
+    /** Why the latest reading failed; null while the latest one succeeded (or none was tried yet). */
+    private volatile String unreachable;
 
     public QueueMonitor(KafkaProperties kafkaProperties, JobStatusView view, QueueProperties properties,
             Clock clock, MeterRegistry meters) {
@@ -84,6 +87,11 @@ public class QueueMonitor implements SmartLifecycle {
     /** The latest reading. */
     public QueueSnapshot snapshot() {
         return snapshot;
+    }
+
+    /** Why the latest reading of the queue failed, or empty while the broker answers. */
+    public Optional<String> unreachable() {
+        return Optional.ofNullable(unreachable);
     }
 
     /**
@@ -121,7 +129,9 @@ public class QueueMonitor implements SmartLifecycle {
                     Tags.of(MetricNames.TAG_TOPIC, Topics.JOBS, MetricNames.TAG_PARTITION, String.valueOf(p)), l)));
             lag.register(rows, true);
             warned = false;
+            unreachable = null;
         } catch (Exception e) {
+            unreachable = e.toString();
             if (!warned) {
                 log.warn("queue monitor cannot read the queue: {}", e.toString());
                 warned = true;

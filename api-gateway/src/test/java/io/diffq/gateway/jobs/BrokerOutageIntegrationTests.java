@@ -8,10 +8,12 @@ import io.diffq.gateway.support.Gateway;
 import io.diffq.testing.KafkaBrokerProcess;
 import java.nio.file.Path;
 import java.time.Duration;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** With the broker down a submit gets 503 and Retry-After and no job id; with it back, submits succeed. */
+@Tag("abuse")
 class BrokerOutageIntegrationTests {
 
     @Test
@@ -19,6 +21,10 @@ class BrokerOutageIntegrationTests {
         try (KafkaBrokerProcess broker = KafkaBrokerProcess.start(dir);
                 Gateway gateway = Gateway.start(broker.bootstrapServers(), Gateway.SERVED_MODELS)) {
             Api api = gateway.api();
+            Api management = gateway.managementApi();
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                    assertThat(management.get("/actuator/health").json().at("/components/queue/status").asString())
+                            .isEqualTo("UP"));
             Api.Response before = api.submit("{\"prompt\":\"before\"}");
             assertThat(before.status()).isEqualTo(202);
             String beforeId = before.json().get("id").asString();
@@ -43,12 +49,24 @@ class BrokerOutageIntegrationTests {
             assertThat(unknown.json().get("type").asString()).isEqualTo("https://diffq.io/problems/queue-unavailable");
             assertThat(unknown.headers().firstValue("Retry-After")).hasValue("5");
 
+            // Monitoring sees the broker gone (overall health DOWN, naming the queue); readiness stays UP so that
+            // the load balancer keeps sending clients to a gateway that answers them as above.
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+                Api.Response health = management.get("/actuator/health");
+                assertThat(health.status()).isEqualTo(503);
+                assertThat(health.json().at("/components/queue/status").asString()).isEqualTo("DOWN");
+                assertThat(health.json().at("/components/queue/details/error").asString()).isNotBlank();
+            });
+            assertThat(management.get("/actuator/health/readiness").status()).isEqualTo(200);
+
             broker.restart();
 
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() ->
                     assertThat(api.submit("{\"prompt\":\"after\"}").status()).isEqualTo(202));
             assertThat(api.get("/v1/jobs/" + beforeId).json().get("state").asString()).isEqualTo("QUEUED");
             assertThat(api.get("/v1/jobs/" + java.util.UUID.randomUUID()).status()).isEqualTo(404);
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                    assertThat(management.get("/actuator/health").status()).isEqualTo(200));
         }
     }
 }

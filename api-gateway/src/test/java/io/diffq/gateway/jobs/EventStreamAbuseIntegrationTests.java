@@ -22,6 +22,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
 
@@ -30,6 +31,7 @@ import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
  * anyone else (issue 11, defects 1 and 3). Raw sockets play the bad clients, so nothing in a client library
  * reads on their behalf.
  */
+@Tag("abuse")
 class EventStreamAbuseIntegrationTests {
 
     private static final int PER_CLIENT = 6;

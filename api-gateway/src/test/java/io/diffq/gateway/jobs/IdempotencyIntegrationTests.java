@@ -27,6 +27,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
 
@@ -36,6 +37,7 @@ import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
  * one, and every instance (also one started afterwards) shows the same request: the first record for the
  * id in its partition, which is also the one workers run (issue 11, defect 2).
  */
+@Tag("abuse")
 class IdempotencyIntegrationTests {
 
     private static EmbeddedKafkaKraftBroker broker;

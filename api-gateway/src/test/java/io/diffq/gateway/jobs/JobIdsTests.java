@@ -9,12 +9,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.UUID;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
 
 /** Idempotent job ids cannot be computed without the server's secret (issue 11, defect 5). */
+@Tag("abuse")
 class JobIdsTests {
 
     private static final String SECRET = "0123456789abcdef0123456789abcdef-one";

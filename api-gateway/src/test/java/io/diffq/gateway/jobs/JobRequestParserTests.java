@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -56,6 +57,7 @@ class JobRequestParserTests {
     }
 
     @Test
+    @Tag("abuse")
     void aBodyThatIsNotStrictUtf8IsRejectedNotDecoded() {
         byte[][] bodies = {
                 {'{', '"', 'p', 'r', 'o', 'm', 'p', 't', '"', ':', '"', 'a', (byte) 0xC0, (byte) 0xAF, 'b', '"', '}'},
@@ -144,6 +146,7 @@ class JobRequestParserTests {
     }
 
     @Test
+    @Tag("abuse")
     void aSchedulerTheModelDoesNotOfferIsRejected() {
         JobRequestParser onlyDdim = parser(Map.of(), ModelCard.of("tiny", 256, 32, 1024, 32, true, List.of("ddim"))
                 .advertisedBy("w", NOW));

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -65,6 +66,7 @@ class JobsApiIntegrationTests {
     }
 
     @Test
+    @Tag("abuse")
     void aSubmittedJobIsAcceptedPolledAndItsImageFetched() {
         Api.Response submitted = api.submit("{\"prompt\":\"a red circle\",\"width\":64,\"height\":32,\"seed\":7}");
 
@@ -162,6 +164,7 @@ class JobsApiIntegrationTests {
     }
 
     @Test
+    @Tag("abuse")
     void theSameIdempotencyKeyAndBodyNameTheSameJobAndADifferentBodyIsRejected() {
         String key = "order-" + UUID.randomUUID();
         Api.Response first = api.send(submitWithKey(key, "{\"prompt\":\"once\",\"steps\":7}"));
@@ -266,6 +269,7 @@ class JobsApiIntegrationTests {
     }
 
     @Test
+    @Tag("abuse")
     void bothTextsAtTheirLongestWrittenAsEscapesOfEmojiAreAccepted() {
         String emoji = "\\ud83d\\ude00".repeat(1000);
         Api.Response r = api.submit("{\"prompt\":\"" + emoji + "\",\"negativePrompt\":\"" + emoji

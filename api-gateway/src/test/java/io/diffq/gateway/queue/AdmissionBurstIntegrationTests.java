@@ -10,6 +10,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
 
@@ -18,6 +19,7 @@ import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
  * since its last reading (issue 11, defect 6: with the lag sampled every 5 s, 17,161 jobs got in under a
  * bound of 10,000).
  */
+@Tag("abuse")
 class AdmissionBurstIntegrationTests {
 
     private static final int MAX_LAG = 50;

@@ -7,6 +7,7 @@ import io.diffq.gateway.ApiClient;
 import io.diffq.gateway.security.SecurityProperties.ApiKey;
 import io.diffq.gateway.web.ProblemWriter;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -75,6 +76,7 @@ class ApiKeyFilterTests {
     }
 
     @Test
+    @Tag("abuse")
     void failedAuthenticationsFromOneAddressAreRateLimitedAndValidKeysAreNot() throws Exception {
         long[] now = {0};
         ApiKeyFilter filter = filter(null, new RateLimiter(1, 2, 10, () -> now[0]));

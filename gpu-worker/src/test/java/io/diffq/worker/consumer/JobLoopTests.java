@@ -26,6 +26,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.record.TimestampType;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -270,6 +271,7 @@ class JobLoopTests {
     }
 
     @Test
+    @Tag("abuse")
     void aRecordRepeatingAnEarlierRecordsJobIdNeverRunsAndThePositionMovesPastIt() {
         consumer.appendJobs("job-a", "job-b", "job-a", "job-a", "job-c");
         start();
@@ -279,6 +281,7 @@ class JobLoopTests {
     }
 
     @Test
+    @Tag("abuse")
     void aWorkerTakingAPartitionOverSkipsARepeatOfAJobAnEarlierOwnerFinishedAndCommitted() {
         long t0 = 1_700_000_000_000L;
         consumer.appendJob("job-a", t0);
@@ -309,6 +312,7 @@ class JobLoopTests {
     }
 
     @Test
+    @Tag("abuse")
     void theFirstRecordOfAJobRunsAgainAfterAFailedWriteWhileItsRepeatStillDoesNot() {
         CompletableFuture<Void> lost = new CompletableFuture<>();
         script.put(0L, a -> a == 1 ? written(lost) : done());

@@ -24,6 +24,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -36,6 +37,7 @@ import org.springframework.kafka.test.context.EmbeddedKafka;
  * partition back from before its committed offset, recognises the repeat, and neither runs it nor writes a
  * second terminal state. Two worker instances, one after the other, on a real broker.
  */
+@Tag("abuse")
 @EmbeddedKafka(partitions = 1, topics = {Topics.JOBS, Topics.JOB_EVENTS, Topics.RESULTS, Topics.JOBS_DLT,
         Topics.JOB_CONTROLS})
 class RepeatAfterTakeOverIntegrationTests {
