@@ -13,7 +13,7 @@ import tools.jackson.databind.json.JsonMapper;
 /** The API as a client program calls it. */
 final class Http {
 
-    private static final JsonMapper JSON = JsonMapper.builder().build();
+    static final JsonMapper JSON_MAPPER = JsonMapper.builder().build();
 
     private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final String base;
@@ -41,7 +41,7 @@ final class Http {
     }
 
     static JsonNode json(HttpResponse<byte[]> r) {
-        return JSON.readTree(r.body());
+        return JSON_MAPPER.readTree(r.body());
     }
 
     private HttpResponse<byte[]> send(HttpRequest.Builder b) {
