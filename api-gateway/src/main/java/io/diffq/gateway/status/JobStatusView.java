@@ -16,6 +16,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -58,8 +59,9 @@ public class JobStatusView implements SmartLifecycle {
     private final MeterRegistry meters;
     private final TopicReader reader;
 
-    private volatile Map<JobState, Long> stateCounts = Map.of();
-    private volatile long stateCountsAt;
+    private final ServiceTimes serviceTimes = new ServiceTimes();
+    private volatile Counts counts = new Counts(Map.of(), Map.of());
+    private volatile long countsAt;
     private Instant lastEviction;
 
     public JobStatusView(JobCodec codec, KafkaProperties kafkaProperties, GatewayProperties properties, Clock clock,
@@ -85,14 +87,48 @@ public class JobStatusView implements SmartLifecycle {
 
     /** Jobs in {@code state}, from a snapshot at most a second old (a scrape reads all six states). */
     private double countInState(JobState state) {
+        return counts().byState().getOrDefault(state, 0L);
+    }
+
+    /**
+     * Jobs no worker has taken yet ({@code QUEUED} in this view), per model, from a snapshot at most a second
+     * old; a job of no known model counts under {@code ""}.
+     */
+    public Map<String, Long> queuedByModel() {
+        return counts().queuedByModel();
+    }
+
+    /**
+     * The recent device time per job of {@code model}'s finished jobs, counting a batch's time once over its
+     * jobs (see {@link ServiceTimes}); empty until a job of the model finished since this instance caught up.
+     */
+    public Optional<Duration> recentServiceTime(String model) {
+        return serviceTimes.mean(model);
+    }
+
+    /** Both counts from one pass over the view, taken at most once a second (one scrape reads them all). */
+    private Counts counts() {
         long now = System.nanoTime();
-        if (now - stateCountsAt > 1_000_000_000L) {
-            Map<JobState, Long> counts = new EnumMap<>(JobState.class);
-            jobs.values().forEach(s -> counts.merge(s.state(), 1L, Long::sum));
-            stateCounts = counts;
-            stateCountsAt = now;
+        if (now - countsAt > 1_000_000_000L) {
+            Map<JobState, Long> byState = new EnumMap<>(JobState.class);
+            Map<String, Long> queued = new HashMap<>();
+            jobs.values().forEach(s -> {
+                byState.merge(s.state(), 1L, Long::sum);
+                if (s.state() == JobState.QUEUED) {
+                    queued.merge(modelOf(s), 1L, Long::sum);
+                }
+            });
+            counts = new Counts(byState, queued);
+            countsAt = now;
         }
-        return stateCounts.getOrDefault(state, 0L);
+        return counts;
+    }
+
+    private static String modelOf(JobStatus s) {
+        return s.model() == null ? "" : s.model();
+    }
+
+    private record Counts(Map<JobState, Long> byState, Map<String, Long> queuedByModel) {
     }
 
     /**
@@ -273,6 +309,9 @@ public class JobStatusView implements SmartLifecycle {
         // Only live transitions count: replaying the topics at start-up must not re-record old jobs.
         if (reader.isCaughtUp() && after.state().isTerminal() && (before == null || !before.state().isTerminal())) {
             throughput.record(clock.instant().getEpochSecond());
+            if (event.worker() != null) {
+                serviceTimes.finished(event.worker(), modelOf(after), event.startedAt(), event.at());
+            }
             recordCancelLatency(after);
             recordEndToEnd(after);
         }

@@ -17,6 +17,10 @@ public final class MetricNames {
     public static final String WORKER_BATCH_SIZE = "diffq.worker.batch.size";
     public static final String QUEUE_LAG_RECORDS = "diffq.queue.lag.records";
     public static final String QUEUE_OLDEST_WAIT = "diffq.queue.oldest.wait";
+    /** Estimated worker-seconds of the jobs waiting: what the workers' autoscaler scales on. */
+    public static final String QUEUE_BACKLOG = "diffq.queue.backlog.seconds";
+    /** The backlog divided by the workers there are: how long the queue takes to drain at the current size. */
+    public static final String QUEUE_DRAIN = "diffq.queue.drain.seconds";
     public static final String WORKERS = "diffq.workers";
     public static final String GPU_UTILIZATION = "diffq.gpu.utilization.percent";
     public static final String GPU_MEMORY_USED = "diffq.gpu.memory.used.bytes";
