@@ -6,7 +6,7 @@ import org.springframework.stereotype.Component;
 
 /**
  * Down while the broker does not answer the queue monitor's readings (one every
- * {@code diffq.gateway.queue.monitor-interval}). It is part of the gateway's overall health, for monitoring, and
+ * {@code diffq.queue.monitor-interval}). It is part of the gateway's overall health, for monitoring, and
  * deliberately not of readiness: while the broker is away every gateway is in the same state, and a gateway taken
  * out of its load balancer could no longer answer clients with a {@code 503} and {@code Retry-After}, nor show the
  * jobs its status view holds.
