@@ -2,17 +2,16 @@ package io.diffq.deploy;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import io.diffq.observability.Repo;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.MappingIterator;
 import tools.jackson.dataformat.yaml.YAMLMapper;
@@ -20,7 +19,7 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
 /** The Kubernetes manifests under infra/k8s, and what {@code kubectl kustomize} renders of them. */
 final class Manifests {
 
-    static final Path ROOT = Path.of("").toAbsolutePath().getParent();
+    static final Path ROOT = Repo.ROOT;
     static final Path K8S = ROOT.resolve("infra/k8s");
     static final Path OVERLAYS = K8S.resolve("overlays");
     static final Path SCHEMAS = K8S.resolve("schemas");
@@ -84,7 +83,7 @@ final class Manifests {
 
     /** Renders infra/k8s/{@code relative} with {@code kubectl kustomize}; skips the test without kubectl. */
     static Rendered render(String relative) {
-        Path kubectl = executable("kubectl").orElse(null);
+        Path kubectl = Repo.executable("kubectl").orElse(null);
         assumeTrue(kubectl != null, "kubectl not installed: the manifests are rendered with `kubectl kustomize` "
                 + "(kubectl 1.32 or later, https://kubernetes.io/docs/tasks/tools/)");
         List<String> command = List.of(kubectl.toString(), "kustomize", K8S.resolve(relative).toString());
@@ -138,15 +137,5 @@ final class Manifests {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    /** The executable {@code name} on the PATH, if there is one. */
-    static Optional<Path> executable(String name) {
-        String path = System.getenv().getOrDefault("PATH", "");
-        return Arrays.stream(path.split(File.pathSeparator))
-                .filter(dir -> !dir.isBlank())
-                .map(dir -> Path.of(dir, name))
-                .filter(Files::isExecutable)
-                .findFirst();
     }
 }

@@ -6,10 +6,10 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Optional;
 
-/** Where the observability files live, seen from the infra module (the tests' working directory). */
-final class Repo {
+/** Where the repository's files live, seen from the infra module (the tests' working directory), and what is on the PATH. */
+public final class Repo {
 
-    static final Path ROOT = Path.of("").toAbsolutePath().getParent();
+    public static final Path ROOT = Path.of("").toAbsolutePath().getParent();
     static final Path PROMETHEUS = ROOT.resolve("infra/prometheus");
     static final Path DASHBOARDS = ROOT.resolve("grafana/dashboards");
 
@@ -17,7 +17,7 @@ final class Repo {
     }
 
     /** The executable {@code name} on the PATH, if there is one. */
-    static Optional<Path> executable(String name) {
+    public static Optional<Path> executable(String name) {
         String path = System.getenv().getOrDefault("PATH", "");
         return Arrays.stream(path.split(File.pathSeparator))
                 .filter(dir -> !dir.isBlank())

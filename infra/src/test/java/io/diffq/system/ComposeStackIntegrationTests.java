@@ -3,6 +3,7 @@ package io.diffq.system;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.diffq.observability.Repo;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -40,7 +41,7 @@ class ComposeStackIntegrationTests {
     @BeforeAll
     static void up(@org.junit.jupiter.api.io.TempDir Path state) throws IOException {
         Assumptions.assumeTrue(ContainerEngine.host().isPresent(), ContainerEngine.skipReason());
-        Assumptions.assumeTrue(ContainerEngine.onPath("docker-compose"),
+        Assumptions.assumeTrue(Repo.executable("docker-compose").isPresent(),
                 "docker-compose is not installed (Debian: apt-get install docker-compose)");
         port = freePort();
         prometheusPort = freePort();

@@ -1,5 +1,6 @@
 package io.diffq.system;
 
+import io.diffq.observability.Repo;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -20,7 +21,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class ContainerEngine {
 
-    static final Path ROOT = Path.of("").toAbsolutePath().getParent();
+    static final Path ROOT = Repo.ROOT;
 
     private static Optional<String> host;
 
@@ -50,7 +51,7 @@ final class ContainerEngine {
         candidates.add("unix:///var/run/docker.sock");
         String home = System.getenv().getOrDefault("DIFFQ_ENGINE_HOME", "/tmp/diffq-engine");
         candidates.add("unix://" + home + "/docker.sock");
-        if (!onPath("docker")) {
+        if (Repo.executable("docker").isEmpty()) {
             return Optional.empty();
         }
         for (String candidate : candidates) {
@@ -64,12 +65,6 @@ final class ContainerEngine {
             }
         }
         return Optional.empty();
-    }
-
-    static boolean onPath(String name) {
-        return java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator))
-                .filter(dir -> !dir.isBlank())
-                .anyMatch(dir -> Files.isExecutable(Path.of(dir, name)));
     }
 
     /** Runs {@code docker ARGS} against the engine. */
