@@ -1,6 +1,7 @@
 package io.diffq.common.job;
 
 import java.time.Instant;
+import java.util.List;
 
 /**
  * A job as written to {@code diffq.jobs}: a validated, fully defaulted generation request. Its presence
@@ -21,6 +22,9 @@ import java.time.Instant;
  * @param deadline       when the job expires if no worker has started it, or {@code null} for never
  * @param fingerprint    a digest of what the client sent, when it sent an {@code Idempotency-Key}: a
  *                       retry with the same key must send the same request
+ * @param owner          the name of the API key that submitted the job, or {@code null} when the gateway
+ *                       runs without keys; only that key (or an {@code admin} key) sees the job
+ * @param webhook        where to announce the job's events, or {@code null} for nowhere
  */
 public record JobRequest(
         String id,
@@ -35,5 +39,42 @@ public record JobRequest(
         String scheduler,
         Instant createdAt,
         Instant deadline,
-        String fingerprint) {
+        String fingerprint,
+        String owner,
+        Webhook webhook) {
+
+    /** A request of nobody in particular, without a webhook (as written before jobs had owners). */
+    public JobRequest(String id, String prompt, String negativePrompt, int width, int height, int steps,
+            double guidanceScale, long seed, String model, String scheduler, Instant createdAt, Instant deadline,
+            String fingerprint) {
+        this(id, prompt, negativePrompt, width, height, steps, guidanceScale, seed, model, scheduler, createdAt,
+                deadline, fingerprint, null, null);
+    }
+
+    /**
+     * Where and on which events to call back about the job.
+     *
+     * @param url    an {@code http} or {@code https} URL, checked by the gateway when it accepted the job
+     * @param events the events to deliver, each one of {@link #START}, {@link #PROGRESS}, {@link #COMPLETED}
+     */
+    public record Webhook(String url, List<String> events) {
+
+        /** A worker started the job (each attempt). */
+        public static final String START = "start";
+        /** A worker reported denoising progress. */
+        public static final String PROGRESS = "progress";
+        /** The job reached a terminal state: succeeded, failed, canceled or expired. */
+        public static final String COMPLETED = "completed";
+        /** Every event a webhook may ask for. */
+        public static final List<String> EVENTS = List.of(START, PROGRESS, COMPLETED);
+
+        public Webhook {
+            events = List.copyOf(events);
+        }
+
+        /** Whether this webhook asked for {@code event}. */
+        public boolean wants(String event) {
+            return events.contains(event);
+        }
+    }
 }

@@ -39,6 +39,10 @@ public record TopicSpec(String name, int partitions, Map<String, String> configs
                 new TopicSpec(Topics.JOBS_DLT, 1, Map.of(
                         "cleanup.policy", "delete",
                         "retention.ms", String.valueOf(Duration.ofDays(14).toMillis()))),
+                // The webhook outbox: deliveries due and their retries; kept longer than any retry horizon needs.
+                new TopicSpec(Topics.WEBHOOKS, partitions, Map.of(
+                        "cleanup.policy", "delete",
+                        "retention.ms", String.valueOf(Duration.ofDays(7).toMillis()))),
                 // Compaction only, no time-based deletion: a model's card stays until a newer one or a tombstone.
                 new TopicSpec(Topics.MODELS, 1, Map.of(
                         "cleanup.policy", "compact")));

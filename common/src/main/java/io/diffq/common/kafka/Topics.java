@@ -19,6 +19,12 @@ public final class Topics {
      */
     public static final String MODELS = "diffq.models";
 
+    /**
+     * The webhook outbox: one record per delivery due (and per retry), keyed by job id; what the gateways'
+     * webhook senders consume, so an accepted delivery survives a restart.
+     */
+    public static final String WEBHOOKS = "diffq.webhooks";
+
     /** The consumer group of the workers. */
     public static final String WORKER_GROUP = "diffq-workers";
 
