@@ -136,7 +136,9 @@ public class JobRequestParser {
                 scheduler,
                 now,
                 deadlineSeconds > 0 ? now.plus(Duration.ofSeconds(deadlineSeconds)) : null,
-                fingerprint);
+                fingerprint,
+                ApiClient.ANONYMOUS.equals(client) ? null : client,
+                null);
     }
 
     /** The card of the model asked for (or the default one), or {@code null} with an error when unknown. */

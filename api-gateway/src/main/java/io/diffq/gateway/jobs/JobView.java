@@ -8,6 +8,7 @@ import io.diffq.common.job.Progress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -26,6 +27,7 @@ import java.util.Map;
  * @param cancelRequestedAt when a client asked to cancel it, if one did
  * @param request   the parameters it runs with
  * @param links     {@code self}, and {@code image} once it succeeded
+ * @param queue     while queued: its place in the queue and when it should start and finish
  */
 public record JobView(
         String id,
@@ -40,7 +42,19 @@ public record JobView(
         JobFailure error,
         Instant cancelRequestedAt,
         Parameters request,
-        Map<String, String> links) {
+        Map<String, String> links,
+        QueuePlace queue) {
+
+    /**
+     * Where a queued job stands.
+     *
+     * @param position          how many jobs of the same model are ahead of it (0: it is next)
+     * @param estimatedStartAt  when a worker should start it, from the fleet's recent throughput for the model;
+     *                          absent while no throughput has been seen
+     * @param estimatedFinishAt when it should finish, its start plus the model's recent time per job
+     */
+    public record QueuePlace(long position, Instant estimatedStartAt, Instant estimatedFinishAt) {
+    }
 
     /**
      * Durations in milliseconds; {@code null} where not known yet.
@@ -54,11 +68,14 @@ public record JobView(
 
     /** The generation parameters, defaults filled in. */
     public record Parameters(String prompt, String negativePrompt, int width, int height, int steps,
-            double guidanceScale, long seed, String scheduler, Instant deadline) {
+            double guidanceScale, long seed, String scheduler, Instant deadline, String webhook,
+            List<String> webhookEvents) {
 
         static Parameters of(JobRequest r) {
+            JobRequest.Webhook hook = r.webhook();
             return new Parameters(r.prompt(), r.negativePrompt(), r.width(), r.height(), r.steps(), r.guidanceScale(),
-                    r.seed(), r.scheduler(), r.deadline());
+                    r.seed(), r.scheduler(), r.deadline(), hook == null ? null : hook.url(),
+                    hook == null ? null : hook.events());
         }
     }
 
@@ -72,7 +89,7 @@ public record JobView(
         return new JobView(s.id(), s.state(), s.attempt(), s.model(), s.progress(),
                 r == null ? null : r.createdAt(), s.startedAt(), s.finishedAt(),
                 new Timings(millis(s.queueWait(now)), s.inferenceMillis(), millis(s.total(now))),
-                s.failure(), cancelRequestedAt, r == null ? null : Parameters.of(r), links);
+                s.failure(), cancelRequestedAt, r == null ? null : Parameters.of(r), links, null);
     }
 
     private static Long millis(Duration d) {
