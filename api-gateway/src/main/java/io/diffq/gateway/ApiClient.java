@@ -17,6 +17,12 @@ public final class ApiClient {
      */
     public static final String IDENTITY = "diffq.client";
 
+    /**
+     * The request attribute set to {@code Boolean.TRUE} when the key that authenticated the request has the
+     * {@code admin} role: it sees every client's jobs. Absent otherwise.
+     */
+    public static final String ADMIN = "diffq.admin";
+
     /** The client of a gateway without API keys. */
     public static final String ANONYMOUS = "anonymous";
 

@@ -20,6 +20,7 @@ import org.springframework.util.unit.DataSize;
  * @param models                 models accepted without a worker's advertisement, and the default one
  * @param limits                 bounds on each job parameter
  * @param streams                server-sent event streams of job status
+ * @param waits                  submits that wait for their job to finish ({@code Prefer: wait=N})
  * @param jobIdSecret            the secret under which an idempotent submit's job id is derived (an HMAC of the
  *                               client and its {@code Idempotency-Key}); every instance must have the same one.
  *                               Required once API keys are configured; give it here, in the environment
@@ -37,6 +38,7 @@ public record GatewayProperties(
         @DefaultValue Models models,
         @DefaultValue Limits limits,
         @DefaultValue Streams streams,
+        @DefaultValue Waits waits,
         String jobIdSecret,
         String jobIdSecretFile) {
 
@@ -88,6 +90,27 @@ public record GatewayProperties(
             }
             if (maxPerClient < 1 || maxTotal < 1) {
                 throw new IllegalArgumentException("diffq.gateway.streams: max-per-client and max-total must be >= 1");
+            }
+        }
+    }
+
+    /**
+     * Submits that ask, with {@code Prefer: wait=N} (RFC 7240), to be answered with the finished job. A waiting
+     * submit holds a connection and a few hundred bytes, never a thread; the caps bound how many one client and
+     * the instance hold. Past a cap the submit answers {@code 202} at once, without {@code Preference-Applied}.
+     *
+     * @param max          the longest wait granted; a longer {@code wait} is cut to it
+     * @param maxPerClient waiting submits one client may hold at once
+     * @param maxTotal     waiting submits the instance holds at once
+     */
+    public record Waits(
+            @DefaultValue("60s") Duration max,
+            @DefaultValue("32") int maxPerClient,
+            @DefaultValue("4096") int maxTotal) {
+
+        public Waits {
+            if (max.isNegative() || maxPerClient < 0 || maxTotal < 0) {
+                throw new IllegalArgumentException("diffq.gateway.waits: max, max-per-client and max-total must be >= 0");
             }
         }
     }

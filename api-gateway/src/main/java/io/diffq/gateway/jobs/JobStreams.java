@@ -12,6 +12,7 @@ import jakarta.servlet.ServletOutputStream;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Set;
@@ -49,6 +50,9 @@ class JobStreams implements SmartLifecycle {
     private final ScheduledExecutorService ticker =
             Executors.newSingleThreadScheduledExecutor(daemon("diffq-stream-ticker"));
     private volatile boolean running;
+    /** How often a waiting job's stream is sent its place in the queue, when it changed. */
+    static final Duration QUEUE_REFRESH = Duration.ofSeconds(1);
+    private long lastRefresh;
 
     JobStreams(JobStatusView view, JsonMapper json, GatewayProperties properties, MeterRegistry meters) {
         this.view = view;
@@ -65,9 +69,13 @@ class JobStreams implements SmartLifecycle {
         }
     }
 
-    /** Starts the stream of {@code current}'s job on this request, or answers {@code 429} past a cap. */
-    void open(JobStatus current, String client, Function<JobStatus, JobView> render, HttpServletRequest request,
-            HttpServletResponse response) throws IOException {
+    /**
+     * Starts the stream of {@code current}'s job on this request, or answers {@code 429} past a cap.
+     *
+     * @param lastEventId the client's {@code Last-Event-ID} when it reconnects, or {@code null}
+     */
+    void open(JobStatus current, String client, Function<JobStatus, JobView> render, String lastEventId,
+            HttpServletRequest request, HttpServletResponse response) throws IOException {
         reserve(client);
         response.setContentType(MediaType.TEXT_EVENT_STREAM_VALUE);
         response.setCharacterEncoding("UTF-8");
@@ -80,7 +88,10 @@ class JobStreams implements SmartLifecycle {
         ServletOutputStream out = response.getOutputStream();
         StatusStream[] self = new StatusStream[1];
         Runnable[] unwatch = {() -> { }};
-        StatusStream stream = new StatusStream(async, out, s -> json.writeValueAsBytes(render.apply(s)), writer,
+        StatusStream stream = new StatusStream(async, out, current.id(), eventIdOf(lastEventId), s -> {
+                    JobView v = render.apply(s);
+                    return new StatusStream.Event(eventId(v), json.writeValueAsBytes(v));
+                }, writer,
                 reason -> {
                     unwatch[0].run();
                     open.remove(self[0]);
@@ -95,6 +106,20 @@ class JobStreams implements SmartLifecycle {
         unwatch[0] = view.watch(current.id(), stream::offer);
         // Whatever changed between the lookup and the watch is in the view now: send that, not the lookup.
         stream.offer(view.find(current.id()).orElse(current));
+    }
+
+    /**
+     * A status event's id: attempt, state, step and queue position, so that it changes exactly when what the
+     * client sees does, and a client reconnecting with it (to any gateway) is sent only what it has not seen.
+     */
+    static String eventId(JobView v) {
+        return v.attempt() + "." + v.state() + "." + (v.progress() == null ? 0 : v.progress().step()) + "."
+                + (v.queue() == null ? "-" : String.valueOf(v.queue().position()));
+    }
+
+    /** The header as an id this gateway could have sent, or {@code null}: nothing else is compared or echoed. */
+    private static String eventIdOf(String header) {
+        return header != null && header.length() <= 64 && header.matches("[0-9A-Za-z.-]+") ? header : null;
     }
 
     /** Counts one more stream of {@code client}, or throws when it or the instance is at its cap. */
@@ -124,8 +149,16 @@ class JobStreams implements SmartLifecycle {
         long heartbeat = limits.heartbeat().toNanos();
         long stall = limits.stallTimeout().toNanos();
         long max = limits.maxDuration().toNanos();
+        // A waiting job moves up the queue without an event of its own: show its place now and then.
+        boolean refresh = now - lastRefresh >= QUEUE_REFRESH.toNanos();
+        if (refresh) {
+            lastRefresh = now;
+        }
         for (StatusStream s : open) {
             s.tick(now, heartbeat, stall, max);
+            if (refresh && s.waiting()) {
+                view.peek(s.jobId()).ifPresent(s::offer);
+            }
         }
     }
 

@@ -68,7 +68,7 @@ public class JobSubmitter {
             throw e;
         }
         count("accepted");
-        view.accepted(request, stored.offset());
+        view.accepted(request, stored.partition(), stored.offset());
         return stored;
     }
 

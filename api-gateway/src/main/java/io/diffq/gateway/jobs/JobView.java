@@ -5,6 +5,7 @@ import io.diffq.common.job.JobRequest;
 import io.diffq.common.job.JobState;
 import io.diffq.common.job.JobStatus;
 import io.diffq.common.job.Progress;
+import io.diffq.gateway.status.QueuePosition;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -27,7 +28,7 @@ import java.util.Map;
  * @param cancelRequestedAt when a client asked to cancel it, if one did
  * @param request   the parameters it runs with
  * @param links     {@code self}, and {@code image} once it succeeded
- * @param queue     while queued: its place in the queue and when it should start and finish
+ * @param queue     while queued: how many jobs are ahead of it and when it should start and finish
  */
 public record JobView(
         String id,
@@ -43,18 +44,7 @@ public record JobView(
         Instant cancelRequestedAt,
         Parameters request,
         Map<String, String> links,
-        QueuePlace queue) {
-
-    /**
-     * Where a queued job stands.
-     *
-     * @param position          how many jobs of the same model are ahead of it (0: it is next)
-     * @param estimatedStartAt  when a worker should start it, from the fleet's recent throughput for the model;
-     *                          absent while no throughput has been seen
-     * @param estimatedFinishAt when it should finish, its start plus the model's recent time per job
-     */
-    public record QueuePlace(long position, Instant estimatedStartAt, Instant estimatedFinishAt) {
-    }
+        QueuePosition queue) {
 
     /**
      * Durations in milliseconds; {@code null} where not known yet.
@@ -80,6 +70,11 @@ public record JobView(
     }
 
     static JobView of(JobStatus s, Instant cancelRequestedAt, Instant now) {
+        return of(s, cancelRequestedAt, now, null);
+    }
+
+    /** The view of {@code s}, with its place in the queue while it waits. */
+    static JobView of(JobStatus s, Instant cancelRequestedAt, Instant now, QueuePosition queue) {
         JobRequest r = s.request();
         Map<String, String> links = new LinkedHashMap<>();
         links.put("self", "/v1/jobs/" + s.id());
@@ -89,7 +84,7 @@ public record JobView(
         return new JobView(s.id(), s.state(), s.attempt(), s.model(), s.progress(),
                 r == null ? null : r.createdAt(), s.startedAt(), s.finishedAt(),
                 new Timings(millis(s.queueWait(now)), s.inferenceMillis(), millis(s.total(now))),
-                s.failure(), cancelRequestedAt, r == null ? null : Parameters.of(r), links, null);
+                s.failure(), cancelRequestedAt, r == null ? null : Parameters.of(r), links, queue);
     }
 
     private static Long millis(Duration d) {

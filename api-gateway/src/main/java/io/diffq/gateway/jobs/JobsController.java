@@ -16,10 +16,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.springframework.http.CacheControl;
@@ -32,9 +36,11 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestAttribute;
 import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.context.request.async.DeferredResult;
 
-/** The jobs API: submit, poll or stream, fetch the image, cancel. */
+/** The jobs API: submit (and wait), poll or stream, list, fetch the image, cancel. */
 @RestController
 @RequestMapping("/v1/jobs")
 class JobsController {
@@ -47,17 +53,19 @@ class JobsController {
     private final ResultReader results;
     private final Admission admission;
     private final JobStreams streams;
+    private final JobWaits waits;
     private final GatewayProperties properties;
     private final Clock clock;
 
     JobsController(JobRequestParser parser, JobSubmitter submitter, JobStatusView view, ResultReader results,
-            Admission admission, JobStreams streams, GatewayProperties properties, Clock clock) {
+            Admission admission, JobStreams streams, JobWaits waits, GatewayProperties properties, Clock clock) {
         this.parser = parser;
         this.submitter = submitter;
         this.view = view;
         this.results = results;
         this.admission = admission;
         this.streams = streams;
+        this.waits = waits;
         this.properties = properties;
         this.clock = clock;
     }
@@ -67,6 +75,56 @@ class JobsController {
             @RequestHeader(name = "Content-Length", required = false) Long contentLength,
             @RequestHeader(name = JobRequestParser.IDEMPOTENCY_HEADER, required = false) String idempotencyKey,
             @RequestAttribute(name = ApiClient.ATTRIBUTE, required = false) String client) throws IOException {
+        return accepted(store(body, contentLength, idempotencyKey, client));
+    }
+
+    /**
+     * A submit with {@code Prefer} headers: with {@code wait=N}, answered with the finished job ({@code 200}) once
+     * it finishes within N seconds (cut to {@code diffq.gateway.waits.max}), else with {@code 202} as without.
+     * Both say {@code Preference-Applied: wait=<seconds waited for>}; a submit past the caps on waiting is answered
+     * at once, without it. No thread waits: the answer is deferred until the status view sees the job end.
+     */
+    @PostMapping(consumes = MediaType.APPLICATION_JSON_VALUE, produces = MediaType.APPLICATION_JSON_VALUE,
+            headers = JobWaits.PREFER)
+    DeferredResult<ResponseEntity<?>> submitAndWait(InputStream body,
+            @RequestHeader(name = "Content-Length", required = false) Long contentLength,
+            @RequestHeader(name = JobRequestParser.IDEMPOTENCY_HEADER, required = false) String idempotencyKey,
+            @RequestHeader(name = JobWaits.PREFER) List<String> prefer,
+            @RequestAttribute(name = ApiClient.ATTRIBUTE, required = false) String client,
+            @RequestAttribute(name = ApiClient.IDENTITY, required = false) String identity) throws IOException {
+        Submitted submitted = store(body, contentLength, idempotencyKey, client);
+        OptionalLong requested = JobWaits.requestedWait(prefer);
+        DeferredResult<ResponseEntity<?>> now = new DeferredResult<>();
+        if (requested.isEmpty() || requested.getAsLong() == 0) {
+            now.setResult(accepted(submitted));
+            return now;
+        }
+        Duration wait = waits.granted(requested.getAsLong());
+        String applied = "wait=" + wait.toSeconds();
+        String id = submitted.request().id();
+        return waits.await(id, identity == null ? ApiClient.ANONYMOUS : identity, wait,
+                        finished -> ResponseEntity.ok()
+                                .location(URI.create("/v1/jobs/" + id))
+                                .header(JobWaits.PREFERENCE_APPLIED, applied)
+                                .header("Idempotency-Replayed", String.valueOf(submitted.replayed()))
+                                .cacheControl(CacheControl.noStore())
+                                .body(view(finished)),
+                        () -> ResponseEntity.accepted()
+                                .headers(accepted(submitted).getHeaders())
+                                .header(JobWaits.PREFERENCE_APPLIED, applied)
+                                .body(accepted(submitted).getBody()))
+                .orElseGet(() -> {
+                    now.setResult(accepted(submitted));
+                    return now;
+                });
+    }
+
+    /** A job stored (or found again, for a retry with the same {@code Idempotency-Key}). */
+    private record Submitted(JobRequest request, boolean replayed) {
+    }
+
+    private Submitted store(InputStream body, Long contentLength, String idempotencyKey, String client)
+            throws IOException {
         JobRequest request;
         try {
             request = parser.parse(readBounded(body, contentLength), idempotencyKey,
@@ -89,34 +147,36 @@ class JobsController {
         }
         RecordMetadata stored = submitter.submit(request);
         if (idempotencyKey == null) {
-            return accepted(request, false);
+            return new Submitted(request, false);
         }
         // Concurrent submits with one key may each have stored a record: the first in the partition is the
         // job, here as on every gateway and worker. Read back to the one just stored to learn which it is.
         JobStatusView.FirstRequest first = view.firstRequest(request.id(), stored.partition(), stored.offset())
                 .orElseThrow(() -> new IdempotencyUndecidedException(request.id()));
         if (first.ours()) {
-            return accepted(request, false);
+            return new Submitted(request, false);
         }
         return replay(first.request(), request);
     }
 
     /** The same key again: the same job if the same request, a conflict if not. */
-    private ResponseEntity<Map<String, Object>> replay(JobStatus earlier, JobRequest retry) {
+    private Submitted replay(JobStatus earlier, JobRequest retry) {
         if (earlier.request() == null) {
             throw new IdempotencyConflictException(earlier.id());
         }
         return replay(earlier.request(), retry);
     }
 
-    private ResponseEntity<Map<String, Object>> replay(JobRequest first, JobRequest retry) {
+    private Submitted replay(JobRequest first, JobRequest retry) {
         if (!Objects.equals(first.fingerprint(), retry.fingerprint())) {
             throw new IdempotencyConflictException(first.id());
         }
-        return accepted(first, true);
+        return new Submitted(first, true);
     }
 
-    private static ResponseEntity<Map<String, Object>> accepted(JobRequest request, boolean replayed) {
+    private static ResponseEntity<Map<String, Object>> accepted(Submitted submitted) {
+        JobRequest request = submitted.request();
+        boolean replayed = submitted.replayed();
         URI location = URI.create("/v1/jobs/" + request.id());
         return ResponseEntity.accepted()
                 .location(location)
@@ -130,8 +190,8 @@ class JobsController {
 
     /** Asks to cancel: a queued job will never run, a running one stops at its next denoising step. */
     @DeleteMapping(path = "/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
-    ResponseEntity<JobView> cancel(@PathVariable String id) {
-        JobStatus status = find(id);
+    ResponseEntity<JobView> cancel(@PathVariable String id, HttpServletRequest request) {
+        JobStatus status = find(id, request);
         if (status.state().isTerminal()) {
             throw new JobFinishedException(status.id(), status.state());
         }
@@ -141,9 +201,15 @@ class JobsController {
                 .body(view(status));
     }
 
+    /** {@code POST /v1/jobs/{id}/cancel}: the same as {@code DELETE /v1/jobs/{id}}, for clients that cannot DELETE. */
+    @PostMapping(path = "/{id}/cancel", produces = MediaType.APPLICATION_JSON_VALUE)
+    ResponseEntity<JobView> cancelByPost(@PathVariable String id, HttpServletRequest request) {
+        return cancel(id, request);
+    }
+
     @GetMapping(path = "/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
-    ResponseEntity<JobView> get(@PathVariable String id) {
-        JobStatus status = find(id);
+    ResponseEntity<JobView> get(@PathVariable String id, HttpServletRequest request) {
+        JobStatus status = find(id, request);
         return ResponseEntity.ok()
                 .cacheControl(CacheControl.noStore())
                 .body(view(status));
@@ -154,12 +220,13 @@ class JobsController {
     void events(@PathVariable String id,
             @RequestAttribute(name = ApiClient.IDENTITY, required = false) String client,
             HttpServletRequest request, HttpServletResponse response) throws IOException {
-        streams.open(find(id), client == null ? ApiClient.ANONYMOUS : client, this::view, request, response);
+        streams.open(find(id, request), client == null ? ApiClient.ANONYMOUS : client, this::view,
+                request.getHeader(StatusStream.LAST_EVENT_ID), request, response);
     }
 
     @GetMapping(path = "/{id}/image", produces = MediaType.IMAGE_PNG_VALUE)
-    ResponseEntity<byte[]> image(@PathVariable String id) {
-        JobStatus status = find(id);
+    ResponseEntity<byte[]> image(@PathVariable String id, HttpServletRequest request) {
+        JobStatus status = find(id, request);
         if (status.state() != JobState.SUCCEEDED || status.result() == null) {
             throw new ImageUnavailableException(status.id(), status.state(), false);
         }
@@ -171,17 +238,57 @@ class JobsController {
                 .body(png);
     }
 
-    private JobView view(JobStatus status) {
-        return JobView.of(status, view.cancelRequestedAt(status.id()).orElse(null), clock.instant());
+    /**
+     * {@code GET /v1/jobs}: the caller's jobs (every job for an {@code admin} key, or while the API is open),
+     * newest first, as far as the status view holds them ({@code diffq.gateway.status-retention}).
+     *
+     * @param state  only jobs in these states (comma-separated, any case)
+     * @param limit  at most this many, 1 to {@value JobLists#MAX_LIMIT} (default {@value JobLists#DEFAULT_LIMIT})
+     * @param cursor the {@code next} of the previous page
+     */
+    @GetMapping(produces = MediaType.APPLICATION_JSON_VALUE)
+    ResponseEntity<Map<String, Object>> list(@RequestParam(required = false) String state,
+            @RequestParam(required = false) String limit, @RequestParam(required = false) String cursor,
+            HttpServletRequest request) {
+        JobLists.Page page = JobLists.page(view.all(), s -> visible(s, request), state, limit, cursor);
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("jobs", page.jobs().stream().map(this::view).toList());
+        if (page.next() != null) {
+            body.put("next", page.next());
+            body.put("links", Map.of("next", page.nextLink(state)));
+        }
+        return ResponseEntity.ok().cacheControl(CacheControl.noStore()).body(body);
     }
 
-    /** The job named by a path: a UUID in any case (ids are stored in lower case, as UUIDs print). */
-    private JobStatus find(String path) {
+    private JobView view(JobStatus status) {
+        return JobView.of(status, view.cancelRequestedAt(status.id()).orElse(null), clock.instant(),
+                view.position(status).orElse(null));
+    }
+
+    /**
+     * The job named by a path, as the caller may see it: a UUID in any case (ids are stored in lower case, as
+     * UUIDs print), and a job of another API key is not found, as if it did not exist.
+     */
+    private JobStatus find(String path, HttpServletRequest request) {
         String id = path.toLowerCase(Locale.ROOT);
         if (!JOB_ID.matcher(id).matches()) {
             throw new JobNotFoundException(path);
         }
-        return view.find(id).orElseThrow(() -> new JobNotFoundException(path));
+        return view.find(id).filter(s -> visible(s, request)).orElseThrow(() -> new JobNotFoundException(path));
+    }
+
+    /**
+     * Whether the caller may see the job: always while the API is open and for an {@code admin} key; otherwise
+     * only a job the same key submitted, or one submitted while the API was open (it has no owner). A job whose
+     * request this view no longer holds has no known owner and is shown to admins only.
+     */
+    private static boolean visible(JobStatus s, HttpServletRequest request) {
+        Object caller = request.getAttribute(ApiClient.ATTRIBUTE);
+        if (caller == null || Boolean.TRUE.equals(request.getAttribute(ApiClient.ADMIN))) {
+            return true;
+        }
+        JobRequest r = s.request();
+        return r != null && (r.owner() == null || r.owner().equals(caller));
     }
 
     private byte[] readBounded(InputStream body, Long contentLength) throws IOException {

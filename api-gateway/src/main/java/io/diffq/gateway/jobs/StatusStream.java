@@ -1,5 +1,6 @@
 package io.diffq.gateway.jobs;
 
+import io.diffq.common.job.JobState;
 import io.diffq.common.job.JobStatus;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
@@ -46,15 +47,35 @@ final class StatusStream implements WriteListener, AsyncListener {
 
     private static final byte[] HEARTBEAT = ":\n\n".getBytes(StandardCharsets.US_ASCII);
 
+    /** The request header of a client that reconnects, naming the last event it received. */
+    static final String LAST_EVENT_ID = "Last-Event-ID";
+
+    /**
+     * One status event.
+     *
+     * @param id   what the client sends back as {@code Last-Event-ID} when it reconnects: it names the
+     *             status shown (attempt, state, step, queue position), the same on every gateway, so a
+     *             client that reconnects to any of them is not sent again what it has
+     * @param data the event's {@code data}: one line of JSON
+     */
+    record Event(String id, byte[] data) {
+    }
+
     private final AsyncContext async;
     private final ServletOutputStream out;
-    private final Function<JobStatus, byte[]> render;
+    private final Function<JobStatus, Event> render;
     private final Executor writer;
     private final Consumer<Reason> onClose;
     private final AtomicReference<JobStatus> pending = new AtomicReference<>();
     private final AtomicBoolean scheduled = new AtomicBoolean();
     private final AtomicBoolean ended = new AtomicBoolean();
     private final long openedAt = System.nanoTime();
+    /** The job's id. */
+    private final String jobId;
+    /** The id of the last status event the client has (written under the lock). */
+    private String lastId;
+    /** The state of the latest status offered. */
+    private volatile JobState lastState;
 
     private volatile boolean heartbeatDue;
     private volatile long lastWriteAt = openedAt;
@@ -64,12 +85,17 @@ final class StatusStream implements WriteListener, AsyncListener {
     private Reason closing;
 
     /**
-     * @param render  the {@code data} of a status event (one line of JSON)
-     * @param onClose called once, with the reason, when the stream ends
+     * @param jobId       the job streamed
+     * @param lastEventId the {@code Last-Event-ID} the client reconnected with, or {@code null}: an event with
+     *                    this id is not sent again
+     * @param render      a status as an event
+     * @param onClose     called once, with the reason, when the stream ends
      */
-    StatusStream(AsyncContext async, ServletOutputStream out, Function<JobStatus, byte[]> render, Executor writer,
-            Consumer<Reason> onClose) {
+    StatusStream(AsyncContext async, ServletOutputStream out, String jobId, String lastEventId,
+            Function<JobStatus, Event> render, Executor writer, Consumer<Reason> onClose) {
         this.async = async;
+        this.jobId = jobId;
+        this.lastId = lastEventId;
         this.out = out;
         this.render = render;
         this.writer = writer;
@@ -78,8 +104,19 @@ final class StatusStream implements WriteListener, AsyncListener {
 
     /** The job's latest status; replaces one the client has not been sent yet. Never blocks. */
     void offer(JobStatus status) {
+        lastState = status.state();
         pending.set(status);
         schedule();
+    }
+
+    /** The job this stream shows. */
+    String jobId() {
+        return jobId;
+    }
+
+    /** Whether the latest status offered was {@code QUEUED}: then its place in the queue may change without an event. */
+    boolean waiting() {
+        return lastState == JobState.QUEUED;
     }
 
     /**
@@ -133,14 +170,24 @@ final class StatusStream implements WriteListener, AsyncListener {
                 JobStatus status = pending.getAndSet(null);
                 boolean last;
                 if (status != null) {
-                    out.write(frame("status", render.apply(status)));
+                    Event event = render.apply(status);
                     last = status.state().isTerminal();
                     if (last) {
                         closing = Reason.FINISHED;
                     }
+                    if (event.id().equals(lastId)) {
+                        // The client has this one (it reconnected with its id, or only the queue's clock moved).
+                        if (last) {
+                            end(closing);
+                            return;
+                        }
+                        continue;
+                    }
+                    lastId = event.id();
+                    out.write(frame("status", event.id(), event.data()));
                 } else if (closing != null) {
                     if (closing != Reason.FINISHED) {
-                        out.write(frame("closed", ("{\"reason\":\"" + closing.tag + "\"}")
+                        out.write(frame("closed", null, ("{\"reason\":\"" + closing.tag + "\"}")
                                 .getBytes(StandardCharsets.UTF_8)));
                     }
                     last = true;
@@ -184,8 +231,9 @@ final class StatusStream implements WriteListener, AsyncListener {
         }
     }
 
-    private static byte[] frame(String event, byte[] data) {
-        byte[] head = ("event: " + event + "\ndata: ").getBytes(StandardCharsets.US_ASCII);
+    private static byte[] frame(String event, String id, byte[] data) {
+        byte[] head = ("event: " + event + "\n" + (id == null ? "" : "id: " + id + "\n") + "data: ")
+                .getBytes(StandardCharsets.US_ASCII);
         byte[] frame = new byte[head.length + data.length + 2];
         System.arraycopy(head, 0, frame, 0, head.length);
         System.arraycopy(data, 0, frame, head.length, data.length);

@@ -72,6 +72,9 @@ public final class ApiKeyFilter extends OncePerRequestFilter {
                 return;
             }
             request.setAttribute(ApiClient.ATTRIBUTE, name.get());
+            if (keys.admin(name.get())) {
+                request.setAttribute(ApiClient.ADMIN, Boolean.TRUE);
+            }
             client = "key:" + name.get();
         } else {
             client = address;

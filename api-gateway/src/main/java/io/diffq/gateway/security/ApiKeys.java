@@ -14,7 +14,7 @@ import java.util.Optional;
  */
 final class ApiKeys {
 
-    private record Entry(String name, byte[] digest) {
+    private record Entry(String name, byte[] digest, boolean admin) {
     }
 
     private final List<Entry> entries;
@@ -23,7 +23,7 @@ final class ApiKeys {
         this.entries = keys.stream()
                 .map(k -> new Entry(k.name(), k.keySha256() != null
                         ? HexFormat.of().parseHex(k.keySha256().toLowerCase(Locale.ROOT))
-                        : sha256(k.key())))
+                        : sha256(k.key()), k.admin()))
                 .toList();
     }
 
@@ -54,6 +54,11 @@ final class ApiKeys {
             }
         }
         return Optional.ofNullable(match);
+    }
+
+    /** Whether the key named {@code name} has the {@code admin} role. */
+    boolean admin(String name) {
+        return entries.stream().anyMatch(e -> e.name().equals(name) && e.admin());
     }
 
     static byte[] sha256(String s) {

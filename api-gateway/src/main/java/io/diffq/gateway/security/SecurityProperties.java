@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.ConstructorBinding;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 
 /**
@@ -36,14 +37,22 @@ public record SecurityProperties(
      * @param name      who the key belongs to: shown in logs and rate-limited on its own; never secret
      * @param key       the key itself, at least 16 printable ASCII characters
      * @param keySha256 the key's SHA-256 digest as 64 hex digits
+     * @param role      {@code user} (the default): sees and cancels only the jobs it submitted; {@code admin}:
+     *                  sees, lists and cancels every job
      */
-    public record ApiKey(String name, String key, String keySha256) {
+    public record ApiKey(String name, String key, String keySha256, String role) {
+
+        /** The role of a key that sees only its own jobs. */
+        public static final String USER = "user";
+        /** The role of a key that sees every job. */
+        public static final String ADMIN = "admin";
 
         static final int MIN_KEY_LENGTH = 16;
 
         private static final Pattern HEX_SHA256 = Pattern.compile("[0-9a-fA-F]{64}");
         private static final Pattern TOKEN = Pattern.compile("[\\x21-\\x7e]+");
 
+        @ConstructorBinding
         public ApiKey {
             if (name == null || name.isBlank()) {
                 throw new IllegalArgumentException("every diffq.gateway.security.api-keys entry needs a name");
@@ -58,6 +67,21 @@ public record SecurityProperties(
             if (keySha256 != null && !HEX_SHA256.matcher(keySha256).matches()) {
                 throw new IllegalArgumentException("api key '" + name + "': key-sha256 must be 64 hex digits");
             }
+            if (role == null || role.isBlank()) {
+                role = USER;
+            }
+            if (!role.equals(USER) && !role.equals(ADMIN)) {
+                throw new IllegalArgumentException("api key '" + name + "': role must be " + USER + " or " + ADMIN);
+            }
+        }
+
+        /** A key of the {@code user} role. */
+        public ApiKey(String name, String key, String keySha256) {
+            this(name, key, keySha256, USER);
+        }
+
+        boolean admin() {
+            return ADMIN.equals(role);
         }
     }
 

@@ -15,12 +15,16 @@ import io.diffq.kafka.TopicReader;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import io.micrometer.core.instrument.Gauge;
@@ -46,12 +50,17 @@ import org.springframework.stereotype.Component;
 public class JobStatusView implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(JobStatusView.class);
+    /** How recently a worker must have reported a job of a model to count as serving it. */
+    static final Duration ACTIVE_WORKER_WINDOW = Duration.ofMinutes(5);
 
     private final Map<String, JobStatus> jobs = new ConcurrentHashMap<>();
     private final Map<String, Instant> cancelRequests = new ConcurrentHashMap<>();
     /** Per job, the offset in {@code diffq.jobs} of the request it shows. */
-    private final Map<String, Long> requestOffsets = new ConcurrentHashMap<>();
+    private final Map<String, Stored> requestOffsets = new ConcurrentHashMap<>();
     private final Throughput throughput = new Throughput();
+    private final Map<String, Throughput> throughputByModel = new ConcurrentHashMap<>();
+    /** Per model, the workers that reported one of its jobs, and when they last did (epoch second). */
+    private final Map<String, Map<String, Long>> workersByModel = new ConcurrentHashMap<>();
     private final Map<String, Set<Consumer<JobStatus>>> watchers = new ConcurrentHashMap<>();
     private final JobCodec codec;
     private final GatewayProperties properties;
@@ -60,8 +69,10 @@ public class JobStatusView implements SmartLifecycle {
     private final TopicReader reader;
 
     private final ServiceTimes serviceTimes = new ServiceTimes();
-    private volatile Counts counts = new Counts(Map.of(), Map.of());
+    private volatile Counts counts = new Counts(Map.of(), Map.of(), Map.of());
     private volatile long countsAt;
+    private volatile QueueOrder order = QueueOrder.EMPTY;
+    private volatile long orderAt;
     private Instant lastEviction;
 
     public JobStatusView(JobCodec codec, KafkaProperties kafkaProperties, GatewayProperties properties, Clock clock,
@@ -112,13 +123,16 @@ public class JobStatusView implements SmartLifecycle {
         if (now - countsAt > 1_000_000_000L) {
             Map<JobState, Long> byState = new EnumMap<>(JobState.class);
             Map<String, Long> queued = new HashMap<>();
+            Map<String, Long> running = new HashMap<>();
             jobs.values().forEach(s -> {
                 byState.merge(s.state(), 1L, Long::sum);
                 if (s.state() == JobState.QUEUED) {
                     queued.merge(modelOf(s), 1L, Long::sum);
+                } else if (s.state() == JobState.RUNNING) {
+                    running.merge(modelOf(s), 1L, Long::sum);
                 }
             });
-            counts = new Counts(byState, queued);
+            counts = new Counts(byState, queued, running);
             countsAt = now;
         }
         return counts;
@@ -128,7 +142,104 @@ public class JobStatusView implements SmartLifecycle {
         return s.model() == null ? "" : s.model();
     }
 
-    private record Counts(Map<JobState, Long> byState, Map<String, Long> queuedByModel) {
+    private record Counts(Map<JobState, Long> byState, Map<String, Long> queuedByModel,
+            Map<String, Long> runningByModel) {
+    }
+
+    /** Jobs a worker is running, per model, from the same snapshot as {@link #queuedByModel()}. */
+    public Map<String, Long> runningByModel() {
+        return counts().runningByModel();
+    }
+
+    /**
+     * Where a queued job stands, from a snapshot of the queue at most half a second old; empty when the job
+     * is not queued or its request (and so its place in the log) is not known here.
+     */
+    public Optional<QueuePosition> position(JobStatus s) {
+        Stored stored = requestOffsets.get(s.id());
+        if (s.state() != JobState.QUEUED || s.request() == null || stored == null) {
+            return Optional.empty();
+        }
+        String model = modelOf(s);
+        long ahead = queueOrder().ahead(new QueueOrder.Entry(model, stored.partition(), stored.offset(),
+                s.request().createdAt()));
+        Instant now = clock.instant();
+        Optional<Duration> perJob = serviceTimes.mean(model);
+        double rate = recentThroughput(model);
+        Instant start = null;
+        if (rate > 0) {
+            start = now.plusMillis(Math.round(ahead * 1000 / rate));
+        } else if (perJob.isPresent() && activeWorkers(model) > 0) {
+            start = now.plus(perJob.get().multipliedBy(ahead).dividedBy(activeWorkers(model)));
+        }
+        Instant finish = start == null || perJob.isEmpty() ? null : start.plus(perJob.get());
+        return Optional.of(new QueuePosition(ahead, start, finish));
+    }
+
+    /** The queue's order, rebuilt from the view at most twice a second (each poll of a queued job reads it). */
+    private QueueOrder queueOrder() {
+        long now = System.nanoTime();
+        if (now - orderAt > 500_000_000L) {
+            List<QueueOrder.Entry> queued = new ArrayList<>();
+            jobs.values().forEach(s -> {
+                Stored stored = requestOffsets.get(s.id());
+                if (s.state() == JobState.QUEUED && s.request() != null && stored != null) {
+                    queued.add(new QueueOrder.Entry(modelOf(s), stored.partition(), stored.offset(),
+                            s.request().createdAt()));
+                }
+            });
+            order = QueueOrder.of(queued);
+            orderAt = now;
+        }
+        return order;
+    }
+
+    /** When the oldest job of {@code model} that no worker has taken was accepted, if one waits. */
+    public Optional<Instant> oldestQueued(String model) {
+        return Optional.ofNullable(queueOrder().oldest(model));
+    }
+
+    /** Jobs of {@code model} finished per second over the last minute, by every worker. */
+    public double recentThroughput(String model) {
+        Throughput t = throughputByModel.get(model);
+        return t == null ? 0 : t.perSecond(clock.instant().getEpochSecond());
+    }
+
+    /** Workers that reported a job of {@code model} in the last five minutes. */
+    public int activeWorkers(String model) {
+        Map<String, Long> seen = workersByModel.get(model);
+        if (seen == null) {
+            return 0;
+        }
+        long since = clock.instant().getEpochSecond() - ACTIVE_WORKER_WINDOW.toSeconds();
+        return (int) seen.values().stream().filter(at -> at >= since).count();
+    }
+
+    /** The models this view has seen jobs of. */
+    public Set<String> models() {
+        Set<String> models = new TreeSet<>(counts().queuedByModel().keySet());
+        models.addAll(counts().runningByModel().keySet());
+        models.addAll(workersByModel.keySet());
+        models.addAll(throughputByModel.keySet());
+        models.remove("");
+        return models;
+    }
+
+    /**
+     * The job's status as this view holds it, without waiting for the view to catch up: for callers on
+     * threads that must not block (the stream ticker).
+     */
+    public Optional<JobStatus> peek(String id) {
+        return Optional.ofNullable(jobs.get(id));
+    }
+
+    /** Every job the view holds, as a live view of the map (iterate it, do not keep it). */
+    public Collection<JobStatus> all() {
+        return Collections.unmodifiableCollection(jobs.values());
+    }
+
+    /** Where a job's request lies in {@code diffq.jobs}. */
+    private record Stored(int partition, long offset) {
     }
 
     /**
@@ -167,11 +278,11 @@ public class JobStatusView implements SmartLifecycle {
      * share a partition; when it holds several (concurrent submits with one {@code Idempotency-Key}), the
      * first one is the job, on every gateway and every worker.
      */
-    public void accepted(JobRequest request, long offset) {
+    public void accepted(JobRequest request, int partition, long offset) {
         jobs.compute(request.id(), (id, current) -> {
-            Long shown = requestOffsets.get(id);
-            if (current == null || current.request() == null || shown == null || offset < shown) {
-                requestOffsets.put(id, offset);
+            Stored shown = requestOffsets.get(id);
+            if (current == null || current.request() == null || shown == null || offset < shown.offset()) {
+                requestOffsets.put(id, new Stored(partition, offset));
                 return current == null || current.state() == JobState.QUEUED
                         ? JobStatus.queued(request) : current.withRequest(request);
             }
@@ -192,11 +303,11 @@ public class JobStatusView implements SmartLifecycle {
             return Optional.empty();
         }
         JobStatus s = jobs.get(id);
-        Long first = requestOffsets.get(id);
+        Stored first = requestOffsets.get(id);
         if (s == null || s.request() == null || first == null) {
             return Optional.empty();
         }
-        return Optional.of(new FirstRequest(s.request(), first == offset));
+        return Optional.of(new FirstRequest(s.request(), first.offset() == offset));
     }
 
     /**
@@ -259,7 +370,7 @@ public class JobStatusView implements SmartLifecycle {
                     }
                     JobRequest request = codec.readRequest(r.value());
                     if (request.createdAt().isAfter(clock.instant().minus(properties.statusRetention()))) {
-                        accepted(request, r.offset());
+                        accepted(request, r.partition(), r.offset());
                     }
                 }
                 case Topics.JOB_CONTROLS -> {
@@ -284,9 +395,9 @@ public class JobStatusView implements SmartLifecycle {
         if (r.key() == null) {
             return false;
         }
-        Long offset = requestOffsets.get(r.key());
+        Stored stored = requestOffsets.get(r.key());
         JobStatus s = jobs.get(r.key());
-        return offset != null && offset == r.offset() && s != null && s.request() != null;
+        return stored != null && stored.offset() == r.offset() && s != null && s.request() != null;
     }
 
     private void applyEvent(JobEvent event) {
@@ -306,9 +417,17 @@ public class JobStatusView implements SmartLifecycle {
         if (watching != null && after != before) {
             watching.forEach(w -> w.accept(after));
         }
+        long second = clock.instant().getEpochSecond();
+        if (event.worker() != null && after.model() != null) {
+            workersByModel.computeIfAbsent(after.model(), k -> new ConcurrentHashMap<>()).put(event.worker(),
+                    Math.max(second, event.at() == null ? 0 : event.at().getEpochSecond()));
+        }
         // Only live transitions count: replaying the topics at start-up must not re-record old jobs.
         if (reader.isCaughtUp() && after.state().isTerminal() && (before == null || !before.state().isTerminal())) {
-            throughput.record(clock.instant().getEpochSecond());
+            throughput.record(second);
+            if (after.model() != null && event.worker() != null) {
+                throughputByModel.computeIfAbsent(after.model(), k -> new Throughput()).record(second);
+            }
             if (event.worker() != null) {
                 serviceTimes.finished(event.worker(), modelOf(after), event.startedAt(), event.at());
             }
@@ -354,6 +473,8 @@ public class JobStatusView implements SmartLifecycle {
         jobs.values().removeIf(s -> s.finishedAt() != null && s.finishedAt().isBefore(cutoff));
         requestOffsets.keySet().retainAll(jobs.keySet());
         cancelRequests.values().removeIf(at -> at.isBefore(cutoff));
+        long workersCutoff = clock.instant().minus(ACTIVE_WORKER_WINDOW).getEpochSecond();
+        workersByModel.values().forEach(seen -> seen.values().removeIf(at -> at < workersCutoff));
     }
 
     @Override

@@ -144,10 +144,14 @@ class ApiKeyIntegrationTests {
         assertThat(submitted.status()).as(submitted.text()).isEqualTo(202);
         String id = submitted.json().get("id").asString();
 
-        // A key configured as itself, the scheme in any case, spaces around the token.
-        Api.Response polled = api.send(request("/v1/jobs/" + id).header("Authorization", "bearer   " + BOB_KEY + " "));
+        // The scheme in any case, spaces around the token.
+        Api.Response polled = api.send(request("/v1/jobs/" + id).header("Authorization", "bearer   " + ALICE_KEY + " "));
         assertThat(polled.status()).as(polled.text()).isEqualTo(200);
         assertThat(polled.json().get("id").asString()).isEqualTo(id);
+        // A key configured as itself (not as a digest) is let through too; alice's job is not bob's to see.
+        Api.Response other = api.send(request("/v1/jobs/" + id).header("Authorization", "Bearer " + BOB_KEY));
+        assertThat(other.status()).as(other.text()).isEqualTo(404);
+        assertThat(other.json().get("type").asString()).isEqualTo("https://diffq.io/problems/job-not-found");
         Api.Response image = api.send(request("/v1/jobs/" + id + "/image")
                 .header("Authorization", "BEARER " + ALICE_KEY));
         assertThat(image.status()).as(image.text()).isEqualTo(409);

@@ -27,6 +27,7 @@ public final class MetricNames {
     public static final String GPU_MEMORY_TOTAL = "diffq.gpu.memory.total.bytes";
     public static final String GPU_TEMPERATURE = "diffq.gpu.temperature.celsius";
     public static final String GPU_POWER = "diffq.gpu.power.watts";
+    public static final String WAITS_OPEN = "diffq.gateway.waits.open";
     public static final String STREAMS_OPEN = "diffq.gateway.streams.open";
     public static final String STREAMS_CLOSED = "diffq.gateway.streams.closed";
 

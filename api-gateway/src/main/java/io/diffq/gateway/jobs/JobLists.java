@@ -1,0 +1,157 @@
+package io.diffq.gateway.jobs;
+
+import io.diffq.common.job.JobState;
+import io.diffq.common.job.JobStatus;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.DateTimeException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * Pages of {@code GET /v1/jobs}: newest first (acceptance time, then id), filtered by state, with an opaque
+ * cursor. The cursor names the last job of a page by its place in that order, not by an index, so a page
+ * neither repeats nor skips a job when new ones arrive between two requests.
+ */
+final class JobLists {
+
+    static final int DEFAULT_LIMIT = 20;
+    static final int MAX_LIMIT = 100;
+
+    private static final String CURSOR_VERSION = "c1";
+    /** A job's place in the order: newer first, and among jobs accepted at one instant the greater id first. */
+    private record Place(Instant createdAt, String id) implements Comparable<Place> {
+
+        static Place of(JobStatus s) {
+            return new Place(s.request().createdAt(), s.id());
+        }
+
+        @Override
+        public int compareTo(Place o) {
+            int c = o.createdAt.compareTo(createdAt);
+            return c != 0 ? c : o.id.compareTo(id);
+        }
+    }
+
+    private static final Comparator<JobStatus> NEWEST_FIRST = Comparator.comparing(Place::of);
+
+    /**
+     * One page.
+     *
+     * @param jobs  the page's jobs, newest first
+     * @param next  the cursor of the next page, or {@code null} on the last one
+     * @param limit the page size asked for
+     */
+    record Page(List<JobStatus> jobs, String next, int limit) {
+
+        /** The next page's path, with the same filter and size. */
+        String nextLink(String state) {
+            return "/v1/jobs?" + (state == null ? "" : "state=" + URLEncoder.encode(state, StandardCharsets.UTF_8) + "&")
+                    + "limit=" + limit + "&cursor=" + next;
+        }
+    }
+
+    private JobLists() {
+    }
+
+    /**
+     * The page of {@code all} that {@code state}, {@code limit} and {@code cursor} name, among the jobs
+     * {@code visible} lets through; the parameters as the client sent them (each checked, every error naming
+     * it). Selects the page in one pass over the jobs, keeping only {@code limit + 1} of them.
+     */
+    static Page page(Collection<JobStatus> all, Predicate<JobStatus> visible, String state, String limit,
+            String cursor) {
+        List<InvalidJobException.FieldError> errors = new ArrayList<>();
+        Set<JobState> states = states(state, errors);
+        int size = limit(limit, errors);
+        Place after = cursor == null ? null : decode(cursor, errors);
+        if (!errors.isEmpty()) {
+            throw new InvalidJobException(errors);
+        }
+        // The size + 1 newest that come after the cursor: a heap whose head is the oldest kept.
+        PriorityQueue<JobStatus> kept = new PriorityQueue<>(NEWEST_FIRST.reversed());
+        for (JobStatus s : all) {
+            if (s.request() == null || s.request().createdAt() == null || !states.contains(s.state())
+                    || (after != null && Place.of(s).compareTo(after) <= 0) || !visible.test(s)) {
+                continue;
+            }
+            kept.add(s);
+            if (kept.size() > size + 1) {
+                kept.poll();
+            }
+        }
+        List<JobStatus> page = new ArrayList<>(kept);
+        page.sort(NEWEST_FIRST);
+        String next = null;
+        if (page.size() > size) {
+            page = page.subList(0, size);
+            next = encode(page.get(size - 1));
+        }
+        return new Page(List.copyOf(page), next, size);
+    }
+
+    private static Set<JobState> states(String state, List<InvalidJobException.FieldError> errors) {
+        if (state == null || state.isBlank()) {
+            return EnumSet.allOf(JobState.class);
+        }
+        Set<JobState> states = EnumSet.noneOf(JobState.class);
+        for (String name : state.split(",")) {
+            try {
+                states.add(JobState.valueOf(name.strip().toUpperCase(Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                errors.add(new InvalidJobException.FieldError("state", "must be one or more of "
+                        + List.of(JobState.values()) + ", comma-separated"));
+                break;
+            }
+        }
+        return states;
+    }
+
+    private static int limit(String limit, List<InvalidJobException.FieldError> errors) {
+        if (limit == null) {
+            return DEFAULT_LIMIT;
+        }
+        try {
+            int n = Integer.parseInt(limit.strip());
+            if (n >= 1 && n <= MAX_LIMIT) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        errors.add(new InvalidJobException.FieldError("limit", "must be an integer between 1 and " + MAX_LIMIT));
+        return DEFAULT_LIMIT;
+    }
+
+    /** A cursor: the last job's acceptance time and id, base64url-encoded (opaque to clients). */
+    private static String encode(JobStatus last) {
+        Instant t = last.request().createdAt();
+        String raw = CURSOR_VERSION + ":" + t.getEpochSecond() + ":" + t.getNano() + ":" + last.id();
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The place a cursor names; {@code null} (and an error) when it is not one this API gave out. */
+    private static Place decode(String cursor, List<InvalidJobException.FieldError> errors) {
+        try {
+            String raw = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
+            String[] parts = raw.split(":", 4);
+            if (parts.length == 4 && parts[0].equals(CURSOR_VERSION) && !parts[3].isEmpty()) {
+                Instant t = Instant.ofEpochSecond(Long.parseLong(parts[1]), Long.parseLong(parts[2]));
+                return new Place(t, parts[3]);
+            }
+        } catch (IllegalArgumentException | DateTimeException e) {
+            // reported below
+        }
+        errors.add(new InvalidJobException.FieldError("cursor", "is not a cursor this API gave out"));
+        return null;
+    }
+}

@@ -1,0 +1,84 @@
+package io.diffq.gateway.queue;
+
+import io.diffq.gateway.models.KnownModels;
+import io.diffq.gateway.status.JobStatusView;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import org.springframework.http.CacheControl;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * {@code GET /v1/queue}: the queue as a client sees it, model by model. Every gateway reads every job and
+ * event, so each answers for the whole fleet.
+ */
+@RestController
+class QueueController {
+
+    /**
+     * The queue.
+     *
+     * @param at      when it was read
+     * @param waiting jobs no worker has taken, all models together
+     * @param workers members of the worker group (idle ones too), all models together
+     * @param models  each model known to the gateway or seen in a job
+     */
+    record QueueView(Instant at, long waiting, int workers, List<ModelQueue> models) {
+    }
+
+    /**
+     * One model's queue.
+     *
+     * @param model               the model
+     * @param waiting             its jobs no worker has taken
+     * @param running             its jobs a worker is running
+     * @param workers             workers serving it: those that reported one of its jobs in the last five
+     *                            minutes; with a single model known, every member of the worker group
+     * @param throughputPerMinute its jobs finished over the last minute
+     * @param oldestWaitSeconds   how long its oldest waiting job has waited; 0 when none waits
+     * @param oldestQueuedAt      when that job was accepted; absent when none waits
+     */
+    record ModelQueue(String model, long waiting, long running, int workers, double throughputPerMinute,
+            double oldestWaitSeconds, Instant oldestQueuedAt) {
+    }
+
+    private final JobStatusView view;
+    private final QueueMonitor monitor;
+    private final KnownModels models;
+    private final Clock clock;
+
+    QueueController(JobStatusView view, QueueMonitor monitor, KnownModels models, Clock clock) {
+        this.view = view;
+        this.monitor = monitor;
+        this.models = models;
+        this.clock = clock;
+    }
+
+    @GetMapping(path = "/v1/queue", produces = MediaType.APPLICATION_JSON_VALUE)
+    ResponseEntity<QueueView> queue() {
+        Instant now = clock.instant();
+        int groupMembers = monitor.snapshot().workers();
+        Set<String> names = new TreeSet<>(models.names());
+        names.addAll(view.models());
+        var queued = view.queuedByModel();
+        var running = view.runningByModel();
+        List<ModelQueue> perModel = names.stream().map(model -> {
+            Instant oldest = view.oldestQueued(model).orElse(null);
+            int workers = names.size() == 1 ? Math.max(groupMembers, view.activeWorkers(model))
+                    : view.activeWorkers(model);
+            double waited = oldest == null ? 0 : Math.max(0, Duration.between(oldest, now).toMillis() / 1000.0);
+            return new ModelQueue(model, queued.getOrDefault(model, 0L), running.getOrDefault(model, 0L), workers,
+                    Math.round(view.recentThroughput(model) * 60 * 100) / 100.0, waited, oldest);
+        }).toList();
+        long waiting = queued.values().stream().mapToLong(Long::longValue).sum();
+        return ResponseEntity.ok()
+                .cacheControl(CacheControl.noStore())
+                .body(new QueueView(now, waiting, groupMembers, perModel));
+    }
+}
