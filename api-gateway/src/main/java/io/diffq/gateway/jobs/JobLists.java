@@ -2,6 +2,7 @@ package io.diffq.gateway.jobs;
 
 import io.diffq.common.job.JobState;
 import io.diffq.common.job.JobStatus;
+import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.DateTimeException;
@@ -11,8 +12,10 @@ import java.util.Base64;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.function.Predicate;
@@ -28,6 +31,8 @@ final class JobLists {
     static final int MAX_LIMIT = 100;
 
     private static final String CURSOR_VERSION = "c1";
+    private static final Set<String> PARAMETERS = Set.of("state", "limit", "cursor");
+    private static final int MAX_QUERY_LENGTH = 2048;
     /** A job's place in the order: newer first, and among jobs accepted at one instant the greater id first. */
     private record Place(Instant createdAt, String id) implements Comparable<Place> {
 
@@ -97,6 +102,35 @@ final class JobLists {
             next = encode(page.get(size - 1));
         }
         return new Page(List.copyOf(page), next, size);
+    }
+
+    /**
+     * The parameters of a list query: {@code state}, {@code limit} and {@code cursor}, each at most once and
+     * percent-decoded as UTF-8; other parameters are ignored. A query that cannot be read is a {@code 400}.
+     */
+    static Map<String, String> query(String raw) {
+        Map<String, String> params = new HashMap<>();
+        if (raw == null || raw.isEmpty()) {
+            return params;
+        }
+        if (raw.length() > MAX_QUERY_LENGTH) {
+            throw InvalidJobException.of("(query)", "is longer than " + MAX_QUERY_LENGTH + " characters");
+        }
+        for (String pair : raw.split("&")) {
+            int eq = pair.indexOf('=');
+            String name;
+            String value;
+            try {
+                name = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+                value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException e) {
+                throw InvalidJobException.of("(query)", "has a malformed percent-escape");
+            }
+            if (PARAMETERS.contains(name) && params.putIfAbsent(name, value) != null) {
+                throw InvalidJobException.of(name, "is given more than once");
+            }
+        }
+        return params;
     }
 
     private static Set<JobState> states(String state, List<InvalidJobException.FieldError> errors) {

@@ -36,7 +36,6 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestAttribute;
 import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
-import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.context.request.async.DeferredResult;
 
@@ -247,9 +246,13 @@ class JobsController {
      * @param cursor the {@code next} of the previous page
      */
     @GetMapping(produces = MediaType.APPLICATION_JSON_VALUE)
-    ResponseEntity<Map<String, Object>> list(@RequestParam(required = false) String state,
-            @RequestParam(required = false) String limit, @RequestParam(required = false) String cursor,
-            HttpServletRequest request) {
+    ResponseEntity<Map<String, Object>> list(HttpServletRequest request) {
+        // The query is read here, not by the container: its parameter parsing fails a hostile query (too many
+        // parameters, bad escapes) with an exception of its own, where this answers a 400 naming the problem.
+        Map<String, String> query = JobLists.query(request.getQueryString());
+        String state = query.get("state");
+        String limit = query.get("limit");
+        String cursor = query.get("cursor");
         JobLists.Page page = JobLists.page(view.all(), s -> visible(s, request), state, limit, cursor);
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("jobs", page.jobs().stream().map(this::view).toList());
