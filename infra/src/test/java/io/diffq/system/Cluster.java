@@ -84,6 +84,15 @@ final class Cluster implements AutoCloseable {
         return p;
     }
 
+    /** Starts a worker whose PyTorch uses {@code torchThreads} threads. */
+    ServiceProcess worker(int torchThreads, String... args) {
+        String name = "worker-" + names.incrementAndGet();
+        ServiceProcess p = ServiceProcess.worker(dir, name, bootstrapServers(), KafkaBrokerProcess.freePort(),
+                torchThreads, args);
+        processes.add(p);
+        return p;
+    }
+
     static String submit(Http api, String json) {
         HttpResponse<byte[]> r = api.post("/v1/jobs", json);
         if (r.statusCode() != 202) {

@@ -22,6 +22,11 @@ final class Http {
         this.base = "http://127.0.0.1:" + port;
     }
 
+    /** The API's address, {@code http://127.0.0.1:<port>}. */
+    String base() {
+        return base;
+    }
+
     HttpResponse<byte[]> post(String path, String json) {
         return send(HttpRequest.newBuilder(URI.create(base + path))
                 .header("Content-Type", "application/json")

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** A diffq service (gateway or worker) run from its packaged jar in its own JVM, as in production. */
@@ -47,10 +48,27 @@ public final class ServiceProcess implements AutoCloseable {
                 "--diffq.gateway.models.served=simulated",
                 "--diffq.gateway.models.default-model=simulated"));
         return start(name, ROOT.resolve("api-gateway/target/api-gateway.jar"), dir, managementPort,
-                overridden(args, extra), extraJvmOptions("BENCH_GATEWAY_JVM_ARGS"));
+                overridden(args, extra), extraJvmOptions("BENCH_GATEWAY_JVM_ARGS"), Map.of());
     }
 
     public static ServiceProcess worker(Path dir, String name, String bootstrap, int managementPort, String... extra) {
+        return start(name, ROOT.resolve("gpu-worker/target/gpu-worker.jar"), dir, managementPort,
+                workerArgs(name, bootstrap, managementPort, extra), List.of(), Map.of());
+    }
+
+    /**
+     * A worker whose PyTorch runs on {@code torchThreads} threads (DJL's intra-op threads and OpenMP's), so that
+     * a test running a real model beside other processes does not take every core.
+     */
+    public static ServiceProcess worker(Path dir, String name, String bootstrap, int managementPort, int torchThreads,
+            String... extra) {
+        return start(name, ROOT.resolve("gpu-worker/target/gpu-worker.jar"), dir, managementPort,
+                workerArgs(name, bootstrap, managementPort, extra),
+                List.of("-Dai.djl.pytorch.num_threads=" + torchThreads),
+                Map.of("OMP_NUM_THREADS", String.valueOf(torchThreads)));
+    }
+
+    private static List<String> workerArgs(String name, String bootstrap, int managementPort, String... extra) {
         List<String> args = new ArrayList<>(List.of(
                 "--server.port=" + managementPort,
                 "--spring.kafka.bootstrap-servers=" + bootstrap,
@@ -60,7 +78,7 @@ public final class ServiceProcess implements AutoCloseable {
             args.add("--diffq.worker.models=simulated");
         }
         args.addAll(List.of(extra));
-        return start(name, ROOT.resolve("gpu-worker/target/gpu-worker.jar"), dir, managementPort, args, List.of());
+        return args;
     }
 
     /**
@@ -89,7 +107,7 @@ public final class ServiceProcess implements AutoCloseable {
     }
 
     private static ServiceProcess start(String name, Path jar, Path dir, int managementPort, List<String> args,
-            List<String> jvmOptions) {
+            List<String> jvmOptions, Map<String, String> environment) {
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException(jar + " is missing: run the build (mvn package) first");
         }
@@ -101,10 +119,11 @@ public final class ServiceProcess implements AutoCloseable {
         cmd.addAll(args);
         Path log = dir.resolve(name + ".log");
         try {
-            Process p = new ProcessBuilder(cmd)
+            ProcessBuilder builder = new ProcessBuilder(cmd)
                     .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                    .start();
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+            builder.environment().putAll(environment);
+            Process p = builder.start();
             ServiceProcess s = new ServiceProcess(name, log, managementPort, p);
             s.awaitHealthy(Duration.ofSeconds(120));
             return s;

@@ -99,6 +99,27 @@ class ApiKeyIntegrationTests {
         }
     }
 
+    /**
+     * The playground page is outside {@code /v1}: a browser loads it without a key, and the page then sends the
+     * key its user typed. It loads nothing from elsewhere (its policy allows this origin only).
+     */
+    @Test
+    void thePlaygroundPageIsServedWithoutAKeyWhileTheApiStillWantsOne() {
+        Api api = new Api(port);
+        Api.Response page = api.get("/");
+        assertThat(page.status()).isEqualTo(200);
+        assertThat(page.contentType()).startsWith("text/html");
+        assertThat(page.text()).contains("<title>diffq playground</title>", "src=\"playground.js\"",
+                "default-src 'none'", "connect-src 'self'");
+        for (String file : List.of("/playground.js", "/playground.css")) {
+            Api.Response r = api.get(file);
+            assertThat(r.status()).as(file).isEqualTo(200);
+            assertThat(r.text()).as(file).doesNotContain("http://", "https://");
+        }
+        assertThat(api.get("/playground.js").contentType()).contains("javascript");
+        assertUnauthorized(api.get("/v1/models"));
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {
             "Bearer wrong-key-wrong-key-wrong",
