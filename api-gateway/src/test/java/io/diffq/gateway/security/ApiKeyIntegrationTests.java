@@ -117,6 +117,12 @@ class ApiKeyIntegrationTests {
             assertThat(r.text()).as(file).doesNotContain("http://", "https://");
         }
         assertThat(api.get("/playground.js").contentType()).contains("javascript");
+        assertThat(api.send(request("/").header("Accept", "application/json")).status())
+                .as("the page whatever the client accepts").isEqualTo(200);
+        Api.Response post = api.send(request("/").header("Accept", "application/xml")
+                .POST(HttpRequest.BodyPublishers.ofString("{}")));
+        assertThat(post.status()).isEqualTo(405);
+        assertThat(post.contentType()).startsWith("application/problem+json");
         assertUnauthorized(api.get("/v1/models"));
     }
 
