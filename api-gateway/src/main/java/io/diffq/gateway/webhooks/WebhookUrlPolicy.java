@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 
 /**
@@ -35,6 +36,7 @@ public class WebhookUrlPolicy {
 
     private final Set<String> allowedHosts;
 
+    @Autowired
     public WebhookUrlPolicy(WebhookProperties properties) {
         this(properties.allowedHosts());
     }
