@@ -224,7 +224,15 @@ class WebhookSender implements SmartLifecycle {
             return;
         }
         long start = System.nanoTime();
-        WebhookClient.Attempt a = client.deliver(d);
+        WebhookClient.Attempt a;
+        try {
+            a = client.deliver(d);
+        } catch (RuntimeException e) {
+            // A URL the HTTP client will not take (the policy let it through): trying again would not help, and
+            // a delivery left unfinished would hold its partition's offset for good.
+            log.warn("webhook {} of job {} cannot be sent: {}", d.id(), d.jobId(), e.toString());
+            a = new WebhookClient.Attempt(WebhookClient.Outcome.FAILED, 0, java.util.Optional.empty());
+        }
         Duration took = Duration.ofNanos(System.nanoTime() - start);
         if (a.outcome() != WebhookClient.Outcome.RETRY) {
             metrics.record(WebhookMetrics.outcome(a.outcome()), d.type(), took);
