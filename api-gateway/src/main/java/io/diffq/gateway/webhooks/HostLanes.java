@@ -21,6 +21,7 @@ final class HostLanes {
         this.perHost = perHost;
     }
 
+    /** One host's tasks: how many run, and those waiting for a turn. */
     private static final class Lane {
         int running;
         final Queue<Runnable> waiting = new ArrayDeque<>();

@@ -366,6 +366,7 @@ class WebhookSender implements SmartLifecycle {
         }
     }
 
+    /** Hands partitions over cleanly: what is held goes back to the outbox, what is done is committed. */
     private final class Rebalance implements ConsumerRebalanceListener {
 
         @Override
