@@ -16,7 +16,8 @@ import org.springframework.web.bind.annotation.RestController;
 /**
  * How the gateway's feature packages may use each other. From the bottom: the root package (settings,
  * {@link ApiClient}) and {@code kafka} (broker plumbing) use no feature; {@code status} (the job-status view) uses
- * only those; {@code queue} uses {@code status}, {@code models} uses {@code kafka}; {@code jobs} uses them all;
+ * only those; {@code queue} uses {@code status}, {@code models} uses {@code kafka}; {@code webhooks} uses {@code status} (and
+ * asks {@code jobs} for the job's view through an interface of its own); {@code jobs} uses them all;
  * {@code web} (the advice and error pages) maps the features' exceptions; {@code security} (the key filter) writes
  * its answers with {@code web}'s problem writer. Nothing points back up, so there is no cycle.
  */
@@ -24,13 +25,13 @@ class LayeringTests {
 
     private static final String GATEWAY = "io.diffq.gateway";
     private static final String[] FEATURES = {"..gateway.jobs..", "..gateway.status..", "..gateway.queue..",
-            "..gateway.models..", "..gateway.web..", "..gateway.security.."};
+            "..gateway.models..", "..gateway.web..", "..gateway.security..", "..gateway.webhooks.."};
 
     static final ArchRule NO_CYCLES = slices().matching("io.diffq.gateway.(*)..").should().beFreeOfCycles();
 
     static final ArchRule STATUS_USES_NO_FEATURE = noClasses().that().resideInAPackage("..gateway.status..")
             .should().dependOnClassesThat().resideInAnyPackage("..gateway.jobs..", "..gateway.queue..",
-                    "..gateway.models..", "..gateway.web..", "..gateway.security..")
+                    "..gateway.models..", "..gateway.web..", "..gateway.security..", "..gateway.webhooks..")
             .because("the job-status view is read by jobs and queue, and knows neither");
 
     static final ArchRule KAFKA_USES_NO_FEATURE = noClasses().that().resideInAPackage("..gateway.kafka..")

@@ -7,6 +7,8 @@ import io.diffq.gateway.GatewayProperties;
 import io.diffq.gateway.GatewayProperties.Limits;
 import io.diffq.gateway.jobs.InvalidJobException.FieldError;
 import io.diffq.gateway.models.KnownModels;
+import io.diffq.gateway.webhooks.WebhookProperties;
+import io.diffq.gateway.webhooks.WebhookUrlPolicy;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -17,6 +19,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -44,7 +47,7 @@ public class JobRequestParser {
     private static final Pattern IDEMPOTENCY_KEY = Pattern.compile("[\\x21-\\x7E]{1,255}");
 
     private static final Set<String> FIELDS = Set.of("prompt", "negativePrompt", "width", "height", "steps",
-            "guidanceScale", "seed", "model", "scheduler", "deadlineSeconds");
+            "guidanceScale", "seed", "model", "scheduler", "deadlineSeconds", "webhook", "webhookEvents");
 
     private final JsonMapper mapper = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -53,12 +56,17 @@ public class JobRequestParser {
     private final KnownModels models;
     private final Clock clock;
     private final JobIds ids;
+    private final WebhookProperties webhooks;
+    private final WebhookUrlPolicy webhookUrls;
 
-    public JobRequestParser(GatewayProperties properties, KnownModels models, Clock clock, JobIds ids) {
+    public JobRequestParser(GatewayProperties properties, KnownModels models, Clock clock, JobIds ids,
+            WebhookProperties webhooks, WebhookUrlPolicy webhookUrls) {
         this.properties = properties;
         this.models = models;
         this.clock = clock;
         this.ids = ids;
+        this.webhooks = webhooks;
+        this.webhookUrls = webhookUrls;
     }
 
     /**
@@ -95,6 +103,7 @@ public class JobRequestParser {
         String requestedModel = f.string("model");
         String scheduler = f.string("scheduler");
         long deadlineSeconds = f.integer("deadlineSeconds", 1, limits.maxDeadline().toSeconds(), -1);
+        JobRequest.Webhook webhook = webhook(root, f, errors);
 
         // What the model draws decides the sizes and schedulers a job may ask for.
         ModelCard card = f.failed("model") ? null : model(requestedModel, errors);
@@ -120,8 +129,11 @@ public class JobRequestParser {
         // Stored as checked: the card's one spelling of a scheduler name.
         scheduler = ModelCard.schedulerName(scheduler);
         Instant now = clock.instant();
-        String fingerprint = idempotencyKey == null ? null : fingerprint(prompt, negative, w, h, steps,
-                guidance, seed, card.name(), scheduler, deadlineSeconds);
+        // Without a webhook the digest is as it was before jobs had one, so a retry across an upgrade still matches.
+        String fingerprint = idempotencyKey == null ? null : webhook == null
+                ? fingerprint(prompt, negative, w, h, steps, guidance, seed, card.name(), scheduler, deadlineSeconds)
+                : fingerprint(prompt, negative, w, h, steps, guidance, seed, card.name(), scheduler, deadlineSeconds,
+                        webhook.url(), String.join(",", webhook.events()));
         String id = idempotencyKey == null ? ids.random() : ids.idempotent(client, idempotencyKey);
         return new JobRequest(
                 id,
@@ -138,7 +150,54 @@ public class JobRequestParser {
                 deadlineSeconds > 0 ? now.plus(Duration.ofSeconds(deadlineSeconds)) : null,
                 fingerprint,
                 ApiClient.ANONYMOUS.equals(client) ? null : client,
-                null);
+                webhook);
+    }
+
+    /**
+     * The webhook asked for, or {@code null} (with an error when the fields are wrong): a URL the
+     * {@link WebhookUrlPolicy} lets through, and distinct known events, {@code completed} unless given.
+     */
+    private JobRequest.Webhook webhook(JsonNode root, Fields f, List<FieldError> errors) {
+        String url = f.string("webhook");
+        JsonNode events = root.get("webhookEvents");
+        boolean eventsGiven = events != null && !events.isNull();
+        if (url == null) {
+            if (eventsGiven && !f.failed("webhook")) {
+                errors.add(new FieldError("webhookEvents", "is only allowed with a webhook"));
+            }
+            return null;
+        }
+        if (!webhooks.active()) {
+            errors.add(new FieldError("webhook", "webhooks are not configured on this gateway"
+                    + " (diffq.gateway.webhooks: enabled, with at least one signing secret)"));
+            return null;
+        }
+        try {
+            webhookUrls.check(url);
+        } catch (WebhookUrlPolicy.RefusedUrlException e) {
+            errors.add(new FieldError("webhook", e.getMessage()));
+        }
+        if (!eventsGiven) {
+            return new JobRequest.Webhook(url, List.of(JobRequest.Webhook.COMPLETED));
+        }
+        String expected = "; each one of " + JobRequest.Webhook.EVENTS;
+        if (!events.isArray() || events.isEmpty()) {
+            errors.add(new FieldError("webhookEvents", "must be a non-empty array of event names" + expected));
+            return null;
+        }
+        List<String> names = new ArrayList<>();
+        for (JsonNode e : events) {
+            if (!e.isString() || !JobRequest.Webhook.EVENTS.contains(e.asString())) {
+                errors.add(new FieldError("webhookEvents", "must list event names" + expected));
+                return null;
+            }
+            names.add(e.asString());
+        }
+        if (new HashSet<>(names).size() != names.size()) {
+            errors.add(new FieldError("webhookEvents", "must not name an event twice"));
+            return null;
+        }
+        return new JobRequest.Webhook(url, names);
     }
 
     /** The card of the model asked for (or the default one), or {@code null} with an error when unknown. */

@@ -9,6 +9,8 @@ import io.diffq.gateway.ApiClient;
 import io.diffq.gateway.GatewayProperties;
 import io.diffq.gateway.models.KnownModels;
 import io.diffq.gateway.models.ModelCatalog;
+import io.diffq.gateway.webhooks.WebhookProperties;
+import io.diffq.gateway.webhooks.WebhookUrlPolicy;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
@@ -36,8 +38,10 @@ class JobRequestParserTests {
     static JobRequestParser parser(Map<String, String> settings, ModelCard... cards) {
         GatewayProperties properties = new Binder(new MapConfigurationPropertySource(settings))
                 .bindOrCreate("diffq.gateway", GatewayProperties.class);
+        WebhookProperties webhooks = new Binder(new MapConfigurationPropertySource(settings))
+                .bindOrCreate("diffq.gateway.webhooks", WebhookProperties.class);
         return new JobRequestParser(properties, new KnownModels(ModelCatalog.of(cards), properties),
-                Clock.fixed(NOW, ZoneOffset.UTC), new JobIds(properties));
+                Clock.fixed(NOW, ZoneOffset.UTC), new JobIds(properties), webhooks, new WebhookUrlPolicy(webhooks));
     }
 
     private JobRequest parse(String json) {

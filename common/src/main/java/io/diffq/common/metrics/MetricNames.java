@@ -30,6 +30,10 @@ public final class MetricNames {
     public static final String WAITS_OPEN = "diffq.gateway.waits.open";
     public static final String STREAMS_OPEN = "diffq.gateway.streams.open";
     public static final String STREAMS_CLOSED = "diffq.gateway.streams.closed";
+    /** Webhook delivery attempts, by {@code outcome} and {@code event} (the payload's type). */
+    public static final String WEBHOOK_DELIVERIES = "diffq.webhook.deliveries";
+    /** How long one webhook delivery attempt took, by {@code outcome} and {@code event}. */
+    public static final String WEBHOOK_DELIVERY_DURATION = "diffq.webhook.delivery.duration";
 
     public static final String TAG_OUTCOME = "outcome";
     public static final String TAG_MODEL = "model";
@@ -38,6 +42,7 @@ public final class MetricNames {
     public static final String TAG_TOPIC = "topic";
     public static final String TAG_PARTITION = "partition";
     public static final String TAG_REASON = "reason";
+    public static final String TAG_EVENT = "event";
 
     /**
      * Histogram buckets of the job latencies (queue wait, inference, end to end): jobs take from tens of

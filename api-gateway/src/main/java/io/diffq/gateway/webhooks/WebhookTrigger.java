@@ -1,0 +1,226 @@
+package io.diffq.gateway.webhooks;
+
+import io.diffq.common.job.JobEvent;
+import io.diffq.common.job.JobRequest;
+import io.diffq.common.job.JobStatus;
+import io.diffq.common.json.JobCodec;
+import io.diffq.common.json.MalformedRecordException;
+import io.diffq.common.kafka.Topics;
+import io.diffq.gateway.status.JobStatusView;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.stereotype.Component;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Turns job events into webhook deliveries, exactly once: a consumer group ({@value #GROUP}) reads
+ * {@code diffq.job-events}, and for each event a job's webhook asked for writes one {@link Delivery} to the outbox
+ * ({@code diffq.webhooks}) in a Kafka transaction that also commits the consumed offsets. A gateway that stops or
+ * crashes mid-batch leaves the transaction aborted and the offsets where they were: the next owner of the
+ * partition writes the batch's deliveries once, never twice and never not at all.
+ *
+ * <p>Which webhook a job has comes from its request, held by the status view. Each delivery's {@code webhook-id}
+ * is derived from the event's place in the topic, so it names the event on every try of every sender.
+ */
+@Component
+class WebhookTrigger implements SmartLifecycle {
+
+    static final String GROUP = "diffq-webhook-trigger";
+    private static final Logger log = LoggerFactory.getLogger(WebhookTrigger.class);
+    private static final Duration POLL = Duration.ofMillis(200);
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final KafkaProperties kafka;
+    private final WebhookProperties properties;
+    private final JobStatusView view;
+    private final JobSnapshots snapshots;
+    private final Clock clock;
+    private final JobCodec codec = new JobCodec();
+    private final DeliveryCodec deliveries = new DeliveryCodec();
+
+    private volatile boolean running;
+    private volatile KafkaConsumer<String, byte[]> consumer;
+    private Thread thread;
+
+    WebhookTrigger(KafkaProperties kafka, WebhookProperties properties, JobStatusView view, JobSnapshots snapshots,
+            Clock clock) {
+        this.kafka = kafka;
+        this.properties = properties;
+        this.view = view;
+        this.snapshots = snapshots;
+        this.clock = clock;
+    }
+
+    @Override
+    public void start() {
+        if (!properties.active()) {
+            log.info("webhooks are off (diffq.gateway.webhooks.enabled or .secrets not set): jobs may not name one");
+            return;
+        }
+        running = true;
+        thread = new Thread(this::run, "diffq-webhook-trigger");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    private void run() {
+        while (running) {
+            try (KafkaConsumer<String, byte[]> c = newConsumer(); KafkaProducer<String, byte[]> p = newProducer()) {
+                consumer = c;
+                p.initTransactions();
+                c.subscribe(List.of(Topics.JOB_EVENTS));
+                while (running) {
+                    ConsumerRecords<String, byte[]> records = c.poll(POLL);
+                    if (!records.isEmpty()) {
+                        triggerExactlyOnce(c, p, records);
+                    }
+                }
+            } catch (WakeupException e) {
+                // stop() woke the consumer: the loop condition decides
+            } catch (RuntimeException e) {
+                // A fenced or broken producer, a lost broker: start over from the committed offsets.
+                log.warn("webhook trigger: {}; starting over from the committed offsets", e.toString());
+                sleepQuietly(1000);
+            }
+        }
+    }
+
+    /** Writes the batch's deliveries and its offsets in one transaction; on failure, rewinds to the batch. */
+    private void triggerExactlyOnce(KafkaConsumer<String, byte[]> c, KafkaProducer<String, byte[]> p,
+            ConsumerRecords<String, byte[]> records) {
+        p.beginTransaction();
+        try {
+            for (ConsumerRecord<String, byte[]> r : records) {
+                delivery(r).ifPresent(d -> p.send(new ProducerRecord<>(Topics.WEBHOOKS, d.jobId(), deliveries.write(d))));
+            }
+            Map<TopicPartition, OffsetAndMetadata> next = new HashMap<>();
+            for (TopicPartition tp : records.partitions()) {
+                List<ConsumerRecord<String, byte[]>> part = records.records(tp);
+                next.put(tp, new OffsetAndMetadata(part.get(part.size() - 1).offset() + 1));
+            }
+            p.sendOffsetsToTransaction(next, c.groupMetadata());
+            p.commitTransaction();
+        } catch (RuntimeException e) {
+            // Nothing of the batch was committed: read it again (the same webhook ids come out).
+            try {
+                p.abortTransaction();
+            } catch (RuntimeException abort) {
+                throw e; // a fenced or broken producer: the caller starts over with new clients
+            }
+            for (TopicPartition tp : records.partitions()) {
+                c.seek(tp, records.records(tp).get(0).offset());
+            }
+            log.warn("webhook trigger: {}; retrying the batch", e.toString());
+            sleepQuietly(1000);
+        }
+    }
+
+    /** The delivery the event calls for, if its job's webhook wants it. */
+    private Optional<Delivery> delivery(ConsumerRecord<String, byte[]> r) {
+        if (r.value() == null) {
+            return Optional.empty();
+        }
+        JobEvent event;
+        try {
+            event = codec.readEvent(r.value());
+        } catch (MalformedRecordException e) {
+            log.warn("webhook trigger: skipping unreadable event {}-{}@{}", r.topic(), r.partition(), r.offset());
+            return Optional.empty();
+        }
+        Optional<WebhookEvent> kind = WebhookEvent.of(event);
+        // An event older than the retry horizon would be given up at once: a group that starts from the
+        // beginning of the topic (the first gateway with webhooks) does not announce the past.
+        if (kind.isEmpty() || event.at().isBefore(clock.instant().minus(properties.horizon()))) {
+            return Optional.empty();
+        }
+        JobRequest request = view.find(event.jobId()).map(JobStatus::request).orElse(null);
+        if (request == null || request.webhook() == null || !request.webhook().wants(kind.get().eventName())) {
+            return Optional.empty();
+        }
+        // Each event is a full snapshot of its job: the view at the event, not the job's state by now.
+        JobStatus at = JobStatus.fromSnapshot(event).withRequest(request);
+        ObjectNode payload = JSON.createObjectNode();
+        payload.put("type", kind.get().type());
+        payload.put("timestamp", event.at().toString());
+        payload.set("data", JSON.readTree(snapshots.viewJson(at, event.at())));
+        String id = "msg_" + event.jobId().replace("-", "") + "_" + r.partition() + "_" + r.offset();
+        return Optional.of(new Delivery(id, event.jobId(), request.webhook().url(), kind.get().type(),
+                JSON.writeValueAsString(payload), 1, clock.instant(), clock.instant()));
+    }
+
+    private KafkaConsumer<String, byte[]> newConsumer() {
+        Map<String, Object> config = new HashMap<>(kafka.buildConsumerProperties());
+        config.put(ConsumerConfig.GROUP_ID_CONFIG, GROUP);
+        config.put(ConsumerConfig.CLIENT_ID_CONFIG, "diffq-webhook-trigger-" + UUID.randomUUID());
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, IsolationLevel.READ_COMMITTED.name().toLowerCase(Locale.ROOT));
+        config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 200);
+        return new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer());
+    }
+
+    private KafkaProducer<String, byte[]> newProducer() {
+        Map<String, Object> config = new HashMap<>(kafka.buildProducerProperties());
+        // Unique per instance: since KIP-447 a stale member is fenced by the group's generation, not by the id.
+        config.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "diffq-webhook-trigger-" + UUID.randomUUID());
+        config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        config.put(ProducerConfig.ACKS_CONFIG, "all");
+        config.put(ProducerConfig.CLIENT_ID_CONFIG, "diffq-webhook-trigger-producer");
+        return new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer());
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void stop() {
+        running = false;
+        KafkaConsumer<String, byte[]> c = consumer;
+        if (c != null) {
+            c.wakeup();
+        }
+        if (thread != null) {
+            try {
+                thread.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+}
