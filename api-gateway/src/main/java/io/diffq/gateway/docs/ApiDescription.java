@@ -95,7 +95,7 @@ final class ApiDescription {
         Components components = new Components();
         JobSchemas.all(gateway, models).forEach(components::addSchemas);
         components.addSecuritySchemes(BEARER, new SecurityScheme().type(SecurityScheme.Type.HTTP).scheme("bearer")
-                .description("An API key as 'Authorization: Bearer <key>' on every /v1 request"
+                .description("An API key as `Authorization: Bearer <key>` on every /v1 request"
                         + (keysRequired ? "." : "; this gateway has no keys configured, so its API is open.")));
         api.components(components);
         api.security(keysRequired ? List.of(new SecurityRequirement().addList(BEARER)) : null);
@@ -106,7 +106,7 @@ final class ApiDescription {
                 An asynchronous queue for text-to-image diffusion. Submit a job (202 with its id once it is stored \
                 in Kafka), then poll it, stream its events or fetch its image. Every error is an RFC 9457 \
                 application/problem+json with a stable type URI; 400 names the field at fault. Every /v1 request \
-                needs 'Authorization: Bearer <key>' where keys are configured (else 401) and is rate-limited per \
+                needs `Authorization: Bearer <key>` where keys are configured (else 401) and is rate-limited per \
                 client (429 with Retry-After).""");
     }
 

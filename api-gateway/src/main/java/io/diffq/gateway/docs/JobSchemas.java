@@ -230,7 +230,7 @@ final class JobSchemas {
         return object("An RFC 9457 problem detail.", fields(
                         "type", string("uri", "Stable and machine-readable: " + Problems.INVALID_REQUEST + ", "
                                 + Problems.UNAUTHORIZED + ", … (each answer lists its own), or "
-                                + Problems.HTTP + "<status> for plain HTTP errors."),
+                                + "`" + Problems.HTTP + "<status>` for plain HTTP errors."),
                         "title", string("A fixed summary of the type."),
                         "status", integer("The HTTP status."),
                         "detail", string("What happened in this case."),
