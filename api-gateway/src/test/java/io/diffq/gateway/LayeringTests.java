@@ -19,19 +19,20 @@ import org.springframework.web.bind.annotation.RestController;
  * only those; {@code queue} uses {@code status}, {@code models} uses {@code kafka}; {@code webhooks} uses {@code status} (and
  * asks {@code jobs} for the job's view through an interface of its own); {@code jobs} uses them all;
  * {@code web} (the advice and error pages) maps the features' exceptions; {@code security} (the key filter) writes
- * its answers with {@code web}'s problem writer. Nothing points back up, so there is no cycle.
+ * its answers with {@code web}'s problem writer; {@code docs} (the OpenAPI description) reads the settings of
+ * them all and nothing reads it. Nothing points back up, so there is no cycle.
  */
 class LayeringTests {
 
     private static final String GATEWAY = "io.diffq.gateway";
     private static final String[] FEATURES = {"..gateway.jobs..", "..gateway.status..", "..gateway.queue..",
-            "..gateway.models..", "..gateway.web..", "..gateway.security..", "..gateway.webhooks.."};
+            "..gateway.models..", "..gateway.web..", "..gateway.security..", "..gateway.webhooks..", "..gateway.docs.."};
 
     static final ArchRule NO_CYCLES = slices().matching("io.diffq.gateway.(*)..").should().beFreeOfCycles();
 
     static final ArchRule STATUS_USES_NO_FEATURE = noClasses().that().resideInAPackage("..gateway.status..")
             .should().dependOnClassesThat().resideInAnyPackage("..gateway.jobs..", "..gateway.queue..",
-                    "..gateway.models..", "..gateway.web..", "..gateway.security..", "..gateway.webhooks..")
+                    "..gateway.models..", "..gateway.web..", "..gateway.security..", "..gateway.webhooks..", "..gateway.docs..")
             .because("the job-status view is read by jobs and queue, and knows neither");
 
     static final ArchRule KAFKA_USES_NO_FEATURE = noClasses().that().resideInAPackage("..gateway.kafka..")
@@ -44,14 +45,20 @@ class LayeringTests {
             .because("settings and the client's name are shared by all packages");
 
     static final ArchRule ONLY_WEB_KNOWS_JOBS = noClasses().that()
-            .resideOutsideOfPackages("..gateway.jobs..", "..gateway.web..")
+            .resideOutsideOfPackages("..gateway.jobs..", "..gateway.web..", "..gateway.docs..")
             .should().dependOnClassesThat().resideInAPackage("..gateway.jobs..")
-            .because("jobs is the top feature: only the exception advice in web maps its exceptions");
+            .because("jobs is the top feature: only the exception advice in web maps its exceptions (and the "
+                    + "API description reads the parser's bounds)");
 
     static final ArchRule ONLY_SECURITY_USES_WEB = noClasses().that()
-            .resideOutsideOfPackages("..gateway.web..", "..gateway.security..")
+            .resideOutsideOfPackages("..gateway.web..", "..gateway.security..", "..gateway.docs..")
             .should().dependOnClassesThat().resideInAnyPackage("..gateway.web..", "..gateway.security..")
-            .because("the features throw typed exceptions; web and security turn them into HTTP answers");
+            .because("the features throw typed exceptions; web and security turn them into HTTP answers (which "
+                    + "the API description describes)");
+
+    static final ArchRule NOTHING_USES_DOCS = noClasses().that().resideOutsideOfPackage("..gateway.docs..")
+            .should().dependOnClassesThat().resideInAPackage("..gateway.docs..")
+            .because("the API description is a leaf: it describes the features and serves none");
 
     static final ArchRule NOTHING_USES_A_CONTROLLER = noClasses().that().areNotAnnotatedWith(RestController.class)
             .should().dependOnClassesThat().areAnnotatedWith(RestController.class)
@@ -86,6 +93,7 @@ class LayeringTests {
     void onlyTheHttpEdgeKnowsJobsWebAndSecurity() {
         ONLY_WEB_KNOWS_JOBS.check(MAIN);
         ONLY_SECURITY_USES_WEB.check(MAIN);
+        NOTHING_USES_DOCS.check(MAIN);
     }
 
     @Test

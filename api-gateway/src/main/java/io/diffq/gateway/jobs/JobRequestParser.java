@@ -41,7 +41,8 @@ import tools.jackson.databind.json.JsonMapper;
 @Component
 public class JobRequestParser {
 
-    static final long MAX_SEED = 4_294_967_295L;
+    /** The largest seed a job may give (2^32 - 1); the API description reads it from here. */
+    public static final long MAX_SEED = 4_294_967_295L;
     /** The header that makes a submit idempotent. */
     public static final String IDEMPOTENCY_HEADER = "Idempotency-Key";
     private static final Pattern IDEMPOTENCY_KEY = Pattern.compile("[\\x21-\\x7E]{1,255}");
