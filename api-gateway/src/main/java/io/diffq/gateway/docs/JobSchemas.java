@@ -184,7 +184,10 @@ final class JobSchemas {
     static Schema<Object> jobList() {
         return object("Jobs, newest first.", fields(
                         "jobs", array(ref(JOB_VIEW), "This page of jobs."),
-                        "next", string("The cursor of the next page; absent on the last.")),
+                        "next", string("The cursor of the next page; absent on the last."),
+                        "links", object("Links; absent on the last page.", fields(
+                                "next", string("uri-reference", "The next page: same state and limit, with the cursor.")),
+                                "next")),
                 "jobs");
     }
 
@@ -217,9 +220,15 @@ final class JobSchemas {
                         "running", integer("Jobs running."),
                         "workers", integer("Workers serving the model."),
                         "throughputPerMinute", number("Jobs finished per minute, recently."),
-                        "oldestWaitSeconds", number("How long the oldest waiting job has waited.")),
-                "model", "waiting", "running", "workers");
-        return object("The queue, model by model.", fields("models", array(model, "Each model's queue.")), "models");
+                        "oldestWaitSeconds", number("How long the oldest waiting job has waited; 0 when none waits."),
+                        "oldestQueuedAt", dateTime("When the oldest waiting job was accepted; absent when none waits.")),
+                "model", "waiting", "running", "workers", "throughputPerMinute", "oldestWaitSeconds");
+        return object("The queue, model by model.", fields(
+                        "at", dateTime("When it was read."),
+                        "waiting", integer("Jobs waiting for a worker, all models together."),
+                        "workers", integer("Members of the worker group, idle ones too."),
+                        "models", array(model, "Each model's queue.")),
+                "at", "waiting", "workers", "models");
     }
 
     static Schema<Object> problem() {

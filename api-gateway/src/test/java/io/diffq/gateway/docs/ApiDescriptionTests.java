@@ -73,6 +73,7 @@ class ApiDescriptionTests {
                 new GatewayProperties.Models(List.of("declared"), "declared"), limits,
                 new GatewayProperties.Streams(Duration.ofSeconds(15), Duration.ofSeconds(30), Duration.ofMinutes(30),
                         32, 4096),
+                new GatewayProperties.Waits(Duration.ofSeconds(60), 32, 4096),
                 null, null);
     }
 }

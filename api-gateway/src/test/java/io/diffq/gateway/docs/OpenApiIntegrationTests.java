@@ -573,14 +573,6 @@ class OpenApiIntegrationTests {
         assertThat(neverSeen).as("documented fields no answer of this test had").isEmpty();
     }
 
-    @Test
-    void pendingFieldsAreAnswered() {
-        Map<String, Map<String, Recorder.Call>> observed = observedFields();
-        assertThat(observed.get(JobSchemas.JOB_VIEW)).containsKeys(
-                PENDING_FIELDS.get(JobSchemas.JOB_VIEW).toArray(String[]::new));
-        assertThat(parserFields).containsAll(PENDING_FIELDS.get(JobSchemas.JOB_REQUEST));
-    }
-
     /**
      * The field paths of every JSON body answered with a documented status, by the schema component the
      * description gives for it; job views inside event streams count as job views.
