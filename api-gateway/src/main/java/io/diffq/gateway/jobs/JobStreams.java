@@ -43,8 +43,7 @@ class JobStreams implements SmartLifecycle {
     private final JsonMapper json;
     private final GatewayProperties.Streams limits;
     private final Set<StatusStream> open = ConcurrentHashMap.newKeySet();
-    private final Map<String, Integer> perClient = new ConcurrentHashMap<>();
-    private final AtomicInteger total = new AtomicInteger();
+    private final ClientSlots slots;
     private final Map<StatusStream.Reason, Counter> closed = new EnumMap<>(StatusStream.Reason.class);
     private final ExecutorService writer = Executors.newSingleThreadExecutor(daemon("diffq-stream-writer"));
     private final ScheduledExecutorService ticker =
@@ -58,7 +57,8 @@ class JobStreams implements SmartLifecycle {
         this.view = view;
         this.json = json;
         this.limits = properties.streams();
-        Gauge.builder(MetricNames.STREAMS_OPEN, total, AtomicInteger::get)
+        this.slots = new ClientSlots(limits.maxPerClient(), limits.maxTotal());
+        Gauge.builder(MetricNames.STREAMS_OPEN, slots.total(), AtomicInteger::get)
                 .description("Open server-sent event streams of job status")
                 .register(meters);
         for (StatusStream.Reason reason : StatusStream.Reason.values()) {
@@ -124,24 +124,18 @@ class JobStreams implements SmartLifecycle {
 
     /** Counts one more stream of {@code client}, or throws when it or the instance is at its cap. */
     private void reserve(String client) {
-        int[] mine = new int[1];
-        perClient.compute(client, (k, n) -> mine[0] = n == null ? 1 : n + 1);
-        int all = total.incrementAndGet();
-        if (mine[0] > limits.maxPerClient()) {
-            release(client);
-            throw new TooManyStreamsException("this client has " + limits.maxPerClient()
+        switch (slots.acquire(client)) {
+            case CLIENT_FULL -> throw new TooManyStreamsException("this client has " + limits.maxPerClient()
                     + " open event streams, its limit; close one, or poll GET /v1/jobs/{id}", limits.heartbeat());
-        }
-        if (all > limits.maxTotal()) {
-            release(client);
-            throw new TooManyStreamsException("this gateway instance has " + limits.maxTotal()
+            case INSTANCE_FULL -> throw new TooManyStreamsException("this gateway instance has " + limits.maxTotal()
                     + " open event streams, its limit", limits.heartbeat());
+            case ACQUIRED -> {
+            }
         }
     }
 
     private void release(String client) {
-        perClient.computeIfPresent(client, (k, n) -> n <= 1 ? null : n - 1);
-        total.decrementAndGet();
+        slots.release(client);
     }
 
     private void tick() {

@@ -9,10 +9,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -37,13 +35,13 @@ class JobWaits {
 
     private final JobStatusView view;
     private final GatewayProperties.Waits limits;
-    private final Map<String, Integer> perClient = new ConcurrentHashMap<>();
-    private final AtomicInteger total = new AtomicInteger();
+    private final ClientSlots slots;
 
     JobWaits(JobStatusView view, GatewayProperties properties, MeterRegistry meters) {
         this.view = view;
         this.limits = properties.waits();
-        Gauge.builder(MetricNames.WAITS_OPEN, total, AtomicInteger::get)
+        this.slots = new ClientSlots(limits.maxPerClient(), limits.maxTotal());
+        Gauge.builder(MetricNames.WAITS_OPEN, slots.total(), AtomicInteger::get)
                 .description("Submits waiting for their job to finish (Prefer: wait)")
                 .register(meters);
     }
@@ -91,7 +89,7 @@ class JobWaits {
      */
     Optional<DeferredResult<ResponseEntity<?>>> await(String id, String client, Duration wait,
             Function<JobStatus, ResponseEntity<?>> finished, Supplier<ResponseEntity<?>> pending) {
-        if (!reserve(client)) {
+        if (slots.acquire(client) != ClientSlots.Outcome.ACQUIRED) {
             return Optional.empty();
         }
         DeferredResult<ResponseEntity<?>> result = new DeferredResult<>(wait.toMillis());
@@ -100,7 +98,7 @@ class JobWaits {
         Runnable done = () -> {
             unwatch[0].run();
             if (released.compareAndSet(false, true)) {
-                release(client);
+                slots.release(client);
             }
         };
         result.onTimeout(() -> result.setResult(pending.get()));
@@ -117,21 +115,5 @@ class JobWaits {
             done.run();
         }
         return Optional.of(result);
-    }
-
-    private boolean reserve(String client) {
-        int[] mine = new int[1];
-        perClient.compute(client, (k, n) -> mine[0] = n == null ? 1 : n + 1);
-        int all = total.incrementAndGet();
-        if (mine[0] > limits.maxPerClient() || all > limits.maxTotal()) {
-            release(client);
-            return false;
-        }
-        return true;
-    }
-
-    private void release(String client) {
-        perClient.computeIfPresent(client, (k, n) -> n <= 1 ? null : n - 1);
-        total.decrementAndGet();
     }
 }

@@ -108,10 +108,13 @@ class JobsController {
                                 .header("Idempotency-Replayed", String.valueOf(submitted.replayed()))
                                 .cacheControl(CacheControl.noStore())
                                 .body(view(finished)),
-                        () -> ResponseEntity.accepted()
-                                .headers(accepted(submitted).getHeaders())
-                                .header(JobWaits.PREFERENCE_APPLIED, applied)
-                                .body(accepted(submitted).getBody()))
+                        () -> {
+                            ResponseEntity<Map<String, Object>> accepted = accepted(submitted);
+                            return ResponseEntity.accepted()
+                                    .headers(accepted.getHeaders())
+                                    .header(JobWaits.PREFERENCE_APPLIED, applied)
+                                    .body(accepted.getBody());
+                        })
                 .orElseGet(() -> {
                     now.setResult(accepted(submitted));
                     return now;

@@ -169,8 +169,11 @@ public class JobStatusView implements SmartLifecycle {
         Instant start = null;
         if (rate > 0) {
             start = now.plusMillis(Math.round(ahead * 1000 / rate));
-        } else if (perJob.isPresent() && activeWorkers(model) > 0) {
-            start = now.plus(perJob.get().multipliedBy(ahead).dividedBy(activeWorkers(model)));
+        } else if (perJob.isPresent()) {
+            int workers = activeWorkers(model);
+            if (workers > 0) {
+                start = now.plus(perJob.get().multipliedBy(ahead).dividedBy(workers));
+            }
         }
         Instant finish = start == null || perJob.isEmpty() ? null : start.plus(perJob.get());
         return Optional.of(new QueuePosition(ahead, start, finish));
