@@ -13,7 +13,7 @@ import io.diffq.worker.model.DiffusionModel;
 import io.diffq.worker.model.Drawing;
 import io.diffq.worker.model.GenerationRequest;
 import io.diffq.worker.model.ModelException;
-import io.diffq.worker.model.tiny.data.Scene;
+import io.diffq.worker.model.tiny.net.TinyUNet;
 import io.diffq.worker.pipeline.DenoisingLoop;
 import io.diffq.worker.pipeline.Device;
 import io.diffq.worker.pipeline.DjlRuntime;
@@ -30,7 +30,7 @@ import java.util.List;
 
 /**
  * The built-in tiny text-to-image model, opened on one device for one consumer thread. It draws
- * {@value Scene#SIZE}×{@value Scene#SIZE} pictures and scales them up (nearest neighbour) to a requested
+ * {@value TinyUNet#SIZE}×{@value TinyUNet#SIZE} pictures and scales them up (nearest neighbour) to a requested
  * square size that is a multiple of 32, up to 1024 (its {@link #card()}); anything else is refused with
  * {@code unsupported-size}.
  */
@@ -40,10 +40,10 @@ public final class TinyDiffusionModel implements DiffusionModel {
     /** The guidance scale the tiny model draws best at: its shapes come out cleaner than at 7.5 (README). */
     public static final double DEFAULT_GUIDANCE = 5.0;
     /**
-     * Square multiples of its {@value Scene#SIZE}-pixel picture up to 1024, 256 by default; every scheduler;
+     * Square multiples of its {@value TinyUNet#SIZE}-pixel picture up to 1024, 256 by default; every scheduler;
      * guidance {@value #DEFAULT_GUIDANCE} by default.
      */
-    static final ModelCard CARD = ModelCard.of("tiny", 256, Scene.SIZE, 1024, Scene.SIZE, true,
+    static final ModelCard CARD = ModelCard.of("tiny", 256, TinyUNet.SIZE, 1024, TinyUNet.SIZE, true,
             Schedulers.namesWithDefault(DEFAULT_SCHEDULER)).withDefaultGuidance(DEFAULT_GUIDANCE);
 
     private final Model model;
@@ -73,6 +73,11 @@ public final class TinyDiffusionModel implements DiffusionModel {
         return open(CommittedWeights.directory(), device);
     }
 
+    /** Token ids per prompt that the loaded network takes. */
+    private int tokens() {
+        return ((TinyUNet) model.getBlock()).config().maxTokens();
+    }
+
     @Override
     public ModelCard card() {
         return CARD;
@@ -91,21 +96,20 @@ public final class TinyDiffusionModel implements DiffusionModel {
         }
         int n = requests.size();
         // The prompts of every job first, then their negative prompts: the order of the guided batch.
-        int[] tokens = new int[2 * n * Vocabulary.MAX_TOKENS];
+        int len = tokens();
+        int[] tokens = new int[2 * n * len];
         long[] seeds = new long[n];
         for (int k = 0; k < n; k++) {
             GenerationRequest r = requests.get(k);
             String negative = r.negativePrompt() == null ? "" : r.negativePrompt();
-            System.arraycopy(vocabulary.encode(r.prompt()), 0, tokens, k * Vocabulary.MAX_TOKENS,
-                    Vocabulary.MAX_TOKENS);
-            System.arraycopy(vocabulary.encode(negative), 0, tokens, (n + k) * Vocabulary.MAX_TOKENS,
-                    Vocabulary.MAX_TOKENS);
+            System.arraycopy(vocabulary.encode(r.prompt(), len), 0, tokens, k * len, len);
+            System.arraycopy(vocabulary.encode(negative, len), 0, tokens, (n + k) * len, len);
             seeds[k] = r.seed();
         }
         try (NDManager job = model.getNDManager().newSubManager()) {
-            NDArray text = job.create(tokens, new Shape(2L * n, Vocabulary.MAX_TOKENS));
+            NDArray text = job.create(tokens, new Shape(2L * n, len));
             List<DenoisingLoop.Outcome> outcomes = DenoisingLoop.run(job, scheduler,
-                    new Shape(1, 3, Scene.SIZE, Scene.SIZE), seeds, (float) first.guidanceScale(),
+                    new Shape(1, 3, TinyUNet.SIZE, TinyUNet.SIZE), seeds, (float) first.guidanceScale(),
                     (samples, t, jobs) -> denoise(samples, t, GuidedText.rows(text, n, jobs, samples.getManager())),
                     listeners);
             List<Drawing> drawings = new ArrayList<>(n);
@@ -134,7 +138,7 @@ public final class TinyDiffusionModel implements DiffusionModel {
         CARD.checkSize(width, height).ifPresent(p -> {
             throw new ModelException("unsupported-size", p.message() + ", not " + width + "×" + height);
         });
-        return width / Scene.SIZE;
+        return width / TinyUNet.SIZE;
     }
 
     @Override

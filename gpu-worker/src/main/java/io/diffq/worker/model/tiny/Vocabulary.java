@@ -21,7 +21,8 @@ import java.util.Map;
  */
 public final class Vocabulary {
 
-    public static final int MAX_TOKENS = 16;
+    /** Token ids per prompt of the current model (a model's config says how many it takes). */
+    public static final int MAX_TOKENS = 24;
     public static final String PAD = "<pad>";
     public static final String START = "<start>";
     public static final String RESOURCE = "/models/tiny/vocab.txt";
@@ -84,11 +85,16 @@ public final class Vocabulary {
 
     /** {@value #MAX_TOKENS} ids: {@code <start>}, the known words, then padding. */
     public int[] encode(String prompt) {
-        int[] tokens = new int[MAX_TOKENS];
+        return encode(prompt, MAX_TOKENS);
+    }
+
+    /** {@code length} ids: {@code <start>}, the known words, then padding. */
+    public int[] encode(String prompt, int length) {
+        int[] tokens = new int[length];
         tokens[0] = ids.get(START);
         int n = 1;
         for (String w : known(prompt)) {
-            if (n == MAX_TOKENS) {
+            if (n == length) {
                 break;
             }
             tokens[n++] = ids.get(w);

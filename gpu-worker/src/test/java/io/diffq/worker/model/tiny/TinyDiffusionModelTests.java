@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.diffq.worker.model.GenerationRequest;
 import io.diffq.worker.model.ModelException;
-import io.diffq.worker.model.tiny.data.PaletteColour;
-import io.diffq.worker.model.tiny.eval.ImageMeasure;
 import io.diffq.worker.pipeline.Device;
 import io.diffq.worker.pipeline.GenerationCanceledException;
 import io.diffq.worker.pipeline.Schedulers;
@@ -21,7 +19,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The committed tiny model on the CPU. */
+/**
+ * The committed tiny model on the CPU. (What it draws for a prompt is read back in the tooling module,
+ * {@code tools/tiny-model}: {@code TinyModelPromptTests}.)
+ */
 class TinyDiffusionModelTests {
 
     private static TinyDiffusionModel model;
@@ -47,20 +48,6 @@ class TinyDiffusionModelTests {
         byte[] other = png(model.generate(request("a red circle on a blue background", 43), StepListener.NONE));
         assertThat(second).isEqualTo(first);
         assertThat(other).isNotEqualTo(first);
-    }
-
-    @Test
-    void drawsARedShapeOnBlueForTheRedCirclePrompt() {
-        int hits = 0;
-        for (long seed = 1; seed <= 5; seed++) {
-            BufferedImage image = model.generate(request("a red circle on a blue background", seed), StepListener.NONE);
-            ImageMeasure.Reading r = ImageMeasure.read(image);
-            if (r.background() == PaletteColour.BLUE && r.shapeColour() == PaletteColour.RED
-                    && redShare(image) > 0.08) {
-                hits++;
-            }
-        }
-        assertThat(hits).as("red-on-blue pictures of 5").isGreaterThanOrEqualTo(4);
     }
 
     @Test
@@ -151,16 +138,6 @@ class TinyDiffusionModelTests {
                 StepListener.NONE));
         assertThat(square).isEqualTo(circle);
         assertThat(empty).isNotEqualTo(circle);
-    }
-
-    private static double redShare(BufferedImage image) {
-        int red = 0;
-        for (int y = 0; y < image.getHeight(); y++) {
-            for (int x = 0; x < image.getWidth(); x++) {
-                red += PaletteColour.nearest(image.getRGB(x, y) & 0xFFFFFF) == PaletteColour.RED ? 1 : 0;
-            }
-        }
-        return red / (double) (image.getWidth() * image.getHeight());
     }
 
     private static byte[] png(BufferedImage image) throws IOException {

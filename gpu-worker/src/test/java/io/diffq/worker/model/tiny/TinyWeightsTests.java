@@ -22,7 +22,8 @@ class TinyWeightsTests {
     void savedWeightsLoadBackExactly(@TempDir Path dir) throws Exception {
         DjlRuntime.engine().setRandomSeed(5);
         try (NDManager manager = NDManager.newBaseManager(DjlRuntime.ENGINE)) {
-            TinyUNet unet = new TinyUNet(new TinyConfig(16, 16, 16, 16, 1, 32, Vocabulary.load().size(), 0));
+            TinyUNet unet = new TinyUNet(new TinyConfig(16, 16, 16, 16, 1, 32, Vocabulary.load().size(), 0,
+                    Vocabulary.MAX_TOKENS, 0));
             unet.initialize(manager, 2);
             TinyWeights.save(unet, dir);
             NDList input = input(manager);
@@ -38,13 +39,14 @@ class TinyWeightsTests {
 
     /**
      * Saving again into the same directory (the training's export, every checkpoint) replaces the weights:
-     * one file, holding the latest ones, with the refinement stage.
+     * one file, holding the latest ones, with the refinement stage and the role-pooled text encoder.
      */
     @Test
     void aSecondSaveReplacesTheFirst(@TempDir Path dir) throws Exception {
         DjlRuntime.engine().setRandomSeed(6);
         try (NDManager manager = NDManager.newBaseManager(DjlRuntime.ENGINE)) {
-            TinyUNet unet = new TinyUNet(new TinyConfig(16, 16, 16, 16, 1, 32, Vocabulary.load().size(), 8));
+            TinyUNet unet = new TinyUNet(new TinyConfig(16, 16, 16, 16, 1, 32, Vocabulary.load().size(), 8,
+                    Vocabulary.MAX_TOKENS, 3));
             unet.initialize(manager, 2);
             TinyWeights.save(unet, dir);
             unet.getParameters().values().forEach(p -> p.getArray().addi(0.01f));
@@ -70,21 +72,23 @@ class TinyWeightsTests {
         try (Model model = TinyWeights.open(CommittedWeights.directory(), ai.djl.Device.cpu());
                 NDManager manager = NDManager.newBaseManager(DjlRuntime.ENGINE)) {
             String[] prompts = {"a red circle on a blue background", "a blue circle on a red background",
-                "blue background, red circle"};
-            int[] tokens = new int[3 * Vocabulary.MAX_TOKENS];
-            for (int i = 0; i < 3; i++) {
+                "blue background, red circle", "the background is blue and the circle is red"};
+            int[] tokens = new int[4 * Vocabulary.MAX_TOKENS];
+            for (int i = 0; i < 4; i++) {
                 System.arraycopy(vocabulary.encode(prompts[i]), 0, tokens, i * Vocabulary.MAX_TOKENS,
                         Vocabulary.MAX_TOKENS);
             }
-            NDList input = new NDList(manager.zeros(new Shape(3, 3, 32, 32)), manager.full(new Shape(3), 500f),
-                    manager.create(tokens, new Shape(3, Vocabulary.MAX_TOKENS)));
+            NDList input = new NDList(manager.zeros(new Shape(4, 3, 32, 32)), manager.full(new Shape(4), 500f),
+                    manager.create(tokens, new Shape(4, Vocabulary.MAX_TOKENS)));
             NDArray text = model.getBlock().forward(new ParameterStore(manager, false), input, false).get(1);
             NDArray redOnBlue = text.get(0);
             float swapped = redOnBlue.sub(text.get(1)).norm().getFloat();
             float paraphrase = redOnBlue.sub(text.get(2)).norm().getFloat();
+            float clauses = redOnBlue.sub(text.get(3)).norm().getFloat();
             // The same words in another order mean another picture; other words for the same picture do not.
             assertThat(swapped).isGreaterThan(0.2f * redOnBlue.norm().getFloat());
             assertThat(paraphrase).isLessThan(swapped / 2);
+            assertThat(clauses).as("the colour said after its noun").isLessThan(swapped / 2);
         }
     }
 

@@ -13,13 +13,11 @@ import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.XavierInitializer;
 import ai.djl.util.PairList;
-import io.diffq.worker.model.tiny.data.Scene;
-import io.diffq.worker.model.tiny.Vocabulary;
 import io.diffq.worker.pipeline.GroupNorm;
 
 /**
  * The tiny text-conditioned denoiser. Inputs: the noisy picture (N, 3, 32, 32), the timestep (N) as
- * float, the token ids (N, {@value Vocabulary#MAX_TOKENS}) as int32. Outputs: the prediction (N, 3, 32, 32)
+ * float, the token ids (N, {@link TinyConfig#maxTokens()}) as int32. Outputs: the prediction (N, 3, 32, 32)
  * (v-prediction) and the text vector (N, condDim) (used by the training's auxiliary loss).
  *
  * <p>The picture is folded into 2×2 patches (16×16×12), so the network runs at 16, 8 and 4 pixels:
@@ -30,6 +28,9 @@ import io.diffq.worker.pipeline.GroupNorm;
  * prediction (zero at initialisation).
  */
 public final class TinyUNet extends AbstractBlock {
+
+    /** The side of the pictures it draws, in pixels. */
+    public static final int SIZE = 32;
 
     private static final int TIME_FEATURES = 64;
 
@@ -62,8 +63,8 @@ public final class TinyUNet extends AbstractBlock {
         int c1 = config.c1();
         int c2 = config.c2();
         int c3 = config.c3();
-        text = addChildBlock("text", new TextEncoder(config.vocab(), Vocabulary.MAX_TOKENS, config.textDim(),
-                config.textLayers(), 4, config.condDim()));
+        text = addChildBlock("text", new TextEncoder(config.vocab(), config.maxTokens(), config.textDim(),
+                config.textLayers(), 4, config.condDim(), config.roles()));
         time1 = addChildBlock("time1", Nn.linear(config.condDim()));
         time2 = addChildBlock("time2", Nn.linear(config.condDim()));
         stem = addChildBlock("stem", Nn.conv3x3(c1));
@@ -87,6 +88,11 @@ public final class TinyUNet extends AbstractBlock {
         refineNorm = c0 == 0 ? null : addChildBlock("refine_norm", new GroupNorm(ResBlock.GROUPS, c0));
         refineOut = c0 == 0 ? null : addChildBlock("refine_out", Nn.conv3x3(3));
         setInitializer(new XavierInitializer(), Parameter.Type.WEIGHT);
+    }
+
+    /** The text encoder alone (token ids → text vector), for training it on its own. */
+    public TextEncoder textEncoder() {
+        return text;
     }
 
     public TinyConfig config() {
@@ -156,8 +162,8 @@ public final class TinyUNet extends AbstractBlock {
 
     /** Initialises every parameter for batches of {@code n}. */
     public void initialize(NDManager manager, long n) {
-        initialize(manager, DataType.FLOAT32, new Shape(n, 3, Scene.SIZE, Scene.SIZE), new Shape(n),
-                new Shape(n, Vocabulary.MAX_TOKENS));
+        initialize(manager, DataType.FLOAT32, new Shape(n, 3, SIZE, SIZE), new Shape(n),
+                new Shape(n, config.maxTokens()));
     }
 
     @Override
@@ -187,10 +193,10 @@ public final class TinyUNet extends AbstractBlock {
         outConv.initialize(manager, dt, new Shape(n, c1, 16, 16));
         if (refine != null) {
             int c0 = config.c0();
-            refineIn.initialize(manager, dt, new Shape(n, 6L + c1, Scene.SIZE, Scene.SIZE));
-            refine.initialize(manager, dt, new Shape(n, c0, Scene.SIZE, Scene.SIZE), cond);
-            refineNorm.initialize(manager, dt, new Shape(n, c0, Scene.SIZE, Scene.SIZE));
-            refineOut.initialize(manager, dt, new Shape(n, c0, Scene.SIZE, Scene.SIZE));
+            refineIn.initialize(manager, dt, new Shape(n, 6L + c1, SIZE, SIZE));
+            refine.initialize(manager, dt, new Shape(n, c0, SIZE, SIZE), cond);
+            refineNorm.initialize(manager, dt, new Shape(n, c0, SIZE, SIZE));
+            refineOut.initialize(manager, dt, new Shape(n, c0, SIZE, SIZE));
         }
     }
 

@@ -1,12 +1,14 @@
 package io.diffq.worker.model.tiny.data;
 
+import io.diffq.worker.model.tiny.net.TinyUNet;
+
 /**
  * One synthetic picture: a shape of one colour on a background of another. The shape's bounding box is
  * the square {@code [x, x + size) × [y, y + size)} in a {@value #SIZE}×{@value #SIZE} image.
  */
 public record Scene(ShapeKind shape, PaletteColour shapeColour, PaletteColour background, int x, int y, int size) {
 
-    public static final int SIZE = 32;
+    public static final int SIZE = TinyUNet.SIZE;
 
     public Scene {
         if (shapeColour == background) {

@@ -13,7 +13,7 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import io.diffq.worker.model.tiny.TinyWeights;
 import io.diffq.worker.model.tiny.Vocabulary;
-import io.diffq.worker.model.tiny.data.Captions;
+import io.diffq.worker.model.tiny.data.CaptionGrammar;
 import io.diffq.worker.model.tiny.data.ColourPairs;
 import io.diffq.worker.model.tiny.data.PaletteColour;
 import io.diffq.worker.model.tiny.data.Scene;
@@ -40,9 +40,9 @@ import java.util.Random;
  * schedule, with 10% of the captions dropped for classifier-free guidance and an auxiliary loss that asks
  * the text vector to name the shape, its colour and the background (linear heads, training only).
  * Adam with warm-up, a cosine tail over the last quarter of {@code --steps} and gradient clipping; an
- * exponential moving average (EMA) of the weights is what gets exported. From step {@code --partial-from}
- * on (default 0), 30% of the captions name only some attributes ("a red circle", "a circle on a blue
- * background", "a blue background"; the picture still comes from a training pair), so that each
+ * exponential moving average (EMA) of the weights is what gets exported. Captions come from the training
+ * constructions of {@link CaptionGrammar}; 30% of them name only some attributes ("a red circle", "a circle
+ * on a blue background", "a blue background"; the picture still comes from a training pair), so that each
  * attribute's effect is learnt on its own and held-out colour pairs can be composed.
  *
  * <p>Reproducible: the batch at step {@code k} comes from {@code Random(seed, k)} alone, so a resumed
@@ -58,21 +58,20 @@ public final class TrainTinyModel {
 
     static final double DROP_CAPTION = 0.1;
     static final float AUX_WEIGHT = 0.1f;
-    static final double MAX_GRAD_NORM = 1.0;
-    /** The largest gradient norm since the last log line. */
-    private static double lastGradNorm;
 
     private final Options o;
     private final Vocabulary vocab = Vocabulary.load();
     private final NoiseSchedule schedule = TinyWeights.SCHEDULE;
     private final List<ColourPairs.Pair> pairs = ColourPairs.training();
+    /** Token ids per caption: the model's. */
+    private int tokensPerCaption;
 
     private TrainTinyModel(Options o) {
         this.o = o;
     }
 
     record Options(int steps, Path out, int batch, float lr, long seed, int checkpointSeconds, int logEvery,
-            int c1, int c2, int c3, int partialFrom, Path init, int c0) {
+            int c1, int c2, int c3, Path init, int c0) {
 
         static Options parse(String[] args) {
             int steps = 20000;
@@ -86,7 +85,6 @@ public final class TrainTinyModel {
             int c1 = std.c1();
             int c2 = std.c2();
             int c3 = std.c3();
-            int partialFrom = 0;
             Path init = null;
             int c0 = std.c0();
             for (int i = 0; i < args.length; i += 2) {
@@ -102,13 +100,12 @@ public final class TrainTinyModel {
                     case "--c1" -> c1 = Integer.parseInt(v);
                     case "--c2" -> c2 = Integer.parseInt(v);
                     case "--c3" -> c3 = Integer.parseInt(v);
-                    case "--partial-from" -> partialFrom = Integer.parseInt(v);
                     case "--init" -> init = Path.of(v);
                     case "--c0" -> c0 = Integer.parseInt(v);
                     default -> throw new IllegalArgumentException("unknown option " + args[i]);
                 }
             }
-            return new Options(steps, out, batch, lr, seed, ckpt, log, c1, c2, c3, partialFrom, init, c0);
+            return new Options(steps, out, batch, lr, seed, ckpt, log, c1, c2, c3, init, c0);
         }
     }
 
@@ -136,8 +133,13 @@ public final class TrainTinyModel {
         } else {
             TinyConfig std = TinyConfig.standard(vocab.size());
             config = new TinyConfig(o.c1(), o.c2(), o.c3(), std.textDim(), std.textLayers(), std.condDim(), vocab.size(),
-                    o.c0());
+                    o.c0(), std.maxTokens(), std.roles());
         }
+        if (config.vocab() != vocab.size()) {
+            throw new IllegalStateException("the model has " + config.vocab() + " words, vocab.txt " + vocab.size()
+                    + ": give it a new text encoder first (TrainTextEncoder)");
+        }
+        tokensPerCaption = config.maxTokens();
         engine.setRandomSeed((int) o.seed());
         try (NDManager root = NDManager.newBaseManager(ai.djl.Device.cpu(), DjlRuntime.ENGINE)) {
             TinyUNet unet = new TinyUNet(config);
@@ -146,7 +148,7 @@ public final class TrainTinyModel {
             if (o.init() != null && !Files.exists(statePath)) {
                 copyWeights(o.init(), unet);
             }
-            Linear aux = Linear.builder().setUnits(3 + 8 + 8).build();
+            Linear aux = Linear.builder().setUnits(Labels.WIDTH).build();
             aux.setInitializer(new ai.djl.training.initializer.XavierInitializer(), Parameter.Type.WEIGHT);
             aux.initialize(root, DataType.FLOAT32, new Shape(o.batch(), config.condDim()));
 
@@ -156,14 +158,10 @@ public final class TrainTinyModel {
             unet.getParameters().values().forEach(p -> params.add(p.getArray()));
             int unetCount = params.size();
             aux.getParameters().values().forEach(p -> params.add(p.getArray()));
-            List<NDArray> m = new ArrayList<>();
-            List<NDArray> v = new ArrayList<>();
-            List<NDArray> ema = new ArrayList<>();
-            for (int i = 0; i < params.size(); i++) {
-                m.add(params.get(i).zerosLike());
-                v.add(params.get(i).zerosLike());
-                ema.add(params.get(i).duplicate());
-            }
+            Adam adam = new Adam(params, names);
+            List<NDArray> m = adam.m;
+            List<NDArray> v = adam.v;
+            List<NDArray> ema = adam.ema;
             int step = 0;
             double elapsedBefore = 0;
             if (Files.exists(statePath)) {
@@ -205,9 +203,9 @@ public final class TrainTinyModel {
                     dataNanos += t1 - t0;
                     NDArray x = sm.create(b.z, new Shape(o.batch(), 3, Scene.SIZE, Scene.SIZE));
                     NDArray t = sm.create(b.t);
-                    NDArray tokens = sm.create(b.tokens, new Shape(o.batch(), Vocabulary.MAX_TOKENS));
+                    NDArray tokens = sm.create(b.tokens, new Shape(o.batch(), tokensPerCaption));
                     NDArray target = sm.create(b.v, new Shape(o.batch(), 3, Scene.SIZE, Scene.SIZE));
-                    NDArray labels = sm.create(b.labels, new Shape(o.batch(), 19));
+                    NDArray labels = sm.create(b.labels, new Shape(o.batch(), Labels.WIDTH));
                     NDArray keep = sm.create(b.keep, new Shape(o.batch(), 1));
                     float lossValue;
                     float auxValue;
@@ -215,7 +213,7 @@ public final class TrainTinyModel {
                         NDList out = unet.forward(ps, new NDList(x, t, tokens), true);
                         NDArray loss = out.get(0).sub(target).square().mean();
                         NDArray logits = aux.forward(ps, new NDList(out.get(1)), true).singletonOrThrow();
-                        NDArray ce = crossEntropy(logits, labels).mul(keep).sum().div(keep.sum().add(1e-6f));
+                        NDArray ce = Labels.crossEntropy(logits, labels).mul(keep).sum().div(keep.sum().add(1e-6f));
                         NDArray total = loss.add(ce.mul(AUX_WEIGHT));
                         gc.backward(total);
                         lossValue = loss.getFloat();
@@ -226,14 +224,10 @@ public final class TrainTinyModel {
                     if (!Float.isFinite(lossValue) || !Float.isFinite(auxValue)) {
                         // A non-finite loss would poison every weight: skip the batch, drop its gradients.
                         System.out.printf(Locale.ROOT, "step %d: non-finite loss, batch skipped%n", step);
-                        for (NDArray p : params) {
-                            NDArray g = p.getGradient();
-                            g.attach(sm);
-                            clear(g);
-                        }
+                        adam.skip(sm);
                         continue;
                     }
-                    adam(params, names, m, v, ema, step, lr, sm);
+                    adam.step(step, lr, sm);
                     adamNanos += System.nanoTime() - t2;
                     lossSum += lossValue;
                     auxSum += auxValue;
@@ -244,9 +238,9 @@ public final class TrainTinyModel {
                     System.out.printf(Locale.ROOT,
                             "step %d loss %.5f aux %.4f lr %.2e max grad norm %.3g elapsed %.0fs (ms/step data %.0f model %.0f "
                                     + "adam %.0f)%n",
-                            step, lossSum / lossN, auxSum / lossN, lr, lastGradNorm, elapsed, dataNanos / 1e6 / lossN,
+                            step, lossSum / lossN, auxSum / lossN, lr, adam.maxGradNorm, elapsed, dataNanos / 1e6 / lossN,
                             modelNanos / 1e6 / lossN, adamNanos / 1e6 / lossN);
-                    lastGradNorm = 0;
+                    adam.maxGradNorm = 0;
                     dataNanos = 0;
                     modelNanos = 0;
                     adamNanos = 0;
@@ -294,81 +288,7 @@ public final class TrainTinyModel {
         return (float) (o.lr() * (0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * f))));
     }
 
-    /** Mean over the three heads (shape, shape colour, background) of the cross-entropy, per sample. */
-    private static NDArray crossEntropy(NDArray logits, NDArray oneHot) {
-        NDList parts = logits.split(new long[] {3, 11}, 1);
-        NDList targets = oneHot.split(new long[] {3, 11}, 1);
-        NDArray sum = null;
-        for (int i = 0; i < 3; i++) {
-            NDArray nll = parts.get(i).logSoftmax(1).mul(targets.get(i)).sum(new int[] {1}).neg();
-            sum = sum == null ? nll : sum.add(nll);
-        }
-        return sum.div(3f).reshape(-1, 1);
-    }
-
-    private static void adam(List<NDArray> params, List<String> names, List<NDArray> m, List<NDArray> v,
-            List<NDArray> ema, int step,
-            float lr, NDManager sm) {
-        float b1 = 0.9f;
-        float b2 = 0.99f;
-        float c1 = (float) (1 - Math.pow(b1, step));
-        float c2 = (float) (1 - Math.pow(b2, step));
-        float decay = Math.min(0.999f, (1f + step) / (10f + step));
-        List<NDArray> grads = new ArrayList<>();
-        double squares = 0;
-        String worst = null;
-        for (int i = 0; i < params.size(); i++) {
-            NDArray g = params.get(i).getGradient();
-            g.attach(sm);
-            grads.add(g);
-            // In double: a float sum of squares overflows long before the gradient itself does.
-            double sq = g.toType(DataType.FLOAT64, false).square().sum().getDouble();
-            if (worst == null && !Double.isFinite(sq)) {
-                worst = names.get(i);
-            }
-            squares += sq;
-        }
-        double norm = Math.sqrt(squares);
-        lastGradNorm = Math.max(lastGradNorm, norm);
-        if (!Double.isFinite(norm)) {
-            // Non-finite gradients would poison every weight (and the checkpoint): skip the batch.
-            System.out.printf(Locale.ROOT, "step %d: non-finite gradient (first in %s), batch skipped%n", step,
-                    worst);
-            grads.forEach(TrainTinyModel::clear);
-            return;
-        }
-        float clip = norm > MAX_GRAD_NORM ? (float) (MAX_GRAD_NORM / norm) : 1f;
-        // Every temporary is made from an array of the step manager (results join the manager of the
-        // array an operation is called on), so nothing piles up in the root manager.
-        for (int i = 0; i < params.size(); i++) {
-            NDArray p = params.get(i);
-            NDArray g = grads.get(i);
-            if (clip < 1f) {
-                g.muli(clip);
-            }
-            m.get(i).muli(b1).addi(g.mul(1 - b1));
-            v.get(i).muli(b2).addi(g.square().mul(1 - b2));
-            NDArray denominator = sm.zeros(p.getShape()).addi(v.get(i)).divi(c2).sqrt().addi(1e-8f);
-            NDArray update = sm.zeros(p.getShape()).addi(m.get(i)).divi(c1).divi(denominator).muli(lr);
-            p.subi(update);
-            clear(g);
-            ema.get(i).muli(decay).addi(sm.zeros(p.getShape()).addi(p).muli(1 - decay));
-        }
-    }
-
-    /**
-     * Zeroes a gradient in place for the next batch (gradients accumulate). Not by multiplying by 0: a NaN
-     * from one bad batch would survive that, and every later batch would be skipped as non-finite.
-     */
-    private static void clear(NDArray gradient) {
-        gradient.set(new NDIndex("..."), 0);
-    }
-
     private record Batch(float[] z, float[] v, float[] t, int[] tokens, float[] labels, float[] keep) {
-    }
-
-    private static String pick(Random rng, List<String> templates) {
-        return templates.get(rng.nextInt(templates.size()));
     }
 
     private Batch batch(int step) {
@@ -379,44 +299,20 @@ public final class TrainTinyModel {
         float[] z = new float[n * px];
         float[] vt = new float[n * px];
         float[] t = new float[n];
-        int[] tokens = new int[n * Vocabulary.MAX_TOKENS];
-        float[] labels = new float[n * 19];
+        int[] tokens = new int[n * tokensPerCaption];
+        float[] labels = new float[n * Labels.WIDTH];
         float[] keep = new float[n];
         for (int b = 0; b < n; b++) {
             Scene scene = SceneGenerator.random(rng, pairs);
-            String caption = Captions.caption(scene, rng.nextInt(Captions.TEMPLATES.size()));
             boolean drop = rng.nextDouble() < DROP_CAPTION;
-            // Partial captions (from --partial-from on) teach each attribute's effect on its own, so that
-            // colour pairs never seen together can still be combined.
-            boolean namesShape = true;
-            boolean namesColour = true;
-            boolean namesBackground = true;
-            if (step >= o.partialFrom()) {
-                double u = rng.nextDouble();
-                if (u < 0.12) {
-                    caption = Captions.caption(pick(rng, Captions.SHAPE_ONLY), scene);
-                    namesBackground = false;
-                } else if (u < 0.24) {
-                    caption = Captions.caption(pick(rng, Captions.NO_SHAPE_COLOUR), scene);
-                    namesColour = false;
-                } else if (u < 0.30) {
-                    caption = Captions.caption(pick(rng, Captions.BACKGROUND_ONLY), scene);
-                    namesShape = false;
-                    namesColour = false;
-                }
-            }
-            System.arraycopy(vocab.encode(drop ? "" : caption), 0, tokens, b * Vocabulary.MAX_TOKENS,
-                    Vocabulary.MAX_TOKENS);
+            // The caption grammar's training constructions, 30% of them partial ("a red circle", "a circle
+            // on a blue background", "a blue background") so that each attribute's effect is learnt on its
+            // own and colour pairs never seen together can still be combined.
+            CaptionGrammar.Caption caption = CaptionGrammar.training(scene, rng);
+            System.arraycopy(vocab.encode(drop ? "" : caption.text(), tokensPerCaption), 0, tokens,
+                    b * tokensPerCaption, tokensPerCaption);
             keep[b] = drop ? 0 : 1;
-            if (namesShape) {
-                labels[b * 19 + scene.shape().ordinal()] = 1;
-            }
-            if (namesColour) {
-                labels[b * 19 + 3 + scene.shapeColour().ordinal()] = 1;
-            }
-            if (namesBackground) {
-                labels[b * 19 + 11 + scene.background().ordinal()] = 1;
-            }
+            Labels.write(labels, b, scene, caption);
             int ts = rng.nextInt(schedule.length());
             t[b] = ts;
             double ab = schedule.alphaBar(ts);

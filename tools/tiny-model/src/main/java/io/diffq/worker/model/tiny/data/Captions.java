@@ -2,7 +2,11 @@ package io.diffq.worker.model.tiny.data;
 
 import java.util.List;
 
-/** The phrasings a scene is described in. Colour roles are given by word order and by the words around them. */
+/**
+ * The first model's eight caption templates and partial captions. Training now uses {@link CaptionGrammar};
+ * these remain the "plain" captions whose text vectors a new text encoder learns to reproduce
+ * ({@code TrainTextEncoder}: the first template of each list).
+ */
 public final class Captions {
 
     /** Templates: {@code %1$s} shape colour, {@code %2$s} shape, {@code %3$s} background colour. */
