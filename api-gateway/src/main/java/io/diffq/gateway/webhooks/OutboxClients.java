@@ -31,4 +31,13 @@ final class OutboxClients {
         config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 200);
         return new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer());
     }
+
+    /** Sleeps; an interrupt ends the sleep early and stays set for the caller's loop to see. */
+    static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
 }

@@ -164,7 +164,7 @@ class WebhookSender implements SmartLifecycle {
             } catch (RuntimeException e) {
                 log.warn("webhook sender: {}; starting over from the committed offsets", e.toString());
                 forget(Set.copyOf(partitions.keySet()));
-                sleepQuietly(1000);
+                OutboxClients.sleepQuietly(1000);
             }
         }
     }
@@ -319,7 +319,7 @@ class WebhookSender implements SmartLifecycle {
         forwardHeld(Set.copyOf(partitions.keySet()));
         long deadline = System.nanoTime() + properties.requestTimeout().plusSeconds(10).toNanos();
         while (pending.get() > 0 && System.nanoTime() < deadline) {
-            sleepQuietly(20);
+            OutboxClients.sleepQuietly(20);
         }
         producer.flush();
         try {
@@ -418,14 +418,6 @@ class WebhookSender implements SmartLifecycle {
             t.setDaemon(true);
             return t;
         };
-    }
-
-    private static void sleepQuietly(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     /**

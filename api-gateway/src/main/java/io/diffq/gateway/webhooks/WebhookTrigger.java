@@ -101,7 +101,7 @@ class WebhookTrigger implements SmartLifecycle {
             } catch (RuntimeException e) {
                 // A fenced or broken producer, a lost broker: start over from the committed offsets.
                 log.warn("webhook trigger: {}; starting over from the committed offsets", e.toString());
-                sleepQuietly(1000);
+                OutboxClients.sleepQuietly(1000);
             }
         }
     }
@@ -132,7 +132,7 @@ class WebhookTrigger implements SmartLifecycle {
                 c.seek(tp, records.records(tp).get(0).offset());
             }
             log.warn("webhook trigger: {}; retrying the batch", e.toString());
-            sleepQuietly(1000);
+            OutboxClients.sleepQuietly(1000);
         }
     }
 
@@ -181,14 +181,6 @@ class WebhookTrigger implements SmartLifecycle {
         config.put(ProducerConfig.ACKS_CONFIG, "all");
         config.put(ProducerConfig.CLIENT_ID_CONFIG, "diffq-webhook-trigger-producer");
         return new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer());
-    }
-
-    private static void sleepQuietly(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     @Override
