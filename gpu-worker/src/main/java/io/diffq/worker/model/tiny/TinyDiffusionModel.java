@@ -49,9 +49,12 @@ public final class TinyDiffusionModel implements DiffusionModel {
     private final Model model;
     private final Predictor<NDList, NDList> predictor;
     private final Vocabulary vocabulary;
+    /** Token ids per prompt that the loaded network takes. */
+    private final int tokensPerPrompt;
 
     private TinyDiffusionModel(Model model, Vocabulary vocabulary) {
         this.model = model;
+        this.tokensPerPrompt = ((TinyUNet) model.getBlock()).config().maxTokens();
         this.predictor = model.newPredictor(new NoopTranslator(null));
         this.vocabulary = vocabulary;
     }
@@ -73,11 +76,6 @@ public final class TinyDiffusionModel implements DiffusionModel {
         return open(CommittedWeights.directory(), device);
     }
 
-    /** Token ids per prompt that the loaded network takes. */
-    private int tokens() {
-        return ((TinyUNet) model.getBlock()).config().maxTokens();
-    }
-
     @Override
     public ModelCard card() {
         return CARD;
@@ -96,7 +94,7 @@ public final class TinyDiffusionModel implements DiffusionModel {
         }
         int n = requests.size();
         // The prompts of every job first, then their negative prompts: the order of the guided batch.
-        int len = tokens();
+        int len = tokensPerPrompt;
         int[] tokens = new int[2 * n * len];
         long[] seeds = new long[n];
         for (int k = 0; k < n; k++) {

@@ -215,8 +215,7 @@ public final class CaptionGrammar {
         if (!TRAINING.contains(construction) && !HELD_OUT.contains(construction)) {
             throw new IllegalArgumentException("not a construction of the grammar: " + construction);
         }
-        Combiner combiner = COMBINERS.stream().filter(c -> c.name().equals(construction.combiner())).findFirst()
-                .orElseThrow();
+        Combiner combiner = combiner(construction.combiner());
         String shape = phrase(form(SHAPE_FORMS, construction.shapeForm()), shapeNoun(scene, rng),
                 scene.shapeColour(), rng);
         String background = phrase(form(BACKGROUND_FORMS, construction.backgroundForm()),
@@ -251,7 +250,7 @@ public final class CaptionGrammar {
     public static Caption noShapeColour(Scene scene, Random rng) {
         List<Construction> plain = TRAINING.stream().filter(k -> k.shapeForm().equals("adj")).toList();
         Construction k = plain.get(rng.nextInt(plain.size()));
-        Combiner combiner = COMBINERS.stream().filter(c -> c.name().equals(k.combiner())).findFirst().orElseThrow();
+        Combiner combiner = combiner(k.combiner());
         String shape = (rng.nextBoolean() ? "a " : "the ") + shapeNoun(scene, rng);
         String background = phrase(form(BACKGROUND_FORMS, k.backgroundForm()), pick(rng, BACKGROUND_NOUNS),
                 scene.background(), rng);
@@ -265,6 +264,10 @@ public final class CaptionGrammar {
         String text = phrase(forms.get(rng.nextInt(forms.size())), pick(rng, BACKGROUND_NOUNS), scene.background(),
                 rng);
         return new Caption(fill(text, rng), "background-only", false, false, true);
+    }
+
+    private static Combiner combiner(String name) {
+        return COMBINERS.stream().filter(c -> c.name().equals(name)).findFirst().orElseThrow();
     }
 
     private static Form form(List<Form> forms, String name) {
