@@ -243,6 +243,9 @@ function show(id, initialView) {
   $('job-empty').hidden = true;
   $('job').hidden = false;
   $('job-id').textContent = id;
+  // The state shown is this job's from its first view on, never the previous job's.
+  $('job-state').textContent = '';
+  delete $('job-state').dataset.state;
   $('job-error').textContent = '';
   $('result').hidden = true;
   $('result-image').removeAttribute('src');
