@@ -34,6 +34,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *                         gateway's submit timeout and read-back), so the default of 2 minutes has a wide margin;
  *                         it must stay below the gateway's status retention, after which a key makes a new job.
  *                         A worker taking a partition over reads back this far before the committed offset
+ * @param delivery         {@code group} (partitions owned by one worker each) or, a spike of issue 29,
+ *                         {@code share} (a Kafka share group: records acquired one by one by any worker)
  */
 @ConfigurationProperties("diffq.worker")
 public record WorkerProperties(
@@ -46,7 +48,8 @@ public record WorkerProperties(
         @DefaultValue("30s") Duration shutdownGrace,
         @DefaultValue("1") int maxBatch,
         @DefaultValue("0ms") Duration batchWindow,
-        @DefaultValue("2m") Duration repeatWindow) {
+        @DefaultValue("2m") Duration repeatWindow,
+        @DefaultValue("group") String delivery) {
 
     public WorkerProperties {
         if (maxBatch < 1 || maxBatch > 64) {

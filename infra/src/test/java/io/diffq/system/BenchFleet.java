@@ -20,6 +20,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.ShareGroupDescription;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
@@ -37,9 +38,12 @@ final class BenchFleet implements AutoCloseable {
     private Duration latency;
     private int maxBatch = 1;
     private volatile Map<String, Integer> assignment = Map.of();
+    private final boolean share;
 
-    BenchFleet(Cluster cluster) {
+    /** @param delivery the workers' {@code diffq.worker.delivery}: {@code group} or {@code share} */
+    BenchFleet(Cluster cluster, String delivery) {
         this.cluster = cluster;
+        this.share = "share".equals(delivery);
         this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
                 cluster.broker().bootstrapServers()));
     }
@@ -59,7 +63,7 @@ final class BenchFleet implements AutoCloseable {
             workers.remove(workers.size() - 1).stop();
         }
         String[] args = {"--diffq.worker.simulated.latency=" + latency.toMillis() + "ms",
-            "--diffq.worker.max-batch=" + maxBatch};
+            "--diffq.worker.max-batch=" + maxBatch, "--diffq.worker.delivery=" + (share ? "share" : "group")};
         // Started side by side: a JVM start is mostly waiting on one core.
         List<CompletableFuture<ServiceProcess>> starting = IntStream.range(workers.size(), n)
                 .mapToObj(i -> CompletableFuture.supplyAsync(() -> cluster.worker(args), pool)).toList();
@@ -87,6 +91,18 @@ final class BenchFleet implements AutoCloseable {
         Map<TopicPartition, OffsetAndMetadata> ends = new HashMap<>();
         admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS)
                 .forEach((tp, info) -> ends.put(tp, new OffsetAndMetadata(info.offset())));
+        if (share) {
+            Map<TopicPartition, Long> starts = new HashMap<>();
+            ends.forEach((tp, o) -> starts.put(tp, o.offset()));
+            try {
+                admin.alterShareGroupOffsets(Topics.WORKER_GROUP, starts).all().get(10, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof GroupIdNotFoundException)) {
+                    throw e;
+                }
+            }
+            return;
+        }
         admin.alterConsumerGroupOffsets(Topics.WORKER_GROUP, ends).all().get(10, TimeUnit.SECONDS);
     }
 
@@ -113,6 +129,20 @@ final class BenchFleet implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             try {
+                if (share) {
+                    // A share group: every member takes records; settled when all n members have partitions.
+                    ShareGroupDescription g = admin.describeShareGroups(List.of(Topics.WORKER_GROUP))
+                            .describedGroups().get(Topics.WORKER_GROUP).get(5, TimeUnit.SECONDS);
+                    if (g.members().size() == n && g.members().stream()
+                            .allMatch(m -> !m.assignment().topicPartitions().isEmpty())) {
+                        Map<String, Integer> a = new TreeMap<>();
+                        g.members().forEach(m -> a.put(m.clientId(), m.assignment().topicPartitions().size()));
+                        assignment = a;
+                        return true;
+                    }
+                    ServiceProcess.sleep(250);
+                    continue;
+                }
                 ConsumerGroupDescription g = admin.describeConsumerGroups(List.of(Topics.WORKER_GROUP))
                         .describedGroups().get(Topics.WORKER_GROUP).get(5, TimeUnit.SECONDS);
                 int partitions = admin.describeTopics(List.of(Topics.JOBS)).allTopicNames().get(5, TimeUnit.SECONDS)

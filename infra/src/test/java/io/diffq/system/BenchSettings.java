@@ -9,12 +9,13 @@ import java.util.Map;
 
 /**
  * The benchmark's options: {@code --quick} (about 3 minutes instead of about 15), {@code --scenarios a,b},
- * {@code --out FILE}, {@code --partitions N} of {@code diffq.jobs} (12, the default of the service), and
- * overrides of each scenario's size.
+ * {@code --out FILE}, {@code --partitions N} of {@code diffq.jobs} (12, the default of the service),
+ * {@code --delivery group|share} (the workers' delivery: a consumer group, or the share-group spike of issue 29),
+ * and overrides of each scenario's size.
  */
 record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmupJobs, int idleJobs, int drainJobs,
         Duration submitDuration, List<Integer> floodClients, int scaleSeconds, int abuseConnections,
-        Duration abuseDuration, int partitions) {
+        Duration abuseDuration, int partitions, String delivery) {
 
     static BenchSettings parse(String[] args) {
         Map<String, String> o = new LinkedHashMap<>();
@@ -35,7 +36,7 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
             System.out.println("bench.sh [--quick] [--scenarios " + String.join(",", Bench.SCENARIOS)
                     + "] [--out bench-results.json] [--warmup-jobs N] [--idle-jobs N] [--drain-jobs N]"
                     + " [--submit-seconds S] [--flood-clients 4,16,64] [--scale-seconds S]"
-                    + " [--abuse-connections N] [--abuse-seconds S] [--partitions 12]");
+                    + " [--abuse-connections N] [--abuse-seconds S] [--partitions 12] [--delivery group|share]");
             System.exit(0);
         }
         boolean quick = o.containsKey("quick");
@@ -57,7 +58,8 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
                 Integer.parseInt(o.getOrDefault("scale-seconds", quick ? "3" : "10")),
                 Integer.parseInt(o.getOrDefault("abuse-connections", quick ? "2000" : "8000")),
                 Duration.ofSeconds(Long.parseLong(o.getOrDefault("abuse-seconds", quick ? "10" : "30"))),
-                Integer.parseInt(o.getOrDefault("partitions", String.valueOf(Bench.PARTITIONS))));
+                Integer.parseInt(o.getOrDefault("partitions", String.valueOf(Bench.PARTITIONS))),
+                o.getOrDefault("delivery", "group"));
     }
 
     Map<String, Object> describe() {
@@ -73,6 +75,7 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
         m.put("abuseConnections", abuseConnections);
         m.put("abuseSeconds", abuseDuration.toSeconds());
         m.put("partitions", partitions);
+        m.put("delivery", delivery);
         m.put("job", "simulated model, 8x8, 1 step");
         m.put("processes", "broker, gateway and workers are separate JVMs on this host (the system tests' flags: "
                 + "-Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1); the client runs in the bench's JVM");

@@ -15,7 +15,13 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.KafkaShareConsumer;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -53,6 +59,8 @@ class JobConsumers implements SmartLifecycle {
     static final Duration RETRY_BACK_OFF = Duration.ofSeconds(1);
     /** The longest a worker taking a partition over spends reading back its records before the committed offset. */
     static final Duration HISTORY_LIMIT = Duration.ofSeconds(20);
+    /** SPIKE (issue 29): how often a running job's acquisition lock is renewed: half the broker's default 30 s lock. */
+    static final Duration SHARE_RENEW_EVERY = Duration.ofSeconds(15);
 
     private final JobProcessor processor;
     private final List<DiffusionModelProvider> providers;
@@ -63,6 +71,7 @@ class JobConsumers implements SmartLifecycle {
     private final GpuMetrics gpus;
     private final ModelAdvertiser advertiser;
     private final Map<JobLoop, Thread> loops = new LinkedHashMap<>();
+    private final Map<ShareJobLoop, Thread> shareLoops = new LinkedHashMap<>();
     private final List<DeviceModels> deviceModels = new ArrayList<>();
     private ConsumerClientMetrics clientMetrics;
     private volatile boolean running;
@@ -92,9 +101,26 @@ class JobConsumers implements SmartLifecycle {
         JobLoop.Timing timing = new JobLoop.Timing(POLL_TIMEOUT, RETRY_BACK_OFF, stopWait());
         DefaultKafkaConsumerFactory<String, byte[]> historyFactory = new DefaultKafkaConsumerFactory<>(
                 historyConfig(), new StringDeserializer(), new ByteArrayDeserializer());
+        boolean share = "share".equals(properties.delivery());
+        if (share) {
+            configureShareGroup();
+        }
         for (Device device : Devices.resolve(properties.devices(), gpus.gpuCount())) {
             DeviceModels models = DeviceModels.open(device, selected);
             deviceModels.add(models);
+            if (share) {
+                ShareJobLoop loop = new ShareJobLoop("consumer " + device.name(),
+                        new KafkaShareConsumer<>(shareConsumerConfig(identity.id() + "-" + device.name()),
+                                new StringDeserializer(), new ByteArrayDeserializer()),
+                        (jobs, handBack) -> processor.process(jobs, models, handBack), this::handingBack, timing,
+                        properties.maxBatch() == 1 ? r -> r : processor::batchKey, SHARE_RENEW_EVERY);
+                Thread thread = new Thread(loop, "diffq-consumer-" + device.name());
+                shareLoops.put(loop, thread);
+                thread.start();
+                log.info("consumer for {} started in share group {} serving {}", device.name(), Topics.WORKER_GROUP,
+                        selected.stream().map(DiffusionModelProvider::name).toList());
+                continue;
+            }
             Consumer<String, byte[]> consumer = factory.createConsumer(Topics.WORKER_GROUP,
                     identity.id() + "-" + device.name(), null);
             JobLoop loop = new JobLoop("consumer " + device.name(), consumer,
@@ -158,6 +184,40 @@ class JobConsumers implements SmartLifecycle {
     }
 
     /**
+     * SPIKE (issue 29): the share group starts at the oldest job (its default is the newest, which would skip
+     * jobs accepted before any worker ran).
+     */
+    private void configureShareGroup() {
+        try (Admin admin = Admin.create(kafkaProperties.buildAdminProperties())) {
+            admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.GROUP, Topics.WORKER_GROUP),
+                    List.of(new AlterConfigOp(new ConfigEntry("share.auto.offset.reset", "earliest"),
+                            AlterConfigOp.OpType.SET)))).all().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("could not configure share group " + Topics.WORKER_GROUP, e);
+        }
+    }
+
+    /** SPIKE (issue 29): the share consumer: explicit acknowledgement, no more records than one batch takes. */
+    private Map<String, Object> shareConsumerConfig(String clientId) {
+        Map<String, Object> config = new HashMap<>(kafkaProperties.buildConsumerProperties());
+        // Settings a share consumer refuses (the group's configuration holds their equivalents).
+        List.of(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, ConsumerConfig.INTERCEPTOR_CLASSES_CONFIG,
+                ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG,
+                ConsumerConfig.GROUP_PROTOCOL_CONFIG, ConsumerConfig.GROUP_REMOTE_ASSIGNOR_CONFIG)
+                .forEach(config::remove);
+        config.put(ConsumerConfig.GROUP_ID_CONFIG, Topics.WORKER_GROUP);
+        config.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
+        config.put(ConsumerConfig.SHARE_ACKNOWLEDGEMENT_MODE_CONFIG, "explicit");
+        config.put(ConsumerConfig.SHARE_ACQUIRE_MODE_CONFIG, "record_limit");
+        config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, properties.maxBatch());
+        config.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, (int) FETCH_MAX_WAIT.toMillis());
+        config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+        return config;
+    }
+
+    /**
      * The consumer that reads back a partition's records before its committed offset, when one is taken
      * over (to recognise repeated job records): outside the group, it only reads.
      */
@@ -187,7 +247,16 @@ class JobConsumers implements SmartLifecycle {
         handBackAt = System.nanoTime() + properties.shutdownGrace().toNanos();
         log.info("stopping: the job in hand has {} to finish before it is handed back", properties.shutdownGrace());
         loops.keySet().forEach(JobLoop::stop);
+        shareLoops.keySet().forEach(ShareJobLoop::stop);
         long waitMillis = stopWait().toMillis();
+        shareLoops.forEach((loop, thread) -> {
+            try {
+                thread.join(waitMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        shareLoops.clear();
         loops.forEach((loop, thread) -> {
             try {
                 thread.join(waitMillis);
