@@ -4,8 +4,9 @@ import java.time.Duration;
 import java.time.Instant;
 
 /**
- * What is known of one job, folded from its request and its events. Immutable: every change returns a
- * new status, and only through {@link #apply(JobEvent)}, which checks {@link JobTransitions}.
+ * What is known of one job, folded from its request and its events, read in any order between the two
+ * topics. Immutable: every change returns a new status, and only through {@link #apply(JobEvent)}, which
+ * checks {@link JobTransitions}.
  *
  * @param id              the job id
  * @param request         the request, or {@code null} while only events have been seen
@@ -58,15 +59,19 @@ public record JobStatus(
     }
 
     /**
-     * The status after {@code event}.
+     * The status after {@code event}, the next one read from {@code diffq.job-events}. The topic is compacted,
+     * so the events between this status and {@code event} may be gone: a state the table reaches from here is
+     * taken, as every event is a snapshot of its job (a job read as {@code QUEUED}, then its lone
+     * {@code SUCCEEDED}, succeeded).
      *
-     * @throws IllegalJobTransitionException when the table or the attempt order forbids it
+     * @throws IllegalJobTransitionException when {@code event} contradicts this status: it leaves a terminal
+     *         state, returns to {@code QUEUED}, or reports an older attempt than the one running
      */
     public JobStatus apply(JobEvent event) {
         if (!event.jobId().equals(id)) {
             throw new IllegalArgumentException("event for " + event.jobId() + " applied to " + id);
         }
-        JobTransitions.check(id, state, event.state());
+        JobTransitions.checkReachable(id, state, event.state());
         if (event.state() == JobState.RUNNING && state == JobState.RUNNING && event.attempt() < attempt) {
             throw new IllegalJobTransitionException(id, state, event.state(),
                     "attempt " + event.attempt() + " after attempt " + attempt);
@@ -78,7 +83,7 @@ public record JobStatus(
             return new JobStatus(id, request, JobState.RUNNING, a, event.progress(), w, m,
                     event.startedAt() != null ? event.startedAt() : event.at(), null, null, null, null);
         }
-        // The table lets no state return to QUEUED, so what it let through besides RUNNING is terminal.
+        // Nothing reaches QUEUED, so what was let through besides RUNNING is terminal.
         Instant started = event.startedAt() != null ? event.startedAt() : startedAt;
         Progress p = event.progress() != null ? event.progress() : progress;
         return new JobStatus(id, request, event.state(), a, p, w, m, started, event.at(), event.inferenceMillis(),

@@ -68,13 +68,6 @@ class JobStatusTests {
     }
 
     @Test
-    void aQueuedJobCannotFinishWithoutRunning() {
-        assertThatThrownBy(() -> JobStatus.queued(request)
-                .apply(JobEvent.succeeded("j1", 1, T0, "w1", "tiny", null, 1, null, T0)))
-                .isInstanceOf(IllegalJobTransitionException.class);
-    }
-
-    @Test
     void noJobReturnsToQueued() {
         JobStatus running = JobStatus.queued(request).apply(JobEvent.running("j1", 1, T0, "w1", "tiny", null, T0));
         JobEvent queuedAgain = new JobEvent("j1", JobState.QUEUED, 1, T0, null, null, "tiny", null, null, null, null);

@@ -1,0 +1,268 @@
+package io.diffq.gateway.status;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.diffq.common.job.JobEvent;
+import io.diffq.common.job.JobFailure;
+import io.diffq.common.job.JobRequest;
+import io.diffq.common.job.Progress;
+import io.diffq.common.job.ResultRef;
+import io.diffq.common.json.JobCodec;
+import io.diffq.common.kafka.TopicSpec;
+import io.diffq.common.kafka.Topics;
+import io.diffq.gateway.support.Api;
+import io.diffq.gateway.support.Gateway;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * After the broker really compacted {@code diffq.job-events} (each finished job down to its last event), a
+ * restarted gateway shows every job as it was before, whichever topic it happens to read first (issue 30).
+ */
+class StatusAfterCompactionIntegrationTests {
+
+    /** As {@link Gateway} configures its topics. */
+    private static final int PARTITIONS = 3;
+    private static final int JOBS = 200;
+    /** The fields of a job's view that its history decides (timings that run on with the clock left out). */
+    private static final List<String> COMPARED = List.of("state", "attempt", "model", "progress", "createdAt",
+            "startedAt", "finishedAt", "error", "request", "links");
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private static EmbeddedKafkaKraftBroker broker;
+    private final JobCodec codec = new JobCodec();
+
+    @BeforeAll
+    static void startBroker() {
+        broker = new EmbeddedKafkaKraftBroker(1, 1);
+        // The cleaner looks for work every 100 ms instead of every 15 s, with a buffer sized for a test.
+        broker.brokerProperty("log.cleaner.backoff.ms", "100");
+        broker.brokerProperty("log.cleaner.dedupe.buffer.size", String.valueOf(4 * 1024 * 1024));
+        broker.afterPropertiesSet();
+    }
+
+    @AfterAll
+    static void stopBroker() {
+        broker.destroy();
+    }
+
+    @Test
+    void aRestartedGatewayShowsEveryJobAsBeforeTheEventsWereCompacted() throws Exception {
+        String brokers = broker.getBrokersAsString();
+        createTopicsEagerToCompact();
+        Map<String, Story> stories = new LinkedHashMap<>();
+        for (int i = 0; i < JOBS; i++) {
+            stories.put(UUID.randomUUID().toString(), Story.values()[i % Story.values().length]);
+        }
+
+        Map<String, JsonNode> before = new HashMap<>();
+        try (Gateway gateway = Gateway.start(brokers, Gateway.SERVED_MODELS,
+                "diffq.gateway.security.rate-limit.enabled=false");
+                KafkaProducer<String, byte[]> producer = producer(brokers)) {
+            writeEveryRecord(producer, stories);
+            // The live view, which read each job's whole history in order, is what the restarted one must match.
+            await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> stories.forEach((id, story) ->
+                    assertThat(gateway.api().get("/v1/jobs/" + id).json().get("state").asString()).as(id)
+                            .isEqualTo(story.state)));
+            stories.keySet().forEach(id -> before.put(id, shown(gateway.api(), id)));
+
+            // Only now may segments roll, so that the live view above read the full history.
+            rollSegmentsEvery(Duration.ofMillis(100));
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
+                rollActiveSegments(producer);
+                Map<String, Integer> left = eventsPerJob(brokers);
+                stories.forEach((id, story) -> assertThat(left.getOrDefault(id, 0)).as("events of %s (%s) left", id,
+                        story).isEqualTo(story == Story.WAITING ? 0 : 1));
+            });
+        }
+
+        try (Gateway restarted = Gateway.start(brokers, Gateway.SERVED_MODELS,
+                "diffq.gateway.security.rate-limit.enabled=false")) {
+            List<String> mismatches = new ArrayList<>();
+            stories.forEach((id, story) -> {
+                JsonNode now = shown(restarted.api(), id);
+                if (!now.equals(before.get(id))) {
+                    mismatches.add(story + " " + id + ": before " + before.get(id) + ", after " + now);
+                }
+            });
+            assertThat(mismatches).as("jobs shown otherwise after compaction and a restart").isEmpty();
+        }
+    }
+
+    /** What a real job of each kind writes to {@code diffq.job-events}, in order, and the state it ends in. */
+    private enum Story {
+        WAITING("QUEUED"),
+        SUCCEEDED("SUCCEEDED"),
+        FAILED("FAILED"),
+        CANCELED_WHILE_RUNNING("CANCELED"),
+        CANCELED_BEFORE_START("CANCELED"),
+        EXPIRED("EXPIRED"),
+        SUCCEEDED_ON_REDELIVERY("SUCCEEDED"),
+        RUNNING_AGAIN("RUNNING");
+
+        final String state;
+
+        Story(String state) {
+            this.state = state;
+        }
+
+        List<JobEvent> events(String id, Instant t) {
+            Instant s1 = t.plusSeconds(1);
+            Instant s2 = t.plusSeconds(30);
+            return switch (this) {
+                case WAITING -> List.of();
+                case SUCCEEDED -> List.of(running(id, 1, s1, 0), running(id, 1, s1, 2),
+                        JobEvent.succeeded(id, 1, s1, "w1", "simulated", new Progress(4, 4), 900,
+                                new ResultRef(0, 7, "image/png", 100), s1.plusSeconds(2)));
+                case FAILED -> List.of(running(id, 1, s1, 0), running(id, 1, s1, 1),
+                        JobEvent.failed(id, 1, s1, "w1", "simulated", new Progress(1, 4), 400L,
+                                JobFailure.fatal("model-error", "boom"), s1.plusSeconds(2)));
+                case CANCELED_WHILE_RUNNING -> List.of(running(id, 1, s1, 0), running(id, 1, s1, 2),
+                        JobEvent.canceled(id, 1, s1, "w1", "simulated", s1.plusSeconds(2)));
+                case CANCELED_BEFORE_START -> List.of(JobEvent.canceled(id, 1, s1, "w1", "simulated", s1));
+                case EXPIRED -> List.of(JobEvent.expired(id, "w1", "simulated", s1));
+                case SUCCEEDED_ON_REDELIVERY -> List.of(running(id, 1, s1, 0), running(id, 2, s2, 0),
+                        running(id, 2, s2, 3), JobEvent.succeeded(id, 2, s2, "w2", "simulated", new Progress(4, 4),
+                                800, new ResultRef(1, 9, "image/png", 100), s2.plusSeconds(2)));
+                case RUNNING_AGAIN -> List.of(running(id, 1, s1, 0), running(id, 1, s1, 1), running(id, 2, s2, 0),
+                        running(id, 2, s2, 2));
+            };
+        }
+
+        private static JobEvent running(String id, int attempt, Instant startedAt, int step) {
+            return JobEvent.running(id, attempt, startedAt, "w" + attempt, "simulated", new Progress(step, 4),
+                    startedAt.plusMillis(100L * step));
+        }
+    }
+
+    /**
+     * The topics as the gateway creates them, the events topic with a cleaner that takes any dirty segment and
+     * drops tombstones at once. Its active segment does not roll yet: nothing is compacted before
+     * {@link #rollSegmentsEvery}.
+     */
+    private static void createTopicsEagerToCompact() {
+        List<NewTopic> topics = TopicSpec.all(PARTITIONS, Duration.ofDays(1)).stream().map(spec -> {
+            Map<String, String> configs = new HashMap<>(spec.configs());
+            if (spec.name().equals(Topics.JOB_EVENTS)) {
+                configs.put("min.cleanable.dirty.ratio", "0.01");
+                configs.put("delete.retention.ms", "100");
+            }
+            return new NewTopic(spec.name(), spec.partitions(), (short) 1).configs(configs);
+        }).toList();
+        broker.doWithAdmin(admin -> {
+            try {
+                admin.createTopics(topics).all().get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    private static void rollSegmentsEvery(Duration d) {
+        ConfigResource events = new ConfigResource(ConfigResource.Type.TOPIC, Topics.JOB_EVENTS);
+        broker.doWithAdmin(admin -> {
+            try {
+                admin.incrementalAlterConfigs(Map.of(events, List.of(new AlterConfigOp(
+                        new ConfigEntry("segment.ms", String.valueOf(d.toMillis())), AlterConfigOp.OpType.SET))))
+                        .all().get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    /** A tombstone of a key no job has in each partition: the cleaner never touches a partition's active segment. */
+    private static void rollActiveSegments(KafkaProducer<String, byte[]> producer) throws Exception {
+        for (int p = 0; p < PARTITIONS; p++) {
+            producer.send(new ProducerRecord<>(Topics.JOB_EVENTS, p, "segment-roller-" + p, null))
+                    .get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    private void writeEveryRecord(KafkaProducer<String, byte[]> producer, Map<String, Story> stories) {
+        Instant t = Instant.now();
+        stories.forEach((id, story) -> {
+            JobRequest request = new JobRequest(id, "job " + id, "", 32, 32, 4, 7.5, 42, "simulated", null, t,
+                    null, null);
+            producer.send(new ProducerRecord<>(Topics.JOBS, id, codec.writeRequest(request)));
+            story.events(id, t).forEach(e ->
+                    producer.send(new ProducerRecord<>(Topics.JOB_EVENTS, id, codec.writeEvent(e))));
+        });
+        producer.flush();
+    }
+
+    /** How many events of each job {@code diffq.job-events} holds, read from its beginning. */
+    private static Map<String, Integer> eventsPerJob(String brokers) {
+        Map<String, Integer> count = new HashMap<>();
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers,
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false),
+                new StringDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> partitions = new ArrayList<>();
+            for (int p = 0; p < PARTITIONS; p++) {
+                partitions.add(new TopicPartition(Topics.JOB_EVENTS, p));
+            }
+            c.assign(partitions);
+            c.seekToBeginning(partitions);
+            Map<TopicPartition, Long> ends = c.endOffsets(partitions);
+            while (partitions.stream().anyMatch(tp -> c.position(tp) < ends.get(tp))) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    if (r.value() != null) {
+                        count.merge(r.key(), 1, Integer::sum);
+                    }
+                }
+            }
+        }
+        return count;
+    }
+
+    private static JsonNode shown(Api api, String id) {
+        Api.Response r = api.get("/v1/jobs/" + id);
+        assertThat(r.status()).as(id).isEqualTo(200);
+        JsonNode job = r.json();
+        Map<String, JsonNode> fields = new LinkedHashMap<>();
+        COMPARED.forEach(f -> fields.put(f, job.get(f)));
+        fields.put("inferenceMs", job.get("timings").get("inferenceMs"));
+        if ("CANCELED".equals(job.get("state").asString())) {
+            // A CANCELED event carries no progress: how far the job had come goes with the events before it.
+            fields.remove("progress");
+        }
+        return JSON.valueToTree(fields);
+    }
+
+    private static KafkaProducer<String, byte[]> producer(String brokers) {
+        return new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers,
+                ProducerConfig.ACKS_CONFIG, "all", ProducerConfig.LINGER_MS_CONFIG, 5),
+                new StringSerializer(), new ByteArraySerializer());
+    }
+}
