@@ -149,6 +149,8 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
             p.put("log.dirs", dir.resolve("data").toString());
             p.put("num.partitions", "1");
+            // As every diffq broker: the services create their topics; a client that runs ahead gets an error.
+            p.put("auto.create.topics.enable", "false");
             String replicas = String.valueOf(clusterSize);
             String minInSync = String.valueOf(Math.min(2, clusterSize));
             p.put("offsets.topic.replication.factor", replicas);
@@ -168,6 +170,7 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             p.put("group.consumer.heartbeat.interval.ms", "1000");
             p.put("group.consumer.min.heartbeat.interval.ms", "1000");
             p.put("message.max.bytes", String.valueOf(17 * 1024 * 1024));
+            p.put("replica.fetch.max.bytes", String.valueOf(17 * 1024 * 1024));
             try (var out = Files.newOutputStream(config())) {
                 p.store(out, "diffq test broker");
             }
