@@ -7,12 +7,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.Uuid;
 
 /**
@@ -30,7 +35,7 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     private String voters;
     /** How many nodes the cluster has: the replication of its internal topics. */
     private int clusterSize = 1;
-    private Process process;
+    private volatile Process process;
 
     private KafkaBrokerProcess(Path dir, int nodeId, int port, int controllerPort) {
         this.dir = dir;
@@ -38,6 +43,8 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         this.port = port;
         this.controllerPort = controllerPort;
         this.voters = nodeId + "@127.0.0.1:" + controllerPort;
+        // A test JVM that ends without closing its broker (a failed set-up, a crash in a test) leaves none behind.
+        Runtime.getRuntime().addShutdownHook(new Thread(this::kill, "kill-kafka-node-" + nodeId));
     }
 
     /** Formats storage under {@code dir} and starts a broker on free loopback ports. */
@@ -97,6 +104,20 @@ public final class KafkaBrokerProcess implements AutoCloseable {
 
     public String bootstrapServers() {
         return "127.0.0.1:" + port;
+    }
+
+    /** Creates {@code topics}, each with {@code partitions} partitions and the cluster's replication. */
+    public void createTopics(int partitions, String... topics) {
+        List<NewTopic> created = Arrays.stream(topics)
+                .map(t -> new NewTopic(t, Optional.of(partitions), Optional.empty())).toList();
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()))) {
+            admin.createTopics(created).all().get(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating " + List.of(topics), e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("could not create " + List.of(topics), e);
+        }
     }
 
     /** This node's id in its cluster (1 for a single broker). */
