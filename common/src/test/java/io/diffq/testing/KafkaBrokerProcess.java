@@ -49,7 +49,8 @@ public final class KafkaBrokerProcess implements AutoCloseable {
 
     /** Formats storage under {@code dir} and starts a broker on free loopback ports. */
     public static KafkaBrokerProcess start(Path dir) {
-        KafkaBrokerProcess broker = new KafkaBrokerProcess(dir, 1, freePort(), freePort());
+        int[] ports = freePorts(2);
+        KafkaBrokerProcess broker = new KafkaBrokerProcess(dir, 1, ports[0], ports[1]);
         broker.format(Uuid.randomUuid().toString());
         broker.startProcess();
         return broker;
@@ -63,8 +64,9 @@ public final class KafkaBrokerProcess implements AutoCloseable {
      */
     public static List<KafkaBrokerProcess> startCluster(Path dir, int nodes) {
         List<KafkaBrokerProcess> cluster = new ArrayList<>();
+        int[] ports = freePorts(2 * nodes);
         for (int id = 1; id <= nodes; id++) {
-            cluster.add(new KafkaBrokerProcess(dir.resolve("node-" + id), id, freePort(), freePort()));
+            cluster.add(new KafkaBrokerProcess(dir.resolve("node-" + id), id, ports[2 * id - 2], ports[2 * id - 1]));
         }
         String voters = String.join(",", cluster.stream().map(b -> b.nodeId + "@127.0.0.1:" + b.controllerPort)
                 .toList());
@@ -283,11 +285,32 @@ public final class KafkaBrokerProcess implements AutoCloseable {
 
     /** A loopback port that was free a moment ago. */
     public static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
+        return freePorts(1)[0];
+    }
+
+    /**
+     * {@code n} different loopback ports that were free a moment ago: held open together while chosen, as two
+     * calls of {@link #freePort()} may both answer the port the first one just let go.
+     */
+    private static int[] freePorts(int n) {
+        List<ServerSocket> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < n; i++) {
+                ServerSocket s = new ServerSocket(0);
+                held.add(s);
+                s.setReuseAddress(true);
+            }
+            return held.stream().mapToInt(ServerSocket::getLocalPort).toArray();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        } finally {
+            for (ServerSocket s : held) {
+                try {
+                    s.close();
+                } catch (IOException ignored) {
+                    // the port is chosen; closing is best effort
+                }
+            }
         }
     }
 }
