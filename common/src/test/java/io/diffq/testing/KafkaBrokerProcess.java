@@ -1,8 +1,10 @@
 package io.diffq.testing;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,6 +17,7 @@ import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import kafka.tools.StorageTool;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -197,8 +200,14 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             try (var out = Files.newOutputStream(config())) {
                 p.store(out, "diffq test broker");
             }
-            run(List.of("kafka.tools.StorageTool", "format", "-t", clusterId, "-c",
-                    config().toString()), dir.resolve("format.log"), Duration.ofSeconds(60));
+            // In this JVM: one of its own would cost a JVM start and Kafka's class loading per broker.
+            Path log = dir.resolve("format.log");
+            String[] args = {"format", "-t", clusterId, "-c", config().toString()};
+            try (PrintStream out = new PrintStream(Files.newOutputStream(log), true, StandardCharsets.UTF_8)) {
+                if (StorageTool.execute(args, out) != 0) {
+                    throw new IllegalStateException("formatting " + dir + " failed: " + Files.readString(log));
+                }
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -241,16 +250,6 @@ public final class KafkaBrokerProcess implements AutoCloseable {
 
     private Path config() {
         return dir.resolve("server.properties");
-    }
-
-    private static void run(List<String> mainAndArgs, Path log, Duration timeout) throws IOException {
-        Process p = new ProcessBuilder(javaCommand(mainAndArgs))
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .start();
-        if (!await(p, timeout) || p.exitValue() != 0) {
-            throw new IllegalStateException(mainAndArgs + " failed; see " + log + ": " + Files.readString(log));
-        }
     }
 
     private static List<String> javaCommand(List<String> mainAndArgs) {
