@@ -13,8 +13,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 /**
  * A {@link KafkaBrokerProcess} of a test class's own: started at the class's first use of it, killed and its
  * files removed once the class is done, after its {@code @AfterAll} methods and every other extension's. Register
- * it on a static field; a Spring test hands its address to the context and closes the context after the class,
- * before the broker goes:
+ * it on a static field. A Spring test hands its address to the context and, with {@code @DirtiesContext}, closes
+ * the context after the class, before the broker goes (a cached context would keep clients of a broker that is
+ * gone, and no other class could use it):
  *
  * <pre>{@code
  * @SpringBootTest
