@@ -1,18 +1,26 @@
 package io.diffq.testing;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import kafka.tools.StorageTool;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.Uuid;
 
 /**
@@ -30,7 +38,7 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     private String voters;
     /** How many nodes the cluster has: the replication of its internal topics. */
     private int clusterSize = 1;
-    private Process process;
+    private volatile Process process;
 
     private KafkaBrokerProcess(Path dir, int nodeId, int port, int controllerPort) {
         this.dir = dir;
@@ -38,11 +46,14 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         this.port = port;
         this.controllerPort = controllerPort;
         this.voters = nodeId + "@127.0.0.1:" + controllerPort;
+        // A test JVM that ends without closing its broker (a failed set-up, a crash in a test) leaves none behind.
+        Runtime.getRuntime().addShutdownHook(new Thread(this::kill, "kill-kafka-node-" + nodeId));
     }
 
     /** Formats storage under {@code dir} and starts a broker on free loopback ports. */
     public static KafkaBrokerProcess start(Path dir) {
-        KafkaBrokerProcess broker = new KafkaBrokerProcess(dir, 1, freePort(), freePort());
+        int[] ports = freePorts(2);
+        KafkaBrokerProcess broker = new KafkaBrokerProcess(dir, 1, ports[0], ports[1]);
         broker.format(Uuid.randomUuid().toString());
         broker.startProcess();
         return broker;
@@ -56,8 +67,9 @@ public final class KafkaBrokerProcess implements AutoCloseable {
      */
     public static List<KafkaBrokerProcess> startCluster(Path dir, int nodes) {
         List<KafkaBrokerProcess> cluster = new ArrayList<>();
+        int[] ports = freePorts(2 * nodes);
         for (int id = 1; id <= nodes; id++) {
-            cluster.add(new KafkaBrokerProcess(dir.resolve("node-" + id), id, freePort(), freePort()));
+            cluster.add(new KafkaBrokerProcess(dir.resolve("node-" + id), id, ports[2 * id - 2], ports[2 * id - 1]));
         }
         String voters = String.join(",", cluster.stream().map(b -> b.nodeId + "@127.0.0.1:" + b.controllerPort)
                 .toList());
@@ -97,6 +109,20 @@ public final class KafkaBrokerProcess implements AutoCloseable {
 
     public String bootstrapServers() {
         return "127.0.0.1:" + port;
+    }
+
+    /** Creates {@code topics}, each with {@code partitions} partitions and the cluster's replication. */
+    public void createTopics(int partitions, String... topics) {
+        List<NewTopic> created = Arrays.stream(topics)
+                .map(t -> new NewTopic(t, Optional.of(partitions), Optional.empty())).toList();
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()))) {
+            admin.createTopics(created).all().get(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating " + List.of(topics), e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("could not create " + List.of(topics), e);
+        }
     }
 
     /** This node's id in its cluster (1 for a single broker). */
@@ -149,6 +175,8 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
             p.put("log.dirs", dir.resolve("data").toString());
             p.put("num.partitions", "1");
+            // As every diffq broker: the services create their topics; a client that runs ahead gets an error.
+            p.put("auto.create.topics.enable", "false");
             String replicas = String.valueOf(clusterSize);
             String minInSync = String.valueOf(Math.min(2, clusterSize));
             p.put("offsets.topic.replication.factor", replicas);
@@ -168,11 +196,18 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             p.put("group.consumer.heartbeat.interval.ms", "1000");
             p.put("group.consumer.min.heartbeat.interval.ms", "1000");
             p.put("message.max.bytes", String.valueOf(17 * 1024 * 1024));
+            p.put("replica.fetch.max.bytes", String.valueOf(17 * 1024 * 1024));
             try (var out = Files.newOutputStream(config())) {
                 p.store(out, "diffq test broker");
             }
-            run(List.of("kafka.tools.StorageTool", "format", "-t", clusterId, "-c",
-                    config().toString()), dir.resolve("format.log"), Duration.ofSeconds(60));
+            // In this JVM: one of its own would cost a JVM start and Kafka's class loading per broker.
+            Path log = dir.resolve("format.log");
+            String[] args = {"format", "-t", clusterId, "-c", config().toString()};
+            try (PrintStream out = new PrintStream(Files.newOutputStream(log), true, StandardCharsets.UTF_8)) {
+                if (StorageTool.execute(args, out) != 0) {
+                    throw new IllegalStateException("formatting " + dir + " failed: " + Files.readString(log));
+                }
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -217,16 +252,6 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         return dir.resolve("server.properties");
     }
 
-    private static void run(List<String> mainAndArgs, Path log, Duration timeout) throws IOException {
-        Process p = new ProcessBuilder(javaCommand(mainAndArgs))
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .start();
-        if (!await(p, timeout) || p.exitValue() != 0) {
-            throw new IllegalStateException(mainAndArgs + " failed; see " + log + ": " + Files.readString(log));
-        }
-    }
-
     private static List<String> javaCommand(List<String> mainAndArgs) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -259,11 +284,32 @@ public final class KafkaBrokerProcess implements AutoCloseable {
 
     /** A loopback port that was free a moment ago. */
     public static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
+        return freePorts(1)[0];
+    }
+
+    /**
+     * {@code n} different loopback ports that were free a moment ago: held open together while chosen, as two
+     * calls of {@link #freePort()} may both answer the port the first one just let go.
+     */
+    private static int[] freePorts(int n) {
+        List<ServerSocket> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < n; i++) {
+                ServerSocket s = new ServerSocket(0);
+                held.add(s);
+                s.setReuseAddress(true);
+            }
+            return held.stream().mapToInt(ServerSocket::getLocalPort).toArray();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        } finally {
+            for (ServerSocket s : held) {
+                try {
+                    s.close();
+                } catch (IOException ignored) {
+                    // the port is chosen; closing is best effort
+                }
+            }
         }
     }
 }

@@ -3,9 +3,8 @@ package io.diffq.kafka;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.diffq.testing.KafkaBrokerProcess;
+import io.diffq.testing.KafkaBrokerExtension;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -33,16 +32,16 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The reader against a real broker: what a view built on it relies on. Each test reads topics of its own. */
 class TopicReaderIntegrationTests {
 
     private static final Duration LONG = Duration.ofSeconds(30);
 
-    @TempDir
-    static Path dir;
-    static KafkaBrokerProcess broker;
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
+
     static Admin admin;
     static KafkaProducer<String, byte[]> producer;
 
@@ -50,18 +49,16 @@ class TopicReaderIntegrationTests {
     private final List<String> keys = new CopyOnWriteArrayList<>();
 
     @BeforeAll
-    static void startBroker() {
-        broker = KafkaBrokerProcess.start(dir);
-        admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()));
-        producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()),
+    static void startClients() {
+        admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()));
+        producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()),
                 new StringSerializer(), new ByteArraySerializer());
     }
 
     @AfterAll
-    static void stopBroker() {
+    static void stopClients() {
         producer.close();
         admin.close();
-        broker.close();
     }
 
     @AfterEach
@@ -163,7 +160,7 @@ class TopicReaderIntegrationTests {
     void readCommittedSkipsAbortedTransactionsAndTheDefaultDoesNot() throws Exception {
         String topic = createTopic(1);
         try (KafkaProducer<String, byte[]> tx = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
                 ProducerConfig.TRANSACTIONAL_ID_CONFIG, "tx-" + topic), new StringSerializer(), new ByteArraySerializer())) {
             tx.initTransactions();
             tx.beginTransaction();
@@ -245,12 +242,12 @@ class TopicReaderIntegrationTests {
 
     private static Map<String, Object> consumerBase(Map<String, Object> overrides) {
         Map<String, Object> base = new HashMap<>(overrides);
-        base.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        base.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         return base;
     }
 
     private static Map<String, Object> adminBase() {
-        return Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        return Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
     }
 
     private static String createTopic(int partitions) {

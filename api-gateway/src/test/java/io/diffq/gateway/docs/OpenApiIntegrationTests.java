@@ -11,13 +11,12 @@ import io.diffq.common.model.ModelCard;
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
 import io.diffq.gateway.support.WorkerStandIn;
+import io.diffq.testing.KafkaBrokerExtension;
 import io.diffq.testing.KafkaBrokerProcess;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -49,6 +48,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -82,6 +82,9 @@ class OpenApiIntegrationTests {
     static final Map<String, Set<String>> PENDING_FIELDS = Map.of(
             JobSchemas.JOB_VIEW, Set.of(), JobSchemas.JOB_REQUEST, Set.of());
 
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
+
     private KafkaBrokerProcess broker;
     private Gateway open;
     private Gateway guarded;
@@ -100,8 +103,7 @@ class OpenApiIntegrationTests {
 
     @BeforeAll
     void exerciseTheApi() throws Exception {
-        Path dir = Files.createTempDirectory("openapi-broker");
-        broker = KafkaBrokerProcess.start(dir);
+        broker = kafka.broker();
         open = Gateway.start(broker.bootstrapServers(), Gateway.SERVED_MODELS,
                 "diffq.gateway.security.rate-limit.enabled=false",
                 "diffq.gateway.read-your-writes-timeout=1s",
@@ -141,7 +143,6 @@ class OpenApiIntegrationTests {
         close(worker);
         close(guarded);
         close(open);
-        close(broker);
     }
 
     // --- what a client does ---------------------------------------------------------------------------------

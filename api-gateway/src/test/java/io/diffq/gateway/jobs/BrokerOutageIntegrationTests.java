@@ -5,21 +5,24 @@ import static org.awaitility.Awaitility.await;
 
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
+import io.diffq.testing.KafkaBrokerExtension;
 import io.diffq.testing.KafkaBrokerProcess;
-import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** With the broker down a submit gets 503 and Retry-After and no job id; with it back, submits succeed. */
 @Tag("abuse")
 class BrokerOutageIntegrationTests {
 
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
+
     @Test
-    void submitsAreRefusedWhileTheBrokerIsDownAndAcceptedWhenItIsBack(@TempDir Path dir) {
-        try (KafkaBrokerProcess broker = KafkaBrokerProcess.start(dir);
-                Gateway gateway = Gateway.start(broker.bootstrapServers(), Gateway.SERVED_MODELS)) {
+    void submitsAreRefusedWhileTheBrokerIsDownAndAcceptedWhenItIsBack() {
+        KafkaBrokerProcess broker = kafka.broker();
+        try (Gateway gateway = Gateway.start(broker.bootstrapServers(), Gateway.SERVED_MODELS)) {
             Api api = gateway.api();
             Api management = gateway.managementApi();
             await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->

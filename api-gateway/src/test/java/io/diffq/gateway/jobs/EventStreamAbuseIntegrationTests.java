@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
 import io.diffq.gateway.support.WorkerStandIn;
+import io.diffq.testing.KafkaBrokerExtension;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Event-stream clients that misbehave (stop reading, vanish, open too many) never freeze, slow or starve
@@ -37,7 +38,9 @@ class EventStreamAbuseIntegrationTests {
     private static final int PER_CLIENT = 6;
     private static final int STEPS = 2500;
 
-    private static EmbeddedKafkaKraftBroker broker;
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
+
     private static Gateway gateway;
     private static WorkerStandIn worker;
     private static Api api;
@@ -47,14 +50,12 @@ class EventStreamAbuseIntegrationTests {
 
     @BeforeAll
     static void start() {
-        broker = new EmbeddedKafkaKraftBroker(1, 1);
-        broker.afterPropertiesSet();
-        gateway = Gateway.start(broker.getBrokersAsString(), Gateway.SERVED_MODELS,
+        gateway = Gateway.start(kafka.bootstrapServers(), Gateway.SERVED_MODELS,
                 "diffq.gateway.security.rate-limit.enabled=false",
                 "diffq.gateway.streams.heartbeat=500ms",
                 "diffq.gateway.streams.stall-timeout=3s",
                 "diffq.gateway.streams.max-per-client=" + PER_CLIENT);
-        worker = new WorkerStandIn(broker.getBrokersAsString());
+        worker = new WorkerStandIn(kafka.bootstrapServers());
         api = gateway.api();
         management = gateway.managementApi();
     }
@@ -63,7 +64,6 @@ class EventStreamAbuseIntegrationTests {
     static void stop() {
         worker.close();
         gateway.close();
-        broker.destroy();
     }
 
     @AfterEach

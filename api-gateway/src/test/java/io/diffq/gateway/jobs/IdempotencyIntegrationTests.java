@@ -6,6 +6,7 @@ import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Topics;
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
+import io.diffq.testing.KafkaBrokerExtension;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.time.Duration;
@@ -29,7 +30,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Concurrent submits with one {@code Idempotency-Key}, spread over two gateway instances, create one job:
@@ -40,17 +41,17 @@ import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
 @Tag("abuse")
 class IdempotencyIntegrationTests {
 
-    private static EmbeddedKafkaKraftBroker broker;
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
+
     private static Gateway a;
     private static Gateway b;
 
     @BeforeAll
     static void start() {
-        broker = new EmbeddedKafkaKraftBroker(1, 1);
-        broker.afterPropertiesSet();
-        a = Gateway.start(broker.getBrokersAsString(), Gateway.SERVED_MODELS,
+        a = Gateway.start(kafka.bootstrapServers(), Gateway.SERVED_MODELS,
                 "diffq.gateway.security.rate-limit.enabled=false");
-        b = Gateway.start(broker.getBrokersAsString(), Gateway.SERVED_MODELS,
+        b = Gateway.start(kafka.bootstrapServers(), Gateway.SERVED_MODELS,
                 "diffq.gateway.security.rate-limit.enabled=false");
     }
 
@@ -58,7 +59,6 @@ class IdempotencyIntegrationTests {
     static void stop() {
         a.close();
         b.close();
-        broker.destroy();
     }
 
     @Test
@@ -92,7 +92,7 @@ class IdempotencyIntegrationTests {
         // The request that won is the first record for the id in its partition: what the workers run.
         assertThat(firstRecordSeed(id)).isEqualTo(seed);
         // A gateway started afterwards rebuilds the same answer from the topic.
-        try (Gateway c = Gateway.start(broker.getBrokersAsString(), Gateway.SERVED_MODELS)) {
+        try (Gateway c = Gateway.start(kafka.bootstrapServers(), Gateway.SERVED_MODELS)) {
             assertThat(seedOf(c.api(), id)).isEqualTo(seed);
         }
         // A retry of the winning body is a replay; any other body still a conflict.
@@ -148,7 +148,7 @@ class IdempotencyIntegrationTests {
     private static int firstRecordSeed(String id) {
         JobCodec codec = new JobCodec();
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.getBrokersAsString()),
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()),
                 new StringDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> tps = new ArrayList<>();
             for (PartitionInfo p : c.partitionsFor(Topics.JOBS)) {

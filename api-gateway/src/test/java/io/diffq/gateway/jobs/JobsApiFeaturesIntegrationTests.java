@@ -9,13 +9,11 @@ import io.diffq.common.job.ResultRef;
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
 import io.diffq.gateway.support.WorkerStandIn;
-import io.diffq.testing.KafkaBrokerProcess;
+import io.diffq.testing.KafkaBrokerExtension;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -31,6 +29,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -49,8 +48,9 @@ class JobsApiFeaturesIntegrationTests {
     static final String ERIN = "erin-key-0123456789abcdef";
     static final int WAIT_CAP = 16;
 
-    private static Path dir;
-    private static KafkaBrokerProcess broker;
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
+
     private static Gateway gateway;
     private static WorkerStandIn worker;
     private static Api api;
@@ -59,9 +59,7 @@ class JobsApiFeaturesIntegrationTests {
     private static final ExecutorService clients = Executors.newCachedThreadPool();
     @BeforeAll
     static void start() throws Exception {
-        dir = Files.createTempDirectory("diffq-features");
-        broker = KafkaBrokerProcess.start(dir);
-        gateway = Gateway.start(broker.bootstrapServers(),
+        gateway = Gateway.start(kafka.bootstrapServers(),
                 "diffq.gateway.models.served=simulated,tiny,countdown,waiting,listing,owned",
                 "diffq.gateway.security.rate-limit.enabled=false",
                 "diffq.gateway.job-id-secret=a-test-secret-of-at-least-32-characters",
@@ -81,7 +79,7 @@ class JobsApiFeaturesIntegrationTests {
                 // Few request threads: waiting submits must not hold one each.
                 "server.tomcat.threads.max=4",
                 "server.tomcat.threads.min-spare=1");
-        worker = new WorkerStandIn(broker.bootstrapServers());
+        worker = new WorkerStandIn(kafka.bootstrapServers());
         api = gateway.api();
         management = gateway.managementApi();
     }
@@ -91,7 +89,6 @@ class JobsApiFeaturesIntegrationTests {
         clients.shutdownNow();
         worker.close();
         gateway.close();
-        broker.close();
     }
 
     @Test

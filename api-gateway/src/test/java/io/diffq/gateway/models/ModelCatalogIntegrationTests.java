@@ -7,27 +7,29 @@ import io.diffq.common.model.ModelCard;
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
 import io.diffq.gateway.support.WorkerStandIn;
+import io.diffq.testing.KafkaBrokerExtension;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.springframework.kafka.test.EmbeddedKafkaBroker;
-import org.springframework.kafka.test.context.EmbeddedKafka;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 
 /**
  * What a submit may ask for comes from the workers: a card on {@code diffq.models} makes its model known
  * with its sizes, on every gateway instance, including one started later; a tombstone withdraws it.
  */
-@EmbeddedKafka
 class ModelCatalogIntegrationTests {
 
     private static final ModelCard TINY = ModelCard.of("tiny", 256, 32, 1024, 32, true, List.of("ddim", "euler"))
             .advertisedBy("worker-7", Instant.parse("2026-03-01T12:00:00Z"));
 
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
+
     @Test
-    void anAdvertisedModelIsCheckedAgainstItsCardOnEveryInstance(EmbeddedKafkaBroker broker) {
-        String brokers = broker.getBrokersAsString();
+    void anAdvertisedModelIsCheckedAgainstItsCardOnEveryInstance() {
+        String brokers = kafka.bootstrapServers();
         try (Gateway first = Gateway.start(brokers); WorkerStandIn worker = new WorkerStandIn(brokers)) {
             Api api = first.api();
             assertInvalid(api.submit(job("tiny", 64, 64)), "model", "no worker has advertised a model yet");

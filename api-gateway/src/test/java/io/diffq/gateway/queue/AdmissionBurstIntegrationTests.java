@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
+import io.diffq.testing.KafkaBrokerExtension;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -12,7 +13,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A burst between two readings of the queue stops at {@code max-lag}: the gateway counts what it admitted
@@ -24,12 +25,13 @@ class AdmissionBurstIntegrationTests {
 
     private static final int MAX_LAG = 50;
 
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
+
     @Test
     void aBurstFasterThanTheQueueReadingsStopsAtTheBound() throws Exception {
-        EmbeddedKafkaKraftBroker broker = new EmbeddedKafkaKraftBroker(1, 1);
-        broker.afterPropertiesSet();
         // No worker, and no reading of the queue during the burst.
-        try (Gateway gateway = Gateway.start(broker.getBrokersAsString(), Gateway.SERVED_MODELS,
+        try (Gateway gateway = Gateway.start(kafka.bootstrapServers(), Gateway.SERVED_MODELS,
                 "diffq.gateway.security.rate-limit.enabled=false",
                 "diffq.queue.monitor-interval=1h",
                 "diffq.gateway.backpressure.max-lag=" + MAX_LAG)) {
@@ -58,8 +60,6 @@ class AdmissionBurstIntegrationTests {
                 assertThat(r.status()).isEqualTo(429);
                 assertThat(r.json().get("type").asString()).isEqualTo("https://diffq.io/problems/queue-full");
             });
-        } finally {
-            broker.destroy();
         }
     }
 }

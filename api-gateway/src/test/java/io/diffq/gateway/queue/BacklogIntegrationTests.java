@@ -9,6 +9,7 @@ import io.diffq.common.job.ResultRef;
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
 import io.diffq.gateway.support.WorkerStandIn;
+import io.diffq.testing.KafkaBrokerExtension;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -16,24 +17,25 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
-import org.springframework.beans.factory.annotation.Value;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.kafka.test.context.EmbeddedKafka;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
 
 /**
  * The backlog in worker-seconds: the default service time while nothing has finished, then what the workers'
  * events measured, with a batch's time shared by its jobs; the drain time is infinite without workers.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
         Gateway.SERVED_MODELS,
         "management.server.port=0",
         "diffq.topics.partitions=3",
         "diffq.queue.monitor-interval=300ms",
         "diffq.gateway.backlog.default-service-time=2s"})
-@EmbeddedKafka
+@DirtiesContext
 class BacklogIntegrationTests {
 
     private static final Pattern BACKLOG = Pattern.compile(
@@ -41,14 +43,19 @@ class BacklogIntegrationTests {
     private static final Pattern DRAIN = Pattern.compile(
             "(?m)^diffq_queue_drain_seconds\\{application=\"diffq-gateway\"} (\\S+)$");
 
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
+
+    @DynamicPropertySource
+    static void kafka(DynamicPropertyRegistry registry) {
+        registry.add("spring.kafka.bootstrap-servers", kafka::bootstrapServers);
+    }
+
     @LocalServerPort
     int port;
 
     @LocalManagementPort
     int managementPort;
-
-    @Value("${spring.embedded.kafka.brokers}")
-    String brokers;
 
     @Test
     void backlogIsDefaultTimesWaitingJobsThenTheMeasuredBatchShareThenZero() {
@@ -67,7 +74,7 @@ class BacklogIntegrationTests {
         assertThat(gauge(DRAIN)).isEqualTo("+Inf");
 
         // One device draws 4 of them as one batch that takes 1 s: 0.25 s of the device per job, not 1 s.
-        try (WorkerStandIn worker = new WorkerStandIn(brokers)) {
+        try (WorkerStandIn worker = new WorkerStandIn(kafka.bootstrapServers())) {
             Instant start = Instant.now();
             for (String id : ids.subList(0, 4)) {
                 worker.event(JobEvent.running(id, 1, start, "w1/gpu0", "simulated", new Progress(0, 4), start));

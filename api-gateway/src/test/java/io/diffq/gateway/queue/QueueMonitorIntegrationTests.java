@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.diffq.common.kafka.Topics;
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
+import io.diffq.testing.KafkaBrokerExtension;
 import java.time.Duration;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -13,31 +14,37 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.kafka.test.context.EmbeddedKafka;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
 
 /** Lag, oldest wait and workers come from the broker's view of the group, and exist with no worker at all. */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
         Gateway.SERVED_MODELS,
         "management.server.port=0",
         "diffq.topics.partitions=3",
         "diffq.queue.monitor-interval=300ms"})
-@EmbeddedKafka
+@DirtiesContext
 class QueueMonitorIntegrationTests {
+
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
+
+    @DynamicPropertySource
+    static void kafka(DynamicPropertyRegistry registry) {
+        registry.add("spring.kafka.bootstrap-servers", kafka::bootstrapServers);
+    }
 
     @LocalServerPort
     int port;
 
     @LocalManagementPort
     int managementPort;
-
-    @Value("${spring.embedded.kafka.brokers}")
-    String brokers;
 
     @Autowired
     QueueMonitor monitor;
@@ -63,7 +70,7 @@ class QueueMonitorIntegrationTests {
 
         // A member of the worker group takes and commits every job: lag and oldest wait fall to zero.
         try (KafkaConsumer<String, byte[]> worker = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers,
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
                 ConsumerConfig.GROUP_ID_CONFIG, Topics.WORKER_GROUP,
                 ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer",
                 ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
+import io.diffq.testing.KafkaBrokerExtension;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.util.ArrayList;
@@ -13,15 +14,17 @@ import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.kafka.test.context.EmbeddedKafka;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -30,7 +33,6 @@ import tools.jackson.databind.JsonNode;
  * second.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
         Gateway.SERVED_MODELS,
         "management.server.port=0",
         "diffq.topics.partitions=3",
@@ -45,7 +47,7 @@ import tools.jackson.databind.JsonNode;
         "diffq.gateway.security.rate-limit.burst=10",
         // These tests send many requests without a valid key; the limit on that has a test of its own.
         "diffq.gateway.security.rate-limit.failed-auth-burst=10000"})
-@EmbeddedKafka
+@DirtiesContext
 @ExtendWith(OutputCaptureExtension.class)
 class ApiKeyIntegrationTests {
 
@@ -57,14 +59,19 @@ class ApiKeyIntegrationTests {
 
     private static final String JOB = "{\"prompt\":\"a locked door\",\"width\":16,\"height\":16,\"steps\":2}";
 
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
+
+    @DynamicPropertySource
+    static void kafka(DynamicPropertyRegistry registry) {
+        registry.add("spring.kafka.bootstrap-servers", kafka::bootstrapServers);
+    }
+
     @LocalServerPort
     int port;
 
     @LocalManagementPort
     int managementPort;
-
-    @Value("${spring.embedded.kafka.brokers}")
-    String brokers;
 
     @Test
     void theDigestsInTheseTestsAreThoseOfTheKeys() {
@@ -74,7 +81,7 @@ class ApiKeyIntegrationTests {
 
     @Test
     void aGatewayWithApiKeysDoesNotStartWithoutAJobIdSecret() {
-        assertThatThrownBy(() -> Gateway.start(brokers,
+        assertThatThrownBy(() -> Gateway.start(kafka.bootstrapServers(),
                 "diffq.gateway.security.api-keys[0].name=dave",
                 "diffq.gateway.security.api-keys[0].key=" + BOB_KEY).close())
                 .hasRootCauseMessage("diffq.gateway.job-id-secret (or job-id-secret-file) must be set when API keys "
@@ -236,7 +243,7 @@ class ApiKeyIntegrationTests {
 
     @Test
     void withoutKeysTheApiIsOpenSaysSoAndLimitsEachClientAddress(CapturedOutput output) {
-        try (Gateway open = Gateway.start(brokers, Gateway.SERVED_MODELS,
+        try (Gateway open = Gateway.start(kafka.bootstrapServers(), Gateway.SERVED_MODELS,
                 "diffq.gateway.security.rate-limit.requests-per-second=0.5",
                 "diffq.gateway.security.rate-limit.burst=3")) {
             Api api = open.api();

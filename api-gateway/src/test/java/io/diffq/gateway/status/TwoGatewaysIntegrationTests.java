@@ -6,35 +6,24 @@ import static org.awaitility.Awaitility.await;
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
 import io.diffq.gateway.support.WorkerStandIn;
+import io.diffq.testing.KafkaBrokerExtension;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Job state lives in Kafka: any instance answers for any job, and a restarted one rebuilds its view. */
 class TwoGatewaysIntegrationTests {
 
-    private static EmbeddedKafkaKraftBroker broker;
-
-    @BeforeAll
-    static void startBroker() {
-        broker = new EmbeddedKafkaKraftBroker(1, 1);
-        broker.afterPropertiesSet();
-    }
-
-    @AfterAll
-    static void stopBroker() {
-        broker.destroy();
-    }
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
 
     @Test
     void aJobAcceptedByOneInstanceIsAtOncePollableOnAnotherAndSurvivesARestart() {
-        String brokers = broker.getBrokersAsString();
+        String brokers = kafka.bootstrapServers();
         Map<String, String> expected = new HashMap<>();
         Map<String, Integer> index = new HashMap<>();
         try (Gateway a = Gateway.start(brokers, Gateway.SERVED_MODELS);

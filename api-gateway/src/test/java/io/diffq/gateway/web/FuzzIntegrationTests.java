@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
+import io.diffq.testing.KafkaBrokerExtension;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -39,12 +40,15 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.kafka.test.context.EmbeddedKafka;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -74,7 +78,6 @@ import tools.jackson.databind.json.JsonMapper;
  */
 @Tag("abuse")
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
         Gateway.SERVED_MODELS,
         "management.server.port=0",
         "diffq.topics.partitions=3",
@@ -85,7 +88,7 @@ import tools.jackson.databind.json.JsonMapper;
         "diffq.gateway.security.rate-limit.requests-per-second=1000000",
         "diffq.gateway.security.rate-limit.burst=1000000",
         "diffq.gateway.security.rate-limit.failed-auth-burst=1000000"})
-@EmbeddedKafka
+@DirtiesContext
 class FuzzIntegrationTests {
 
     static final String KEY = "fuzz-key-4f9a1c7e2b8d6053";
@@ -110,6 +113,14 @@ class FuzzIntegrationTests {
             + "|io\\.diffq|[a-z]\\.[A-Z][A-Za-z]+\\.[a-z][A-Za-z]*\\(|\\bget[A-Z][A-Za-z]*\\(\\)|`[A-Z][A-Za-z]+\\.[A-Za-z_]+");
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
+
+    @DynamicPropertySource
+    static void kafka(DynamicPropertyRegistry registry) {
+        registry.add("spring.kafka.bootstrap-servers", kafka::bootstrapServers);
+    }
 
     @LocalServerPort
     int port;

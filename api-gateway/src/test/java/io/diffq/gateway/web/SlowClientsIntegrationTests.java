@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
+import io.diffq.testing.KafkaBrokerExtension;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -25,7 +26,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Clients that hold connections without finishing a request (slowloris) or without sending anything never keep a
@@ -46,7 +47,9 @@ class SlowClientsIntegrationTests {
     /** The connector's connection timeout in application.yml: how long the gateway waits on a silent client. */
     private static final Duration CONNECTION_TIMEOUT = Duration.ofSeconds(10);
 
-    private static EmbeddedKafkaKraftBroker broker;
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
+
     private static Gateway gateway;
     private static Api api;
 
@@ -54,9 +57,7 @@ class SlowClientsIntegrationTests {
 
     @BeforeAll
     static void start() {
-        broker = new EmbeddedKafkaKraftBroker(1, 1);
-        broker.afterPropertiesSet();
-        gateway = Gateway.start(broker.getBrokersAsString(), Gateway.SERVED_MODELS,
+        gateway = Gateway.start(kafka.bootstrapServers(), Gateway.SERVED_MODELS,
                 "diffq.gateway.security.rate-limit.enabled=false");
         api = gateway.api();
     }
@@ -64,7 +65,6 @@ class SlowClientsIntegrationTests {
     @AfterAll
     static void stop() {
         gateway.close();
-        broker.destroy();
     }
 
     @AfterEach

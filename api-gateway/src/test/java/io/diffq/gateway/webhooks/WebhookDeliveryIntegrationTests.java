@@ -9,6 +9,7 @@ import io.diffq.common.job.ResultRef;
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
 import io.diffq.gateway.support.WorkerStandIn;
+import io.diffq.testing.KafkaBrokerExtension;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
@@ -35,23 +36,15 @@ class WebhookDeliveryIntegrationTests {
     static final String SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    private EmbeddedKafkaKraftBroker broker;
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
+
     private WebhookReceiver receiver;
     private Gateway gateway;
     private WorkerStandIn worker;
 
-    /** A one-node broker whose transaction log fits on one node: the trigger writes in transactions. */
-    static EmbeddedKafkaKraftBroker transactionalBroker() {
-        EmbeddedKafkaKraftBroker broker = new EmbeddedKafkaKraftBroker(1, 1);
-        broker.brokerProperties(Map.of("transaction.state.log.replication.factor", "1",
-                "transaction.state.log.min.isr", "1"));
-        return broker;
-    }
-
     @BeforeAll
     void start() {
-        broker = WebhookDeliveryIntegrationTests.transactionalBroker();
-        broker.afterPropertiesSet();
         receiver = new WebhookReceiver(SECRET);
         receiver.answer((path, attempt) -> switch (path) {
             case "/flaky" -> attempt <= 2 ? 503 : 200;
@@ -59,13 +52,13 @@ class WebhookDeliveryIntegrationTests {
             case "/redirect" -> 302;
             default -> 200;
         });
-        gateway = Gateway.start(broker.getBrokersAsString(), Gateway.SERVED_MODELS,
+        gateway = Gateway.start(kafka.bootstrapServers(), Gateway.SERVED_MODELS,
                 "diffq.gateway.security.rate-limit.enabled=false",
                 "diffq.gateway.webhooks.secrets=" + SECRET,
                 "diffq.gateway.webhooks.allowed-hosts=127.0.0.1:" + receiver.port(),
                 "diffq.gateway.webhooks.initial-backoff=100ms",
                 "diffq.gateway.webhooks.max-backoff=400ms");
-        worker = new WorkerStandIn(broker.getBrokersAsString());
+        worker = new WorkerStandIn(kafka.bootstrapServers());
     }
 
     @AfterAll
@@ -79,7 +72,6 @@ class WebhookDeliveryIntegrationTests {
                 // closing the rest matters more
             }
         }
-        broker.destroy();
     }
 
     private String submit(String webhookUrl, String events) {

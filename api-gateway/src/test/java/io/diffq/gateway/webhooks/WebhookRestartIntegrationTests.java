@@ -6,24 +6,26 @@ import static org.awaitility.Awaitility.await;
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
 import io.diffq.gateway.support.WorkerStandIn;
+import io.diffq.testing.KafkaBrokerExtension;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
-import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The outbox is durable: a gateway that stops while a delivery waits for its retry loses it to nobody. */
 class WebhookRestartIntegrationTests {
 
     private static final String SECRET = WebhookDeliveryIntegrationTests.SECRET;
 
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
+
     @Test
     void aDeliveryPendingARetryWhenTheGatewayStopsArrivesOnceFromTheNextGateway() {
-        EmbeddedKafkaKraftBroker broker = WebhookDeliveryIntegrationTests.transactionalBroker();
-        broker.afterPropertiesSet();
         AtomicBoolean accepting = new AtomicBoolean();
         try (WebhookReceiver receiver = new WebhookReceiver(SECRET);
-                WorkerStandIn worker = new WorkerStandIn(broker.getBrokersAsString())) {
+                WorkerStandIn worker = new WorkerStandIn(kafka.bootstrapServers())) {
             receiver.answer((path, attempt) -> accepting.get() ? 200 : 503);
             String[] settings = {Gateway.SERVED_MODELS,
                     "diffq.gateway.webhooks.secrets=" + SECRET,
@@ -31,7 +33,7 @@ class WebhookRestartIntegrationTests {
                     "diffq.gateway.webhooks.initial-backoff=300ms",
                     "diffq.gateway.webhooks.max-backoff=600ms"};
             String id;
-            try (Gateway first = Gateway.start(broker.getBrokersAsString(), settings)) {
+            try (Gateway first = Gateway.start(kafka.bootstrapServers(), settings)) {
                 Api.Response r = first.api().submit("{\"prompt\":\"p\",\"webhook\":\"" + receiver.url("/hook") + "\"}");
                 assertThat(r.status()).as(r.text()).isEqualTo(202);
                 id = r.json().get("id").asString();
@@ -42,7 +44,7 @@ class WebhookRestartIntegrationTests {
             int triesBefore = receiver.received("/hook").size();
             accepting.set(true);
 
-            try (Gateway second = Gateway.start(broker.getBrokersAsString(), settings)) {
+            try (Gateway second = Gateway.start(kafka.bootstrapServers(), settings)) {
                 await().atMost(Duration.ofSeconds(60)).until(() -> taken(receiver) == 1);
                 await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(6)).until(() -> taken(receiver) == 1);
             }
@@ -51,8 +53,6 @@ class WebhookRestartIntegrationTests {
             assertThat(all).allMatch(WebhookReceiver.Received::verified);
             assertThat(all).extracting(WebhookReceiver.Received::id).containsOnly(all.get(0).id());
             assertThat(all.get(all.size() - 1).body()).contains("\"id\":\"" + id + "\"").contains("job.completed");
-        } finally {
-            broker.destroy();
         }
     }
 

@@ -9,6 +9,7 @@ import io.diffq.common.job.JobState;
 import io.diffq.common.job.JobStatus;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Topics;
+import io.diffq.testing.KafkaBrokerExtension;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
@@ -29,10 +30,12 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
-import org.springframework.beans.factory.annotation.Value;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.kafka.test.context.EmbeddedKafka;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
 
 /**
  * A worker with {@code max-batch} 4 against a real broker, on the {@code simulated} model (a load test of the
@@ -41,17 +44,21 @@ import org.springframework.kafka.test.context.EmbeddedKafka;
  * again alone, so the job that fails costs the others one attempt.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
         "diffq.worker.id=batch-worker",
         "diffq.worker.models=simulated",
         "diffq.worker.max-batch=4",
         "diffq.worker.simulated.latency=300ms",
         "diffq.worker.simulated.fail-pattern=explode"})
-@EmbeddedKafka(partitions = 1, topics = {Topics.JOBS, Topics.JOB_EVENTS, Topics.RESULTS, Topics.JOBS_DLT, Topics.JOB_CONTROLS})
+@DirtiesContext
 class BatchingIntegrationTests {
 
-    @Value("${spring.embedded.kafka.brokers}")
-    String brokers;
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = WorkerKafka.broker(1);
+
+    @DynamicPropertySource
+    static void kafka(DynamicPropertyRegistry registry) {
+        registry.add("spring.kafka.bootstrap-servers", kafka::bootstrapServers);
+    }
 
     @LocalServerPort
     int port;
@@ -143,8 +150,8 @@ class BatchingIntegrationTests {
     }
 
     private BufferedImage png(JobStatus s) throws Exception {
-        ConsumerRecord<String, byte[]> r = WorkerKafka.fetch(brokers, Topics.RESULTS, s.result().partition(),
-                s.result().offset());
+        ConsumerRecord<String, byte[]> r = WorkerKafka.fetch(kafka.bootstrapServers(), Topics.RESULTS,
+                s.result().partition(), s.result().offset());
         assertThat(r.key()).isEqualTo(s.id());
         return ImageIO.read(new ByteArrayInputStream(r.value()));
     }
@@ -156,10 +163,10 @@ class BatchingIntegrationTests {
 
     private KafkaProducer<String, byte[]> producer() {
         // Lingering puts every job in one produce request, so that the worker's first fetch finds them together.
-        return WorkerKafka.producer(brokers, Map.of(ProducerConfig.LINGER_MS_CONFIG, 50));
+        return WorkerKafka.producer(kafka.bootstrapServers(), Map.of(ProducerConfig.LINGER_MS_CONFIG, 50));
     }
 
     private KafkaConsumer<String, byte[]> consumer() {
-        return WorkerKafka.consumer(brokers);
+        return WorkerKafka.consumer(kafka.bootstrapServers());
     }
 }

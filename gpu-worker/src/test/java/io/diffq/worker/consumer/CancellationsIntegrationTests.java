@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.diffq.common.job.JobControl;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Topics;
+import io.diffq.testing.KafkaBrokerExtension;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,15 +22,16 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
-import org.springframework.kafka.test.EmbeddedKafkaBroker;
-import org.springframework.kafka.test.context.EmbeddedKafka;
 
 /** Every worker's set of canceled jobs, read from the job controls without a consumer group. */
-@EmbeddedKafka(partitions = 2, topics = Topics.JOB_CONTROLS)
 class CancellationsIntegrationTests {
 
     private static final Duration LONG = Duration.ofSeconds(30);
+
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = KafkaBrokerExtension.withTopics(2, Topics.JOB_CONTROLS);
 
     private final JobCodec codec = new JobCodec();
     private final MovableClock clock = new MovableClock(Instant.parse("2030-01-01T12:00:00Z"));
@@ -43,11 +45,11 @@ class CancellationsIntegrationTests {
     }
 
     @Test
-    void knowsTheCancelsWrittenBeforeAndAfterItStarted(EmbeddedKafkaBroker broker) throws Exception {
-        try (KafkaProducer<String, byte[]> producer = producer(broker)) {
+    void knowsTheCancelsWrittenBeforeAndAfterItStarted() throws Exception {
+        try (KafkaProducer<String, byte[]> producer = producer()) {
             send(producer, JobControl.cancel("before", clock.instant()));
             send(producer, new JobControl("not-a-cancel", "pause", clock.instant()));
-            cancellations = started(broker);
+            cancellations = started();
 
             send(producer, JobControl.cancel("after", clock.instant()));
 
@@ -59,12 +61,12 @@ class CancellationsIntegrationTests {
 
     /** A worker restarted while a canceled job waited in the queue: its first look already knows the cancel. */
     @Test
-    void theFirstLookAfterAStartWaitsUntilTheCancelsOnTheTopicAreRead(EmbeddedKafkaBroker broker) throws Exception {
-        try (KafkaProducer<String, byte[]> producer = producer(broker)) {
+    void theFirstLookAfterAStartWaitsUntilTheCancelsOnTheTopicAreRead() throws Exception {
+        try (KafkaProducer<String, byte[]> producer = producer()) {
             for (int i = 0; i < 50; i++) {
                 send(producer, JobControl.cancel("canceled-" + i, clock.instant()));
             }
-            cancellations = started(broker);
+            cancellations = started();
 
             assertThat(cancellations.requested("canceled-49")).as("asked at once after the start").isPresent();
             assertThat(cancellations.requested("canceled-0")).isPresent();
@@ -72,12 +74,12 @@ class CancellationsIntegrationTests {
     }
 
     @Test
-    void forgetsCancelsOlderThanADayEveryTenMinutes(EmbeddedKafkaBroker broker) throws Exception {
-        try (KafkaProducer<String, byte[]> producer = producer(broker)) {
+    void forgetsCancelsOlderThanADayEveryTenMinutes() throws Exception {
+        try (KafkaProducer<String, byte[]> producer = producer()) {
             Instant now = clock.instant();
             send(producer, JobControl.cancel("old", now.minus(Duration.ofHours(25))));
             send(producer, JobControl.cancel("recent", now.minus(Duration.ofHours(1))));
-            cancellations = started(broker);
+            cancellations = started();
             await().atMost(LONG).until(() -> cancellations.requested("recent").isPresent());
             // Not ten minutes since the last eviction: the old cancel is still known.
             assertThat(cancellations.requested("old")).isPresent();
@@ -90,8 +92,8 @@ class CancellationsIntegrationTests {
     }
 
     @Test
-    void stopEndsItsReaderThread(EmbeddedKafkaBroker broker) {
-        cancellations = started(broker);
+    void stopEndsItsReaderThread() {
+        cancellations = started();
         await().atMost(LONG).until(() -> readerThread() != null);
         Thread thread = readerThread();
 
@@ -101,10 +103,10 @@ class CancellationsIntegrationTests {
         assertThat(thread.isAlive()).isFalse();
     }
 
-    private Cancellations started(EmbeddedKafkaBroker broker) {
-        KafkaProperties kafka = new KafkaProperties();
-        kafka.setBootstrapServers(List.of(broker.getBrokersAsString()));
-        Cancellations c = new Cancellations(kafka, codec, clock);
+    private Cancellations started() {
+        KafkaProperties properties = new KafkaProperties();
+        properties.setBootstrapServers(List.of(kafka.bootstrapServers()));
+        Cancellations c = new Cancellations(properties, codec, clock);
         c.start();
         return c;
     }
@@ -114,8 +116,8 @@ class CancellationsIntegrationTests {
                 .get(10, TimeUnit.SECONDS);
     }
 
-    private static KafkaProducer<String, byte[]> producer(EmbeddedKafkaBroker broker) {
-        return new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.getBrokersAsString()),
+    private static KafkaProducer<String, byte[]> producer() {
+        return new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()),
                 new StringSerializer(), new ByteArraySerializer());
     }
 

@@ -11,6 +11,7 @@ import io.diffq.common.job.JobStatus;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Headers;
 import io.diffq.common.kafka.Topics;
+import io.diffq.testing.KafkaBrokerExtension;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
@@ -34,24 +35,30 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.springframework.beans.factory.annotation.Value;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.kafka.test.context.EmbeddedKafka;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
 
 /** The worker against a real broker: what it reads, writes and commits for good, failing and broken jobs. */
 @Tag("abuse")
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
         "diffq.worker.id=test-worker",
         "diffq.worker.models=simulated",
         "diffq.worker.simulated.latency=50ms",
         "diffq.worker.simulated.fail-pattern=explode"})
-@EmbeddedKafka(partitions = 3, topics = {Topics.JOBS, Topics.JOB_EVENTS, Topics.RESULTS, Topics.JOBS_DLT, Topics.JOB_CONTROLS})
+@DirtiesContext
 class JobProcessingIntegrationTests {
 
-    @Value("${spring.embedded.kafka.brokers}")
-    String brokers;
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = WorkerKafka.broker(3);
+
+    @DynamicPropertySource
+    static void kafka(DynamicPropertyRegistry registry) {
+        registry.add("spring.kafka.bootstrap-servers", kafka::bootstrapServers);
+    }
 
     @LocalServerPort
     int port;
@@ -152,8 +159,8 @@ class JobProcessingIntegrationTests {
     }
 
     private void assertPng(JobStatus s, int width, int height) throws Exception {
-        ConsumerRecord<String, byte[]> r = WorkerKafka.fetch(brokers, Topics.RESULTS, s.result().partition(),
-                s.result().offset());
+        ConsumerRecord<String, byte[]> r = WorkerKafka.fetch(kafka.bootstrapServers(), Topics.RESULTS,
+                s.result().partition(), s.result().offset());
         assertThat(r.key()).isEqualTo(s.id());
         assertThat(new String(r.headers().lastHeader(Headers.CONTENT_TYPE).value(), StandardCharsets.UTF_8))
                 .isEqualTo("image/png");
@@ -177,7 +184,8 @@ class JobProcessingIntegrationTests {
     }
 
     private long committedJobs() throws Exception {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, brokers))) {
+        try (Admin admin = Admin.create(
+                Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
             Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(Topics.WORKER_GROUP)
                     .partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
             return offsets.values().stream().filter(o -> o != null).mapToLong(OffsetAndMetadata::offset).sum();
@@ -190,11 +198,11 @@ class JobProcessingIntegrationTests {
     }
 
     private KafkaProducer<String, byte[]> producer() {
-        return WorkerKafka.producer(brokers, Map.of());
+        return WorkerKafka.producer(kafka.bootstrapServers(), Map.of());
     }
 
     private KafkaConsumer<String, byte[]> consumer() {
-        return WorkerKafka.consumer(brokers);
+        return WorkerKafka.consumer(kafka.bootstrapServers());
     }
 
     private String scrape() throws Exception {

@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Topics;
 import io.diffq.common.model.ModelCard;
+import io.diffq.testing.KafkaBrokerExtension;
+import io.diffq.worker.model.sd.SdFixture;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -21,30 +23,28 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
-import org.springframework.beans.factory.annotation.Value;
-import io.diffq.worker.model.sd.SdFixture;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
-import org.springframework.kafka.test.context.EmbeddedKafka;
 
 /**
  * A worker advertises the models it opened on {@code diffq.models}, keyed by model name. It starts before
  * the topic exists (the gateway creates it; this broker auto-creates nothing) and advertises once it does.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.NONE, properties = {
-        "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
         "diffq.worker.id=advertising-worker",
         "diffq.worker.models=simulated,tiny,sd"})
-@EmbeddedKafka(topics = {Topics.JOBS, Topics.JOB_EVENTS, Topics.RESULTS, Topics.JOBS_DLT, Topics.JOB_CONTROLS},
-        brokerProperties = "auto.create.topics.enable=false")
+@DirtiesContext
 class ModelAdvertiserIntegrationTests {
 
-    @Value("${spring.embedded.kafka.brokers}")
-    String brokers;
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = WorkerKafka.broker(2);
 
     @DynamicPropertySource
-    static void stableDiffusion(DynamicPropertyRegistry registry) {
+    static void kafkaAndStableDiffusion(DynamicPropertyRegistry registry) {
+        registry.add("spring.kafka.bootstrap-servers", kafka::bootstrapServers);
         registry.add("diffq.worker.stable-diffusion.model-dir", () -> SdFixture.directory().toString());
     }
 
@@ -53,7 +53,7 @@ class ModelAdvertiserIntegrationTests {
     @Test
     void everyOpenedModelIsAdvertisedOnceTheTopicExists() throws Exception {
         Instant started = Instant.now();
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, brokers))) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
             // What the gateway does at its start-up; it fails if a producer had the topic auto-created.
             admin.createTopics(List.of(new NewTopic(Topics.MODELS, 1, (short) 1)
                     .configs(Map.of("cleanup.policy", "compact")))).all().get();
@@ -61,7 +61,7 @@ class ModelAdvertiserIntegrationTests {
 
         Map<String, ModelCard> cards = new ConcurrentHashMap<>();
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers,
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
                 ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"), new StringDeserializer(),
                 new ByteArrayDeserializer())) {
             consumer.assign(List.of(new TopicPartition(Topics.MODELS, 0)));

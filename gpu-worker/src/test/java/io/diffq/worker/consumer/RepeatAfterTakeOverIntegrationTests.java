@@ -8,6 +8,7 @@ import io.diffq.common.job.JobRequest;
 import io.diffq.common.job.JobState;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Topics;
+import io.diffq.testing.KafkaBrokerExtension;
 import io.diffq.worker.WorkerApplication;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,10 +27,9 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.kafka.test.EmbeddedKafkaBroker;
-import org.springframework.kafka.test.context.EmbeddedKafka;
 
 /**
  * A record repeating a job's id (concurrent submits with one {@code Idempotency-Key}) that reaches a worker
@@ -38,16 +38,16 @@ import org.springframework.kafka.test.context.EmbeddedKafka;
  * second terminal state. Two worker instances, one after the other, on a real broker.
  */
 @Tag("abuse")
-@EmbeddedKafka(partitions = 1, topics = {Topics.JOBS, Topics.JOB_EVENTS, Topics.RESULTS, Topics.JOBS_DLT,
-        Topics.JOB_CONTROLS})
 class RepeatAfterTakeOverIntegrationTests {
+
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = WorkerKafka.broker(1);
 
     private final JobCodec codec = new JobCodec();
 
     @Test
-    void aWorkerThatTookThePartitionOverNeverRunsARepeatOfAJobFinishedBeforeIt(EmbeddedKafkaBroker broker)
-            throws Exception {
-        String brokers = broker.getBrokersAsString();
+    void aWorkerThatTookThePartitionOverNeverRunsARepeatOfAJobFinishedBeforeIt() throws Exception {
+        String brokers = kafka.bootstrapServers();
         JobRequest first = job("a red circle", null);
         // The repeat: another body for the same id, whose deadline has passed. Run, it would end EXPIRED,
         // a second terminal state for a job that SUCCEEDED.

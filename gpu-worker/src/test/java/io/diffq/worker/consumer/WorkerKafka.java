@@ -2,6 +2,8 @@ package io.diffq.worker.consumer;
 
 import static org.awaitility.Awaitility.await;
 
+import io.diffq.common.kafka.Topics;
+import io.diffq.testing.KafkaBrokerExtension;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -27,6 +29,15 @@ import org.apache.kafka.common.serialization.StringSerializer;
 final class WorkerKafka {
 
     private WorkerKafka() {
+    }
+
+    /**
+     * A broker of the test class's own on which the topics a worker reads and writes exist from the start, with
+     * {@code partitions} partitions each: the gateway creates them, and a worker waits for them.
+     */
+    static KafkaBrokerExtension broker(int partitions) {
+        return KafkaBrokerExtension.withTopics(partitions, Topics.JOBS, Topics.JOB_EVENTS, Topics.RESULTS,
+                Topics.JOBS_DLT, Topics.JOB_CONTROLS);
     }
 
     /** A producer of job records; {@code extra} adds or overrides producer settings. */

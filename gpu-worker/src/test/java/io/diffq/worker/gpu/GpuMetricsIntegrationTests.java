@@ -3,6 +3,7 @@ package io.diffq.worker.gpu;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.diffq.common.kafka.Topics;
+import io.diffq.testing.KafkaBrokerExtension;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -11,19 +12,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.kafka.test.context.EmbeddedKafka;
+import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
 /** A scrape of a worker whose NVML is the stand-in library shows the stand-in's values, per GPU. */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
         "diffq.worker.models=simulated",
         "diffq.worker.nvml.sample-interval=200ms"})
-@EmbeddedKafka(topics = {Topics.JOBS, Topics.JOB_EVENTS, Topics.RESULTS, Topics.JOBS_DLT})
+@DirtiesContext
 class GpuMetricsIntegrationTests {
+
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = KafkaBrokerExtension.withTopics(2, Topics.JOBS, Topics.JOB_EVENTS,
+            Topics.RESULTS, Topics.JOBS_DLT);
 
     private static Path libraryDir;
 
@@ -36,7 +41,8 @@ class GpuMetricsIntegrationTests {
     }
 
     @DynamicPropertySource
-    static void nvml(DynamicPropertyRegistry registry) {
+    static void kafkaAndNvml(DynamicPropertyRegistry registry) {
+        registry.add("spring.kafka.bootstrap-servers", kafka::bootstrapServers);
         registry.add("diffq.worker.nvml.library-path", () -> libraryDir.toString());
     }
 
