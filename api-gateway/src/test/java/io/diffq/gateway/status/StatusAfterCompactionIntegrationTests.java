@@ -13,6 +13,7 @@ import io.diffq.common.kafka.TopicSpec;
 import io.diffq.common.kafka.Topics;
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
+import io.diffq.testing.KafkaBrokerExtension;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -22,6 +23,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -37,10 +40,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -59,26 +60,15 @@ class StatusAfterCompactionIntegrationTests {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    private static EmbeddedKafkaKraftBroker broker;
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
+
     private final JobCodec codec = new JobCodec();
-
-    @BeforeAll
-    static void startBroker() {
-        broker = new EmbeddedKafkaKraftBroker(1, 1);
-        // The cleaner looks for work every 100 ms instead of every 15 s, with a buffer sized for a test.
-        broker.brokerProperty("log.cleaner.backoff.ms", "100");
-        broker.brokerProperty("log.cleaner.dedupe.buffer.size", String.valueOf(4 * 1024 * 1024));
-        broker.afterPropertiesSet();
-    }
-
-    @AfterAll
-    static void stopBroker() {
-        broker.destroy();
-    }
 
     @Test
     void aRestartedGatewayShowsEveryJobAsBeforeTheEventsWereCompacted() throws Exception {
-        String brokers = broker.getBrokersAsString();
+        String brokers = kafka.bootstrapServers();
+        cleanerLooksForWorkEvery100Ms();
         createTopicsEagerToCompact();
         Map<String, Story> stories = new LinkedHashMap<>();
         for (int i = 0; i < JOBS; i++) {
@@ -166,6 +156,30 @@ class StatusAfterCompactionIntegrationTests {
     }
 
     /**
+     * The cleaner looks for work every 100 ms instead of every 15 s: a dynamic setting of every broker (the
+     * cluster-wide default), so the test broker keeps the one set of settings it is started with.
+     */
+    private static void cleanerLooksForWorkEvery100Ms() {
+        withAdmin(admin -> admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.BROKER, ""),
+                List.of(new AlterConfigOp(new ConfigEntry("log.cleaner.backoff.ms", "100"),
+                        AlterConfigOp.OpType.SET)))).all().get(30, TimeUnit.SECONDS));
+    }
+
+    /** Runs {@code action} with an admin client of the test broker. */
+    private static void withAdmin(AdminAction action) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            action.run(admin);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @FunctionalInterface
+    private interface AdminAction {
+        void run(Admin admin) throws Exception;
+    }
+
+    /**
      * The topics as the gateway creates them, the events topic with a cleaner that takes any dirty segment and
      * drops tombstones at once. Its active segment does not roll yet: nothing is compacted before
      * {@link #rollSegmentsEvery}.
@@ -179,26 +193,14 @@ class StatusAfterCompactionIntegrationTests {
             }
             return new NewTopic(spec.name(), spec.partitions(), (short) 1).configs(configs);
         }).toList();
-        broker.doWithAdmin(admin -> {
-            try {
-                admin.createTopics(topics).all().get(30, TimeUnit.SECONDS);
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        withAdmin(admin -> admin.createTopics(topics).all().get(30, TimeUnit.SECONDS));
     }
 
     private static void rollSegmentsEvery(Duration d) {
         ConfigResource events = new ConfigResource(ConfigResource.Type.TOPIC, Topics.JOB_EVENTS);
-        broker.doWithAdmin(admin -> {
-            try {
-                admin.incrementalAlterConfigs(Map.of(events, List.of(new AlterConfigOp(
-                        new ConfigEntry("segment.ms", String.valueOf(d.toMillis())), AlterConfigOp.OpType.SET))))
-                        .all().get(30, TimeUnit.SECONDS);
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        withAdmin(admin -> admin.incrementalAlterConfigs(Map.of(events, List.of(new AlterConfigOp(
+                new ConfigEntry("segment.ms", String.valueOf(d.toMillis())), AlterConfigOp.OpType.SET))))
+                .all().get(30, TimeUnit.SECONDS));
     }
 
     /** A tombstone of a key no job has in each partition: the cleaner never touches a partition's active segment. */
