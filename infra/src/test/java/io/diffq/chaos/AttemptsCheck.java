@@ -1,0 +1,46 @@
+package io.diffq.chaos;
+
+import io.diffq.common.job.JobEvent;
+import io.diffq.common.job.JobState;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * No job runs more than {@code max-attempts} times (the attempt past it only records {@code FAILED}), and
+ * {@code diffq.jobs.dlt} holds exactly the jobs that ended {@code FAILED} (every failure in the campaign is
+ * retryable or a lost worker, so each one is dead-lettered).
+ */
+final class AttemptsCheck implements Check {
+
+    @Override
+    public void check(CheckInput in, List<Violation> out) {
+        in.topics().events().forEach((id, events) -> events.stream()
+                .filter(e -> e.attempt() > in.maxAttempts() && ran(e)).findFirst()
+                .ifPresent(e -> out.add(new Violation(Violation.ATTEMPTS, id, e.state() + " at attempt " + e.attempt()
+                        + " (max-attempts " + in.maxAttempts() + ") by " + e.worker()))));
+        for (String id : in.topics().events().keySet()) {
+            Optional<JobEvent> terminal = in.topics().terminal(id);
+            boolean failed = terminal.isPresent() && terminal.get().state() == JobState.FAILED;
+            if (failed && !in.topics().deadLettered().contains(id)) {
+                out.add(new Violation(Violation.DEAD_LETTERS, id, "ended FAILED (" + terminal.get().failure()
+                        + "), not on diffq.jobs.dlt"));
+            }
+        }
+        for (String id : in.topics().deadLettered()) {
+            Optional<JobEvent> terminal = in.topics().terminal(id);
+            if (terminal.isEmpty() || terminal.get().state() != JobState.FAILED) {
+                out.add(new Violation(Violation.DEAD_LETTERS, id, "on diffq.jobs.dlt, but ended "
+                        + terminal.map(e -> e.state().name()).orElse("nowhere")));
+            }
+        }
+    }
+
+    /** Whether the event shows the model ran on this attempt (the attempt past the bound sends RUNNING without progress). */
+    private static boolean ran(JobEvent e) {
+        return switch (e.state()) {
+            case RUNNING -> e.progress() != null;
+            case SUCCEEDED, CANCELED -> true;
+            default -> false;
+        };
+    }
+}
