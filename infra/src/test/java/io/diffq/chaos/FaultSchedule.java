@@ -1,6 +1,7 @@
 package io.diffq.chaos;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -10,12 +11,13 @@ import java.util.SplittableRandom;
  * The nemesis's plan, drawn up front from the seed alone, so that a seed replays: a fault every 3–10 s (so at
  * least one every 10 s); kill -9, SIGSTOP pauses of 1–20 s and clean restarts, of brokers, gateways and workers.
  * Never two brokers (nor two gateways) out at once, nor two faults on one target: a fault whose target class is
- * still out moves to a free target, workers first.
+ * still out moves to a free target, workers first
+ * (with everything out, to the worker back first, which the nemesis waits for).
  */
 final class FaultSchedule {
 
     /** How long a process takes to come back after it is started, for planning only (the nemesis waits for real). */
-    private static final Map<String, Long> START_MS = Map.of("broker", 20_000L, "gateway", 30_000L, "worker", 30_000L);
+    private static final Map<String, Long> START_MS = Map.of("broker", 15_000L, "gateway", 15_000L, "worker", 15_000L);
 
     private static final List<String> WORKERS_FIRST = List.of("worker-1", "worker-2", "worker-3", "gateway-1",
             "gateway-2", "broker-1", "broker-2", "broker-3");
@@ -34,8 +36,10 @@ final class FaultSchedule {
             int count = role.equals("gateway") ? 2 : 3;
             String target = role + "-" + (1 + random.nextInt(count));
             if (!free(outUntil, target, t)) {
+                // Everything out: the worker back first takes it, once back (the nemesis waits for it).
                 target = WORKERS_FIRST.stream().filter(x -> free(outUntil, x, t)).findFirst()
-                        .orElse(null);
+                        .orElseGet(() -> WORKERS_FIRST.subList(0, 3).stream()
+                                .min(Comparator.comparingLong(w -> outUntil.getOrDefault(w, 0L))).orElseThrow());
             }
             Fault.Kind kind = Fault.Kind.valueOf(pick(random, "KILL", 40, "PAUSE", 35, "RESTART"));
             long duration = switch (kind) {
@@ -43,14 +47,13 @@ final class FaultSchedule {
                 case KILL -> random.nextLong(1_000, 10_001);
                 case RESTART -> 0;
             };
-            if (target != null) {
-                Fault f = new Fault(t, kind, target, duration);
-                plan.add(f);
-                long back = t + duration + (kind == Fault.Kind.PAUSE ? 0 : START_MS.get(f.role()));
-                outUntil.put(target, back);
-                if (!f.role().equals("worker")) {
-                    outUntil.put(f.role(), back);
-                }
+            Fault f = new Fault(t, kind, target, duration);
+            plan.add(f);
+            long back = Math.max(t, outUntil.getOrDefault(target, 0L)) + duration
+                    + (kind == Fault.Kind.PAUSE ? 0 : START_MS.get(f.role()));
+            outUntil.put(target, back);
+            if (!f.role().equals("worker")) {
+                outUntil.put(f.role(), back);
             }
         }
         return plan;

@@ -46,8 +46,8 @@ class FaultScheduleTests {
                     .filter(f -> f.role().equals("broker")).toList();
             for (int i = 1; i < brokers.size(); i++) {
                 Fault before = brokers.get(i - 1);
-                // A pause is out for its length; a kill or restart until the broker is back (planned at 20 s).
-                long back = before.atMs() + before.durationMs() + (before.kind() == Fault.Kind.PAUSE ? 0 : 20_000);
+                // A pause is out for its length; a kill or restart until the broker is back (planned at 15 s).
+                long back = before.atMs() + before.durationMs() + (before.kind() == Fault.Kind.PAUSE ? 0 : 15_000);
                 assertThat(brokers.get(i).atMs()).as("seed %d: %s after %s", seed, brokers.get(i), before)
                         .isGreaterThanOrEqualTo(back);
             }
