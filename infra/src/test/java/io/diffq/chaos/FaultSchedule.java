@@ -27,7 +27,7 @@ final class FaultSchedule {
 
     static List<Fault> draw(long seed, long durationMs) {
         // Its own stream: the clients' draws never shift the schedule.
-        SplittableRandom random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + 0x5EED);
+        SplittableRandom random = Seeds.stream(seed, "nemesis");
         List<Fault> plan = new ArrayList<>();
         Map<String, Long> outUntil = new HashMap<>();
         for (long at = random.nextLong(2_000, 5_000); at < durationMs; at += random.nextLong(3_000, 10_001)) {

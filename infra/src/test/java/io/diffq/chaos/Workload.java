@@ -30,10 +30,9 @@ final class Workload {
 
     /** Runs every client until {@code untilMs} (epoch), then returns. */
     void run(long untilMs) throws Exception {
-        SplittableRandom root = new SplittableRandom(seed);
         List<SplittableRandom> draws = new ArrayList<>();
         for (int c = 0; c < clients; c++) {
-            draws.add(root.split());
+            draws.add(Seeds.stream(seed, "client-" + c));
         }
         ExecutorService pool = Executors.newFixedThreadPool(clients * 3);
         try {
