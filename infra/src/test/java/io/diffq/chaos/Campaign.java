@@ -1,6 +1,7 @@
 package io.diffq.chaos;
 
 import io.diffq.common.job.JobEvent;
+import io.diffq.common.job.JobState;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -94,6 +95,6 @@ final class Campaign {
 
     private static boolean isTerminal(Op op) {
         return op.status() == 200 && op.state() != null
-                && io.diffq.common.job.JobState.valueOf(op.state()).isTerminal();
+                && JobState.valueOf(op.state()).isTerminal();
     }
 }

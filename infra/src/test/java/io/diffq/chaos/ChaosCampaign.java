@@ -1,12 +1,16 @@
 package io.diffq.chaos;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -71,6 +75,11 @@ public final class ChaosCampaign {
                         + v.jobId() + ": " + v.evidence()));
                 summary.add(line(r));
                 exit = Math.max(exit, r.violations().isEmpty() ? 0 : 1);
+                if (r.violations().isEmpty()) {
+                    deleteTree(work.resolve("seed-" + seed));
+                } else {
+                    System.out.println("  the services' logs and the brokers' data: " + work.resolve("seed-" + seed));
+                }
             } catch (Exception e) {
                 System.out.println("seed " + seed + ": the campaign could not run: " + e);
                 e.printStackTrace();
@@ -83,6 +92,15 @@ public final class ChaosCampaign {
                     json.writerWithDefaultPrettyPrinter().writeValueAsString(summary) + "\n");
         }
         System.exit(exit);
+    }
+
+    /** A clean seed's logs and broker data are not kept; a failing seed's are, for its evidence. */
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     private static Map<String, Object> line(CampaignReport r) {
@@ -147,7 +165,7 @@ public final class ChaosCampaign {
                 }
                 return seeds;
             }
-            return java.util.Arrays.stream(s.split(",")).map(String::trim).map(Long::parseLong).toList();
+            return Arrays.stream(s.split(",")).map(String::trim).map(Long::parseLong).toList();
         }
 
         static Duration duration(String s) {

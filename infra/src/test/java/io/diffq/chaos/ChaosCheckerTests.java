@@ -15,6 +15,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
@@ -258,7 +260,7 @@ class ChaosCheckerTests {
             events.get(id).add(e);
         }
 
-        void replace(java.util.function.Predicate<Op> which, java.util.function.UnaryOperator<Op> how) {
+        void replace(Predicate<Op> which, UnaryOperator<Op> how) {
             history.replaceAll(op -> which.test(op) ? how.apply(op) : op);
         }
 

@@ -1,6 +1,7 @@
 package io.diffq.chaos;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -55,7 +56,7 @@ final class Nemesis {
     }
 
     List<Executed> executed() {
-        return executed.stream().sorted(java.util.Comparator.comparingLong(Executed::injectedMs)).toList();
+        return executed.stream().sorted(Comparator.comparingLong(Executed::injectedMs)).toList();
     }
 
     long began() {

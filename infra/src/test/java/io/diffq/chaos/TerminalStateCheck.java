@@ -5,6 +5,7 @@ import io.diffq.common.job.JobState;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 /**
@@ -19,7 +20,7 @@ final class TerminalStateCheck implements Check {
     public void check(CheckInput in, List<Violation> out) {
         for (String id : in.topics().events().keySet()) {
             Set<JobState> terminals = in.topics().eventsOf(id).stream().map(JobEvent::state)
-                    .filter(JobState::isTerminal).collect(Collectors.toCollection(java.util.TreeSet::new));
+                    .filter(JobState::isTerminal).collect(Collectors.toCollection(TreeSet::new));
             if (terminals.size() > 1) {
                 out.add(new Violation(Violation.ONE_TERMINAL_STATE, id, "terminal events on diffq.job-events: "
                         + in.topics().eventsOf(id).stream().filter(e -> e.state().isTerminal())

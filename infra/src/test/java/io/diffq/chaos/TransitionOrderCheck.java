@@ -26,26 +26,32 @@ final class TransitionOrderCheck implements Check {
     }
 
     private static void checkTopic(String id, List<JobEvent> events, List<Violation> out) {
+        JobEvent last = null;
         JobState state = JobState.QUEUED;
         int attempt = 0;
         for (JobEvent e : events) {
             if (state.isTerminal()) {
                 // At least once: a worker lost after the terminal event left but before its commit runs the job again.
                 if (e.attempt() <= attempt) {
-                    out.add(new Violation(Violation.TRANSITION_ORDER, id, "diffq.job-events: " + e.state() + "/attempt "
-                            + e.attempt() + " after " + state + "/attempt " + attempt));
+                    out.add(new Violation(Violation.TRANSITION_ORDER, id, "diffq.job-events: " + describe(e)
+                            + " after the terminal " + describe(last)));
                     return;
                 }
                 continue;
             }
             if (!legal(state, attempt, e.state(), e.attempt())) {
-                out.add(new Violation(Violation.TRANSITION_ORDER, id, "diffq.job-events: " + state + "/attempt "
-                        + attempt + " -> " + e.state() + "/attempt " + e.attempt()));
+                out.add(new Violation(Violation.TRANSITION_ORDER, id, "diffq.job-events: "
+                        + (last == null ? "QUEUED" : describe(last)) + " -> " + describe(e)));
                 return;
             }
             state = e.state();
             attempt = Math.max(attempt, e.attempt());
+            last = e;
         }
+    }
+
+    private static String describe(JobEvent e) {
+        return e.state() + "/attempt " + e.attempt() + " by " + e.worker() + " at " + e.at();
     }
 
     private static void checkGateway(List<Op> ops, List<Violation> out) {
