@@ -6,18 +6,29 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * No job runs more than {@code max-attempts} times (the attempt past it only records {@code FAILED}), and
+ * No job runs more than {@code max-attempts} times, counted both by the attempt numbers its events carry (the
+ * attempt past the bound only records {@code FAILED}) and by the model runs its events show, and
  * {@code diffq.jobs.dlt} holds exactly the jobs that ended {@code FAILED} (every failure in the campaign is
- * retryable or a lost worker, so each one is dead-lettered).
+ * retryable or a lost worker, so each one is dead-lettered). A job handed back on shutdown runs again uncounted, so
+ * the run count holds only where jobs finish within the shutdown grace, as the campaign's do.
  */
 final class AttemptsCheck implements Check {
 
     @Override
     public void check(CheckInput in, List<Violation> out) {
-        in.topics().events().forEach((id, events) -> events.stream()
-                .filter(e -> e.attempt() > in.maxAttempts() && ran(e)).findFirst()
-                .ifPresent(e -> out.add(new Violation(Violation.ATTEMPTS, id, e.state() + " at attempt " + e.attempt()
-                        + " (max-attempts " + in.maxAttempts() + ") by " + e.worker()))));
+        in.topics().events().forEach((id, events) -> {
+            Optional<JobEvent> over = events.stream().filter(e -> e.attempt() > in.maxAttempts() && ran(e)).findFirst();
+            // A run is one start of the model: a worker and the start time of its attempt, whatever number it carries.
+            List<String> runs = events.stream().filter(e -> e.state() == JobState.RUNNING && e.progress() != null)
+                    .map(e -> e.worker() + "@" + e.startedAt() + "/attempt " + e.attempt()).distinct().toList();
+            if (over.isPresent()) {
+                out.add(new Violation(Violation.ATTEMPTS, id, over.get().state() + " at attempt " + over.get().attempt()
+                        + " (max-attempts " + in.maxAttempts() + ") by " + over.get().worker()));
+            } else if (runs.size() > in.maxAttempts()) {
+                out.add(new Violation(Violation.ATTEMPTS, id, runs.size() + " runs with max-attempts " + in.maxAttempts()
+                        + ": " + runs));
+            }
+        });
         for (String id : in.topics().events().keySet()) {
             Optional<JobEvent> terminal = in.topics().terminal(id);
             boolean failed = terminal.isPresent() && terminal.get().state() == JobState.FAILED;

@@ -103,6 +103,13 @@ class ChaosCheckerTests {
     }
 
     @Test
+    void aFourthRunUnderAnAttemptNumberAlreadyUsedIsReported() {
+        // Mutation: a worker that lost D's partition runs attempt 3 again beside the owner's attempt 3.
+        assertReports(f -> f.events.get(D).add(3, JobEvent.running(D, 3, at(1350), "worker-1", "simulated",
+                new Progress(0, 4), at(1350))), Violation.ATTEMPTS);
+    }
+
+    @Test
     void aDeadLetterWithoutAFailedJobIsReported() {
         // Mutation: A, which SUCCEEDED, is on the DLT.
         assertReports(f -> f.deadLettered.add(A), Violation.DEAD_LETTERS);
