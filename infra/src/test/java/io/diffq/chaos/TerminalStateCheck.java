@@ -22,9 +22,10 @@ final class TerminalStateCheck implements Check {
             Set<JobState> terminals = in.topics().eventsOf(id).stream().map(JobEvent::state)
                     .filter(JobState::isTerminal).collect(Collectors.toCollection(TreeSet::new));
             if (terminals.size() > 1) {
+                List<JobEvent> ends = in.topics().eventsOf(id).stream().filter(e -> e.state().isTerminal()).toList();
                 out.add(new Violation(Violation.ONE_TERMINAL_STATE, id, "terminal events on diffq.job-events: "
-                        + in.topics().eventsOf(id).stream().filter(e -> e.state().isTerminal())
-                        .map(e -> e.state() + "@attempt" + e.attempt() + " by " + e.worker()).toList()));
+                        + ends.stream().map(e -> e.state() + "@attempt" + e.attempt() + " by " + e.worker()).toList(),
+                        byLaterAttempts(ends) ? Violation.REDELIVERY_ENDS_OTHERWISE : null));
             }
         }
         for (String id : in.acceptedJobs()) {
@@ -52,6 +53,16 @@ final class TerminalStateCheck implements Check {
                 }
             }
         }
+    }
+
+    /** Whether each terminal event came from a higher attempt than the one before it (a redelivery's). */
+    private static boolean byLaterAttempts(List<JobEvent> ends) {
+        for (int i = 1; i < ends.size(); i++) {
+            if (ends.get(i).attempt() <= ends.get(i - 1).attempt()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean isTerminal(String state) {

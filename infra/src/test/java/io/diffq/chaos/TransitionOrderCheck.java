@@ -9,10 +9,10 @@ import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
- * States per job follow the transition table in the order they were seen: on {@code diffq.job-events} up to the
- * first terminal event (after it only a redelivery's higher attempt may write again), and on each gateway for
- * every two answers that real time orders (the first answered before the second was sent), the second a state the
- * table reaches from the first.
+ * States per job follow the transition table in the order they were seen: on {@code diffq.job-events} (after a
+ * terminal event only a redelivery's higher attempt may write again, and its events follow the table), and on each
+ * gateway for every two answers that real time orders (the first answered before the second was sent), the second a
+ * state the table reaches from the first.
  */
 final class TransitionOrderCheck implements Check {
 
@@ -31,13 +31,17 @@ final class TransitionOrderCheck implements Check {
         int attempt = 0;
         for (JobEvent e : events) {
             if (state.isTerminal()) {
-                // At least once: a worker lost after the terminal event left but before its commit runs the job again.
+                // At least once: a worker lost after the terminal event left but before its commit runs the job
+                // again, under a higher attempt, whose own events then follow the table as a redelivered run's.
                 if (e.attempt() <= attempt) {
+                    // An older attempt than the last one: the open defect of a paused worker; the same attempt
+                    // again (a fenced worker that never polled) was fixed and stays a plain violation.
                     out.add(new Violation(Violation.TRANSITION_ORDER, id, "diffq.job-events: " + describe(e)
-                            + " after the terminal " + describe(last)));
+                            + " after the terminal " + describe(last),
+                            e.attempt() < attempt ? Violation.STALE_ATTEMPT_WRITES : null));
                     return;
                 }
-                continue;
+                state = JobState.RUNNING;
             }
             if (!legal(state, attempt, e.state(), e.attempt())) {
                 out.add(new Violation(Violation.TRANSITION_ORDER, id, "diffq.job-events: "
