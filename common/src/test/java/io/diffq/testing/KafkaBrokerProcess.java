@@ -152,6 +152,11 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         startProcess();
     }
 
+    /** The broker process's id, for signals (a pause is SIGSTOP); -1 while it is not started. */
+    public long pid() {
+        return process == null ? -1 : process.pid();
+    }
+
     public boolean isRunning() {
         return process != null && process.isAlive();
     }

@@ -159,13 +159,13 @@ public final class ServiceProcess implements AutoCloseable {
     }
 
     /** SIGTERM: a graceful shutdown. */
-    void stop() {
+    public void stop() {
         process.destroy();
         await(Duration.ofSeconds(60));
     }
 
     /** SIGKILL. */
-    void kill() {
+    public void kill() {
         process.destroyForcibly();
         await(Duration.ofSeconds(30));
     }
@@ -194,7 +194,7 @@ public final class ServiceProcess implements AutoCloseable {
         return procStatusKib(process.pid(), "VmHWM");
     }
 
-    long pid() {
+    public long pid() {
         return process.pid();
     }
 
@@ -225,11 +225,11 @@ public final class ServiceProcess implements AutoCloseable {
         return -1;
     }
 
-    String name() {
+    public String name() {
         return name;
     }
 
-    boolean isAlive() {
+    public boolean isAlive() {
         return process.isAlive();
     }
 

@@ -301,10 +301,14 @@ final class JobLoop implements Runnable {
             } catch (KafkaException e) {
                 jobs.forEach(r -> ledger.undo(partitionOf(r), r.offset()));
                 ledger.markDirty(commits.keySet());
-                log.warn("{}: could not count a delivery of {}: {}; trying again in {}", name, at(jobs.get(0)),
-                        e.getMessage(), timing.backOff());
+                log.warn("{}: could not count a delivery of {}: {}; polling, then trying again in {}", name,
+                        at(jobs.get(0)), e.getMessage(), timing.backOff());
+                // Not again from the jobs in hand: a member fenced out of the group (a long pause) learns so only
+                // in poll(), and a count retried without it can go through once the consumer has rejoined and
+                // run a job whose partition another worker took. They come again from the poll, if still ours.
+                rewindTo(jobs);
                 pause();
-                continue;
+                return;
             }
             List<Outcome> outcomes;
             try {
@@ -442,6 +446,21 @@ final class JobLoop implements Runnable {
                 pause();
             }
         }
+    }
+
+    /** Sets each partition still held back to its first of these jobs and drops its jobs in hand: they come again. */
+    private void rewindTo(List<ConsumerRecord<String, byte[]>> jobs) {
+        Map<TopicPartition, Long> first = new HashMap<>();
+        jobs.forEach(r -> first.merge(partitionOf(r), r.offset(), Math::min));
+        first.forEach((tp, offset) -> {
+            try {
+                consumer.seek(tp, offset);
+                rewound.add(tp);
+            } catch (IllegalStateException gone) {
+                // no longer assigned: its next owner runs it
+            }
+        });
+        forget(first.keySet());
     }
 
     /** Drops the jobs in hand of these partitions: they come again from the position, or to their next owner. */

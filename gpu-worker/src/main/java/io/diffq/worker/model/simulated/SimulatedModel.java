@@ -28,11 +28,18 @@ final class SimulatedModel implements DiffusionModel {
     static final ModelCard CARD = ModelCard.of("simulated", 512, 8, 1024, 8, false, Schedulers.NAMES);
 
     private final Duration latency;
+    private final Duration stepLatency;
     private final Pattern failPattern;
     private final Pattern crashPattern;
 
     SimulatedModel(Duration latency, Pattern failPattern, Pattern crashPattern) {
+        this(latency, Duration.ZERO, failPattern, crashPattern);
+    }
+
+    /** With {@code stepLatency} above zero each step takes that long, whatever {@code latency} says. */
+    SimulatedModel(Duration latency, Duration stepLatency, Pattern failPattern, Pattern crashPattern) {
         this.latency = latency;
+        this.stepLatency = stepLatency;
         this.failPattern = failPattern;
         this.crashPattern = crashPattern;
     }
@@ -59,7 +66,7 @@ final class SimulatedModel implements DiffusionModel {
             crash |= crashPattern != null && crashPattern.matcher(r.prompt()).find();
         }
         int steps = first.steps();
-        long perStepNanos = latency.toNanos() / Math.max(1, steps);
+        long perStepNanos = !stepLatency.isZero() && !stepLatency.isNegative() ? stepLatency.toNanos() : latency.toNanos() / Math.max(1, steps);
         Drawing[] drawings = new Drawing[requests.size()];
         for (int step = 1; step <= steps; step++) {
             sleepNanos(perStepNanos);

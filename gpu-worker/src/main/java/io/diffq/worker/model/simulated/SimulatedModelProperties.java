@@ -9,6 +9,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * tests of the queue only: it runs no neural network.
  *
  * @param latency     time one job takes, spread evenly over its steps
+ * @param stepLatency  when above zero, the time each step takes instead, so a job's time follows its steps (a fault
+ *                     campaign draws each job's time by drawing its steps); zero means {@code latency} per job
  * @param failPattern  a regular expression; a prompt that contains a match fails with a retryable model
  *                     error every time (for testing failure paths; empty means never)
  * @param crashPattern a regular expression; a prompt that contains a match kills the worker process
@@ -17,6 +19,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 @ConfigurationProperties("diffq.worker.simulated")
 public record SimulatedModelProperties(
         @DefaultValue("200ms") Duration latency,
+        @DefaultValue("0ms") Duration stepLatency,
         @DefaultValue("") String failPattern,
         @DefaultValue("") String crashPattern) {
 }

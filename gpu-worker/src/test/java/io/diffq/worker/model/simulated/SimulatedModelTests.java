@@ -50,6 +50,17 @@ class SimulatedModelTests {
     }
 
     @Test
+    void withAStepLatencyAJobTakesItsStepsTimesThatLong() {
+        SimulatedModel perStep = new SimulatedModel(Duration.ofMinutes(1), Duration.ofMillis(30), null, null);
+
+        long began = System.nanoTime();
+        perStep.generate(request("four steps", 1), (s, t) -> { });
+        long tookMs = (System.nanoTime() - began) / 1_000_000;
+
+        assertThat(tookMs).isBetween(120L, 5_000L);
+    }
+
+    @Test
     void failsOnAMatchingPromptAsAModelError() {
         assertThatThrownBy(() -> model.generate(request("please explode now", 1), (s, t) -> { }))
                 .isInstanceOfSatisfying(ModelException.class, e -> {
