@@ -20,9 +20,9 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaShareConsumer;
 import org.apache.kafka.common.config.ConfigResource;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
@@ -70,8 +70,8 @@ class JobConsumers implements SmartLifecycle {
     private final MeterRegistry meters;
     private final GpuMetrics gpus;
     private final ModelAdvertiser advertiser;
-    private final Map<JobLoop, Thread> loops = new LinkedHashMap<>();
-    private final Map<ShareJobLoop, Thread> shareLoops = new LinkedHashMap<>();
+    /** Each device's loop thread, with how to ask its loop to stop. */
+    private final Map<Thread, Runnable> loops = new LinkedHashMap<>();
     private final List<DeviceModels> deviceModels = new ArrayList<>();
     private ConsumerClientMetrics clientMetrics;
     private volatile boolean running;
@@ -114,11 +114,7 @@ class JobConsumers implements SmartLifecycle {
                                 new StringDeserializer(), new ByteArrayDeserializer()),
                         (jobs, handBack) -> processor.process(jobs, models, handBack), this::handingBack, timing,
                         properties.maxBatch() == 1 ? r -> r : processor::batchKey, SHARE_RENEW_EVERY);
-                Thread thread = new Thread(loop, "diffq-consumer-" + device.name());
-                shareLoops.put(loop, thread);
-                thread.start();
-                log.info("consumer for {} started in share group {} serving {}", device.name(), Topics.WORKER_GROUP,
-                        selected.stream().map(DiffusionModelProvider::name).toList());
+                startLoop(device, loop, loop::stop, "share group", selected);
                 continue;
             }
             Consumer<String, byte[]> consumer = factory.createConsumer(Topics.WORKER_GROUP,
@@ -129,16 +125,21 @@ class JobConsumers implements SmartLifecycle {
                     new JobLoop.Repeats(properties.repeatWindow(), new PartitionHistory(() -> historyFactory
                             .createConsumer(null, identity.id() + "-" + device.name() + "-history", null),
                             HISTORY_LIMIT)));
-            Thread thread = new Thread(loop, "diffq-consumer-" + device.name());
-            loops.put(loop, thread);
-            thread.start();
-            log.info("consumer for {} started in group {} serving {}", device.name(), Topics.WORKER_GROUP,
-                    selected.stream().map(DiffusionModelProvider::name).toList());
+            startLoop(device, loop, loop::stop, "group", selected);
         }
         Map<String, ModelCard> cards = new LinkedHashMap<>();
         deviceModels.forEach(models -> models.cards().forEach(card -> cards.putIfAbsent(card.name(), card)));
         advertiser.advertise(cards.values());
         running = true;
+    }
+
+    private void startLoop(Device device, Runnable loop, Runnable stop, String group,
+            List<DiffusionModelProvider> selected) {
+        Thread thread = new Thread(loop, "diffq-consumer-" + device.name());
+        loops.put(thread, stop);
+        thread.start();
+        log.info("consumer for {} started in {} {} serving {}", device.name(), group, Topics.WORKER_GROUP,
+                selected.stream().map(DiffusionModelProvider::name).toList());
     }
 
     /**
@@ -246,18 +247,9 @@ class JobConsumers implements SmartLifecycle {
     public void stop() {
         handBackAt = System.nanoTime() + properties.shutdownGrace().toNanos();
         log.info("stopping: the job in hand has {} to finish before it is handed back", properties.shutdownGrace());
-        loops.keySet().forEach(JobLoop::stop);
-        shareLoops.keySet().forEach(ShareJobLoop::stop);
+        loops.values().forEach(Runnable::run);
         long waitMillis = stopWait().toMillis();
-        shareLoops.forEach((loop, thread) -> {
-            try {
-                thread.join(waitMillis);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        shareLoops.clear();
-        loops.forEach((loop, thread) -> {
+        loops.forEach((thread, stop) -> {
             try {
                 thread.join(waitMillis);
             } catch (InterruptedException e) {
