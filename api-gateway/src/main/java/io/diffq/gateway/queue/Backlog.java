@@ -21,8 +21,8 @@ import org.springframework.stereotype.Component;
  * so the value is there with no worker at all; a job costs at least {@value #FLOOR_MILLIS} ms in it, so it is
  * above 0 whenever a job waits (a scaler activating from zero on {@code > 0} wakes for it) and 0 when none does.
  *
- * <p>{@code diffq.queue.drain.seconds} is the backlog over the members of the worker group (each consumes on
- * one device): how long the queue takes to empty at the current size if nothing more arrives. With jobs
+ * <p>{@code diffq.queue.drain.seconds} is the backlog over the members of the worker share group (each consumes
+ * on one device): how long the queue takes to empty at the current size if nothing more arrives. With jobs
  * waiting and no worker it is {@code +Inf}, never drained; with none waiting, 0.
  */
 @Component

@@ -15,17 +15,19 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.ListShareGroupOffsetsSpec;
 import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.ShareGroupDescription;
+import org.apache.kafka.clients.admin.SharePartitionOffsetInfo;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -37,18 +39,45 @@ import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
 /**
- * Watches the queue from the outside, through the admin API: lag of the worker group on every partition
- * of {@code diffq.jobs}, the age of the oldest job no worker has taken, and how many workers there are.
- * It needs no worker to be running — the case where lag matters most and the workers' own consumer
- * metrics are gone.
+ * Watches the queue from the outside, through the admin API: lag of the worker share group on every
+ * partition of {@code diffq.jobs}, the age of the oldest job no worker has taken, and how many workers there
+ * are. It needs no worker to be running — the case where lag matters most and the workers' own metrics are
+ * gone.
+ *
+ * <p>The workers consume as the share group {@value Topics#WORKER_GROUP} (KIP-932). A share group commits no
+ * offset: per partition it has a share-partition start offset (SPSO), before which every record is done
+ * (acknowledged or archived); from it on, a record may be available, acquired by a worker (in flight), or
+ * already acknowledged out of order. So:
+ * <ul>
+ * <li><b>lag</b> of a partition = the records not finished: waiting and in flight (in a worker's hands), not
+ * those acknowledged. That is the broker's share-partition lag (KIP-1226, what
+ * {@code kafka-share-groups.sh --describe --offsets} shows): log end − SPSO − the records from the SPSO on that
+ * are already acknowledged or archived. Where the broker has no lag for a partition (its share-partition state
+ * holds no count yet) it is log end − SPSO, which also counts records finished out of order behind an
+ * unfinished one; where the group has no SPSO for it (no worker has fetched it, or there is no group at all)
+ * log end − log start, as the workers set {@code share.auto.offset.reset=earliest}. Not log end − SPSO alone:
+ * the SPSO the admin API reports can stay behind records that are all acknowledged (seen on Kafka 4.3.1: SPSO 0,
+ * lag 0, with every record of the partition accepted and the group idle), so an idle queue would keep showing
+ * its last jobs as lag.</li>
+ * <li><b>oldest wait</b> = the age (record timestamp: the gateway's send time) of the oldest record, from each
+ * partition with lag from its SPSO on, whose job the status view does not know as taken (RUNNING or ended): a
+ * share group tells who holds a record only to the holder, so the job's own events say whether it is in
+ * hand.</li>
+ * <li><b>workers</b> = members of the share group: one share consumer per device of each worker.</li>
+ * </ul>
  */
 @Component
 public class QueueMonitor implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(QueueMonitor.class);
     private static final Duration TIMEOUT = Duration.ofSeconds(5);
-    /** Records read from the committed offset on: the first may be a job a worker has in hand. */
-    private static final int PEEK = 4;
+    /**
+     * At most this many records are read from a partition's SPSO on to find the first job not taken: the
+     * broker's default in-flight limit per share-partition ({@code group.share.partition.max.record.locks}),
+     * beyond which no record can have been acquired.
+     */
+    static final int SCAN_LIMIT = 2000;
+    private static final int PEEK = 100;
 
     private final KafkaProperties kafkaProperties;
     private final JobStatusView view;
@@ -62,6 +91,7 @@ public class QueueMonitor implements SmartLifecycle {
     private Admin admin;
     private KafkaConsumer<String, byte[]> peeker;
     private boolean warned;
+    private boolean warnedNotShare;
     /** Why the latest reading failed; null while the latest one succeeded (or none was tried yet). */
     private volatile String unreachable;
 
@@ -72,7 +102,8 @@ public class QueueMonitor implements SmartLifecycle {
         this.properties = properties;
         this.clock = clock;
         this.lag = MultiGauge.builder(MetricNames.QUEUE_LAG_RECORDS)
-                .description("Jobs not yet committed by the worker group, per partition (log end - committed offset)")
+                .description("Jobs of diffq.jobs the worker share group has not finished, per partition: waiting and"
+                        + " in flight (the broker's share-partition lag; log end - start offset where it has none)")
                 .baseUnit("records")
                 .register(meters);
         Gauge.builder(MetricNames.QUEUE_OLDEST_WAIT, this, m -> m.snapshot.oldestWait().toMillis() / 1000.0)
@@ -80,7 +111,7 @@ public class QueueMonitor implements SmartLifecycle {
                 .baseUnit("seconds")
                 .register(meters);
         Gauge.builder(MetricNames.WORKERS, this, m -> m.snapshot.workers())
-                .description("Members of the worker consumer group")
+                .description("Members of the worker share group (one per worker device)")
                 .register(meters);
     }
 
@@ -146,22 +177,84 @@ public class QueueMonitor implements SmartLifecycle {
                 .map(p -> new TopicPartition(Topics.JOBS, p.partition())).toList();
         Map<TopicPartition, Long> end = offsets(partitions, OffsetSpec.latest());
         Map<TopicPartition, Long> start = offsets(partitions, OffsetSpec.earliest());
-        Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(Topics.WORKER_GROUP)
-                .partitionsToOffsetAndMetadata().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        Optional<ShareGroupDescription> group = group();
+        Map<TopicPartition, SharePartitionOffsetInfo> spso = group.isPresent() ? startOffsets() : Map.of();
 
         Map<Integer, Long> lagByPartition = new HashMap<>();
         Map<TopicPartition, Long> next = new HashMap<>();
         for (TopicPartition tp : partitions) {
-            OffsetAndMetadata c = committed.get(tp);
-            // No commit yet: the group (with auto.offset.reset=earliest) will start at the log start.
-            long from = Math.max(c == null ? 0 : c.offset(), start.get(tp));
-            long l = Math.max(0, end.get(tp) - from);
+            SharePartitionOffsetInfo s = spso.get(tp);
+            long l = lag(s, start.get(tp), end.get(tp));
             lagByPartition.put(tp.partition(), l);
             if (l > 0) {
-                next.put(tp, from);
+                next.put(tp, from(s, start.get(tp)));
             }
         }
-        return new QueueSnapshot(lagByPartition, oldestWaiting(next, end), workers(), admittedBefore);
+        return new QueueSnapshot(lagByPartition, oldestWaiting(next, end),
+                group.map(g -> g.members().size()).orElse(0), admittedBefore);
+    }
+
+    /**
+     * A partition's records not finished by the group: the broker's share-partition lag where it has one,
+     * else from {@link #from} to the log end.
+     *
+     * @param share the group's offsets of the partition; null where it has no start offset
+     */
+    static long lag(SharePartitionOffsetInfo share, long logStart, long logEnd) {
+        if (share != null && share.lag().isPresent()) {
+            return Math.max(0, share.lag().get());
+        }
+        return Math.max(0, logEnd - from(share, logStart));
+    }
+
+    /**
+     * Where a partition's unfinished records may begin: its SPSO, or the log start where the group has none
+     * yet (the workers' {@code share.auto.offset.reset=earliest} starts it there), never before the log start
+     * (retention may have deleted records the group never finished).
+     */
+    static long from(SharePartitionOffsetInfo share, long logStart) {
+        return Math.max(share == null ? 0 : share.startOffset(), logStart);
+    }
+
+    /** The worker share group, or empty while there is none (no worker has ever joined). */
+    private Optional<ShareGroupDescription> group() throws Exception {
+        try {
+            return Optional.of(admin.describeShareGroups(List.of(Topics.WORKER_GROUP)).describedGroups()
+                    .get(Topics.WORKER_GROUP).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof GroupIdNotFoundException notFound) {
+                // The broker says so too for a group of another type: consumer-group workers of an older release.
+                if (!warnedNotShare && String.valueOf(notFound.getMessage()).contains("not a share group")) {
+                    log.warn("{} is not a share group ({}): the queue is read as if no worker had taken a job",
+                            Topics.WORKER_GROUP, notFound.getMessage());
+                    warnedNotShare = true;
+                }
+                return Optional.empty();
+            }
+            throw e;
+        }
+    }
+
+    /** The group's share-partition start offsets; a partition it has not initialised yet is absent. */
+    private Map<TopicPartition, SharePartitionOffsetInfo> startOffsets() throws Exception {
+        try {
+            Map<TopicPartition, SharePartitionOffsetInfo> offsets = admin
+                    .listShareGroupOffsets(Map.of(Topics.WORKER_GROUP, new ListShareGroupOffsetsSpec()))
+                    .partitionsToOffsetInfo(Topics.WORKER_GROUP).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            Map<TopicPartition, SharePartitionOffsetInfo> known = new HashMap<>();
+            // The admin client maps a partition without a start offset to null.
+            offsets.forEach((tp, info) -> {
+                if (info != null) {
+                    known.put(tp, info);
+                }
+            });
+            return known;
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof GroupIdNotFoundException) {
+                return Map.of();
+            }
+            throw e;
+        }
     }
 
     private Map<TopicPartition, Long> offsets(List<TopicPartition> partitions, OffsetSpec spec) throws Exception {
@@ -174,9 +267,10 @@ public class QueueMonitor implements SmartLifecycle {
     }
 
     /**
-     * The age of the oldest job not yet taken: per partition, the first record from the committed offset on
-     * that the status view does not know as started (the record at the committed offset may be in a
-     * worker's hands), by the record's timestamp (the gateway's send time).
+     * The age of the oldest job not yet taken: per partition with lag, the first record from the SPSO on that the
+     * status view does not know as taken (running or ended: records from the SPSO on may be in workers' hands
+     * or finished out of order), by the record's timestamp (the gateway's send time). At most
+     * {@value #SCAN_LIMIT} records are read per partition.
      */
     private Duration oldestWaiting(Map<TopicPartition, Long> from, Map<TopicPartition, Long> end) {
         long oldest = Long.MAX_VALUE;
@@ -184,7 +278,7 @@ public class QueueMonitor implements SmartLifecycle {
             TopicPartition tp = e.getKey();
             peeker.assign(List.of(tp));
             peeker.seek(tp, e.getValue());
-            long limit = Math.min(end.get(tp), e.getValue() + PEEK);
+            long limit = Math.min(end.get(tp), e.getValue() + SCAN_LIMIT);
             long deadline = System.nanoTime() + TIMEOUT.toNanos();
             search:
             while (peeker.position(tp) < limit && System.nanoTime() < deadline) {
@@ -202,19 +296,6 @@ public class QueueMonitor implements SmartLifecycle {
         peeker.unsubscribe();
         return oldest == Long.MAX_VALUE ? Duration.ZERO
                 : Duration.ofMillis(Math.max(0, clock.millis() - oldest));
-    }
-
-    private int workers() throws Exception {
-        try {
-            ConsumerGroupDescription group = admin.describeConsumerGroups(List.of(Topics.WORKER_GROUP))
-                    .describedGroups().get(Topics.WORKER_GROUP).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            return group.members().size();
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof GroupIdNotFoundException) {
-                return 0;
-            }
-            throw e;
-        }
     }
 
     @Override

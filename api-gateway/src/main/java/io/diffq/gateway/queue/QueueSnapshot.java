@@ -6,9 +6,10 @@ import java.util.Map;
 /**
  * One reading of the queue.
  *
- * @param lagByPartition jobs not yet committed by the worker group, per partition of {@code diffq.jobs}
+ * @param lagByPartition per partition of {@code diffq.jobs}, the jobs the worker share group has not finished:
+ *                       waiting, and in workers' hands (see {@link QueueMonitor})
  * @param oldestWait     age of the oldest job no worker has taken; zero when none waits
- * @param workers        members of the worker group
+ * @param workers        members of the worker share group (one per worker device)
  * @param admittedBefore how many jobs this gateway instance had admitted when the reading began: those it
  *                       admitted after may not be in the reading yet
  */
