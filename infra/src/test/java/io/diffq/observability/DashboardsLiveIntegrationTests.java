@@ -64,7 +64,8 @@ class DashboardsLiveIntegrationTests {
         assumeTrue(prometheusBinary != null, "prometheus not installed: apt-get install prometheus");
         Optional<Path> nvml = fakeNvml(dir);
 
-        List<String> workerArgs = new ArrayList<>(List.of(
+        // The share group (KIP-932) the gateway's queue metrics read.
+        List<String> workerArgs = new ArrayList<>(List.of("--diffq.worker.delivery=share",
                 "--diffq.worker.simulated.latency=200ms", "--diffq.worker.simulated.fail-pattern=explode"));
         nvml.ifPresent(lib -> workerArgs.add("--diffq.worker.nvml.library-path=" + lib));
         int apiPort = KafkaBrokerProcess.freePort();
