@@ -200,6 +200,13 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             p.put("group.consumer.min.session.timeout.ms", "6000");
             p.put("group.consumer.heartbeat.interval.ms", "1000");
             p.put("group.consumer.min.heartbeat.interval.ms", "1000");
+            // The same for the workers' share group: a killed worker's partitions go to the others after 6 s, and
+            // the jobs it held come back after a 15 s lock instead of 30 s.
+            p.put("group.share.session.timeout.ms", "6000");
+            p.put("group.share.min.session.timeout.ms", "6000");
+            p.put("group.share.heartbeat.interval.ms", "1000");
+            p.put("group.share.min.heartbeat.interval.ms", "1000");
+            p.put("group.share.record.lock.duration.ms", "15000");
             p.put("message.max.bytes", String.valueOf(17 * 1024 * 1024));
             p.put("replica.fetch.max.bytes", String.valueOf(17 * 1024 * 1024));
             try (var out = Files.newOutputStream(config())) {

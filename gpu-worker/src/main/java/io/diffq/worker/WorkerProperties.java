@@ -21,21 +21,18 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *                         so a long job never costs a rebalance)
  * @param shutdownGrace    on shutdown, how long the job in hand may take to finish before it is handed
  *                         back to the group
- * @param maxBatch         the most jobs a device's model draws as one batch; only jobs already waiting (see
- *                         {@code batchWindow}) with the same model, size, steps, scheduler and guidance scale
- *                         share a batch. 1 (the default) draws every job alone: on libtorch's CPU kernels a
- *                         job's pixels can differ by one level in a few places with the batch it ran in
- *                         (README, "Batching")
- * @param batchWindow      how long a batch that is not full may wait for more jobs to arrive; 0 (the default)
- *                         takes only the jobs already fetched, so batching never delays a job
+ * @param maxBatch         the most jobs a device acquires at once and its model draws as one batch; only jobs
+ *                         waiting together with the same model, size, steps, scheduler and guidance scale share
+ *                         a batch, and none waits for more to arrive. 1 (the default) draws every job alone: on
+ *                         libtorch's CPU kernels a job's pixels can differ by one level in a few places with the
+ *                         batch it ran in (README, "Batching")
  * @param repeatWindow     a job record repeats an earlier record of its job id (concurrent submits with one
  *                         {@code Idempotency-Key}) when written at most this long after it; a repeat neither runs
  *                         nor writes a state. Concurrent submits store their records seconds apart at most (the
  *                         gateway's submit timeout and read-back), so the default of 2 minutes has a wide margin;
  *                         it must stay below the gateway's status retention, after which a key makes a new job.
- *                         A worker taking a partition over reads back this far before the committed offset
- * @param delivery         {@code group} (partitions owned by one worker each) or, a spike of issue 29,
- *                         {@code share} (a Kafka share group: records acquired one by one by any worker)
+ *                         Every worker keeps the first record of each job id of this window (and ten minutes
+ *                         before its start) from {@code diffq.jobs}
  */
 @ConfigurationProperties("diffq.worker")
 public record WorkerProperties(
@@ -47,16 +44,15 @@ public record WorkerProperties(
         @DefaultValue("10m") Duration maxJobDuration,
         @DefaultValue("30s") Duration shutdownGrace,
         @DefaultValue("1") int maxBatch,
-        @DefaultValue("0ms") Duration batchWindow,
-        @DefaultValue("2m") Duration repeatWindow,
-        @DefaultValue("group") String delivery) {
+        @DefaultValue("2m") Duration repeatWindow) {
 
     public WorkerProperties {
         if (maxBatch < 1 || maxBatch > 64) {
             throw new IllegalArgumentException("diffq.worker.max-batch must be 1 to 64, not " + maxBatch);
         }
-        if (batchWindow.isNegative() || batchWindow.compareTo(Duration.ofSeconds(5)) > 0) {
-            throw new IllegalArgumentException("diffq.worker.batch-window must be 0 to 5s, not " + batchWindow);
+        if (maxAttempts < 1 || maxAttempts > 6) {
+            // The share group delivers a record max-attempts + 4 times at most, and brokers allow 10 by default.
+            throw new IllegalArgumentException("diffq.worker.max-attempts must be 1 to 6, not " + maxAttempts);
         }
         if (repeatWindow.compareTo(Duration.ofSeconds(30)) < 0 || repeatWindow.compareTo(Duration.ofHours(1)) > 0) {
             throw new IllegalArgumentException("diffq.worker.repeat-window must be 30s to 1h, not " + repeatWindow);

@@ -2,6 +2,8 @@ package io.diffq.kafka;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -14,11 +16,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
@@ -51,6 +55,7 @@ public final class TopicReader {
     private final Map<String, Object> adminConfig;
     private final Consumer<ConsumerRecord<String, byte[]>> sink;
     private final Runnable afterPoll;
+    private final Supplier<Instant> since;
     private final Map<TopicPartition, Long> positions = new ConcurrentHashMap<>();
     private final Map<String, Integer> partitionCounts = new ConcurrentHashMap<>();
     private final Object progress = new Object();
@@ -67,6 +72,7 @@ public final class TopicReader {
         this.topics = b.topics;
         this.sink = Objects.requireNonNull(sink, "sink");
         this.afterPoll = b.afterPoll;
+        this.since = b.since;
         this.adminConfig = new HashMap<>(b.adminProperties);
         Map<String, Object> config = NoGroupConsumerConfig.of(b.consumerProperties,
                 b.clientId + "-" + System.identityHashCode(this));
@@ -81,7 +87,7 @@ public final class TopicReader {
      *
      * @param name               what is read, for logs and the thread ({@code diffq-<name>}), e.g.
      *                           {@code status-view}
-     * @param topics             the topics, read in full
+     * @param topics             the topics, read in full (unless {@link Builder#since})
      * @param consumerProperties the application's consumer properties (bootstrap servers, security...),
      *                           made into a {@linkplain NoGroupConsumerConfig no-group configuration}
      * @param adminProperties    the application's admin properties, for the end offsets {@link #catchUp}
@@ -297,8 +303,32 @@ public final class TopicReader {
             infos.forEach(p -> tps.add(new TopicPartition(topic, p.partition())));
         }
         if (!tps.equals(c.assignment())) {
+            Set<TopicPartition> added = new HashSet<>(tps);
+            added.removeAll(c.assignment());
             c.assign(tps);
+            if (since != null && !added.isEmpty()) {
+                seekToTime(c, added, since.get());
+            }
             log.info("{} reads {} partitions of {}", name, tps.size(), topics);
+        }
+    }
+
+    /** Sets each partition to its first record written at or after {@code at}; one with none, to its end. */
+    private static void seekToTime(KafkaConsumer<String, byte[]> c, Set<TopicPartition> tps, Instant at) {
+        Map<TopicPartition, Long> times = new HashMap<>();
+        tps.forEach(tp -> times.put(tp, at.toEpochMilli()));
+        Map<TopicPartition, OffsetAndTimestamp> found = c.offsetsForTimes(times, Duration.ofSeconds(5));
+        List<TopicPartition> none = new ArrayList<>();
+        tps.forEach(tp -> {
+            OffsetAndTimestamp o = found.get(tp);
+            if (o == null) {
+                none.add(tp);
+            } else {
+                c.seek(tp, o.offset());
+            }
+        });
+        if (!none.isEmpty()) {
+            c.seekToEnd(none);
         }
     }
 
@@ -358,6 +388,7 @@ public final class TopicReader {
         private Runnable afterPoll = () -> {
         };
         private IsolationLevel isolationLevel;
+        private Supplier<Instant> since;
 
         private Builder(String name, List<String> topics, Map<String, ?> consumerProperties,
                 Map<String, ?> adminProperties) {
@@ -386,6 +417,16 @@ public final class TopicReader {
          */
         public Builder isolationLevel(IsolationLevel isolationLevel) {
             this.isolationLevel = Objects.requireNonNull(isolationLevel, "isolationLevel");
+            return this;
+        }
+
+        /**
+         * Reads each partition from its first record written at or after the time given when the reader finds
+         * the partition, instead of from the beginning: for a reader that needs only recent records of a long
+         * topic.
+         */
+        public Builder since(Supplier<Instant> since) {
+            this.since = Objects.requireNonNull(since, "since");
             return this;
         }
 

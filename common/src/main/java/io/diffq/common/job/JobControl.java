@@ -8,12 +8,14 @@ import java.time.Instant;
  * different terminal states.
  *
  * @param jobId  the job
- * @param action what is asked; {@code cancel} for now
+ * @param action what is asked: {@code cancel}; or what a worker tells the others: {@code handed-back} (a delivery
+ *               of the job went back unfinished on shutdown, under the key {@code <job id>#handed-back-<delivery>})
  * @param at     when the client asked
  */
 public record JobControl(String jobId, String action, Instant at) {
 
     public static final String CANCEL = "cancel";
+    public static final String HANDED_BACK = "handed-back";
 
     public static JobControl cancel(String jobId, Instant at) {
         return new JobControl(jobId, CANCEL, at);

@@ -65,14 +65,16 @@ public record JobStatus(
      * {@code SUCCEEDED}, succeeded).
      *
      * @throws IllegalJobTransitionException when {@code event} contradicts this status: it leaves a terminal
-     *         state, returns to {@code QUEUED}, or reports an older attempt than the one running
+     *         state, returns to {@code QUEUED}, or reports an older attempt (running or ended) than the one
+     *         running
      */
     public JobStatus apply(JobEvent event) {
         if (!event.jobId().equals(id)) {
             throw new IllegalArgumentException("event for " + event.jobId() + " applied to " + id);
         }
         JobTransitions.checkReachable(id, state, event.state());
-        if (event.state() == JobState.RUNNING && state == JobState.RUNNING && event.attempt() < attempt) {
+        if (state == JobState.RUNNING && event.attempt() < attempt) {
+            // A worker that lost the job (paused past its lock) and wrote late: the newer attempt's state stands.
             throw new IllegalJobTransitionException(id, state, event.state(),
                     "attempt " + event.attempt() + " after attempt " + attempt);
         }

@@ -53,6 +53,19 @@ class JobStatusTests {
     }
 
     @Test
+    void anOlderAttemptCannotEndTheJobWhileANewerOneRuns() {
+        // A worker paused past its lock wakes and writes its attempt's end after the next attempt started.
+        JobStatus s = JobStatus.queued(request).apply(JobEvent.running("j1", 2, T0, "w2", "tiny", null, T0));
+
+        assertThatThrownBy(() -> s.apply(JobEvent.succeeded("j1", 1, T0, "w1", "tiny", new Progress(4, 4), 10L,
+                new ResultRef(0, 1, "image/png", 3), T0)))
+                .isInstanceOf(IllegalJobTransitionException.class)
+                .hasMessageContaining("attempt 1 after attempt 2");
+        assertThat(s.apply(JobEvent.succeeded("j1", 2, T0, "w2", "tiny", new Progress(4, 4), 10L,
+                new ResultRef(0, 1, "image/png", 3), T0)).state()).isEqualTo(JobState.SUCCEEDED);
+    }
+
+    @Test
     void aTerminalStateIsFinal() {
         JobStatus done = JobStatus.queued(request)
                 .apply(JobEvent.running("j1", 1, T0, "w1", "tiny", null, T0))

@@ -8,11 +8,14 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.lang.reflect.Proxy;
 import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ShareConsumer;
 import org.springframework.kafka.core.ConsumerFactory;
 
 /**
- * Binds each consumer's own Kafka client metrics (records lag per partition among them) to Micrometer.
+ * Binds each consumer's own Kafka client metrics (the share consumer's fetch and acknowledgement metrics) to
+ * Micrometer.
  * The per-partition metrics appear only once partitions are assigned, so the binding looks for new
  * metrics every few seconds instead of Micrometer's default minute.
  */
@@ -37,6 +40,22 @@ final class ConsumerClientMetrics implements ConsumerFactory.Listener<String, by
         KafkaClientMetrics metrics = new KafkaClientMetrics(consumer, Tags.empty(), scheduler, REFRESH);
         metrics.bindTo(meters);
         bound.put(id, metrics);
+    }
+
+    /**
+     * Binds a share consumer's client metrics. Micrometer's binder takes a {@link Consumer} and reads only its
+     * {@code metrics()}; this hands it a view of the share consumer that answers just that.
+     */
+    @SuppressWarnings("unchecked")
+    void shareConsumerAdded(String id, ShareConsumer<String, byte[]> consumer) {
+        Consumer<String, byte[]> view = (Consumer<String, byte[]>) Proxy.newProxyInstance(
+                Consumer.class.getClassLoader(), new Class<?>[] {Consumer.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("metrics") && method.getParameterCount() == 0) {
+                        return consumer.metrics();
+                    }
+                    throw new UnsupportedOperationException(method.getName());
+                });
+        consumerAdded(id, view);
     }
 
     @Override

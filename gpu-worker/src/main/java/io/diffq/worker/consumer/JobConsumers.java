@@ -19,7 +19,6 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
-import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaShareConsumer;
 import org.apache.kafka.common.config.ConfigResource;
@@ -29,14 +28,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 import org.springframework.context.SmartLifecycle;
-import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
 import org.springframework.stereotype.Component;
 
 /**
- * One Kafka consumer per device, each with its own models and its own {@link JobLoop} thread, in the
- * {@code diffq-workers} group. A job's offset is committed after its terminal event is acknowledged. Failures
- * to write to Kafka are retried without end (the job runs again once the broker is back); model failures
- * never reach here, they are FAILED events. Once the models are open, their cards are advertised on
+ * One Kafka share consumer per device, each with its own models and its own {@link JobLoop} thread, in the
+ * {@code diffq-workers} share group. A job's record is accepted after its terminal event is acknowledged.
+ * Failures to write to Kafka release the record (the job runs again, here or elsewhere, once the broker is
+ * back); model failures never reach here, they are FAILED events. Once the models are open, their cards are advertised on
  * {@code diffq.models} in the background.
  */
 @Component
@@ -45,22 +43,24 @@ class JobConsumers implements SmartLifecycle {
     private static final Logger log = LoggerFactory.getLogger(JobConsumers.class);
 
     /**
-     * How long one poll of the job consumer waits, and how long the broker may hold a fetch that finds no
-     * job. The KIP-848 consumer of kafka-clients 4.1 waits on its fetch buffer for the rest of a poll's
-     * timeout when a fetch comes back empty, and sends no new fetch meanwhile (KAFKA-19259, KAFKA-20780):
-     * with a long poll and the broker's 500 ms fetch wait, a job arriving just after an empty fetch could
-     * wait seconds while its worker idled. A broker-held fetch that outlasts the poll is answered the moment
-     * a job arrives; an empty answer comes only after {@link #FETCH_MAX_WAIT} of idleness and costs at most
-     * one short poll. The short poll is also how soon an idle loop notices a stop.
+     * How long one poll of the job consumer waits, and how long the broker may hold a fetch that finds no job:
+     * a broker-held fetch that outlasts the poll is answered the moment a job arrives. The short poll is how
+     * soon an idle loop notices a stop.
      */
     static final Duration POLL_TIMEOUT = Duration.ofMillis(250);
-    static final Duration FETCH_MAX_WAIT = Duration.ofSeconds(10);
-    /** The pause before a job runs again after a retryable failure, a failed write or a failed commit. */
+    /**
+     * How long the broker holds a share fetch that finds no job. A new record answers a held fetch at once, but a
+     * record that becomes available again (released, or its lock ran out) does not: it waits for the next fetch.
+     * So this bounds how long a released job (another attempt, a hand-back, a lost worker's job) waits while
+     * workers idle.
+     */
+    static final Duration FETCH_MAX_WAIT = Duration.ofSeconds(1);
+    /** The pause after a poll that failed (the broker is away). */
     static final Duration RETRY_BACK_OFF = Duration.ofSeconds(1);
-    /** The longest a worker taking a partition over spends reading back its records before the committed offset. */
-    static final Duration HISTORY_LIMIT = Duration.ofSeconds(20);
-    /** SPIKE (issue 29): how often a running job's acquisition lock is renewed: half the broker's default 30 s lock. */
-    static final Duration SHARE_RENEW_EVERY = Duration.ofSeconds(15);
+    /** How often a running job's acquisition lock is renewed: half the broker's default 30 s lock (or less). */
+    static final Duration RENEW_EVERY = Duration.ofSeconds(15);
+    /** Deliveries of one job that may be handed back on shutdown before the delivery count limit is reached. */
+    static final int HAND_BACKS = 3;
 
     private final JobProcessor processor;
     private final List<DiffusionModelProvider> providers;
@@ -70,6 +70,7 @@ class JobConsumers implements SmartLifecycle {
     private final MeterRegistry meters;
     private final GpuMetrics gpus;
     private final ModelAdvertiser advertiser;
+    private final JobAdmission admission;
     /** Each device's loop thread, with how to ask its loop to stop. */
     private final Map<Thread, Runnable> loops = new LinkedHashMap<>();
     private final List<DeviceModels> deviceModels = new ArrayList<>();
@@ -79,7 +80,7 @@ class JobConsumers implements SmartLifecycle {
 
     JobConsumers(JobProcessor processor, List<DiffusionModelProvider> providers, WorkerProperties properties,
             WorkerIdentity identity, KafkaProperties kafkaProperties, MeterRegistry meters, GpuMetrics gpus,
-            ModelAdvertiser advertiser) {
+            ModelAdvertiser advertiser, JobAdmission admission) {
         this.processor = processor;
         this.providers = providers;
         this.properties = properties;
@@ -88,44 +89,27 @@ class JobConsumers implements SmartLifecycle {
         this.meters = meters;
         this.gpus = gpus;
         this.advertiser = advertiser;
+        this.admission = admission;
     }
 
     @Override
     public void start() {
         warmUpImaging();
         List<DiffusionModelProvider> selected = selectedProviders();
-        DefaultKafkaConsumerFactory<String, byte[]> factory = new DefaultKafkaConsumerFactory<>(consumerConfig(),
-                new StringDeserializer(), new ByteArrayDeserializer());
         clientMetrics = new ConsumerClientMetrics(meters);
-        factory.addListener(clientMetrics);
-        JobLoop.Timing timing = new JobLoop.Timing(POLL_TIMEOUT, RETRY_BACK_OFF, stopWait());
-        DefaultKafkaConsumerFactory<String, byte[]> historyFactory = new DefaultKafkaConsumerFactory<>(
-                historyConfig(), new StringDeserializer(), new ByteArrayDeserializer());
-        boolean share = "share".equals(properties.delivery());
-        if (share) {
-            configureShareGroup();
-        }
+        int deliveryLimit = configureShareGroup();
+        JobLoop.Timing timing = new JobLoop.Timing(POLL_TIMEOUT, RETRY_BACK_OFF, RENEW_EVERY);
         for (Device device : Devices.resolve(properties.devices(), gpus.gpuCount())) {
             DeviceModels models = DeviceModels.open(device, selected);
             deviceModels.add(models);
-            if (share) {
-                ShareJobLoop loop = new ShareJobLoop("consumer " + device.name(),
-                        new KafkaShareConsumer<>(shareConsumerConfig(identity.id() + "-" + device.name()),
-                                new StringDeserializer(), new ByteArrayDeserializer()),
-                        (jobs, handBack) -> processor.process(jobs, models, handBack), this::handingBack, timing,
-                        properties.maxBatch() == 1 ? r -> r : processor::batchKey, SHARE_RENEW_EVERY);
-                startLoop(device, loop, loop::stop, "share group", selected);
-                continue;
-            }
-            Consumer<String, byte[]> consumer = factory.createConsumer(Topics.WORKER_GROUP,
-                    identity.id() + "-" + device.name(), null);
-            JobLoop loop = new JobLoop("consumer " + device.name(), consumer,
+            String clientId = identity.id() + "-" + device.name();
+            KafkaShareConsumer<String, byte[]> consumer = new KafkaShareConsumer<>(shareConsumerConfig(clientId),
+                    new StringDeserializer(), new ByteArrayDeserializer());
+            clientMetrics.shareConsumerAdded(clientId, consumer);
+            JobLoop loop = new JobLoop("consumer " + device.name(), consumer, admission,
                     (jobs, handBack) -> processor.process(jobs, models, handBack), this::handingBack, timing,
-                    new JobLoop.Batching(properties.maxBatch(), properties.batchWindow(), processor::batchKey),
-                    new JobLoop.Repeats(properties.repeatWindow(), new PartitionHistory(() -> historyFactory
-                            .createConsumer(null, identity.id() + "-" + device.name() + "-history", null),
-                            HISTORY_LIMIT)));
-            startLoop(device, loop, loop::stop, "group", selected);
+                    properties.maxBatch(), processor::batchKey, deliveryLimit, System::nanoTime);
+            startLoop(device, loop, loop::stop, selected);
         }
         Map<String, ModelCard> cards = new LinkedHashMap<>();
         deviceModels.forEach(models -> models.cards().forEach(card -> cards.putIfAbsent(card.name(), card)));
@@ -133,12 +117,11 @@ class JobConsumers implements SmartLifecycle {
         running = true;
     }
 
-    private void startLoop(Device device, Runnable loop, Runnable stop, String group,
-            List<DiffusionModelProvider> selected) {
+    private void startLoop(Device device, Runnable loop, Runnable stop, List<DiffusionModelProvider> selected) {
         Thread thread = new Thread(loop, "diffq-consumer-" + device.name());
         loops.put(thread, stop);
         thread.start();
-        log.info("consumer for {} started in {} {} serving {}", device.name(), group, Topics.WORKER_GROUP,
+        log.info("consumer for {} started in share group {} serving {}", device.name(), Topics.WORKER_GROUP,
                 selected.stream().map(DiffusionModelProvider::name).toList());
     }
 
@@ -165,40 +148,36 @@ class JobConsumers implements SmartLifecycle {
         return selected;
     }
 
-    private Map<String, Object> consumerConfig() {
-        Map<String, Object> config = new HashMap<>(kafkaProperties.buildConsumerProperties());
-        config.put(ConsumerConfig.GROUP_ID_CONFIG, Topics.WORKER_GROUP);
-        // KIP-848: the broker assigns partitions incrementally; a member joining or leaving does not stop the others.
-        config.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        // A new group must start at the oldest job, not skip the ones accepted before any worker ran.
-        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        // At most one batch per poll: a long job never holds many others hostage.
-        config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, properties.maxBatch());
-        config.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, (int) FETCH_MAX_WAIT.toMillis());
-        // A job runs at most max-job-duration, and one poll's jobs make at most max-batch batches (when none of
-        // them fit together), so the loop is back at poll in time and a long job costs no rebalance.
-        config.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) properties.maxJobDuration()
-                .multipliedBy(properties.maxBatch()).plus(properties.shutdownGrace()).plusMinutes(1).toMillis());
-        config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
-        return config;
-    }
-
     /**
-     * SPIKE (issue 29): the share group starts at the oldest job (its default is the newest, which would skip
-     * jobs accepted before any worker ran).
+     * The share group's settings, set at every start (the same values from every worker): it starts at the
+     * oldest job (a share group's default is the newest, which would skip jobs accepted before any worker ran),
+     * and the broker delivers a record {@code max-attempts} + 1 + {@link #HAND_BACKS} times at most: each attempt,
+     * one more delivery in which a job whose workers were all lost ends FAILED and dead-lettered, and room for
+     * deliveries handed back on shutdown (not attempts). Past the limit the broker would archive the record with
+     * no state written, so the worker never releases the last delivery.
+     *
+     * @return the delivery count limit
      */
-    private void configureShareGroup() {
+    private int configureShareGroup() {
+        int limit = properties.maxAttempts() + 1 + HAND_BACKS;
         try (Admin admin = Admin.create(kafkaProperties.buildAdminProperties())) {
             admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.GROUP, Topics.WORKER_GROUP),
-                    List.of(new AlterConfigOp(new ConfigEntry("share.auto.offset.reset", "earliest"),
-                            AlterConfigOp.OpType.SET)))).all().get(30, TimeUnit.SECONDS);
+                    List.of(set("share.auto.offset.reset", "earliest"),
+                            set("share.delivery.count.limit", String.valueOf(limit)))))
+                    .all().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
-            throw new IllegalStateException("could not configure share group " + Topics.WORKER_GROUP, e);
+            throw new IllegalStateException("could not configure share group " + Topics.WORKER_GROUP + " (needs "
+                    + "Kafka 4.3 or newer, and group.share.max.delivery.count.limit >= " + limit + " on the brokers)",
+                    e);
         }
+        return limit;
     }
 
-    /** SPIKE (issue 29): the share consumer: explicit acknowledgement, no more records than one batch takes. */
+    private static AlterConfigOp set(String name, String value) {
+        return new AlterConfigOp(new ConfigEntry(name, value), AlterConfigOp.OpType.SET);
+    }
+
+    /** The share consumer: explicit acknowledgement, no more records than one batch takes. */
     private Map<String, Object> shareConsumerConfig(String clientId) {
         Map<String, Object> config = new HashMap<>(kafkaProperties.buildConsumerProperties());
         // Settings a share consumer refuses (the group's configuration holds their equivalents).
@@ -214,20 +193,6 @@ class JobConsumers implements SmartLifecycle {
         config.put(ConsumerConfig.SHARE_ACQUIRE_MODE_CONFIG, "record_limit");
         config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, properties.maxBatch());
         config.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, (int) FETCH_MAX_WAIT.toMillis());
-        config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
-        return config;
-    }
-
-    /**
-     * The consumer that reads back a partition's records before its committed offset, when one is taken
-     * over (to recognise repeated job records): outside the group, it only reads.
-     */
-    private Map<String, Object> historyConfig() {
-        Map<String, Object> config = new HashMap<>(kafkaProperties.buildConsumerProperties());
-        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2_000);
         config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         return config;
     }

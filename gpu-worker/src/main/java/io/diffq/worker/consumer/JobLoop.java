@@ -2,72 +2,65 @@ package io.diffq.worker.consumer;
 
 import io.diffq.common.kafka.Topics;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Collection;
-import java.util.Deque;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
-import org.apache.kafka.clients.consumer.Consumer;
-import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import java.util.function.LongSupplier;
+import org.apache.kafka.clients.consumer.AcknowledgeType;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.ShareConsumer;
 import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.TopicIdPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One device's consumer loop in the {@code diffq-workers} group: poll a job, count its delivery, run it, and
- * go on to the next while the previous one's writes are still on their way. Per job the loop waits for one
- * broker round trip only, the commit that counts the delivery (which also finishes every job whose terminal
- * event was acknowledged since the last commit); the committed metadata of its partitions is read once per
- * assignment, RUNNING is not waited for, and the image and the terminal event are written behind the next job.
- * With {@link Batching batching}, compatible jobs already fetched (or arriving within the batch window) run as
- * one batch, and one commit counts every delivery of the batch.
- *
- * <p>Guarantees, and how each holds:
+ * One device's loop in the {@code diffq-workers} share group: acquire as many job records as the device takes
+ * at once ({@code record_limit}, {@code max.poll.records} = {@code max-batch}), admit each (a repeat or an
+ * already finished job is accepted without running), run them on the device's thread, and acknowledge each:
  * <ul>
- * <li><b>The offset moves past a job only after its terminal event is acknowledged</b>: the
- *     {@link OffsetLedger} advances a partition's position only over finished jobs, in offset order.</li>
- * <li><b>Attempts are counted across {@code kill -9}</b>: the commit counting a delivery is acknowledged
- *     before the job's model starts; a worker that takes the partition over reads the counts from the
- *     committed metadata, for every unfinished job at or after the position.</li>
- * <li><b>A failed write loses nothing</b>: when a job's writes fail (the broker is gone), the loop waits for
- *     the other writes in flight, rewinds each partition to its first unfinished job, and runs it again after
- *     a pause; jobs after it that did finish are skipped.</li>
- * <li><b>A partition given up in a rebalance</b> is given up only after its writes in flight settle and its
- *     position is committed, so the next owner neither repeats finished jobs nor misses counted attempts.</li>
- * <li><b>At most {@link #MAX_IN_FLIGHT} batches' writes are unacknowledged</b> at once; the next batch waits
- *     for the oldest, so a slow broker slows the loop instead of piling up images in memory.</li>
- * <li><b>A partition's jobs are counted in offset order</b>, also in batches: a job never joins a batch
- *     ahead of an earlier job of its partition.</li>
+ * <li>{@code ACCEPT} once its terminal event (and image) is acknowledged by the broker;</li>
+ * <li>{@code RELEASE} when another attempt may fix it, when its writes failed, or when it is handed back on
+ *     shutdown (the hand-back is recorded first, so it does not count as an attempt); the broker delivers it
+ *     again, to any worker, with a higher delivery count;</li>
+ * <li>{@code RENEW} every {@link Timing#renewEvery} while it runs, so no other worker takes a running job.</li>
  * </ul>
+ * No broker round trip stands between a job's acquisition and its start: the broker counts deliveries. A worker
+ * that dies loses its locks; its jobs go to other workers as the next delivery once the lock runs out. Every
+ * record gets its acknowledgement before the next poll, as explicit mode requires; a renewed record comes back
+ * on every later poll, and {@link #running} tells it from a new one.
  */
 final class JobLoop implements Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(JobLoop.class);
 
-    static final int MAX_IN_FLIGHT = 4;
+    /** The lock assumed until the consumer has learned the broker's (the broker's default). */
+    static final Duration DEFAULT_LOCK = Duration.ofSeconds(30);
 
-    /** One counted delivery of a job. */
-    record Job(ConsumerRecord<String, byte[]> record, int attempt) {
+    /**
+     * One delivery of a job, admitted to run.
+     *
+     * @param attempt      from 1: deliveries so far less those handed back on shutdown
+     * @param lease        while held, this worker may write the job's state
+     * @param lastDelivery the broker delivers the record no more after this one: it must not be released
+     */
+    record Job(ConsumerRecord<String, byte[]> record, int attempt, Lease lease, boolean lastDelivery) {
     }
 
     /**
-     * What one job's delivery came to: its writes on their way (the future completes when its terminal event
-     * is acknowledged, fails when a write fails), another attempt to run after a pause (a failure another
-     * attempt may fix), or handed back unfinished on shutdown (not counted).
+     * What one job's delivery came to: its writes on their way (the future completes when its terminal event is
+     * acknowledged, fails when a write fails), another attempt to run (a failure another attempt may fix), handed
+     * back unfinished on shutdown, or given up because its lease ran out (nothing more was written).
      */
     record Outcome(CompletableFuture<Void> written, String runAgainBecause, boolean handedBack) {
 
@@ -92,113 +85,100 @@ final class JobLoop implements Runnable {
     }
 
     /**
-     * How jobs waiting in hand are put into batches.
-     *
-     * @param max    the most jobs in one batch; 1 runs every job alone
-     * @param window how long a batch that is not full may wait for more jobs (zero: only those already fetched)
-     * @param key    jobs whose keys are equal may share a batch
+     * Decides, before a record runs, whether it runs and as which attempt.
      */
-    record Batching(int max, Duration window, Function<ConsumerRecord<String, byte[]>, Object> key) {
-
-        static final Batching NONE = new Batching(1, Duration.ZERO, r -> r);
-
-        Batching {
-            if (max < 1 || window.isNegative()) {
-                throw new IllegalArgumentException("a batch takes at least one job, and waits no negative time");
-            }
-        }
-    }
-
-    /** A record read back from before a partition's committed offset: which job id it carries, and when it was written. */
-    record Earlier(String jobId, long offset, long timestamp) {
-    }
-
-    /** Reads back the records of a partition from before the offset it was committed at when assigned. */
-    @FunctionalInterface
-    interface History extends AutoCloseable {
-
-        History NONE = (tp, end, since) -> List.of();
+    interface Admission {
 
         /**
-         * The records of {@code tp} before offset {@code end}, from the first one written at or after
-         * {@code since} (epoch milliseconds), in offset order; what could be read, if not all of them.
+         * @param delivery the broker's delivery count of the record, from 1
+         * @return the attempt to run, or why it is finished without running
          */
-        List<Earlier> before(TopicPartition tp, long end, long since);
+        Admitted admit(ConsumerRecord<String, byte[]> record, int delivery);
 
-        @Override
-        default void close() {
+        /**
+         * Records that the delivery goes back unfinished on shutdown, so the next one runs the same attempt; the
+         * future completes once that is on the broker.
+         */
+        CompletableFuture<Void> handBack(ConsumerRecord<String, byte[]> record, int delivery);
+    }
+
+    /** An admission's answer: run as {@code attempt}, or finish without running because {@code skip}. */
+    record Admitted(int attempt, String skip) {
+
+        static Admitted run(int attempt) {
+            return new Admitted(attempt, null);
+        }
+
+        static Admitted skip(String because) {
+            return new Admitted(0, because);
         }
     }
 
     /**
-     * How records repeating an earlier record's job id are recognised.
-     *
-     * @param window  a record repeats an earlier one of its id written at most this long before it
-     * @param history where the records before a partition's committed offset are read back from
+     * @param pollTimeout how long one poll waits for a job (and how soon an idle loop notices a stop)
+     * @param backOff     the pause after a failed poll
+     * @param renewEvery  how often a running job's lock is renewed; at most half the broker's lock is used
      */
-    record Repeats(Duration window, History history) {
-
-        static final Repeats NOT_READ_BACK = new Repeats(Duration.ofMinutes(2), History.NONE);
+    record Timing(Duration pollTimeout, Duration backOff, Duration renewEvery) {
     }
 
-    /**
-     * @param pollTimeout how long one poll waits for a job
-     * @param backOff     the pause before a job runs again (a retryable failure, a failed write or commit)
-     * @param settleTime  how long a rebalance or a shutdown waits for the writes in flight
-     */
-    record Timing(Duration pollTimeout, Duration backOff, Duration settleTime) {
+    private record Acquired(String topic, int partition, long offset) {
+
+        static Acquired of(ConsumerRecord<?, ?> r) {
+            return new Acquired(r.topic(), r.partition(), r.offset());
+        }
     }
 
-    private record Delivered(TopicPartition tp, long offset, Throwable failure) {
+    /** An acquired record this loop has in hand: its lease and, once it runs, where its outcome comes from. */
+    private static final class InHand {
+
+        final Lease lease;
+        /** How it ends without running (skipped, released on stop), or null when it runs. */
+        AcknowledgeType decided;
+        CompletableFuture<List<Outcome>> outcomes;
+        int index;
+        /** When the renewal waiting for the broker's answer was sent. */
+        long renewSentAt;
+
+        InHand(Lease lease) {
+            this.lease = lease;
+        }
     }
 
     private final String name;
-    private final Consumer<String, byte[]> consumer;
+    private final ShareConsumer<String, byte[]> consumer;
+    private final Admission admission;
     private final Deliverer deliverer;
     private final BooleanSupplier handBack;
     private final Timing timing;
-    private final Batching batching;
-    /** Jobs fetched and not yet run, in the order fetched. */
-    private final Deque<ConsumerRecord<String, byte[]>> pending = new ArrayDeque<>();
-    /** The batch being put together (a poll during its window may take partitions away from it). */
-    private final List<ConsumerRecord<String, byte[]>> forming = new ArrayList<>();
-    private final Repeats repeats;
-    private final OffsetLedger ledger;
-    /** Deliveries whose writes are not acknowledged yet, oldest first. */
-    private final Deque<CompletableFuture<Void>> inFlight = new ArrayDeque<>();
-    /** Filled by the producer's threads, drained by this loop's. */
-    private final Queue<Delivered> delivered = new ConcurrentLinkedQueue<>();
-    /** Partitions rewound since the last poll: their records already in hand come again. */
-    private final Set<TopicPartition> rewound = new HashSet<>();
+    private final Batches batches;
+    private final int deliveryLimit;
+    private final LongSupplier nanoClock;
+    private final ExecutorService device;
+    private final Map<Acquired, InHand> inHand = new HashMap<>();
     private volatile boolean stopping;
-    private boolean handedBack;
 
-    JobLoop(String name, Consumer<String, byte[]> consumer, Deliverer deliverer, BooleanSupplier handBack,
-            Timing timing) {
-        this(name, consumer, deliverer, handBack, timing, Batching.NONE);
-    }
-
-    JobLoop(String name, Consumer<String, byte[]> consumer, Deliverer deliverer, BooleanSupplier handBack,
-            Timing timing, Batching batching) {
-        this(name, consumer, deliverer, handBack, timing, batching, Repeats.NOT_READ_BACK);
-    }
-
-    JobLoop(String name, Consumer<String, byte[]> consumer, Deliverer deliverer, BooleanSupplier handBack,
-            Timing timing, Batching batching, Repeats repeats) {
-        this.repeats = repeats;
-        this.ledger = new OffsetLedger(repeats.window());
+    /**
+     * @param deliveryLimit the share group's {@code share.delivery.count.limit}: the last delivery the broker
+     *                      makes of a record
+     * @param batchKey      records whose keys are equal may share a batch of at most {@code maxBatch}
+     */
+    JobLoop(String name, ShareConsumer<String, byte[]> consumer, Admission admission, Deliverer deliverer,
+            BooleanSupplier handBack, Timing timing, int maxBatch,
+            Function<ConsumerRecord<String, byte[]>, Object> batchKey, int deliveryLimit, LongSupplier nanoClock) {
         this.name = name;
         this.consumer = consumer;
+        this.admission = admission;
         this.deliverer = deliverer;
         this.handBack = handBack;
         this.timing = timing;
-        this.batching = batching;
+        this.batches = new Batches(maxBatch, batchKey);
+        this.deliveryLimit = deliveryLimit;
+        this.nanoClock = nanoClock;
+        this.device = Executors.newSingleThreadExecutor(r -> new Thread(r, "diffq-device-" + name));
     }
 
-    /**
-     * Asks the loop to stop after the job in hand (which the hand-back supplier may cut short); an idle loop
-     * notices within one poll timeout. (No {@code wakeup()}: it would break the final commit instead.)
-     */
+    /** Asks the loop to stop after the jobs in hand (which the hand-back supplier may cut short). */
     void stop() {
         stopping = true;
     }
@@ -206,304 +186,172 @@ final class JobLoop implements Runnable {
     @Override
     public void run() {
         try {
-            consumer.subscribe(List.of(Topics.JOBS), new Rebalance());
-            while (!stopping) {
+            consumer.setAcknowledgementCommitCallback(this::committed);
+            consumer.subscribe(List.of(Topics.JOBS));
+            while (!stopping || !inHand.isEmpty()) {
+                long polledAt = nanoClock.getAsLong();
+                ConsumerRecords<String, byte[]> records;
                 try {
-                    settle(false);
-                    rewound.clear();
-                    if (pending.isEmpty()) {
-                        consumer.poll(timing.pollTimeout()).forEach(pending::add);
-                    }
-                    while (!pending.isEmpty() && !stopping) {
-                        handle(nextBatch());
-                    }
+                    records = consumer.poll(timing.pollTimeout());
                 } catch (KafkaException e) {
                     log.warn("{}: {}; trying again in {}", name, e.getMessage(), timing.backOff());
                     pause();
+                    continue;
+                }
+                start(records, polledAt);
+                acknowledge(records);
+                if (stopping && records.isEmpty()) {
+                    break;
                 }
             }
         } finally {
-            close();
+            device.shutdownNow();
+            consumer.close();
         }
     }
 
     /**
-     * The next batch from the jobs in hand: the first one, and after it those that may share its batch, up to
-     * the batch's size, waiting up to the batch window for more. A job is never taken ahead of an earlier one
-     * of its own partition (the ledger counts a partition's jobs in order), so a job that cannot join holds
-     * back the later jobs of its partition.
+     * Admits the records this loop does not have in hand yet and starts those that run, in batches. A renewed
+     * record comes back on every poll; it is in hand already.
      */
-    private List<ConsumerRecord<String, byte[]>> nextBatch() {
-        forming.clear();
-        forming.add(pending.poll());
-        if (batching.max() == 1) {
-            return List.copyOf(forming);
-        }
-        Object key = batching.key().apply(forming.get(0));
-        Set<TopicPartition> held = new HashSet<>();
-        take(key, held);
-        long deadline = System.nanoTime() + batching.window().toNanos();
-        long left;
-        while (forming.size() < batching.max() && !forming.isEmpty() && !stopping
-                && (left = deadline - System.nanoTime()) > 0) {
-            consumer.poll(Duration.ofNanos(left)).forEach(pending::add);
-            take(key, held);
-        }
-        List<ConsumerRecord<String, byte[]>> batch = List.copyOf(forming);
-        forming.clear();
-        return batch;
-    }
-
-    /** Moves the jobs in hand that may join the batch into it, in order, as long as it has room. */
-    private void take(Object key, Set<TopicPartition> held) {
-        for (var it = pending.iterator(); it.hasNext() && forming.size() < batching.max(); ) {
-            ConsumerRecord<String, byte[]> r = it.next();
-            TopicPartition tp = partitionOf(r);
-            if (!held.contains(tp) && key.equals(batching.key().apply(r))) {
-                forming.add(r);
-                it.remove();
-            } else {
-                held.add(tp);
-            }
-        }
-    }
-
-    private static TopicPartition partitionOf(ConsumerRecord<?, ?> record) {
-        return new TopicPartition(record.topic(), record.partition());
-    }
-
-    /**
-     * One batch: count each job's delivery (one commit for all), then run them, again while they fail in a way
-     * another attempt may fix. A batch that fails so runs its jobs again one by one, so a job that makes every
-     * batch fail costs the others one attempt only.
-     */
-    private void handle(List<ConsumerRecord<String, byte[]>> batch) {
-        List<ConsumerRecord<String, byte[]>> jobs = new ArrayList<>(batch.size());
-        for (ConsumerRecord<String, byte[]> record : batch) {
-            rememberEarlierRecords(partitionOf(record), record.timestamp());
-            if (!skipRepeat(record)) {
-                jobs.add(record);
-            }
-        }
-        while (!stopping && !jobs.isEmpty()) {
-            makeRoom();
-            jobs.removeIf(r -> rewound.contains(partitionOf(r)) || ledger.isDone(partitionOf(r), r.offset()));
-            if (jobs.isEmpty()) {
-                return;
-            }
-            List<Job> counted = new ArrayList<>(jobs.size());
-            for (ConsumerRecord<String, byte[]> r : jobs) {
-                counted.add(new Job(r, ledger.begin(partitionOf(r), r.offset())));
-            }
-            Map<TopicPartition, OffsetAndMetadata> commits = ledger.drainCommits();
-            try {
-                consumer.commitSync(commits);
-            } catch (KafkaException e) {
-                jobs.forEach(r -> ledger.undo(partitionOf(r), r.offset()));
-                ledger.markDirty(commits.keySet());
-                log.warn("{}: could not count a delivery of {}: {}; polling, then trying again in {}", name,
-                        at(jobs.get(0)), e.getMessage(), timing.backOff());
-                // Not again from the jobs in hand: a member fenced out of the group (a long pause) learns so only
-                // in poll(), and a count retried without it can go through once the consumer has rejoined and
-                // run a job whose partition another worker took. They come again from the poll, if still ours.
-                rewindTo(jobs);
-                pause();
-                return;
-            }
-            List<Outcome> outcomes;
-            try {
-                outcomes = deliverer.deliver(counted, handBack);
-            } catch (RuntimeException e) {
-                // A write refused at once, or a defect: the jobs are not lost, they run again (counted).
-                log.warn("{}: delivering {} failed: {}; running it again in {}", name, at(jobs.get(0)), e.toString(),
-                        timing.backOff());
-                pause();
+    private void start(ConsumerRecords<String, byte[]> records, long polledAt) {
+        Duration lock = consumer.acquisitionLockTimeoutMs().map(ms -> Duration.ofMillis(ms)).orElse(DEFAULT_LOCK);
+        Batches.Forming forming = batches.forming();
+        for (ConsumerRecord<String, byte[]> r : records) {
+            Acquired key = Acquired.of(r);
+            if (inHand.containsKey(key)) {
                 continue;
             }
-            List<ConsumerRecord<String, byte[]>> again = new ArrayList<>();
-            List<CompletableFuture<Void>> writes = new ArrayList<>(jobs.size());
-            for (int i = 0; i < jobs.size(); i++) {
-                ConsumerRecord<String, byte[]> r = jobs.get(i);
-                Outcome outcome = outcomes.get(i);
-                if (outcome.written() != null) {
-                    writes.add(outcome.written().whenComplete((ok, failure) ->
-                            delivered.add(new Delivered(partitionOf(r), r.offset(), failure))));
-                } else if (outcome.handedBack()) {
-                    ledger.undo(partitionOf(r), r.offset());
-                    handedBack = true;
-                    stopping = true;
-                } else {
-                    log.info("{}: {}", name, outcome.runAgainBecause());
-                    again.add(r);
-                }
+            InHand held = new InHand(new Lease(nanoClock, polledAt, lock));
+            inHand.put(key, held);
+            int delivery = r.deliveryCount().map(Short::intValue).orElse(1);
+            log.debug("{}: acquired {} (delivery {})", name, at(r), delivery);
+            if (stopping) {
+                handBack(r, delivery, held);
+                continue;
             }
-            if (!writes.isEmpty()) {
-                inFlight.add(CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)));
+            Admitted admitted;
+            try {
+                admitted = admission.admit(r, delivery);
+            } catch (RuntimeException e) {
+                log.warn("{}: could not admit {}: {}; released, it comes again", name, at(r), e.toString());
+                held.decided = AcknowledgeType.RELEASE;
+                continue;
             }
-            if (again.isEmpty() || stopping) {
-                return;
+            if (admitted.skip() != null) {
+                log.info("{}: {} finished without running: {}", name, at(r), admitted.skip());
+                held.decided = AcknowledgeType.ACCEPT;
+                continue;
             }
-            pause();
-            if (jobs.size() > 1) {
-                again.forEach(r -> handle(List.of(r)));
-                return;
+            forming.add(new Job(r, admitted.attempt(), held.lease, delivery >= deliveryLimit));
+        }
+        for (List<Job> batch : forming.batches()) {
+            CompletableFuture<List<Outcome>> outcomes = CompletableFuture.supplyAsync(
+                    () -> deliverer.deliver(batch, handBack), device);
+            for (int i = 0; i < batch.size(); i++) {
+                InHand held = inHand.get(Acquired.of(batch.get(i).record()));
+                held.outcomes = outcomes;
+                held.index = i;
             }
-            jobs = again;
         }
     }
 
     /**
-     * Before the first record of a partition taken over at a committed offset is checked for a repeat: reads
-     * back the job ids of the records before that offset, as far back as the repeat window before the record.
-     * A repeat whose first record an earlier owner already ran and committed past is then recognised too.
+     * Every record of the poll gets its acknowledgement before the next poll: how it ended once its job is done,
+     * RENEW while it still runs after {@link Timing#renewEvery}.
      */
-    private void rememberEarlierRecords(TopicPartition tp, long timestamp) {
-        if (!ledger.needsEarlierRecords(tp)) {
-            return;
+    private void acknowledge(ConsumerRecords<String, byte[]> records) {
+        Duration lock = consumer.acquisitionLockTimeoutMs().map(ms -> Duration.ofMillis(ms)).orElse(DEFAULT_LOCK);
+        Duration every = timing.renewEvery().compareTo(lock.dividedBy(2)) < 0 ? timing.renewEvery() : lock.dividedBy(2);
+        long renewAt = nanoClock.getAsLong() + every.toNanos();
+        for (ConsumerRecord<String, byte[]> r : records) {
+            Acquired key = Acquired.of(r);
+            InHand held = inHand.get(key);
+            AcknowledgeType type = held.decided != null ? held.decided : await(r, held, renewAt);
+            if (type == AcknowledgeType.RENEW) {
+                held.renewSentAt = nanoClock.getAsLong();
+            } else {
+                inHand.remove(key);
+            }
+            consumer.acknowledge(r, type);
         }
-        long end = ledger.committedAtAssignment(tp);
-        long since = timestamp < 0 ? 0 : Math.max(0, timestamp - repeats.window().toMillis());
-        List<Earlier> earlier;
-        try {
-            earlier = repeats.history().before(tp, end, since);
-        } catch (RuntimeException e) {
-            log.warn("{}: could not read back {} before offset {}: {}; a repeat of a job finished there would run",
-                    name, tp, end, e.toString());
-            earlier = List.of();
-        }
-        ledger.rememberEarlier(tp, earlier);
     }
 
-    /** Whether the record repeats an earlier record's job id; if so it is finished without running. */
-    private boolean skipRepeat(ConsumerRecord<String, byte[]> record) {
-        TopicPartition tp = partitionOf(record);
-        if (!ledger.repeatsEarlierRecord(tp, record.key(), record.offset(), record.timestamp())) {
-            return false;
+    private AcknowledgeType await(ConsumerRecord<String, byte[]> record, InHand held, long until) {
+        try {
+            Outcome outcome = held.outcomes.get(left(until), TimeUnit.NANOSECONDS).get(held.index);
+            if (outcome.handedBack()) {
+                stopping = true;
+                int delivery = record.deliveryCount().map(Short::intValue).orElse(1);
+                return handBack(record, delivery, held);
+            }
+            if (outcome.written() == null) {
+                log.info("{}: {}", name, outcome.runAgainBecause());
+                return AcknowledgeType.RELEASE;
+            }
+            outcome.written().get(left(until), TimeUnit.NANOSECONDS);
+            return AcknowledgeType.ACCEPT;
+        } catch (TimeoutException e) {
+            return AcknowledgeType.RENEW;
+        } catch (ExecutionException e) {
+            log.warn("{}: {} failed to run or to write ({}); released, it runs again", name, at(record),
+                    e.getCause().toString());
+            return AcknowledgeType.RELEASE;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            stopping = true;
+            return AcknowledgeType.RELEASE;
         }
-        if (!ledger.isDone(tp, record.offset())) {
-            log.info("{}: skipping {}: job {} is an earlier record of the partition", name, at(record), record.key());
-            ledger.finished(tp, record.offset());
+    }
+
+    /**
+     * A record going back unfinished on shutdown: the hand-back is recorded (briefly waited for), then it is
+     * released. Without the record the next delivery counts as one more attempt, which is all that is lost.
+     */
+    private AcknowledgeType handBack(ConsumerRecord<String, byte[]> record, int delivery, InHand held) {
+        held.decided = AcknowledgeType.RELEASE;
+        try {
+            admission.handBack(record, delivery).get(timing.renewEvery().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            log.warn("{}: could not record the hand-back of {} ({}); its next delivery counts as an attempt", name,
+                    at(record), e.toString());
         }
-        return true;
+        log.info("{}: handing {} back to the group unfinished", name, at(record));
+        return AcknowledgeType.RELEASE;
+    }
+
+    /**
+     * The broker's answer to acknowledgements (on this loop's thread, during poll): a renewal confirmed extends
+     * the lease; any acknowledgement refused means the record may be another worker's now.
+     */
+    private void committed(Map<TopicIdPartition, Set<Long>> offsets, Exception failure) {
+        if (failure != null) {
+            log.warn("{}: the broker refused acknowledgements of {}: {}", name, offsets, failure.toString());
+        }
+        offsets.forEach((tip, set) -> set.forEach(offset -> {
+            InHand held = inHand.get(new Acquired(tip.topic(), tip.partition(), offset));
+            if (held == null) {
+                return;
+            }
+            if (failure != null) {
+                log.warn("{}: the broker refused an acknowledgement of {}-{}@{} ({}); the job may be another "
+                        + "worker's now, this one writes no more of it", name, tip.topic(), tip.partition(), offset,
+                        failure.toString());
+                held.lease.lose();
+            } else if (held.renewSentAt != 0) {
+                held.lease.renewed(held.renewSentAt);
+            }
+        }));
+    }
+
+    private long left(long until) {
+        return Math.max(0, until - nanoClock.getAsLong());
     }
 
     private static String at(ConsumerRecord<?, ?> record) {
         return record.topic() + "-" + record.partition() + "@" + record.offset();
-    }
-
-    /**
-     * Waits for the oldest batch's writes while {@link #MAX_IN_FLIGHT} batches are outstanding, then takes in
-     * what was delivered, without committing: the commit that counts the next delivery carries it. A rewind
-     * that this causes shows in {@link #rewound}: those partitions' jobs in hand come again.
-     */
-    private void makeRoom() {
-        inFlight.removeIf(CompletableFuture::isDone);
-        while (inFlight.size() >= MAX_IN_FLIGHT) {
-            await(inFlight.peekFirst(), timing.settleTime());
-            inFlight.removeIf(CompletableFuture::isDone);
-        }
-        takeInAndRewind();
-    }
-
-    /**
-     * Takes in the deliveries acknowledged or failed since the last look, and commits. On a failure, waits for
-     * all writes in flight, then rewinds each partition with a failed job to its first unfinished one and
-     * pauses (not when stopping: the next owner runs it). {@code commitNow}: commit and wait; otherwise
-     * finished jobs are committed without waiting, or with the next delivery's count.
-     */
-    private void settle(boolean commitNow) {
-        takeInAndRewind();
-        Map<TopicPartition, OffsetAndMetadata> commits = ledger.drainCommits();
-        if (commits.isEmpty()) {
-            return;
-        }
-        if (commitNow) {
-            consumer.commitSync(commits);
-        } else {
-            consumer.commitAsync(commits, (offsets, e) -> {
-                if (e != null) {
-                    log.debug("{}: commit of finished jobs failed ({}); the next commit carries them", name,
-                            e.toString());
-                }
-            });
-        }
-    }
-
-    /** The first half of {@link #settle}: the ledger and the rewinds, no commit. */
-    private void takeInAndRewind() {
-        Map<TopicPartition, Long> rewind = takeIn();
-        if (!rewind.isEmpty()) {
-            awaitAll();
-            takeIn().forEach((tp, offset) -> rewind.merge(tp, offset, Math::min));
-            if (!stopping) {
-                rewind.forEach((tp, offset) -> {
-                    if (ledger.owns(tp)) {
-                        consumer.seek(tp, offset);
-                        rewound.add(tp);
-                    }
-                });
-                forget(rewound);
-                pause();
-            }
-        }
-    }
-
-    /** Sets each partition still held back to its first of these jobs and drops its jobs in hand: they come again. */
-    private void rewindTo(List<ConsumerRecord<String, byte[]>> jobs) {
-        Map<TopicPartition, Long> first = new HashMap<>();
-        jobs.forEach(r -> first.merge(partitionOf(r), r.offset(), Math::min));
-        first.forEach((tp, offset) -> {
-            try {
-                consumer.seek(tp, offset);
-                rewound.add(tp);
-            } catch (IllegalStateException gone) {
-                // no longer assigned: its next owner runs it
-            }
-        });
-        forget(first.keySet());
-    }
-
-    /** Drops the jobs in hand of these partitions: they come again from the position, or to their next owner. */
-    private void forget(Collection<TopicPartition> partitions) {
-        pending.removeIf(r -> partitions.contains(partitionOf(r)));
-        forming.removeIf(r -> partitions.contains(partitionOf(r)));
-    }
-
-    /** The finished deliveries into the ledger; returns, per partition, the first one whose writes failed. */
-    private Map<TopicPartition, Long> takeIn() {
-        Map<TopicPartition, Long> failed = new HashMap<>();
-        Delivered d;
-        while ((d = delivered.poll()) != null) {
-            if (d.failure() == null) {
-                ledger.finished(d.tp(), d.offset());
-            } else if (ledger.owns(d.tp())) {
-                log.warn("{}: writing the outcome of {}-{}@{} failed: {}; it will run again", name, d.tp().topic(),
-                        d.tp().partition(), d.offset(), d.failure().toString());
-                failed.merge(d.tp(), d.offset(), Math::min);
-            }
-        }
-        return failed;
-    }
-
-    /** Waits (each at most the settle time) for every write in flight to be acknowledged or to fail. */
-    private void awaitAll() {
-        for (CompletableFuture<Void> written : inFlight) {
-            await(written, timing.settleTime());
-        }
-        inFlight.clear();
-    }
-
-    private void await(CompletableFuture<Void> written, Duration limit) {
-        try {
-            written.get(limit.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            stopping = true;
-        } catch (TimeoutException e) {
-            log.warn("{}: a job's writes were not acknowledged within {}", name, limit);
-        } catch (Exception e) {
-            // A failed write is taken in by settle().
-        }
     }
 
     private void pause() {
@@ -512,59 +360,6 @@ final class JobLoop implements Runnable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             stopping = true;
-        }
-    }
-
-    private void close() {
-        try {
-            awaitAll();
-            settle(true);
-            if (handedBack) {
-                log.info("{}: the job in hand went back to the group; its attempt is not counted", name);
-            }
-        } catch (RuntimeException e) {
-            log.warn("{}: final commit failed: {}; the next owner runs the unfinished jobs again", name,
-                    e.toString());
-        } finally {
-            consumer.close();
-            repeats.history().close();
-        }
-    }
-
-    /** Commits what is finished before partitions go, reads the committed counts of the ones that come. */
-    private final class Rebalance implements ConsumerRebalanceListener {
-
-        @Override
-        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            if (partitions.isEmpty()) {
-                return;
-            }
-            awaitAll();
-            settle(false);
-            try {
-                consumer.commitSync(ledger.commitsFor(partitions));
-            } catch (KafkaException e) {
-                log.warn("{}: commit before giving up {} failed: {}", name, partitions, e.toString());
-            }
-            ledger.remove(partitions);
-            forget(partitions);
-        }
-
-        @Override
-        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-            if (partitions.isEmpty()) {
-                return;
-            }
-            Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new HashSet<>(partitions));
-            for (TopicPartition tp : partitions) {
-                ledger.assign(tp, committed.get(tp));
-            }
-        }
-
-        @Override
-        public void onPartitionsLost(Collection<TopicPartition> partitions) {
-            ledger.remove(partitions);
-            forget(partitions);
         }
     }
 }

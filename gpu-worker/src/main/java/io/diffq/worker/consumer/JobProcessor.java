@@ -41,10 +41,10 @@ import org.springframework.stereotype.Component;
  * Runs one delivery of each job of a batch, {@link Delivery}: start (RUNNING), the model (the batch's jobs
  * together), finish (the image to {@code diffq.results}, then the terminal event). Nothing here waits for the
  * broker: a job's future completes once its terminal event is acknowledged, and only then does {@link JobLoop}
- * let the offset move past the job, so a worker lost mid-job, or a write that fails, loses nothing (the job
- * runs again). After a retryable model failure the loop delivers the job again, up to {@code max-attempts};
- * then it ends FAILED and goes to the dead-letter topic. Every state change goes through
- * {@link JobTransitions}.
+ * accept the record, so a worker lost mid-job, or a write that fails, loses nothing (the job runs again). After a
+ * retryable model failure the loop releases the job to be delivered again, up to {@code max-attempts}; then it
+ * ends FAILED and goes to the dead-letter topic. Every state change goes through {@link AttemptEvents}' checked
+ * verbs over {@link JobTransitions}.
  */
 @Component
 class JobProcessor {
@@ -56,7 +56,7 @@ class JobProcessor {
     private final WorkerIdentity identity;
     private final WorkerProperties properties;
     private final JobMetrics metrics;
-    private final Cancellations cancellations;
+    private final JobControls cancellations;
     private final Clock clock;
     /** Sends each terminal event that has to wait for its image's position. */
     private final Executor writer = Executors.newSingleThreadExecutor(r -> {
@@ -68,7 +68,7 @@ class JobProcessor {
     private final Map<String, Instant> lastFree = new ConcurrentHashMap<>();
 
     JobProcessor(JobEventPublisher publisher, JobCodec codec, WorkerIdentity identity, WorkerProperties properties,
-            JobMetrics metrics, Cancellations cancellations, Clock clock) {
+            JobMetrics metrics, JobControls cancellations, Clock clock) {
         this.publisher = publisher;
         this.codec = codec;
         this.identity = identity;
@@ -82,7 +82,7 @@ class JobProcessor {
      * Runs one delivery of each job; those that reach their model run through it as one batch (the loop puts
      * only jobs with equal {@link #batchKey}s together).
      *
-     * @param jobs     each with this delivery's attempt, from 1, already counted in the committed offset
+     * @param jobs     each with this delivery's attempt, from 1, and its lease
      * @param handBack true once this worker is shutting down and its grace period is over: the jobs in hand
      *                 stop and go back to the group unfinished
      * @return per job: its writes (complete when its terminal event is acknowledged; fail when a write fails),
@@ -101,12 +101,12 @@ class JobProcessor {
                 outcomes[i] = JobLoop.Outcome.written(rejectMalformed(record, e));
                 continue;
             }
-            Delivery delivery = new Delivery(record, request, jobs.get(i).attempt(), models);
+            Delivery delivery = new Delivery(jobs.get(i), request, models);
             if (delivery.start()) {
                 drawing.add(delivery);
                 drawingAt.add(i);
             } else {
-                outcomes[i] = JobLoop.Outcome.written(delivery.finish());
+                outcomes[i] = delivery.outcome();
             }
         }
         if (!drawing.isEmpty()) {
@@ -174,37 +174,41 @@ class JobProcessor {
         }
     }
 
-    /** One delivery of one job: {@link #start}, the model ({@link #draw}), {@link #finish}. */
+    /**
+     * One delivery of one job: {@link #start}, the model ({@link #draw}), {@link #finish}. Each state it writes
+     * goes through {@link AttemptEvents}' checked verbs, and only while the worker holds the record's
+     * {@link Lease}: a worker paused past its lock writes nothing more of the job, which another worker now runs.
+     */
     private final class Delivery {
 
-        private final ConsumerRecord<String, byte[]> record;
+        private final JobLoop.Job job;
         private final JobRequest request;
         private final int attempt;
         private final DeviceModels models;
-        private final String worker;
         private final Instant startedAt;
+        private final AttemptEvents events;
         private final long t0 = System.nanoTime();
         private long lastProgressSent = t0;
-        private JobState state = JobState.QUEUED;
         private Progress last;
         private DiffusionModel model;
-        /** How it ended: set by start or run, written by finish. */
+        /** How it ends, once known: set by start or the model, written by finish. */
+        private JobState ending;
         private JobFailure failure;
         private byte[] png;
         private Long inferenceMillis;
         private boolean deadLetter;
         private Instant endedAt;
-        /** Set when the model failed in a way another attempt may fix. */
-        private String runAgainBecause;
-        private boolean handedBack;
+        /** Set when the delivery ends without a terminal state: another attempt, hand-back, lost lease. */
+        private JobLoop.Outcome unfinished;
 
-        Delivery(ConsumerRecord<String, byte[]> record, JobRequest request, int attempt, DeviceModels models) {
-            this.record = record;
+        Delivery(JobLoop.Job job, JobRequest request, DeviceModels models) {
+            this.job = job;
             this.request = request;
-            this.attempt = attempt;
+            this.attempt = job.attempt();
             this.models = models;
-            this.worker = identity.id() + "/" + models.device().name();
             this.startedAt = clock.instant();
+            this.events = new AttemptEvents(request.id(), attempt, startedAt,
+                    identity.id() + "/" + models.device().name(), request.model());
         }
 
         /** RUNNING, unless the job ends before its model: expired, canceled, out of attempts, no such model. */
@@ -216,7 +220,9 @@ class JobProcessor {
                 return end(JobState.CANCELED, null);
             }
             boolean exhausted = attempt > properties.maxAttempts();
-            send(JobState.RUNNING, exhausted ? null : new Progress(0, request.steps()));
+            if (!send(exhausted ? null : new Progress(0, request.steps()))) {
+                return false;
+            }
             if (exhausted) {
                 deadLetter = true;
                 return end(JobState.FAILED, JobFailure.fatal("attempts-exhausted", "the job was delivered "
@@ -250,11 +256,16 @@ class JobProcessor {
             end(JobState.SUCCEEDED, null);
         }
 
-        /** The job stopped in its model: handed back, canceled, or failed (perhaps to run again). */
+        /** The job stopped in its model: handed back, lease lost, canceled, or failed (perhaps to run again). */
         void stoppedBy(RuntimeException e) {
-            if (e instanceof JobHandedBackException) {
-                log.info("shutting down: handing job {} back to the group unfinished", request.id());
-                handedBack = true;
+            if (e instanceof JobHandedBackException && job.lastDelivery()) {
+                deadLetter = true;
+                end(JobState.FAILED, JobFailure.fatal("handed-back", "the job was handed back on shutdown in its "
+                        + "last delivery the queue makes; it ends here instead of being lost"));
+            } else if (e instanceof JobHandedBackException) {
+                unfinished = JobLoop.Outcome.handBack();
+            } else if (e instanceof LeaseLostException) {
+                unfinished = leaseLost();
             } else if (e instanceof GenerationCanceledException) {
                 end(JobState.CANCELED, null);
             } else if (e instanceof ModelException m) {
@@ -265,35 +276,35 @@ class JobProcessor {
             }
         }
 
-        /** What the loop does next with this job, once its model has run. */
+        /** What the loop does next with this job, once its model has run (or it ended before). */
         JobLoop.Outcome outcome() {
-            if (handedBack) {
-                return JobLoop.Outcome.handBack();
-            }
-            if (runAgainBecause != null) {
-                return JobLoop.Outcome.runAgain(runAgainBecause);
-            }
-            return JobLoop.Outcome.written(finish());
+            return unfinished != null ? unfinished : JobLoop.Outcome.written(finish());
         }
 
         /**
          * Writes how it ended: for a success the image first, then the event that points at it. The future
-         * completes when the terminal event is acknowledged.
+         * completes when the terminal event is acknowledged; it fails, writing nothing, when the lease is gone.
          */
-        CompletableFuture<Void> finish() {
-            JobState terminal = state;
+        private CompletableFuture<Void> finish() {
+            if (!job.lease().held()) {
+                return CompletableFuture.failedFuture(new LeaseLostException(leaseLost().runAgainBecause()));
+            }
+            JobState terminal = ending;
             CompletableFuture<Void> written;
             if (terminal == JobState.SUCCEEDED) {
                 // Not on the producer's own thread, where a send that waits for buffer space would wait forever.
-                written = publisher.publishResult(request, request.model(), png).thenComposeAsync(ref ->
-                        publisher.publish(JobEvent.succeeded(request.id(), attempt, startedAt, worker, request.model(),
-                                new Progress(request.steps(), request.steps()), inferenceMillis, ref, endedAt)),
-                        writer);
+                written = publisher.publishResult(request, request.model(), png).thenComposeAsync(ref -> {
+                    if (!job.lease().held()) {
+                        return CompletableFuture.failedFuture(new LeaseLostException(leaseLost().runAgainBecause()));
+                    }
+                    return publisher.publish(events.succeeded(new Progress(request.steps(), request.steps()),
+                            inferenceMillis, ref, endedAt));
+                }, writer);
             } else {
                 written = publisher.publish(terminalEvent(terminal));
                 if (deadLetter) {
                     written = CompletableFuture.allOf(written,
-                            publisher.deadLetter(record.key(), record.value(), codec.writeFailure(failure)));
+                            publisher.deadLetter(job.record().key(), job.record().value(), codec.writeFailure(failure)));
                 }
             }
             return written.thenRun(() -> metrics.finished(request, terminal));
@@ -301,17 +312,20 @@ class JobProcessor {
 
         private JobEvent terminalEvent(JobState terminal) {
             return switch (terminal) {
-                case EXPIRED -> JobEvent.expired(request.id(), worker, request.model(), endedAt);
-                case CANCELED -> JobEvent.canceled(request.id(), attempt, startedAt, worker, request.model(), endedAt);
-                case FAILED -> JobEvent.failed(request.id(), attempt, startedAt, worker, request.model(), last,
-                        model == null ? null : (System.nanoTime() - t0) / 1_000_000, failure, endedAt);
+                case EXPIRED -> events.expired(endedAt);
+                case CANCELED -> events.canceled(endedAt);
+                case FAILED -> events.failed(last, model == null ? null : (System.nanoTime() - t0) / 1_000_000,
+                        failure, endedAt);
                 default -> throw new IllegalStateException("not a terminal state without an image: " + terminal);
             };
         }
 
-        /** After each denoising step: cancellation, the time limit, throttled progress events. */
+        /** After each denoising step: cancellation, the time limit, the lease, throttled progress events. */
         private void onStep(int step, int total) {
             last = new Progress(step, total);
+            if (!job.lease().held()) {
+                throw new LeaseLostException("lease lost");
+            }
             if (cancellations.requested(request.id()).isPresent()) {
                 throw new GenerationCanceledException("canceled by the client");
             }
@@ -321,45 +335,55 @@ class JobProcessor {
             long now = System.nanoTime();
             if (now - lastProgressSent >= properties.progressInterval().toNanos() && step < total) {
                 lastProgressSent = now;
-                send(JobState.RUNNING, last);
+                if (!send(last)) {
+                    throw new LeaseLostException("lease lost");
+                }
             }
         }
 
         private void failOrRetry(JobFailure cause) {
             if (!cause.retryable()) {
                 end(JobState.FAILED, cause);
-            } else if (attempt >= properties.maxAttempts()) {
+            } else if (attempt >= properties.maxAttempts() || job.lastDelivery()) {
                 deadLetter = true;
                 end(JobState.FAILED, new JobFailure(cause.type(), cause.message() + " (attempt " + attempt + " of "
                         + properties.maxAttempts() + ")", false));
             } else {
-                runAgainBecause = "job " + request.id() + " attempt " + attempt + " failed (" + cause.type() + ": "
-                        + cause.message() + "); it will be delivered again";
+                unfinished = JobLoop.Outcome.runAgain("job " + request.id() + " attempt " + attempt + " failed ("
+                        + cause.type() + ": " + cause.message() + "); it will be delivered again");
             }
         }
 
-        /** A RUNNING event, sent without waiting: the terminal event's acknowledgement covers it. */
-        private void send(JobState next, Progress progress) {
-            move(next);
+        /**
+         * A RUNNING event, sent without waiting (the terminal event's acknowledgement covers it); false, sending
+         * nothing, once the lease is gone.
+         */
+        private boolean send(Progress progress) {
+            if (!job.lease().held()) {
+                unfinished = leaseLost();
+                return false;
+            }
             last = progress;
-            publisher.publish(JobEvent.running(request.id(), attempt, startedAt, worker, request.model(), progress,
-                    clock.instant()));
+            publisher.publish(events.running(progress, clock.instant()));
+            return true;
+        }
+
+        private JobLoop.Outcome leaseLost() {
+            return JobLoop.Outcome.runAgain("job " + request.id() + " attempt " + attempt + ": this worker's lock on "
+                    + "its record ran out (a pause longer than the lock?); another worker runs it, this one writes "
+                    + "nothing more");
         }
 
         /** Records how the delivery ends; returns false (the model does not run). */
         private boolean end(JobState terminal, JobFailure why) {
-            move(terminal);
+            ending = terminal;
             failure = why;
             endedAt = clock.instant();
             return false;
         }
-
-        private void move(JobState next) {
-            JobTransitions.check(request.id(), state, next);
-            state = next;
-        }
     }
 
+    /** An unreadable record: dead-lettered, and when it names a job, that job ends FAILED (RUNNING, then FAILED). */
     private CompletableFuture<Void> rejectMalformed(ConsumerRecord<String, byte[]> record,
             MalformedRecordException e) {
         log.warn("dead-lettering unreadable job record {}-{}@{}: {}", record.topic(), record.partition(),
@@ -368,9 +392,9 @@ class JobProcessor {
         CompletableFuture<Void> written = publisher.deadLetter(record.key(), record.value(), codec.writeFailure(failure));
         if (record.key() != null) {
             Instant now = clock.instant();
-            publisher.publish(JobEvent.running(record.key(), 1, now, identity.id(), null, null, now));
-            written = CompletableFuture.allOf(written, publisher.publish(
-                    JobEvent.failed(record.key(), 1, now, identity.id(), null, null, null, failure, now)));
+            AttemptEvents events = new AttemptEvents(record.key(), 1, now, identity.id(), null);
+            publisher.publish(events.running(null, now));
+            written = CompletableFuture.allOf(written, publisher.publish(events.failed(null, null, failure, now)));
         }
         return written;
     }

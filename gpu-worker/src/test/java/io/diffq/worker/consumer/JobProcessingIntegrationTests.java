@@ -23,16 +23,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -66,7 +62,7 @@ class JobProcessingIntegrationTests {
     private final JobCodec codec = new JobCodec();
 
     @Test
-    void everyJobEndsInOneTerminalStateAndItsOffsetIsCommittedAfterwards() throws Exception {
+    void everyJobEndsInOneTerminalStateAndItsRecordIsAcceptedAfterwards() throws Exception {
         JobRequest ok1 = job("a red circle", 64, 32, "simulated");
         JobRequest ok2 = job("a blue square", 16, 24, "simulated");
         JobRequest failing = job("please explode", 32, 32, "simulated");
@@ -87,13 +83,14 @@ class JobProcessingIntegrationTests {
         Map<String, List<JobEvent>> events = new ConcurrentHashMap<>();
         try (KafkaConsumer<String, byte[]> consumer = consumer()) {
             consumer.subscribe(List.of(Topics.JOB_EVENTS));
-            await().atMost(Duration.ofSeconds(60)).until(() -> {
+            await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     events.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(codec.readEvent(r.value()));
                 }
-                // Offsets are committed after terminal events: once all seven are, every event is written.
-                return events.size() == 5 && events.values().stream()
-                        .allMatch(l -> l.get(l.size() - 1).state().isTerminal()) && committedJobs() == 7;
+                // Records are accepted after their terminal events: once all seven are, every event is written.
+                assertThat(events).hasSize(5);
+                assertThat(events.values()).allMatch(l -> l.get(l.size() - 1).state().isTerminal());
+                assertThat(committedJobs()).isEqualTo(7);
             });
         }
 
@@ -144,7 +141,9 @@ class JobProcessingIntegrationTests {
                 .contains("diffq_job_inference_seconds_count{application=\"diffq-worker\",gpu=\"cpu\",model=\"simulated\"} 2")
                 .contains("diffq_job_queue_wait_seconds_bucket{application=\"diffq-worker\",model=\"simulated\",le=\"600.0\"} 3")
                 .contains("diffq_job_e2e_seconds_bucket{application=\"diffq-worker\",model=\"simulated\",state=\"SUCCEEDED\",le=\"600.0\"} 2")
-                .containsPattern("kafka_consumer_fetch_manager_records_lag\\{[^}]*partition=\"0\"[^}]*topic=\"diffq.jobs\""));
+                // The share consumer's own client metrics: it took the seven records and the failing job's two
+                // redeliveries.
+                .containsPattern("kafka_consumer_share_fetch_manager_records_consumed_total\\{[^}]*client_id=\"test-worker-cpu\"[^}]*} 9.0"));
         // All five were queued before the first ran: every model start after the first had work waiting, and
         // each gap (attempt bookkeeping, RUNNING, the next poll; a retry's 1 s back-off) stays under 5 s.
         String metrics = scrape();
@@ -184,12 +183,7 @@ class JobProcessingIntegrationTests {
     }
 
     private long committedJobs() throws Exception {
-        try (Admin admin = Admin.create(
-                Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-            Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(Topics.WORKER_GROUP)
-                    .partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
-            return offsets.values().stream().filter(o -> o != null).mapToLong(OffsetAndMetadata::offset).sum();
-        }
+        return WorkerKafka.finishedJobs(kafka.bootstrapServers());
     }
 
     private JobRequest job(String prompt, int width, int height, String model) {

@@ -16,15 +16,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -33,9 +29,9 @@ import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * A record repeating a job's id (concurrent submits with one {@code Idempotency-Key}) that reaches a worker
- * which took the partition over after the first record had run and been committed past: the worker reads the
- * partition back from before its committed offset, recognises the repeat, and neither runs it nor writes a
- * second terminal state. Two worker instances, one after the other, on a real broker.
+ * started after the first record had run and been accepted by another: the worker's job index reads
+ * {@code diffq.jobs} back from before its start, recognises the repeat, and neither runs it nor writes a second
+ * terminal state. Two worker instances, one after the other, on a real broker.
  */
 @Tag("abuse")
 class RepeatAfterTakeOverIntegrationTests {
@@ -102,13 +98,9 @@ class RepeatAfterTakeOverIntegrationTests {
         return producer.send(new ProducerRecord<>(Topics.JOBS, request.id(), codec.writeRequest(request))).get();
     }
 
-    /** The workers' committed offset of the jobs partition (-1: none yet). */
+    /** How many records of the jobs partition the workers' share group has finished (-1: none read yet). */
     private static long committed(String brokers) throws Exception {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, brokers))) {
-            OffsetAndMetadata c = admin.listConsumerGroupOffsets(Topics.WORKER_GROUP).partitionsToOffsetAndMetadata()
-                    .get().get(new TopicPartition(Topics.JOBS, 0));
-            return c == null ? -1 : c.offset();
-        }
+        return WorkerKafka.finished(brokers).getOrDefault(0, -1L);
     }
 
     private static JobRequest job(String prompt, Instant deadline) {

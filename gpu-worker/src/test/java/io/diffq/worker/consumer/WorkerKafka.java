@@ -14,6 +14,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.ListShareGroupOffsetsSpec;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.SharePartitionOffsetInfo;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -68,6 +75,36 @@ final class WorkerKafka {
             });
             return got.get(0);
         }
+    }
+
+    /**
+     * Per partition of {@code diffq.jobs} that holds records, how many of them the workers' share group has
+     * finished (accepted, or archived): the log's end less the group's lag, as the broker reports it. (The
+     * group's start offset may stay behind records already accepted, so it does not tell.)
+     */
+    static Map<Integer, Long> finished(String brokers) throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, brokers))) {
+            Map<TopicPartition, SharePartitionOffsetInfo> offsets = admin.listShareGroupOffsets(
+                    Map.of(Topics.WORKER_GROUP, new ListShareGroupOffsetsSpec())).partitionsToOffsetInfo(
+                    Topics.WORKER_GROUP).get(10, TimeUnit.SECONDS);
+            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+            offsets.keySet().forEach(tp -> latest.put(tp, OffsetSpec.latest()));
+            Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends = admin.listOffsets(latest).all()
+                    .get(10, TimeUnit.SECONDS);
+            Map<Integer, Long> done = new HashMap<>();
+            offsets.forEach((tp, info) -> {
+                if (tp.topic().equals(Topics.JOBS) && info != null) {
+                    long end = ends.get(tp).offset();
+                    done.put(tp.partition(), end - info.lag().orElse(end - info.startOffset()));
+                }
+            });
+            return done;
+        }
+    }
+
+    /** How many job records the workers' share group has finished, over all partitions. */
+    static long finishedJobs(String brokers) throws Exception {
+        return finished(brokers).values().stream().mapToLong(Long::longValue).sum();
     }
 
     /** The worker's Prometheus page. */

@@ -5,6 +5,7 @@ import io.diffq.common.json.JobCodec;
 import io.diffq.common.json.MalformedRecordException;
 import io.diffq.common.kafka.Topics;
 import io.diffq.kafka.TopicReader;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -13,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
@@ -20,19 +22,25 @@ import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
 /**
- * The jobs clients asked to cancel, read from {@code diffq.job-controls} by every worker (no consumer
- * group). A job in the set never starts; a running one stops at its next denoising step.
+ * What is known about jobs besides their records, read from {@code diffq.job-controls} by every worker (no
+ * consumer group): the jobs clients asked to cancel (a job in the set never starts; a running one stops at its
+ * next denoising step), and the deliveries workers handed back unfinished on shutdown (they are not counted as
+ * attempts: the broker counts every delivery). A hand-back is written under a key of its own,
+ * {@code <job id>#handed-back-<delivery>}, so compaction keeps both it and a cancel of the job.
  */
 @Component
-class Cancellations implements SmartLifecycle {
+class JobControls implements SmartLifecycle {
 
-    private static final Logger log = LoggerFactory.getLogger(Cancellations.class);
+    private static final Logger log = LoggerFactory.getLogger(JobControls.class);
     private static final Duration KEEP = Duration.ofHours(24);
     private static final Duration EVICT_EVERY = Duration.ofMinutes(10);
     /** How long the first job after a start waits for the cancels on the topic to be read. */
     static final Duration REPLAY_WAIT = Duration.ofSeconds(10);
+    private static final String HANDED_BACK_KEY = "#handed-back-";
 
     private final Map<String, Instant> canceled = new ConcurrentHashMap<>();
+    /** Per job, the deliveries handed back, with when. */
+    private final Map<String, Map<Integer, Instant>> handedBack = new ConcurrentHashMap<>();
     private final JobCodec codec;
     private final Clock clock;
     private final TopicReader reader;
@@ -40,7 +48,7 @@ class Cancellations implements SmartLifecycle {
     /** Whether the first look after the start has waited for the replay (done or given up). */
     private volatile boolean replayed;
 
-    Cancellations(KafkaProperties kafkaProperties, JobCodec codec, Clock clock) {
+    JobControls(KafkaProperties kafkaProperties, JobCodec codec, Clock clock) {
         this.codec = codec;
         this.clock = clock;
         this.lastEviction = clock.instant();
@@ -74,10 +82,42 @@ class Cancellations implements SmartLifecycle {
             JobControl control = codec.readControl(r.value());
             if (JobControl.CANCEL.equals(control.action())) {
                 canceled.put(control.jobId(), control.at());
+            } else if (JobControl.HANDED_BACK.equals(control.action()) && r.key() != null) {
+                int at = r.key().lastIndexOf(HANDED_BACK_KEY);
+                if (at > 0) {
+                    handedBack.computeIfAbsent(control.jobId(), k -> new ConcurrentHashMap<>()).put(
+                            Integer.parseInt(r.key().substring(at + HANDED_BACK_KEY.length())), control.at());
+                }
             }
-        } catch (MalformedRecordException e) {
+        } catch (MalformedRecordException | NumberFormatException e) {
             log.warn("skipping unreadable job control at offset {}: {}", r.offset(), e.getMessage());
         }
+    }
+
+    /**
+     * How many of the job's deliveries before {@code delivery} were handed back, once the reader has read what
+     * is on the topic now (at most {@link #REPLAY_WAIT}; a hand-back not read by then counts as an attempt).
+     */
+    int handBacksBefore(String jobId, int delivery) {
+        // A job's hand-backs are written to its id's partition (partitionOf), which the catch-up reads.
+        if (reader.catchUpTo(jobId, () -> false, REPLAY_WAIT) == TopicReader.CatchUp.UNKNOWN) {
+            log.warn("job controls not read up to their end within {}; counting without them", REPLAY_WAIT);
+        }
+        Map<Integer, Instant> backs = handedBack.get(jobId);
+        return backs == null ? 0 : (int) backs.keySet().stream().filter(d -> d < delivery).count();
+    }
+
+    /** The partition of {@code diffq.job-controls} ({@code partitions} of them) that holds a job's controls. */
+    static int partitionOf(String jobId, int partitions) {
+        return Utils.toPositive(Utils.murmur2(jobId.getBytes(StandardCharsets.UTF_8))) % partitions;
+    }
+
+    /**
+     * The record saying that {@code delivery} of the job went back unfinished: its key and its control. It goes
+     * to the job id's partition ({@link #partitionOf}), not its own key's.
+     */
+    static Map.Entry<String, JobControl> handBack(String jobId, int delivery, Instant at) {
+        return Map.entry(jobId + HANDED_BACK_KEY + delivery, new JobControl(jobId, JobControl.HANDED_BACK, at));
     }
 
     /** On the reader's thread after each poll: forgets cancels older than a day, every ten minutes. */
@@ -85,6 +125,8 @@ class Cancellations implements SmartLifecycle {
         if (Duration.between(lastEviction, clock.instant()).compareTo(EVICT_EVERY) >= 0) {
             Instant cutoff = clock.instant().minus(KEEP);
             canceled.values().removeIf(at -> at.isBefore(cutoff));
+            handedBack.values().forEach(backs -> backs.values().removeIf(at -> at.isBefore(cutoff)));
+            handedBack.values().removeIf(Map::isEmpty);
             lastEviction = clock.instant();
         }
     }

@@ -25,8 +25,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 
-/** Every worker's set of canceled jobs, read from the job controls without a consumer group. */
-class CancellationsIntegrationTests {
+/**
+ * What every worker knows from the job controls, read without a consumer group: the canceled jobs, and the
+ * deliveries handed back on shutdown.
+ */
+class JobControlsIntegrationTests {
 
     private static final Duration LONG = Duration.ofSeconds(30);
 
@@ -35,7 +38,7 @@ class CancellationsIntegrationTests {
 
     private final JobCodec codec = new JobCodec();
     private final MovableClock clock = new MovableClock(Instant.parse("2030-01-01T12:00:00Z"));
-    private Cancellations cancellations;
+    private JobControls cancellations;
 
     @AfterEach
     void stop() {
@@ -91,6 +94,29 @@ class CancellationsIntegrationTests {
         }
     }
 
+    /**
+     * Hand-backs are counted per delivery, each under a key of its own in the job id's partition, so a cancel of
+     * the same job stands beside them; only deliveries before the one asking count.
+     */
+    @Test
+    void countsTheDeliveriesOfAJobHandedBackBeforeAGivenOne() throws Exception {
+        try (KafkaProducer<String, byte[]> producer = producer()) {
+            cancellations = started();
+            for (int delivery : new int[] {1, 3}) {
+                Map.Entry<String, JobControl> back = JobControls.handBack("job-h", delivery, clock.instant());
+                producer.send(new ProducerRecord<>(Topics.JOB_CONTROLS, JobControls.partitionOf("job-h", 2),
+                        back.getKey(), codec.writeControl(back.getValue()))).get(10, TimeUnit.SECONDS);
+            }
+            send(producer, JobControl.cancel("job-h", clock.instant()));
+
+            assertThat(cancellations.handBacksBefore("job-h", 4)).isEqualTo(2);
+            assertThat(cancellations.handBacksBefore("job-h", 3)).isEqualTo(1);
+            assertThat(cancellations.handBacksBefore("job-h", 1)).isZero();
+            assertThat(cancellations.handBacksBefore("another", 9)).isZero();
+            await().atMost(LONG).until(() -> cancellations.requested("job-h").isPresent());
+        }
+    }
+
     @Test
     void stopEndsItsReaderThread() {
         cancellations = started();
@@ -103,10 +129,10 @@ class CancellationsIntegrationTests {
         assertThat(thread.isAlive()).isFalse();
     }
 
-    private Cancellations started() {
+    private JobControls started() {
         KafkaProperties properties = new KafkaProperties();
         properties.setBootstrapServers(List.of(kafka.bootstrapServers()));
-        Cancellations c = new Cancellations(properties, codec, clock);
+        JobControls c = new JobControls(properties, codec, clock);
         c.start();
         return c;
     }
