@@ -60,6 +60,7 @@ public final class Bench {
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("startedAt", Instant.now().toString());
         report.put("settings", settings.describe());
+        report.put("loadAverageAtStart", loadAverage());
         try (Cluster cluster = new Cluster(dir)) {
             int port = KafkaBrokerProcess.freePort();
             List<String> gatewayArgs = new ArrayList<>(List.of(
@@ -88,6 +89,7 @@ public final class Bench {
                 fleet.stopAll();
             }
         }
+        report.put("loadAverageAtEnd", loadAverage());
         report.put("wallSeconds", (System.nanoTime() - began) / 1_000_000_000L);
         String json = JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValueAsString(report);
         Files.writeString(settings.out(), json + "\n");
@@ -385,6 +387,16 @@ public final class Bench {
         rss.put("broker", brokerPid() < 0 ? -1 : ServiceProcess.procStatusKib(brokerPid(), "VmHWM"));
         rss.put("workers", fleet.peakResidentKib());
         return rss;
+    }
+
+    /** The host's 1, 5 and 15 minute load averages (other work on the cores skews every number). */
+    private static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException e) {
+            return "unknown";
+        }
     }
 
     /** The broker is a child of this JVM (KafkaBrokerProcess), running {@code kafka.Kafka}. */
