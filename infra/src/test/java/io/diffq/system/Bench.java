@@ -14,6 +14,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -21,14 +23,18 @@ import tools.jackson.databind.json.JsonMapper;
  * broker, one gateway, workers of the simulated model) on loopback. It runs named scenarios and writes one
  * JSON file; see README "Benchmark". Run it with {@code infra/bench/bench.sh}.
  *
- * <pre>infra/bench/bench.sh [--quick] [--scenarios idle,drain,batch,submit,scale,abuse] [--out bench-results.json]</pre>
+ * <pre>infra/bench/bench.sh [--quick] [--scenarios idle,drain,batch,submit,scale,hol,abuse] [--out bench-results.json]</pre>
  */
 public final class Bench {
 
-    static final List<String> SCENARIOS = List.of("idle", "drain", "batch", "submit", "scale", "abuse");
+    static final List<String> SCENARIOS = List.of("idle", "drain", "batch", "submit", "scale", "hol", "abuse");
     static final int PARTITIONS = 12;
     /** The workers' {@code max-batch} in the {@code batch} scenario. */
     static final int BATCH = 8;
+    /** The {@code hol} scenario: workers, their mean job time (exponential, CV 1) and the load offered to them. */
+    static final int HOL_WORKERS = 4;
+    static final int HOL_MEAN_MS = 400;
+    static final double HOL_LOAD = 0.8;
 
     private final BenchSettings settings;
     private final ServiceProcess gateway;
@@ -54,6 +60,7 @@ public final class Bench {
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("startedAt", Instant.now().toString());
         report.put("settings", settings.describe());
+        report.put("loadAverageAtStart", loadAverage());
         try (Cluster cluster = new Cluster(dir)) {
             int port = KafkaBrokerProcess.freePort();
             List<String> gatewayArgs = new ArrayList<>(List.of(
@@ -82,6 +89,7 @@ public final class Bench {
                 fleet.stopAll();
             }
         }
+        report.put("loadAverageAtEnd", loadAverage());
         report.put("wallSeconds", (System.nanoTime() - began) / 1_000_000_000L);
         String json = JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValueAsString(report);
         Files.writeString(settings.out(), json + "\n");
@@ -96,6 +104,7 @@ public final class Bench {
             case "batch" -> drain(BATCH);
             case "submit" -> submit();
             case "scale" -> scale();
+            case "hol" -> hol();
             case "abuse" -> abuse();
             default -> throw new IllegalArgumentException(scenario);
         };
@@ -120,8 +129,16 @@ public final class Bench {
     }
 
     private boolean workers(int n, Duration latency, int maxBatch) {
-        boolean settled = fleet.scaleTo(n, latency, maxBatch);
-        Set<String> names = fleet.names();
+        return workers(n, latency, maxBatch, "none");
+    }
+
+    /**
+     * As above with the simulated model's latency spread. Only workers with partitions must prime: a consumer
+     * group of more workers than partitions leaves the rest idle.
+     */
+    private boolean workers(int n, Duration latency, int maxBatch, String spread) {
+        boolean settled = fleet.scaleTo(n, latency, maxBatch, spread);
+        Set<String> names = fleet.namesWithPartitions();
         for (int round = 0; round < 5; round++) {
             List<Trace> primed = traces(client.burst(Math.max(8, 4 * n), 8));
             if (!awaitFinished(primed, Duration.ofSeconds(60))) {
@@ -253,11 +270,14 @@ public final class Bench {
         return result;
     }
 
-    /** 100 ms jobs with 1, 2, 4 and 8 workers; a backlog of about {@code scaleSeconds} of work for all. */
+    /**
+     * 100 ms jobs with each count of {@code --scale-workers} (1, 2, 4, 8, 24); a backlog of about
+     * {@code scaleSeconds} of work for all. Reports how many jobs each worker process ran, idle ones included.
+     */
     private Map<String, Object> scale() {
         Map<String, Object> runs = new LinkedHashMap<>();
         int latencyMs = 100;
-        for (int n : List.of(1, 2, 4, 8)) {
+        for (int n : settings.scaleWorkers()) {
             boolean settled = workers(n, Duration.ofMillis(latencyMs));
             int jobs = (int) (n * (1000 / latencyMs) * settings.scaleSeconds());
             Instant first = Instant.now();
@@ -273,13 +293,60 @@ public final class Bench {
             r.put("throughputPerSecond", throughput);
             r.put("idealPerSecond", n * 1000.0 / latencyMs);
             r.put("efficiency", LatencyStats.round(throughput / (n * 1000.0 / latencyMs)));
+            Map<String, Long> perWorker = new TreeMap<>();
+            for (String w : fleet.names()) {
+                perWorker.put(w, traces.stream().filter(t -> t.worker != null && t.worker.startsWith(w + "/")).count());
+            }
+            r.put("jobsPerWorkerProcess", perWorker);
+            r.put("workersThatRanJobs", perWorker.values().stream().filter(c -> c > 0).count());
             r.put("peakRssKib", peakRss());
             runs.put(n + "-workers", r);
         }
         Map<String, Object> result = scenario("100 ms jobs, a backlog of ~" + settings.scaleSeconds()
                 + " s of work for N workers; throughput = finished / (first start .. last finish); efficiency = "
                 + "throughput / (N x 10 jobs/s); " + settings.partitions() + " partitions"
-                + (settings.partitions() % 8 == 0 ? "" : ", so 8 workers cannot split them evenly"), runs);
+                + "; a consumer group gives each partition to one worker, so past " + settings.partitions()
+                + " workers the rest idle (a share group lets every worker take jobs); jobsPerWorkerProcess counts "
+                + "each worker's jobs in the run, idle ones included", runs);
+        return result;
+    }
+
+    /**
+     * Head-of-line waiting: Poisson arrivals (seeded) at {@link #HOL_LOAD} of {@link #HOL_WORKERS} workers'
+     * capacity, each job's time drawn from its seed (exponential, mean {@link #HOL_MEAN_MS}), against the ideal
+     * shared queue fed the same arrivals (the jobs' createdAt) and the same job times.
+     */
+    private Map<String, Object> hol() {
+        int n = HOL_WORKERS;
+        Duration mean = Duration.ofMillis(HOL_MEAN_MS);
+        boolean settled = workers(n, mean, 1, "exponential");
+        double rate = HOL_LOAD * n * 1000.0 / HOL_MEAN_MS;
+        double[] dueMs = BenchQueueModel.poissonArrivalsMs(settings.holSeed(), rate, settings.holSeconds());
+        SplittableRandom seeds = new SplittableRandom(settings.holSeed() + 1);
+        long[] jobSeeds = new long[dueMs.length];
+        for (int i = 0; i < jobSeeds.length; i++) {
+            jobSeeds[i] = seeds.nextLong(1L << 32); // the API's seeds are below 2^32
+        }
+        Instant first = Instant.now();
+        List<Submit> submits = client.openLoop(dueMs, jobSeeds, 1024);
+        List<Trace> traces = traces(submits);
+        boolean all = awaitFinished(traces, Duration.ofSeconds(120));
+        Map<String, Object> r = base(n, HOL_MEAN_MS, settled);
+        r.put("latencySpread", "exponential");
+        r.put("offeredPerSecond", rate);
+        r.put("load", HOL_LOAD);
+        r.put("arrivalSeconds", settings.holSeconds());
+        r.put("allFinished", all);
+        r.put("submit", BenchMeasures.submits(submits));
+        r.put("jobs", BenchMeasures.jobs(traces, first));
+        r.put("headOfLine", BenchMeasures.headOfLine(submits.stream().filter(Submit::accepted).toList(),
+                traces, n, mean));
+        r.put("peakRssKib", peakRss());
+        Map<String, Object> result = scenario("head-of-line waiting: Poisson arrivals (seed " + settings.holSeed()
+                + ") at " + Math.round(HOL_LOAD * 100) + " % of " + n + " workers' capacity for "
+                + settings.holSeconds() + " s, each job's time drawn from its seed (exponential, mean " + HOL_MEAN_MS
+                + " ms, CV 1); " + settings.partitions() + " partitions. " + BenchMeasures.HOL_DEFINITION,
+                Map.of(n + "-workers", r));
         return result;
     }
 
@@ -320,6 +387,16 @@ public final class Bench {
         rss.put("broker", brokerPid() < 0 ? -1 : ServiceProcess.procStatusKib(brokerPid(), "VmHWM"));
         rss.put("workers", fleet.peakResidentKib());
         return rss;
+    }
+
+    /** The host's 1, 5 and 15 minute load averages (other work on the cores skews every number). */
+    private static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException e) {
+            return "unknown";
+        }
     }
 
     /** The broker is a child of this JVM (KafkaBrokerProcess), running {@code kafka.Kafka}. */

@@ -23,8 +23,11 @@ import tools.jackson.databind.json.JsonMapper;
  */
 final class BenchClient {
 
-    /** One submit: when it was due, how long until its answer (from when it was due), and what came back. */
-    record Submit(Instant due, double latencyMs, int status, String id, Instant createdAt) {
+    /**
+     * One submit: when it was due, how long until its answer (from when it was due), what came back, and the
+     * job's seed (which, with the simulated model's latency spread, sets the job's time).
+     */
+    record Submit(Instant due, double latencyMs, int status, String id, Instant createdAt, long seed) {
         boolean accepted() {
             return status == 202;
         }
@@ -50,13 +53,13 @@ final class BenchClient {
         Instant due = Instant.now();
         long t0 = System.nanoTime();
         try {
-            HttpResponse<byte[]> r = http.send(request(n), HttpResponse.BodyHandlers.ofByteArray());
-            return answer(due, (System.nanoTime() - t0) / 1e6, r);
+            HttpResponse<byte[]> r = http.send(request(n, n), HttpResponse.BodyHandlers.ofByteArray());
+            return answer(due, (System.nanoTime() - t0) / 1e6, r, n);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return new Submit(due, (System.nanoTime() - t0) / 1e6, -1, null, null);
+            return new Submit(due, (System.nanoTime() - t0) / 1e6, -1, null, null, n);
         } catch (Exception e) {
-            return new Submit(due, (System.nanoTime() - t0) / 1e6, -1, null, null);
+            return new Submit(due, (System.nanoTime() - t0) / 1e6, -1, null, null, n);
         }
     }
 
@@ -101,14 +104,27 @@ final class BenchClient {
      * sends wait, and the wait counts in their latency.
      */
     List<Submit> openLoop(double rate, Duration duration, int maxInFlight) {
+        int total = (int) (rate * duration.toNanos() / 1e9);
+        double[] dueMs = new double[total];
+        for (int i = 0; i < total; i++) {
+            dueMs[i] = i * 1e3 / rate;
+        }
+        return openLoop(dueMs, null, maxInFlight);
+    }
+
+    /**
+     * Open loop on a schedule: submit {@code i} is due at start + {@code dueMs[i]} (increasing), with seed
+     * {@code seeds[i]} ({@code seeds} null: the submit's sequence number, as every other submit); latency from
+     * the due time, as above.
+     */
+    List<Submit> openLoop(double[] dueMs, long[] seeds, int maxInFlight) {
         Queue<Submit> out = new ConcurrentLinkedQueue<>();
         Semaphore inFlight = new Semaphore(maxInFlight);
         List<CompletableFuture<?>> pending = new ArrayList<>();
-        long total = (long) (rate * duration.toNanos() / 1e9);
         long start = System.nanoTime();
         Instant startWall = Instant.now();
-        for (long i = 0; i < total; i++) {
-            long dueNanos = start + (long) (i * 1e9 / rate);
+        for (int i = 0; i < dueMs.length; i++) {
+            long dueNanos = start + (long) (dueMs[i] * 1e6);
             Instant due = startWall.plusNanos(dueNanos - start);
             sleepUntil(dueNanos);
             try {
@@ -118,9 +134,10 @@ final class BenchClient {
                 break;
             }
             long n = seq.incrementAndGet();
-            pending.add(http.sendAsync(request(n), HttpResponse.BodyHandlers.ofByteArray()).handle((r, err) -> {
+            long seed = seeds == null ? n : seeds[i];
+            pending.add(http.sendAsync(request(n, seed), HttpResponse.BodyHandlers.ofByteArray()).handle((r, err) -> {
                 double ms = (System.nanoTime() - dueNanos) / 1e6;
-                out.add(err != null ? new Submit(due, ms, -1, null, null) : answer(due, ms, r));
+                out.add(err != null ? new Submit(due, ms, -1, null, null, seed) : answer(due, ms, r, seed));
                 inFlight.release();
                 return null;
             }));
@@ -134,22 +151,22 @@ final class BenchClient {
         return new ArrayList<>(out);
     }
 
-    private HttpRequest request(long n) {
+    private HttpRequest request(long n, long seed) {
         String body = "{\"prompt\":\"bench " + n + "\",\"model\":\"simulated\",\"width\":8,\"height\":8,\"steps\":1,"
-                + "\"seed\":" + n + "}";
+                + "\"seed\":" + seed + "}";
         return HttpRequest.newBuilder(jobs).timeout(TIMEOUT).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build();
     }
 
-    private Submit answer(Instant due, double ms, HttpResponse<byte[]> r) {
+    private Submit answer(Instant due, double ms, HttpResponse<byte[]> r, long seed) {
         if (r.statusCode() != 202) {
-            return new Submit(due, ms, r.statusCode(), null, null);
+            return new Submit(due, ms, r.statusCode(), null, null, seed);
         }
         JsonNode body = JSON.readTree(r.body());
         String id = body.get("id").asString();
         Instant created = Instant.parse(body.get("createdAt").asString());
         tap.trace(id).createdAt = created;
-        return new Submit(due, ms, 202, id, created);
+        return new Submit(due, ms, 202, id, created, seed);
     }
 
     private static void sleepUntil(long nanoTime) {

@@ -37,6 +37,7 @@ final class BenchFleet implements AutoCloseable {
     private final ExecutorService pool = Executors.newCachedThreadPool();
     private Duration latency;
     private int maxBatch = 1;
+    private String spread = "none";
     private volatile Map<String, Integer> assignment = Map.of();
     private final boolean share;
 
@@ -54,16 +55,26 @@ final class BenchFleet implements AutoCloseable {
      * whether the group settled within a minute.
      */
     boolean scaleTo(int n, Duration latency, int maxBatch) {
-        if (!latency.equals(this.latency) || maxBatch != this.maxBatch) {
+        return scaleTo(n, latency, maxBatch, "none");
+    }
+
+    /** As above, with the simulated model's {@code latency-spread} ({@code none} or {@code exponential}). */
+    boolean scaleTo(int n, Duration latency, int maxBatch, String spread) {
+        if (!latency.equals(this.latency) || maxBatch != this.maxBatch || !spread.equals(this.spread)) {
             stopAll();
             this.latency = latency;
             this.maxBatch = maxBatch;
+            this.spread = spread;
         }
         while (workers.size() > n) {
             workers.remove(workers.size() - 1).stop();
         }
-        String[] args = {"--diffq.worker.simulated.latency=" + latency.toMillis() + "ms",
-            "--diffq.worker.max-batch=" + maxBatch, "--diffq.worker.delivery=" + (share ? "share" : "group")};
+        List<String> argList = new ArrayList<>(List.of("--diffq.worker.simulated.latency=" + latency.toMillis() + "ms",
+                "--diffq.worker.max-batch=" + maxBatch, "--diffq.worker.delivery=" + (share ? "share" : "group")));
+        if (!spread.equals("none")) {
+            argList.add("--diffq.worker.simulated.latency-spread=" + spread);
+        }
+        String[] args = argList.toArray(String[]::new);
         // Started side by side: a JVM start is mostly waiting on one core.
         List<CompletableFuture<ServiceProcess>> starting = IntStream.range(workers.size(), n)
                 .mapToObj(i -> CompletableFuture.supplyAsync(() -> cluster.worker(args), pool)).toList();
@@ -115,6 +126,17 @@ final class BenchFleet implements AutoCloseable {
     Set<String> names() {
         Set<String> names = new LinkedHashSet<>();
         workers.forEach(w -> names.add(w.name()));
+        return names;
+    }
+
+    /**
+     * The workers now running that the group gave partitions of {@code diffq.jobs} when it last settled: all of
+     * them in a share group, at most as many as partitions in a consumer group (the rest idle).
+     */
+    Set<String> namesWithPartitions() {
+        Set<String> names = names();
+        names.removeIf(w -> assignment.entrySet().stream()
+                .noneMatch(e -> e.getKey().startsWith(w + "-") && e.getValue() > 0));
         return names;
     }
 

@@ -4,7 +4,9 @@ import io.diffq.system.BenchClient.Submit;
 import io.diffq.system.JobEventsTap.Trace;
 import java.time.Duration;
 import java.time.Instant;
+import io.diffq.common.model.SimulatedJobTime;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,6 +23,81 @@ final class BenchMeasures {
             + "events, both from diffq.job-events); jobs that start before that (the rest of a batch) make no "
             + "gap; a gap counts only when, at that finishedAt, some other job of the same run had been created "
             + "and not yet started (work was waiting while this worker had none)";
+
+    static final String HOL_DEFINITION = "queueWaitMs: each started job's createdAt (the gateway's) -> startedAt "
+            + "(its worker's); idealWaitMs: the same jobs in an ideal shared queue (FIFO, the next free worker takes "
+            + "the next job, nothing around the jobs' times) fed the same arrivals (createdAt) and each job's drawn "
+            + "time; idealWithMeasuredServiceMs: the same with each job's measured startedAt -> finishedAt instead "
+            + "(only when every job finished); ratios: the real queue's mean and p99 over the ideal's (targets: "
+            + "mean <= 2, p99 <= 3); serviceMinusDrawnMs: measured service time minus the drawn time";
+
+    /** Targets of issue 29 for the real queue's waits over the ideal shared queue's. */
+    static final double HOL_MEAN_TARGET = 2.0;
+    static final double HOL_P99_TARGET = 3.0;
+
+    /**
+     * Head-of-line waiting (see {@link #HOL_DEFINITION}) of the accepted submits and their traces (in the same
+     * order), on {@code servers} workers of the simulated model at mean {@code latency} with the exponential
+     * spread.
+     */
+    static Map<String, Object> headOfLine(List<Submit> accepted, List<Trace> traces, int servers, Duration latency) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        int n = accepted.size();
+        if (n == 0 || traces.size() != n) {
+            return m;
+        }
+        Instant origin = traces.stream().map(t -> t.createdAt).min(Comparator.naturalOrder()).orElseThrow();
+        double[] arrivals = new double[n];
+        double[] drawn = new double[n];
+        double[] measured = new double[n];
+        boolean allMeasured = true;
+        List<Double> real = new ArrayList<>();
+        List<Double> serviceMinusDrawn = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            Trace t = traces.get(i);
+            arrivals[i] = millis(origin, t.createdAt);
+            drawn[i] = SimulatedJobTime.exponentialNanos(accepted.get(i).seed(), latency.toNanos()) / 1e6;
+            if (t.startedAt != null) {
+                real.add(millis(t.createdAt, t.startedAt));
+            }
+            if (t.startedAt != null && t.finishedAt != null && t.finished.isDone()) {
+                measured[i] = millis(t.startedAt, t.finishedAt);
+                serviceMinusDrawn.add(measured[i] - drawn[i]);
+            } else {
+                allMeasured = false;
+            }
+        }
+        Map<String, Object> realStats = LatencyStats.of(real);
+        Map<String, Object> ideal = LatencyStats.of(toList(BenchQueueModel.idealWaitsMs(arrivals, drawn, servers)));
+        m.put("jobs", n);
+        m.put("drawnServiceMs", LatencyStats.of(toList(drawn)));
+        m.put("queueWaitMs", realStats);
+        m.put("idealWaitMs", ideal);
+        if (allMeasured) {
+            m.put("idealWithMeasuredServiceMs",
+                    LatencyStats.of(toList(BenchQueueModel.idealWaitsMs(arrivals, measured, servers))));
+        }
+        Double meanRatio = ratio(realStats.get("mean"), ideal.get("mean"));
+        Double p99Ratio = ratio(realStats.get("p99"), ideal.get("p99"));
+        m.put("meanRatio", meanRatio);
+        m.put("p99Ratio", p99Ratio);
+        m.put("targets", Map.of("meanRatio", HOL_MEAN_TARGET, "p99Ratio", HOL_P99_TARGET));
+        m.put("meetsTargets", meanRatio != null && p99Ratio != null && real.size() == n
+                && meanRatio <= HOL_MEAN_TARGET && p99Ratio <= HOL_P99_TARGET);
+        m.put("serviceMinusDrawnMs", LatencyStats.of(serviceMinusDrawn));
+        return m;
+    }
+
+    private static Double ratio(Object real, Object ideal) {
+        if (!(real instanceof Double r) || !(ideal instanceof Double i) || i <= 0) {
+            return null;
+        }
+        return LatencyStats.round(r / i);
+    }
+
+    private static List<Double> toList(double[] v) {
+        return Arrays.stream(v).boxed().toList();
+    }
 
     /** Submit throughput (accepted per second from the first due time to the last answer) and latency. */
     static Map<String, Object> submits(List<Submit> submits) {

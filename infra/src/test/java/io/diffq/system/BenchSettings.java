@@ -14,8 +14,8 @@ import java.util.Map;
  * and overrides of each scenario's size.
  */
 record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmupJobs, int idleJobs, int drainJobs,
-        Duration submitDuration, List<Integer> floodClients, int scaleSeconds, int abuseConnections,
-        Duration abuseDuration, int partitions, String delivery) {
+        Duration submitDuration, List<Integer> floodClients, int scaleSeconds, List<Integer> scaleWorkers,
+        int abuseConnections, Duration abuseDuration, int partitions, String delivery, int holSeconds, long holSeed) {
 
     static BenchSettings parse(String[] args) {
         Map<String, String> o = new LinkedHashMap<>();
@@ -35,7 +35,8 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
         if (o.containsKey("help")) {
             System.out.println("bench.sh [--quick] [--scenarios " + String.join(",", Bench.SCENARIOS)
                     + "] [--out bench-results.json] [--warmup-jobs N] [--idle-jobs N] [--drain-jobs N]"
-                    + " [--submit-seconds S] [--flood-clients 4,16,64] [--scale-seconds S]"
+                    + " [--submit-seconds S] [--flood-clients 4,16,64] [--scale-seconds S] [--scale-workers 1,2,4,8,24]"
+                    + " [--hol-seconds S] [--hol-seed N]"
                     + " [--abuse-connections N] [--abuse-seconds S] [--partitions 12] [--delivery group|share]");
             System.exit(0);
         }
@@ -56,10 +57,14 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
                 Arrays.stream(o.getOrDefault("flood-clients", quick ? "4,32" : "4,16,64").split(","))
                         .map(String::trim).map(Integer::valueOf).toList(),
                 Integer.parseInt(o.getOrDefault("scale-seconds", quick ? "3" : "10")),
+                Arrays.stream(o.getOrDefault("scale-workers", quick ? "1,8,24" : "1,2,4,8,24").split(","))
+                        .map(String::trim).map(Integer::valueOf).toList(),
                 Integer.parseInt(o.getOrDefault("abuse-connections", quick ? "2000" : "8000")),
                 Duration.ofSeconds(Long.parseLong(o.getOrDefault("abuse-seconds", quick ? "10" : "30"))),
                 Integer.parseInt(o.getOrDefault("partitions", String.valueOf(Bench.PARTITIONS))),
-                o.getOrDefault("delivery", "group"));
+                o.getOrDefault("delivery", "group"),
+                Integer.parseInt(o.getOrDefault("hol-seconds", quick ? "45" : "90")),
+                Long.parseLong(o.getOrDefault("hol-seed", "29")));
     }
 
     Map<String, Object> describe() {
@@ -72,11 +77,14 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
         m.put("submitSecondsPerRun", submitDuration.toSeconds());
         m.put("floodClients", floodClients);
         m.put("scaleBacklogSeconds", scaleSeconds);
+        m.put("scaleWorkers", scaleWorkers);
+        m.put("holArrivalSeconds", holSeconds);
+        m.put("holSeed", holSeed);
         m.put("abuseConnections", abuseConnections);
         m.put("abuseSeconds", abuseDuration.toSeconds());
         m.put("partitions", partitions);
         m.put("delivery", delivery);
-        m.put("job", "simulated model, 8x8, 1 step");
+        m.put("job", "simulated model, 8x8, 1 step (hol: each job's time drawn from its seed)");
         m.put("processes", "broker, gateway and workers are separate JVMs on this host (the system tests' flags: "
                 + "-Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1); the client runs in the bench's JVM");
         m.put("cores", Runtime.getRuntime().availableProcessors());

@@ -19,6 +19,17 @@ final class BenchTable {
             }
         });
         System.out.println("(latencies in ms; done/s: drain rate for drain runs, busy throughput otherwise)");
+        if (scenarios.get("hol") instanceof Map<?, ?> hol) {
+            ((Map<String, Object>) hol.get("runs")).forEach((run, o) -> {
+                Map<String, Object> h = (Map<String, Object>) ((Map<String, Object>) o).getOrDefault("headOfLine",
+                        Map.of());
+                Map<String, Object> real = (Map<String, Object>) h.getOrDefault("queueWaitMs", Map.of());
+                Map<String, Object> ideal = (Map<String, Object>) h.getOrDefault("idealWaitMs", Map.of());
+                System.out.printf("hol %s: wait mean/p99 %s/%s ms, ideal shared queue %s/%s ms, ratios %s/%s "
+                        + "(targets 2/3)%n", run, real.get("mean"), real.get("p99"), ideal.get("mean"),
+                        ideal.get("p99"), h.get("meanRatio"), h.get("p99Ratio"));
+            });
+        }
         if (scenarios.containsKey("abuse")) {
             System.out.printf("%-22s %22s %9s %14s%n", "abuse run", "normal GET p50/p99/max", "failures",
                     "gateway RSS MiB");

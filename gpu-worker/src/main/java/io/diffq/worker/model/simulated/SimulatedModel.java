@@ -1,10 +1,12 @@
 package io.diffq.worker.model.simulated;
 
 import io.diffq.common.model.ModelCard;
+import io.diffq.common.model.SimulatedJobTime;
 import io.diffq.worker.model.DiffusionModel;
 import io.diffq.worker.model.Drawing;
 import io.diffq.worker.model.GenerationRequest;
 import io.diffq.worker.model.ModelException;
+import io.diffq.worker.model.simulated.SimulatedModelProperties.Spread;
 import io.diffq.worker.pipeline.Schedulers;
 import io.diffq.worker.pipeline.StepListener;
 import java.awt.Color;
@@ -20,7 +22,8 @@ import java.util.zip.CRC32;
 /**
  * A stand-in for a diffusion model, for load and fault tests of the queue: it waits a configured time,
  * step by step, and draws a deterministic picture from the prompt and seed (background colour from the
- * prompt, a disc whose colour and place come from the seed). It runs no neural network.
+ * prompt, a disc whose colour and place come from the seed). It runs no neural network. With the spread
+ * {@link Spread#EXPONENTIAL} each job's time is drawn from its seed (see {@link SimulatedJobTime}).
  */
 final class SimulatedModel implements DiffusionModel {
 
@@ -29,17 +32,29 @@ final class SimulatedModel implements DiffusionModel {
 
     private final Duration latency;
     private final Duration stepLatency;
+    private final Spread spread;
     private final Pattern failPattern;
     private final Pattern crashPattern;
 
     SimulatedModel(Duration latency, Pattern failPattern, Pattern crashPattern) {
-        this(latency, Duration.ZERO, failPattern, crashPattern);
+        this(latency, Duration.ZERO, Spread.NONE, failPattern, crashPattern);
     }
 
     /** With {@code stepLatency} above zero each step takes that long, whatever {@code latency} says. */
     SimulatedModel(Duration latency, Duration stepLatency, Pattern failPattern, Pattern crashPattern) {
+        this(latency, stepLatency, Spread.NONE, failPattern, crashPattern);
+    }
+
+    /**
+     * With {@code spread} {@link Spread#EXPONENTIAL} a job takes {@link SimulatedJobTime#exponentialNanos} of
+     * its seed and {@code latency}, and a batch the longest of its jobs' times ({@code stepLatency} above zero
+     * still wins).
+     */
+    SimulatedModel(Duration latency, Duration stepLatency, Spread spread, Pattern failPattern,
+            Pattern crashPattern) {
         this.latency = latency;
         this.stepLatency = stepLatency;
+        this.spread = spread;
         this.failPattern = failPattern;
         this.crashPattern = crashPattern;
     }
@@ -66,7 +81,7 @@ final class SimulatedModel implements DiffusionModel {
             crash |= crashPattern != null && crashPattern.matcher(r.prompt()).find();
         }
         int steps = first.steps();
-        long perStepNanos = !stepLatency.isZero() && !stepLatency.isNegative() ? stepLatency.toNanos() : latency.toNanos() / Math.max(1, steps);
+        long perStepNanos = !stepLatency.isZero() && !stepLatency.isNegative() ? stepLatency.toNanos() : jobNanos(requests) / Math.max(1, steps);
         Drawing[] drawings = new Drawing[requests.size()];
         for (int step = 1; step <= steps; step++) {
             sleepNanos(perStepNanos);
@@ -95,6 +110,18 @@ final class SimulatedModel implements DiffusionModel {
             }
         }
         return Arrays.asList(drawings);
+    }
+
+    /** The time of a batch: the latency, or with a spread the longest of its jobs' drawn times. */
+    private long jobNanos(List<GenerationRequest> requests) {
+        if (spread == Spread.NONE) {
+            return latency.toNanos();
+        }
+        long longest = 0;
+        for (GenerationRequest r : requests) {
+            longest = Math.max(longest, SimulatedJobTime.exponentialNanos(r.seed(), latency.toNanos()));
+        }
+        return longest;
     }
 
     static BufferedImage draw(GenerationRequest request) {

@@ -11,6 +11,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param latency     time one job takes, spread evenly over its steps
  * @param stepLatency  when above zero, the time each step takes instead, so a job's time follows its steps (a fault
  *                     campaign draws each job's time by drawing its steps); zero means {@code latency} per job
+ * @param latencySpread {@code none}: every job takes {@code latency}; {@code exponential}: each job's time is drawn
+ *                     from its seed, exponentially with mean {@code latency} (coefficient of variation 1; the same
+ *                     seed, the same time), for benchmarks of the queue's head-of-line waiting
  * @param failPattern  a regular expression; a prompt that contains a match fails with a retryable model
  *                     error every time (for testing failure paths; empty means never)
  * @param crashPattern a regular expression; a prompt that contains a match kills the worker process
@@ -21,5 +24,9 @@ public record SimulatedModelProperties(
         @DefaultValue("200ms") Duration latency,
         @DefaultValue("0ms") Duration stepLatency,
         @DefaultValue("") String failPattern,
-        @DefaultValue("") String crashPattern) {
+        @DefaultValue("") String crashPattern,
+        @DefaultValue("none") Spread latencySpread) {
+
+    /** How job times vary: {@code NONE}, every job takes the latency; {@code EXPONENTIAL}, drawn per job. */
+    public enum Spread { NONE, EXPONENTIAL }
 }

@@ -23,7 +23,7 @@ class SimulatedModelProvider implements DiffusionModelProvider {
 
     @Override
     public DiffusionModel open(Device device) {
-        return new SimulatedModel(properties.latency(), properties.stepLatency(), pattern(properties.failPattern()),
+        return new SimulatedModel(properties.latency(), properties.stepLatency(), properties.latencySpread(), pattern(properties.failPattern()),
                 pattern(properties.crashPattern()));
     }
 

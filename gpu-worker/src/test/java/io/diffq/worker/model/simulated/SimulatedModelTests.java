@@ -3,9 +3,12 @@ package io.diffq.worker.model.simulated;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.diffq.common.model.SimulatedJobTime;
 import io.diffq.worker.model.GenerationRequest;
 import io.diffq.worker.model.ModelException;
+import io.diffq.worker.model.simulated.SimulatedModelProperties.Spread;
 import io.diffq.worker.pipeline.Schedulers;
+import io.diffq.worker.pipeline.StepListener;
 import java.awt.image.BufferedImage;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -58,6 +61,38 @@ class SimulatedModelTests {
         long tookMs = (System.nanoTime() - began) / 1_000_000;
 
         assertThat(tookMs).isBetween(120L, 5_000L);
+    }
+
+    @Test
+    void withAnExponentialSpreadAJobTakesTheTimeDrawnFromItsSeed() {
+        Duration mean = Duration.ofMillis(100);
+        SimulatedModel spread = new SimulatedModel(mean, Duration.ZERO, Spread.EXPONENTIAL, null, null);
+        long shortSeed = seedTaking(0, 10, mean);
+        long longSeed = seedTaking(400, 600, mean);
+
+        assertThat(tookMs(spread, List.of(request("short", shortSeed)))).isBetween(0L, 150L);
+        assertThat(tookMs(spread, List.of(request("long", longSeed)))).isBetween(400L, 5_000L);
+        // A batch takes its longest job's time.
+        assertThat(tookMs(spread, List.of(request("a", shortSeed), request("b", longSeed)))).isBetween(400L, 5_000L);
+        // Without the spread the same long seed takes the latency.
+        assertThat(tookMs(new SimulatedModel(mean, null, null), List.of(request("long", longSeed))))
+                .isBetween(100L, 350L);
+    }
+
+    /** The first seed whose drawn time at {@code mean} lies in [fromMs, toMs). */
+    private static long seedTaking(long fromMs, long toMs, Duration mean) {
+        for (long seed = 1; ; seed++) {
+            long ms = SimulatedJobTime.exponentialNanos(seed, mean.toNanos()) / 1_000_000;
+            if (ms >= fromMs && ms < toMs) {
+                return seed;
+            }
+        }
+    }
+
+    private static long tookMs(SimulatedModel m, List<GenerationRequest> batch) {
+        long began = System.nanoTime();
+        m.generate(batch, batch.stream().map(r -> StepListener.NONE).toList());
+        return (System.nanoTime() - began) / 1_000_000;
     }
 
     @Test
