@@ -160,6 +160,8 @@ final class ChaosCluster implements AutoCloseable {
         List<String> args = new ArrayList<>(List.of(
                 "--diffq.topics.replicas=3",
                 "--diffq.topics.partitions=6",
+                // Several partitions of diffq.jobs to rebalance among the campaign's consumer-group workers.
+                "--diffq.topics.job-partitions=6",
                 "--diffq.gateway.job-id-secret=chaos-campaign-job-id-secret-0123456789",
                 // On, but above what the clients send: a 429 is no violation, yet it would hide the paths under test.
                 "--diffq.gateway.security.rate-limit.enabled=true",

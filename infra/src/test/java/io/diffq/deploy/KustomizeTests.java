@@ -136,17 +136,25 @@ class KustomizeTests {
 
     @ParameterizedTest
     @MethodSource("overlays")
-    void theScaledObjectScalesTheWorkersWithinTheJobPartitions(String overlay) {
+    void theScaledObjectScalesTheWorkersWithinWhatTheirDeliveryServes(String overlay) {
         Rendered r = rendered(overlay);
         List<K8sObject> scaledObjects = r.ofKind("ScaledObject");
         assertThat(scaledObjects).hasSize(1);
         JsonNode spec = scaledObjects.get(0).json().path("spec");
-        r.get("Deployment", spec.path("scaleTargetRef").path("name").asString());
-        int partitions = Integer.parseInt(environment(r, r.get("Deployment", "diffq-gateway"))
-                .getOrDefault("DIFFQ_TOPICS_PARTITIONS", "12"));
-        assertThat(spec.path("maxReplicaCount").asInt())
-                .as("maxReplicaCount: a worker beyond the %d partitions of diffq.jobs would get no job", partitions)
-                .isBetween(1, partitions);
+        K8sObject worker = r.get("Deployment", spec.path("scaleTargetRef").path("name").asString());
+        int maxReplicas = spec.path("maxReplicaCount").asInt();
+        String delivery = environment(r, worker).getOrDefault("DIFFQ_WORKER_DELIVERY", "group");
+        if (delivery.equals("share")) {
+            // Share-group members share partitions: the bound is the broker's group.share.max.size (200
+            // members by default), one member per device.
+            assertThat(maxReplicas).as("maxReplicaCount: within the share group's 200 members").isBetween(1, 200);
+        } else {
+            // Consumer-group members own partitions: a worker beyond the partitions of diffq.jobs gets no job.
+            int jobPartitions = Integer.parseInt(environment(r, r.get("Deployment", "diffq-gateway"))
+                    .getOrDefault("DIFFQ_TOPICS_JOB_PARTITIONS", "1"));
+            assertThat(maxReplicas).as("maxReplicaCount of %s delivery: a worker beyond the %d partitions of"
+                    + " diffq.jobs would get no job", delivery, jobPartitions).isBetween(1, jobPartitions);
+        }
     }
 
     @ParameterizedTest
@@ -275,6 +283,7 @@ class KustomizeTests {
         Rendered r = rendered("strimzi");
         Map<String, String> gateway = environment(r, r.get("Deployment", "diffq-gateway"));
         int partitions = Integer.parseInt(gateway.get("DIFFQ_TOPICS_PARTITIONS"));
+        int jobPartitions = Integer.parseInt(gateway.get("DIFFQ_TOPICS_JOB_PARTITIONS"));
         int replicas = Integer.parseInt(gateway.get("DIFFQ_TOPICS_REPLICAS"));
         Duration ttl = gateway.containsKey("DIFFQ_TOPICS_RESULT_TTL") ? duration(gateway.get("DIFFQ_TOPICS_RESULT_TTL"))
                 : Duration.ofHours(24);
@@ -282,7 +291,7 @@ class KustomizeTests {
 
         Map<String, Map<String, String>> expected = new TreeMap<>();
         Map<String, Integer> expectedPartitions = new TreeMap<>();
-        for (TopicSpec spec : TopicSpec.all(partitions, ttl)) {
+        for (TopicSpec spec : TopicSpec.all(jobPartitions, partitions, ttl)) {
             Map<String, String> config = new TreeMap<>(spec.configs());
             config.put("min.insync.replicas", minInSync);
             expected.put(spec.name(), config);

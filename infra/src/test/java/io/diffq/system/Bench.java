@@ -65,6 +65,7 @@ public final class Bench {
             int port = KafkaBrokerProcess.freePort();
             List<String> gatewayArgs = new ArrayList<>(List.of(
                     "--diffq.topics.partitions=" + settings.partitions(),
+                    "--diffq.topics.job-partitions=" + settings.partitions(),
                     "--diffq.gateway.security.rate-limit.enabled=false",
                     "--diffq.gateway.backpressure.max-lag=1000000000",
                     "--diffq.gateway.backpressure.max-oldest-wait=7d"));

@@ -9,7 +9,8 @@ import java.util.Map;
 
 /**
  * The benchmark's options: {@code --quick} (about 3 minutes instead of about 15), {@code --scenarios a,b},
- * {@code --out FILE}, {@code --partitions N} of {@code diffq.jobs} (12, the default of the service),
+ * {@code --out FILE}, {@code --partitions N} of {@code diffq.jobs} and the other per-job topics (12, as the
+ * earlier results ran; the service now gives {@code diffq.jobs} 1 by default),
  * {@code --delivery group|share} (the workers' delivery: a consumer group, or the share-group spike of issue 29),
  * and overrides of each scenario's size.
  */

@@ -34,8 +34,8 @@ class QueueOverheadIntegrationTests {
     @Test
     void moreWorkersNeverLeaveAnIdleQueuesJobWaitingSeconds(@TempDir java.nio.file.Path dir) {
         try (Cluster cluster = new Cluster(dir)) {
-            // The production default of 12 partitions, spread over the workers.
-            Http api = cluster.gateway("--diffq.topics.partitions=12");
+            // 12 partitions of diffq.jobs spread over the (consumer-group) workers, as the measurement was made.
+            Http api = cluster.gateway("--diffq.topics.partitions=12", "--diffq.topics.job-partitions=12");
             Map<Integer, List<Long>> overhead = new LinkedHashMap<>();
             int workers = 0;
             for (int target : new int[] {1, 2, 4}) {

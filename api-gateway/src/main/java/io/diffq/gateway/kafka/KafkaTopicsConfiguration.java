@@ -2,6 +2,7 @@ package io.diffq.gateway.kafka;
 
 import io.diffq.common.kafka.TopicSpec;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.TopicConfig;
@@ -19,7 +20,8 @@ class KafkaTopicsConfiguration {
 
     @Bean
     KafkaAdmin.NewTopics diffqTopics(TopicsProperties topics) {
-        return new KafkaAdmin.NewTopics(TopicSpec.all(topics.partitions(), topics.resultTtl()).stream()
+        List<TopicSpec> specs = TopicSpec.all(topics.jobPartitions(), topics.partitions(), topics.resultTtl());
+        return new KafkaAdmin.NewTopics(specs.stream()
                 .map(spec -> toNewTopic(spec, topics.replicas(), topics.minInSyncReplicas()))
                 .toArray(NewTopic[]::new));
     }

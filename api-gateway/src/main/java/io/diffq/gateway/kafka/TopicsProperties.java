@@ -7,21 +7,35 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 /**
  * How the diffq topics are created, under {@code diffq.topics}.
  *
- * @param partitions partitions of the jobs, events and results topics
+ * @param partitions       partitions of the events, results and webhooks topics (not {@code diffq.jobs})
  * @param replicas         replication factor (1 for a single local broker, 3 in production)
  * @param resultTtl        how long job events and images are kept
  * @param minInSyncReplicas the replicas that must have a write before it is acknowledged ({@code acks=all}):
  *                         unset, 2 when there are at least 3 replicas (one broker may be lost without losing
  *                         an acknowledged job, and a write with only one copy is refused with 503), else 1
+ * @param jobPartitions    partitions of {@code diffq.jobs}. 1 by default: the workers' share group
+ *                         (KIP-932) lets any number of workers take jobs from one partition, and with more
+ *                         partitions than workers the broker gives each partition to one worker, so a job
+ *                         waits for "its" worker while others idle. Workers of a consumer group
+ *                         ({@code diffq.worker.delivery=group}) get one partition each at most: give them at
+ *                         least as many partitions as devices (docs/operations.md, "Partitions of diffq.jobs")
  */
 @ConfigurationProperties("diffq.topics")
 public record TopicsProperties(
         @DefaultValue("12") int partitions,
         @DefaultValue("1") short replicas,
         @DefaultValue("24h") Duration resultTtl,
-        Integer minInSyncReplicas) {
+        Integer minInSyncReplicas,
+        @DefaultValue("1") int jobPartitions) {
 
     public TopicsProperties {
+        if (partitions < 1) {
+            throw new IllegalArgumentException("diffq.topics.partitions must be at least 1, not " + partitions);
+        }
+        if (jobPartitions < 1) {
+            throw new IllegalArgumentException("diffq.topics.job-partitions must be at least 1, not "
+                    + jobPartitions);
+        }
         if (replicas < 1) {
             throw new IllegalArgumentException("diffq.topics.replicas must be at least 1, not " + replicas);
         }

@@ -53,6 +53,8 @@ import org.springframework.test.context.DynamicPropertySource;
         Gateway.SERVED_MODELS,
         "management.server.port=0",
         "diffq.topics.partitions=3",
+        // Several partitions of diffq.jobs, so that lag is checked per partition and summed over them.
+        "diffq.topics.job-partitions=3",
         "diffq.queue.monitor-interval=300ms"})
 @DirtiesContext
 class QueueMonitorIntegrationTests {

@@ -53,6 +53,8 @@ class StatusAfterCompactionIntegrationTests {
 
     /** As {@link Gateway} configures its topics. */
     private static final int PARTITIONS = 3;
+    /** diffq.topics.job-partitions' default, as the gateway would create diffq.jobs. */
+    private static final int JOB_PARTITIONS = 1;
     private static final int JOBS = 200;
     /** The fields of a job's view that its history decides (timings that run on with the clock left out). */
     private static final List<String> COMPARED = List.of("state", "attempt", "model", "progress", "createdAt",
@@ -185,7 +187,7 @@ class StatusAfterCompactionIntegrationTests {
      * {@link #rollSegmentsEvery}.
      */
     private static void createTopicsEagerToCompact() {
-        List<NewTopic> topics = TopicSpec.all(PARTITIONS, Duration.ofDays(1)).stream().map(spec -> {
+        List<NewTopic> topics = TopicSpec.all(JOB_PARTITIONS, PARTITIONS, Duration.ofDays(1)).stream().map(spec -> {
             Map<String, String> configs = new HashMap<>(spec.configs());
             if (spec.name().equals(Topics.JOB_EVENTS)) {
                 configs.put("min.cleanable.dirty.ratio", "0.01");

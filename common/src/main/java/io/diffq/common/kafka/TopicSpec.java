@@ -15,15 +15,36 @@ import java.util.Map;
 public record TopicSpec(String name, int partitions, Map<String, String> configs) {
 
     /**
-     * The diffq topics.
+     * The diffq topics, with {@code diffq.jobs} at the same partition count as the other per-job topics.
      *
-     * @param partitions partitions of the per-job topics (jobs, events, results)
+     * @param partitions partitions of every per-job topic, {@code diffq.jobs} included
      * @param resultTtl  how long job events and images are kept
+     * @see #all(int, int, Duration)
      */
     public static List<TopicSpec> all(int partitions, Duration resultTtl) {
+        return all(partitions, partitions, resultTtl);
+    }
+
+    /**
+     * The diffq topics.
+     *
+     * @param jobPartitions partitions of {@code diffq.jobs}. Workers of a share group (KIP-932) share its
+     *                      partitions, so they do not bound the workers; they bound head-of-line waiting
+     *                      (with fewer members than partitions the broker gives each partition to one member
+     *                      alone), and one partition serves any number of workers
+     * @param partitions    partitions of the other per-job topics: events, results and webhooks
+     * @param resultTtl     how long job events and images are kept
+     */
+    public static List<TopicSpec> all(int jobPartitions, int partitions, Duration resultTtl) {
+        if (jobPartitions < 1) {
+            throw new IllegalArgumentException("job partitions must be at least 1, not " + jobPartitions);
+        }
+        if (partitions < 1) {
+            throw new IllegalArgumentException("partitions must be at least 1, not " + partitions);
+        }
         String ttl = String.valueOf(resultTtl.toMillis());
         return List.of(
-                new TopicSpec(Topics.JOBS, partitions, Map.of(
+                new TopicSpec(Topics.JOBS, jobPartitions, Map.of(
                         "cleanup.policy", "delete",
                         "retention.ms", String.valueOf(Math.max(resultTtl.toMillis(), Duration.ofDays(7).toMillis())))),
                 new TopicSpec(Topics.JOB_EVENTS, partitions, Map.of(
