@@ -62,9 +62,6 @@ record CampaignReport(long seed, long durationSeconds, int operations, int accep
             m.put("invariant", v.invariant());
             m.put("jobId", v.jobId());
             m.put("evidence", v.evidence());
-            if (v.openDefect() != null) {
-                m.put("openDefect", v.openDefect());
-            }
             return m;
         }).toList());
         return new CampaignReport(s.seed(), s.duration().toSeconds(), ops.size(), accepted.size(), finished, byKind,

@@ -24,8 +24,7 @@ final class TerminalStateCheck implements Check {
             if (terminals.size() > 1) {
                 List<JobEvent> ends = in.topics().eventsOf(id).stream().filter(e -> e.state().isTerminal()).toList();
                 out.add(new Violation(Violation.ONE_TERMINAL_STATE, id, "terminal events on diffq.job-events: "
-                        + ends.stream().map(e -> e.state() + "@attempt" + e.attempt() + " by " + e.worker()).toList(),
-                        byLaterAttempts(ends) ? Violation.REDELIVERY_ENDS_OTHERWISE : null));
+                        + ends.stream().map(e -> e.state() + "@attempt" + e.attempt() + " by " + e.worker()).toList()));
             }
         }
         for (String id : in.acceptedJobs()) {
@@ -53,16 +52,6 @@ final class TerminalStateCheck implements Check {
                 }
             }
         }
-    }
-
-    /** Whether each terminal event came from a higher attempt than the one before it (a redelivery's). */
-    private static boolean byLaterAttempts(List<JobEvent> ends) {
-        for (int i = 1; i < ends.size(); i++) {
-            if (ends.get(i).attempt() <= ends.get(i - 1).attempt()) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static boolean isTerminal(String state) {

@@ -34,11 +34,9 @@ final class TransitionOrderCheck implements Check {
                 // At least once: a worker lost after the terminal event left but before its commit runs the job
                 // again, under a higher attempt, whose own events then follow the table as a redelivered run's.
                 if (e.attempt() <= attempt) {
-                    // An older attempt than the last one: the open defect of a paused worker; the same attempt
-                    // again (a fenced worker that never polled) was fixed and stays a plain violation.
+                    // An older attempt than the last one (a worker paused past its lock), or the same attempt again.
                     out.add(new Violation(Violation.TRANSITION_ORDER, id, "diffq.job-events: " + describe(e)
-                            + " after the terminal " + describe(last),
-                            e.attempt() < attempt ? Violation.STALE_ATTEMPT_WRITES : null));
+                            + " after the terminal " + describe(last)));
                     return;
                 }
                 state = JobState.RUNNING;

@@ -1,20 +1,10 @@
 package io.diffq.chaos;
 
 /**
- * A broken promise the checker found: which invariant, which job (or {@code null}), the evidence from the
- * history and the topics, and, where its shape is that of a defect known and still open (docs/testing.md,
- * "Findings"), that defect's name ({@code null} otherwise).
+ * A broken promise the checker found: which invariant, which job (or {@code null}), and the evidence from the
+ * history and the topics.
  */
-record Violation(String invariant, String jobId, String evidence, String openDefect) {
-
-    /** A worker paused past its session writes its older attempt's events after a newer attempt's terminal one. */
-    static final String STALE_ATTEMPT_WRITES = "stale-attempt-writes";
-    /** A job whose terminal event made it out, run again after a lost commit, ends in another terminal state. */
-    static final String REDELIVERY_ENDS_OTHERWISE = "redelivery-ends-otherwise";
-
-    Violation(String invariant, String jobId, String evidence) {
-        this(invariant, jobId, evidence, null);
-    }
+record Violation(String invariant, String jobId, String evidence) {
 
     static final String LOST_JOB = "lost-job";
     static final String ONE_TERMINAL_STATE = "one-terminal-state";

@@ -136,25 +136,17 @@ class KustomizeTests {
 
     @ParameterizedTest
     @MethodSource("overlays")
-    void theScaledObjectScalesTheWorkersWithinWhatTheirDeliveryServes(String overlay) {
+    void theScaledObjectScalesTheWorkersWithinTheShareGroupsMembers(String overlay) {
         Rendered r = rendered(overlay);
         List<K8sObject> scaledObjects = r.ofKind("ScaledObject");
         assertThat(scaledObjects).hasSize(1);
         JsonNode spec = scaledObjects.get(0).json().path("spec");
         K8sObject worker = r.get("Deployment", spec.path("scaleTargetRef").path("name").asString());
         int maxReplicas = spec.path("maxReplicaCount").asInt();
-        String delivery = environment(r, worker).getOrDefault("DIFFQ_WORKER_DELIVERY", "group");
-        if (delivery.equals("share")) {
-            // Share-group members share partitions: the bound is the broker's group.share.max.size (200
-            // members by default), one member per device.
-            assertThat(maxReplicas).as("maxReplicaCount: within the share group's 200 members").isBetween(1, 200);
-        } else {
-            // Consumer-group members own partitions: a worker beyond the partitions of diffq.jobs gets no job.
-            int jobPartitions = Integer.parseInt(environment(r, r.get("Deployment", "diffq-gateway"))
-                    .getOrDefault("DIFFQ_TOPICS_JOB_PARTITIONS", "1"));
-            assertThat(maxReplicas).as("maxReplicaCount of %s delivery: a worker beyond the %d partitions of"
-                    + " diffq.jobs would get no job", delivery, jobPartitions).isBetween(1, jobPartitions);
-        }
+        // Share-group members share partitions: the bound is the broker's group.share.max.size (200 members by
+        // default), one member per device of a worker.
+        int devices = environment(r, worker).getOrDefault("DIFFQ_WORKER_DEVICES", "cpu").split(",").length;
+        assertThat(maxReplicas * devices).as("share group members at maxReplicaCount").isBetween(1, 200);
     }
 
     @ParameterizedTest

@@ -64,9 +64,7 @@ class DashboardsLiveIntegrationTests {
         assumeTrue(prometheusBinary != null, "prometheus not installed: apt-get install prometheus");
         Optional<Path> nvml = fakeNvml(dir);
 
-        // The share group (KIP-932) the gateway's queue metrics read.
-        List<String> workerArgs = new ArrayList<>(List.of("--diffq.worker.delivery=share",
-                "--diffq.worker.simulated.latency=200ms", "--diffq.worker.simulated.fail-pattern=explode"));
+        List<String> workerArgs = new ArrayList<>(List.of("--diffq.worker.simulated.latency=200ms", "--diffq.worker.simulated.fail-pattern=explode"));
         nvml.ifPresent(lib -> workerArgs.add("--diffq.worker.nvml.library-path=" + lib));
         int apiPort = KafkaBrokerProcess.freePort();
         int gatewayManagementPort = KafkaBrokerProcess.freePort();

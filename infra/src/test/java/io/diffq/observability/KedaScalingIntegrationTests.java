@@ -106,7 +106,7 @@ class KedaScalingIntegrationTests {
                 // 3. A worker drains them in batches.
                 int workerPort = KafkaBrokerProcess.freePort();
                 worker = ServiceProcess.worker(dir, "worker", broker.bootstrapServers(), workerPort,
-                        "--diffq.worker.delivery=share", "--diffq.worker.simulated.latency=" + LATENCY_MS + "ms",
+                        "--diffq.worker.simulated.latency=" + LATENCY_MS + "ms",
                         "--diffq.worker.max-batch=" + MAX_BATCH);
                 await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> assertThat(
                         values(prometheus, "diffq_jobs_in_state{application=\"diffq-gateway\",state=\"SUCCEEDED\"}"))

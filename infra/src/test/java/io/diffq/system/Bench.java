@@ -78,7 +78,7 @@ public final class Bench {
             ServiceProcess gateway = cluster.gatewayProcess(port, gatewayArgs.toArray(String[]::new));
             log("broker and gateway up (logs in %s)", dir);
             try (JobEventsTap tap = new JobEventsTap(cluster.broker().bootstrapServers());
-                    BenchFleet fleet = new BenchFleet(cluster, settings.delivery())) {
+                    BenchFleet fleet = new BenchFleet(cluster)) {
                 Bench bench = new Bench(settings, gateway, fleet, new BenchClient(port, tap), tap, port);
                 report.put("warmup", bench.warmup());
                 Map<String, Object> scenarios = new LinkedHashMap<>();

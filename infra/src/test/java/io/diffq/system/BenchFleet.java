@@ -39,12 +39,9 @@ final class BenchFleet implements AutoCloseable {
     private int maxBatch = 1;
     private String spread = "none";
     private volatile Map<String, Integer> assignment = Map.of();
-    private final boolean share;
 
-    /** @param delivery the workers' {@code diffq.worker.delivery}: {@code group} or {@code share} */
-    BenchFleet(Cluster cluster, String delivery) {
+    BenchFleet(Cluster cluster) {
         this.cluster = cluster;
-        this.share = "share".equals(delivery);
         this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
                 cluster.broker().bootstrapServers()));
     }
@@ -70,7 +67,7 @@ final class BenchFleet implements AutoCloseable {
             workers.remove(workers.size() - 1).stop();
         }
         List<String> argList = new ArrayList<>(List.of("--diffq.worker.simulated.latency=" + latency.toMillis() + "ms",
-                "--diffq.worker.max-batch=" + maxBatch, "--diffq.worker.delivery=" + (share ? "share" : "group")));
+                "--diffq.worker.max-batch=" + maxBatch));
         if (!spread.equals("none")) {
             argList.add("--diffq.worker.simulated.latency-spread=" + spread);
         }
@@ -89,7 +86,7 @@ final class BenchFleet implements AutoCloseable {
     }
 
     /**
-     * Moves the (empty) worker group's committed offsets to the end of {@code diffq.jobs}, so the jobs a
+     * Moves the (empty) worker share group's start offsets to the end of {@code diffq.jobs}, so the jobs a
      * scenario ran without workers do not become the next scenario's backlog.
      */
     void skipBacklog() throws Exception {
@@ -99,22 +96,16 @@ final class BenchFleet implements AutoCloseable {
         admin.describeTopics(List.of(Topics.JOBS)).allTopicNames().get(10, TimeUnit.SECONDS).get(Topics.JOBS)
                 .partitions().forEach(p -> latest.put(new TopicPartition(Topics.JOBS, p.partition()),
                         OffsetSpec.latest()));
-        Map<TopicPartition, OffsetAndMetadata> ends = new HashMap<>();
+        Map<TopicPartition, Long> starts = new HashMap<>();
         admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS)
-                .forEach((tp, info) -> ends.put(tp, new OffsetAndMetadata(info.offset())));
-        if (share) {
-            Map<TopicPartition, Long> starts = new HashMap<>();
-            ends.forEach((tp, o) -> starts.put(tp, o.offset()));
-            try {
-                admin.alterShareGroupOffsets(Topics.WORKER_GROUP, starts).all().get(10, TimeUnit.SECONDS);
-            } catch (ExecutionException e) {
-                if (!(e.getCause() instanceof GroupIdNotFoundException)) {
-                    throw e;
-                }
+                .forEach((tp, info) -> starts.put(tp, info.offset()));
+        try {
+            admin.alterShareGroupOffsets(Topics.WORKER_GROUP, starts).all().get(10, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof GroupIdNotFoundException)) {
+                throw e;
             }
-            return;
         }
-        admin.alterConsumerGroupOffsets(Topics.WORKER_GROUP, ends).all().get(10, TimeUnit.SECONDS);
     }
 
     /** Partitions of {@code diffq.jobs} per group member (its client id) when the group last settled. */
@@ -130,8 +121,7 @@ final class BenchFleet implements AutoCloseable {
     }
 
     /**
-     * The workers now running that the group gave partitions of {@code diffq.jobs} when it last settled: all of
-     * them in a share group, at most as many as partitions in a consumer group (the rest idle).
+     * The workers now running that the share group gave partitions of {@code diffq.jobs} when it last settled.
      */
     Set<String> namesWithPartitions() {
         Set<String> names = names();
@@ -151,32 +141,13 @@ final class BenchFleet implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             try {
-                if (share) {
-                    // A share group: every member takes records; settled when all n members have partitions.
-                    ShareGroupDescription g = admin.describeShareGroups(List.of(Topics.WORKER_GROUP))
-                            .describedGroups().get(Topics.WORKER_GROUP).get(5, TimeUnit.SECONDS);
-                    if (g.members().size() == n && g.members().stream()
-                            .allMatch(m -> !m.assignment().topicPartitions().isEmpty())) {
-                        Map<String, Integer> a = new TreeMap<>();
-                        g.members().forEach(m -> a.put(m.clientId(), m.assignment().topicPartitions().size()));
-                        assignment = a;
-                        return true;
-                    }
-                    ServiceProcess.sleep(250);
-                    continue;
-                }
-                ConsumerGroupDescription g = admin.describeConsumerGroups(List.of(Topics.WORKER_GROUP))
+                // A share group: every member takes records; settled when all n members have partitions.
+                ShareGroupDescription g = admin.describeShareGroups(List.of(Topics.WORKER_GROUP))
                         .describedGroups().get(Topics.WORKER_GROUP).get(5, TimeUnit.SECONDS);
-                int partitions = admin.describeTopics(List.of(Topics.JOBS)).allTopicNames().get(5, TimeUnit.SECONDS)
-                        .get(Topics.JOBS).partitions().size();
-                long assigned = g.members().stream().mapToLong(m -> m.assignment().topicPartitions().stream()
-                        .filter(tp -> tp.topic().equals(Topics.JOBS)).count()).sum();
-                boolean everyoneHasWork = g.members().stream()
-                        .allMatch(m -> !m.assignment().topicPartitions().isEmpty() || n > partitions);
-                if (g.members().size() == n && (n == 0 || assigned == partitions && everyoneHasWork)) {
+                if (g.members().size() == n && g.members().stream()
+                        .allMatch(m -> !m.assignment().topicPartitions().isEmpty())) {
                     Map<String, Integer> a = new TreeMap<>();
-                    g.members().forEach(m -> a.put(m.clientId(), (int) m.assignment().topicPartitions().stream()
-                            .filter(tp -> tp.topic().equals(Topics.JOBS)).count()));
+                    g.members().forEach(m -> a.put(m.clientId(), m.assignment().topicPartitions().size()));
                     assignment = a;
                     return true;
                 }

@@ -11,12 +11,11 @@ import java.util.Map;
  * The benchmark's options: {@code --quick} (about 3 minutes instead of about 15), {@code --scenarios a,b},
  * {@code --out FILE}, {@code --partitions N} of {@code diffq.jobs} and the other per-job topics (12, as the
  * earlier results ran; the service now gives {@code diffq.jobs} 1 by default),
- * {@code --delivery group|share} (the workers' delivery: a consumer group, or the share-group spike of issue 29),
  * and overrides of each scenario's size.
  */
 record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmupJobs, int idleJobs, int drainJobs,
         Duration submitDuration, List<Integer> floodClients, int scaleSeconds, List<Integer> scaleWorkers,
-        int abuseConnections, Duration abuseDuration, int partitions, String delivery, int holSeconds, long holSeed) {
+        int abuseConnections, Duration abuseDuration, int partitions, int holSeconds, long holSeed) {
 
     static BenchSettings parse(String[] args) {
         Map<String, String> o = new LinkedHashMap<>();
@@ -38,7 +37,7 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
                     + "] [--out bench-results.json] [--warmup-jobs N] [--idle-jobs N] [--drain-jobs N]"
                     + " [--submit-seconds S] [--flood-clients 4,16,64] [--scale-seconds S] [--scale-workers 1,2,4,8,24]"
                     + " [--hol-seconds S] [--hol-seed N]"
-                    + " [--abuse-connections N] [--abuse-seconds S] [--partitions 12] [--delivery group|share]");
+                    + " [--abuse-connections N] [--abuse-seconds S] [--partitions 12]");
             System.exit(0);
         }
         boolean quick = o.containsKey("quick");
@@ -63,7 +62,6 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
                 Integer.parseInt(o.getOrDefault("abuse-connections", quick ? "2000" : "8000")),
                 Duration.ofSeconds(Long.parseLong(o.getOrDefault("abuse-seconds", quick ? "10" : "30"))),
                 Integer.parseInt(o.getOrDefault("partitions", String.valueOf(Bench.PARTITIONS))),
-                o.getOrDefault("delivery", "group"),
                 Integer.parseInt(o.getOrDefault("hol-seconds", quick ? "45" : "90")),
                 Long.parseLong(o.getOrDefault("hol-seed", "29")));
     }
@@ -84,7 +82,7 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
         m.put("abuseConnections", abuseConnections);
         m.put("abuseSeconds", abuseDuration.toSeconds());
         m.put("partitions", partitions);
-        m.put("delivery", delivery);
+        m.put("delivery", "share group");
         m.put("job", "simulated model, 8x8, 1 step (hol: each job's time drawn from its seed)");
         m.put("processes", "broker, gateway and workers are separate JVMs on this host (the system tests' flags: "
                 + "-Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1); the client runs in the bench's JVM");

@@ -10,21 +10,19 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A worker paused (SIGSTOP: a long GC pause, a stuck disk) past its group session while it runs a job loses the
- * job's partition; once another worker has finished the job, the paused one, resumed, writes nothing more for it.
- * Found by the fault campaign (docs/testing.md, "Fault campaign"; seed 1 and seed 2, 180 s): today the resumed
- * worker finishes its stale attempt and writes RUNNING and a terminal event after the new owner's terminal event.
- * Disabled until fixed; run it with {@code -Djunit.jupiter.conditions.deactivate='org.junit.*DisabledCondition'}.
+ * A worker paused (SIGSTOP: a long GC pause, a stuck disk) past its acquisition lock while it runs a job loses
+ * the job: another worker takes it as the next attempt and finishes it, and the paused one, resumed, writes
+ * nothing more for it (its lease ran out: the worker's fence). Found by the fault campaign (docs/testing.md,
+ * "Fault campaign"; seed 1 and seed 2, 180 s), where the resumed worker used to finish its stale attempt and write
+ * RUNNING and a terminal event after the new attempt's terminal event.
  */
 class PausedWorkerIntegrationTests {
 
     @Test
-    @Disabled("open defect: a worker fenced out of the group keeps writing events for a job another worker finished")
     void aWorkerResumedAfterLosingItsPartitionWritesNothingForTheJobAnotherWorkerFinished(@TempDir Path dir)
             throws Exception {
         try (Cluster cluster = new Cluster(dir)) {
@@ -34,7 +32,7 @@ class PausedWorkerIntegrationTests {
             awaitState(api, id, "RUNNING", Duration.ofSeconds(30));
 
             signal(paused, "STOP");
-            // The broker's session timeout is 6 s: the partition moves to the new worker, which runs attempt 2.
+            // The test broker's lock is 15 s: then the new worker takes the job and runs attempt 2.
             cluster.worker("--diffq.worker.simulated.step-latency=100ms");
             await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1))
                     .until(() -> cluster.events().getOrDefault(id, List.of()).stream().anyMatch(e -> e.state().isTerminal()));

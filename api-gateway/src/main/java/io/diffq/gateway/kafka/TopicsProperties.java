@@ -16,9 +16,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param jobPartitions    partitions of {@code diffq.jobs}. 1 by default: the workers' share group
  *                         (KIP-932) lets any number of workers take jobs from one partition, and with more
  *                         partitions than workers the broker gives each partition to one worker, so a job
- *                         waits for "its" worker while others idle. Workers of a consumer group
- *                         ({@code diffq.worker.delivery=group}) get one partition each at most: give them at
- *                         least as many partitions as devices (docs/operations.md, "Partitions of diffq.jobs")
+ *                         waits for "its" worker while others idle (docs/operations.md, "Partitions of
+ *                         diffq.jobs")
  */
 @ConfigurationProperties("diffq.topics")
 public record TopicsProperties(

@@ -3,6 +3,7 @@ package io.diffq.worker.consumer;
 import io.diffq.common.job.JobControl;
 import io.diffq.common.job.JobEvent;
 import io.diffq.common.json.JobCodec;
+import io.diffq.common.json.MalformedRecordException;
 import io.diffq.common.kafka.Topics;
 import java.time.Clock;
 import java.util.Map;
@@ -16,7 +17,8 @@ import org.springframework.stereotype.Component;
  * What a worker decides about an acquired job record before it runs:
  * <ol>
  * <li>a record repeating an earlier record of its job id ({@link RepeatIndex}) is finished without running: the
- *     earlier record is the job;</li>
+ *     earlier record is the job. Only a submit with an {@code Idempotency-Key} (its request carries a
+ *     fingerprint) has an id another submit can share; other jobs' ids are random, so they are not looked up;</li>
  * <li>a first delivery runs as attempt 1, with no broker round trip of its own;</li>
  * <li>a delivery after the first ran before: if the job's terminal event is already written ({@link JobHistory}),
  *     it is finished without running (an earlier worker lost the record after writing it); otherwise it runs as
@@ -45,7 +47,7 @@ class JobAdmission implements JobLoop.Admission {
 
     @Override
     public JobLoop.Admitted admit(ConsumerRecord<String, byte[]> record, int delivery) {
-        if (repeats.repeats(record)) {
+        if (mayRepeat(record) && repeats.repeats(record)) {
             return JobLoop.Admitted.skip("it repeats an earlier record of job " + record.key());
         }
         if (delivery <= 1 || record.key() == null) {
@@ -57,6 +59,15 @@ class JobAdmission implements JobLoop.Admission {
                     + " in attempt " + terminal.get().attempt());
         }
         return JobLoop.Admitted.run(Math.max(1, delivery - controls.handBacksBefore(record.key(), delivery)));
+    }
+
+    /** Whether the record is an idempotent submit's (or cannot be read: then the processor rejects it anyway). */
+    private boolean mayRepeat(ConsumerRecord<String, byte[]> record) {
+        try {
+            return codec.readRequest(record.value()).fingerprint() != null;
+        } catch (MalformedRecordException e) {
+            return false;
+        }
     }
 
     @Override

@@ -71,7 +71,7 @@ class JobProcessingIntegrationTests {
         // Records repeating ok1's id (concurrent submits with one Idempotency-Key): a different body whose
         // deadline has passed, and the same body. The first record is the job; the repeats never run.
         JobRequest repeatExpired = new JobRequest(ok1.id(), "another body", "", 8, 8, 4, 7.5, 1, "simulated", null,
-                Instant.now(), Instant.now().minusSeconds(1), null);
+                Instant.now(), Instant.now().minusSeconds(1), "fingerprint of another body");
         try (KafkaProducer<String, byte[]> producer = producer()) {
             for (JobRequest r : List.of(ok1, ok2, repeatExpired, failing, unsupported, ok1)) {
                 producer.send(new ProducerRecord<>(Topics.JOBS, r.id(), codec.writeRequest(r))).get();
@@ -188,7 +188,7 @@ class JobProcessingIntegrationTests {
 
     private JobRequest job(String prompt, int width, int height, String model) {
         return new JobRequest(UUID.randomUUID().toString(), prompt, "", width, height, 4, 7.5, 42, model, null,
-                Instant.now(), null, null);
+                Instant.now(), null, "fingerprint of " + prompt);
     }
 
     private KafkaProducer<String, byte[]> producer() {

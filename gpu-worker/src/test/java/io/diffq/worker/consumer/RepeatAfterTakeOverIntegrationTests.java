@@ -48,7 +48,7 @@ class RepeatAfterTakeOverIntegrationTests {
         // The repeat: another body for the same id, whose deadline has passed. Run, it would end EXPIRED,
         // a second terminal state for a job that SUCCEEDED.
         JobRequest repeat = new JobRequest(first.id(), "another body", "", 8, 8, 4, 7.5, 1, "simulated", null,
-                Instant.now(), Instant.now().minusSeconds(1), null);
+                Instant.now(), Instant.now().minusSeconds(1), "fingerprint of another body");
         JobRequest next = job("a blue square", null);
 
         try (KafkaProducer<String, byte[]> producer = WorkerKafka.producer(brokers, Map.of())) {
@@ -105,6 +105,6 @@ class RepeatAfterTakeOverIntegrationTests {
 
     private static JobRequest job(String prompt, Instant deadline) {
         return new JobRequest(UUID.randomUUID().toString(), prompt, "", 8, 8, 4, 7.5, 1, "simulated", null,
-                Instant.now(), deadline, null);
+                Instant.now(), deadline, "fingerprint of " + prompt);
     }
 }

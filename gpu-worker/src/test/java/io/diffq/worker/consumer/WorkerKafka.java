@@ -102,6 +102,17 @@ final class WorkerKafka {
         }
     }
 
+    /** The end offsets of a topic's partitions, summed: how many records it holds (from offset 0). */
+    static long endOffsets(String brokers, String topic) throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, brokers))) {
+            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+            admin.describeTopics(List.of(topic)).allTopicNames().get(10, TimeUnit.SECONDS).get(topic).partitions()
+                    .forEach(p -> latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
+            return admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS).values().stream()
+                    .mapToLong(ListOffsetsResult.ListOffsetsResultInfo::offset).sum();
+        }
+    }
+
     /** How many job records the workers' share group has finished, over all partitions. */
     static long finishedJobs(String brokers) throws Exception {
         return finished(brokers).values().stream().mapToLong(Long::longValue).sum();
