@@ -44,8 +44,11 @@ final class JobLoop implements Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(JobLoop.class);
 
-    /** The lock assumed until the consumer has learned the broker's (the broker's default). */
-    static final Duration DEFAULT_LOCK = Duration.ofSeconds(30);
+    /**
+     * The lock assumed while the consumer does not know the broker's: the shortest a broker allows by default
+     * ({@code group.share.min.record.lock.duration.ms}), so the lease never outlives the real lock.
+     */
+    static final Duration DEFAULT_LOCK = Duration.ofSeconds(15);
 
     /**
      * One delivery of a job, admitted to run.
