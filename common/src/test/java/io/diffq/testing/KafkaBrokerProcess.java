@@ -200,9 +200,12 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             p.put("group.consumer.min.session.timeout.ms", "6000");
             p.put("group.consumer.heartbeat.interval.ms", "1000");
             p.put("group.consumer.min.heartbeat.interval.ms", "1000");
-            // The same for the workers' share group: a killed worker's partitions go to the others after 6 s, and
-            // the jobs it held come back after a 15 s lock instead of 30 s.
-            p.put("group.share.session.timeout.ms", "6000");
+            // The workers' share group: the jobs a killed or paused worker held come back after a 15 s lock (the
+            // broker's shortest) instead of 30 s. Its session outlasts the lock, as the broker's defaults do (45 s
+            // against 30 s): a member whose session ends first has its records released uncounted (Kafka 4.3
+            // gives them back with the same delivery count), so its job would run again as the same attempt, and
+            // while the worker's lease, which counts the lock, still holds.
+            p.put("group.share.session.timeout.ms", "20000");
             p.put("group.share.min.session.timeout.ms", "6000");
             p.put("group.share.heartbeat.interval.ms", "1000");
             p.put("group.share.min.heartbeat.interval.ms", "1000");
