@@ -229,7 +229,9 @@ final class JobLoop implements Runnable {
             inHand.put(key, held);
             int delivery = r.deliveryCount().map(Short::intValue).orElse(1);
             log.debug("{}: acquired {} (delivery {})", name, at(r), delivery);
-            if (stopping) {
+            boolean last = delivery >= deliveryLimit;
+            // The last delivery is never released: the broker would archive the job with no state written.
+            if (stopping && !last) {
                 handBack(r, delivery, held);
                 continue;
             }
@@ -237,16 +239,21 @@ final class JobLoop implements Runnable {
             try {
                 admitted = admission.admit(r, delivery);
             } catch (RuntimeException e) {
-                log.warn("{}: could not admit {}: {}; released, it comes again", name, at(r), e.toString());
-                held.decided = AcknowledgeType.RELEASE;
-                continue;
+                if (!last) {
+                    log.warn("{}: could not admit {}: {}; released, it comes again", name, at(r), e.toString());
+                    held.decided = AcknowledgeType.RELEASE;
+                    continue;
+                }
+                log.warn("{}: could not admit {} ({}), its last delivery: it runs as attempt {}", name, at(r),
+                        e.toString(), delivery);
+                admitted = Admitted.run(delivery);
             }
             if (admitted.skip() != null) {
                 log.info("{}: {} finished without running: {}", name, at(r), admitted.skip());
                 held.decided = AcknowledgeType.ACCEPT;
                 continue;
             }
-            forming.add(new Job(r, admitted.attempt(), held.lease, delivery >= deliveryLimit));
+            forming.add(new Job(r, admitted.attempt(), held.lease, last));
         }
         for (List<Job> batch : forming.batches()) {
             CompletableFuture<List<Outcome>> outcomes = CompletableFuture.supplyAsync(

@@ -140,6 +140,16 @@ class JobLoopTests {
     }
 
     @Test
+    void aRecordInItsLastDeliveryRunsEvenWhenItCannotBeAdmitted() {
+        start(job -> JobLoop.Outcome.written(CompletableFuture.completedFuture(null)), 1);
+        consumer.offer(FakeShareConsumer.record(0, "bad-but-last", 8));
+
+        awaitAcks(0, ACCEPT);
+        assertThat(delivered).extracting(jobs -> jobs.get(0).attempt() + "/" + jobs.get(0).lastDelivery())
+                .containsExactly("8/true");
+    }
+
+    @Test
     void aJobThatMayRunAgainOrWhoseWritesFailedIsReleased() {
         start(job -> job.record().key().equals("again") ? JobLoop.Outcome.runAgain("flaky")
                 : JobLoop.Outcome.written(CompletableFuture.failedFuture(new IllegalStateException("broker gone"))),
