@@ -49,6 +49,8 @@ final class JobLoop implements Runnable {
      * ({@code group.share.min.record.lock.duration.ms}), so the lease never outlives the real lock.
      */
     static final Duration DEFAULT_LOCK = Duration.ofSeconds(15);
+    /** The pause after polls that come back empty without waiting (the broker is away). */
+    static final Duration AWAY_PAUSE = Duration.ofMillis(100);
 
     /**
      * One delivery of a job, admitted to run.
@@ -160,6 +162,8 @@ final class JobLoop implements Runnable {
     private final ExecutorService device;
     private final Map<Acquired, InHand> inHand = new HashMap<>();
     private volatile boolean stopping;
+    /** Polls in a row that came back empty at once. */
+    private int idleWithoutWaiting;
 
     /**
      * @param deliveryLimit the share group's {@code share.delivery.count.limit}: the last delivery the broker
@@ -205,6 +209,14 @@ final class JobLoop implements Runnable {
                 acknowledge(records);
                 if (stopping && records.isEmpty()) {
                     break;
+                }
+                idleWithoutWaiting = records.isEmpty() && inHand.isEmpty()
+                        && nanoClock.getAsLong() - polledAt < timing.pollTimeout().toNanos() / 10
+                        ? idleWithoutWaiting + 1 : 0;
+                if (idleWithoutWaiting >= 3) {
+                    // The consumer answers at once with nothing while it cannot reach the group's coordinator (a
+                    // share consumer's poll does not wait then): without a pause the loop would spin on a core.
+                    pause(AWAY_PAUSE);
                 }
             }
         } finally {
@@ -365,8 +377,12 @@ final class JobLoop implements Runnable {
     }
 
     private void pause() {
+        pause(timing.backOff());
+    }
+
+    private void pause(Duration pause) {
         try {
-            Thread.sleep(timing.backOff().toMillis());
+            Thread.sleep(pause.toMillis());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             stopping = true;

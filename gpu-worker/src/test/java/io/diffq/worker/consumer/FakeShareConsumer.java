@@ -50,6 +50,9 @@ final class FakeShareConsumer extends MockShareConsumer<String, byte[]> {
     private AcknowledgementCommitCallback callback;
     private volatile boolean refuse;
     volatile boolean closed;
+    /** Whether polls come back at once, as a share consumer's do while the broker is away. */
+    volatile boolean away;
+    final java.util.concurrent.atomic.AtomicInteger polls = new java.util.concurrent.atomic.AtomicInteger();
 
     FakeShareConsumer(int lockMs) {
         this.lockMs = lockMs;
@@ -98,6 +101,11 @@ final class FakeShareConsumer extends MockShareConsumer<String, byte[]> {
             }
         }
         answerAcknowledgements();
+        polls.incrementAndGet();
+        if (away) {
+            lastPoll = List.of();
+            return ConsumerRecords.empty();
+        }
         List<ConsumerRecord<String, byte[]>> out = new ArrayList<>(acquired.values());
         try {
             ConsumerRecord<String, byte[]> next = offered.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);

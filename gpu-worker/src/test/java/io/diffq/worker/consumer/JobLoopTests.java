@@ -139,6 +139,16 @@ class JobLoopTests {
         assertThat(delivered).extracting(jobs -> jobs.get(0).record().key()).containsExactly("a");
     }
 
+    /** Found running: a worker whose broker was gone spun two cores at 60 % each, polling without pause. */
+    @Test
+    void pollsThatComeBackAtOnceWithNothingArePaced() throws InterruptedException {
+        consumer.away = true;
+        start(job -> JobLoop.Outcome.written(CompletableFuture.completedFuture(null)), 1);
+        Thread.sleep(1_000);
+        // Three quick polls, then at most one per AWAY_PAUSE (100 ms): about a dozen a second, not millions.
+        assertThat(consumer.polls.get()).isBetween(3, 40);
+    }
+
     @Test
     void aRecordInItsLastDeliveryRunsEvenWhenItCannotBeAdmitted() {
         start(job -> JobLoop.Outcome.written(CompletableFuture.completedFuture(null)), 1);
