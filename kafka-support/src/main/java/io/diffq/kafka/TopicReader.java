@@ -112,6 +112,16 @@ public final class TopicReader {
     }
 
     /**
+     * Waits, at most {@code timeout}, until {@code condition} holds, testing it again each time the reader has
+     * handed records to its sink.
+     *
+     * @return whether it holds
+     */
+    public boolean await(BooleanSupplier condition, Duration timeout) {
+        return awaitProgress(condition, deadline(timeout));
+    }
+
+    /**
      * Waits until the reader has read up to the current end of the partitions that hold {@code key} in each
      * topic, or until {@code found} holds, or at most {@code timeout}.
      *

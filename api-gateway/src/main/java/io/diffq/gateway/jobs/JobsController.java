@@ -136,9 +136,9 @@ class JobsController {
             throw e;
         }
         if (idempotencyKey != null) {
-            Optional<JobStatus> earlier = view.find(request.id());
+            Optional<JobStatus> earlier = view.findWithRequest(request.id());
             if (earlier.isPresent()) {
-                return replay(earlier.get(), request);
+                return replay(earlier.get().request(), request);
             }
         }
         try {
@@ -162,13 +162,6 @@ class JobsController {
     }
 
     /** The same key again: the same job if the same request, a conflict if not. */
-    private Submitted replay(JobStatus earlier, JobRequest retry) {
-        if (earlier.request() == null) {
-            throw new IdempotencyConflictException(earlier.id());
-        }
-        return replay(earlier.request(), retry);
-    }
-
     private Submitted replay(JobRequest first, JobRequest retry) {
         if (!Objects.equals(first.fingerprint(), retry.fingerprint())) {
             throw new IdempotencyConflictException(first.id());

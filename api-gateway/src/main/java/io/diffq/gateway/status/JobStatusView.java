@@ -276,6 +276,26 @@ public class JobStatusView implements SmartLifecycle {
     }
 
     /**
+     * As {@link #find}, with the job's request, for a retry with an {@code Idempotency-Key} that must compare
+     * its body with the job's. A view still replaying after a start reads the topics in no fixed order, so it
+     * may know a job from its events before its request; the request exists (a job's events follow it), so
+     * this waits up to the read-your-writes timeout for it.
+     *
+     * @throws StatusUnavailableException when the job is known and its request was not read in time
+     */
+    public Optional<JobStatus> findWithRequest(String id) {
+        Optional<JobStatus> found = find(id);
+        if (found.isEmpty() || found.get().request() != null) {
+            return found;
+        }
+        if (!reader.await(() -> jobs.get(id) != null && jobs.get(id).request() != null,
+                properties.readYourWritesTimeout())) {
+            throw new StatusUnavailableException(id);
+        }
+        return Optional.of(jobs.get(id));
+    }
+
+    /**
      * Records a job request read at {@code offset} of its partition of {@code diffq.jobs}, or one this instance
      * just stored there (so that the client's first poll here never misses it). All records of one job id
      * share a partition; when it holds several (concurrent submits with one {@code Idempotency-Key}), the
