@@ -9,6 +9,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * One seed's campaign: the cluster, the seeded clients and nemesis for the load's duration, healing, quiescence,
@@ -60,9 +62,9 @@ final class Campaign {
         long deadline = System.currentTimeMillis() + bound.toMillis();
         List<String> accepted = history.ops().stream().filter(Op::accepted).map(Op::jobId).distinct().toList();
         while (System.currentTimeMillis() < deadline) {
-            Map<String, List<JobEvent>> events = topics.events();
-            long open = accepted.stream().filter(id -> events.getOrDefault(id, List.of()).stream()
-                    .noneMatch(e -> e.state().isTerminal())).count();
+            Set<String> ended = topics.events().stream().map(TopicContents.Keyed::event)
+                    .filter(e -> e.state().isTerminal()).map(JobEvent::jobId).collect(Collectors.toSet());
+            long open = accepted.stream().filter(id -> !ended.contains(id)).count();
             if (open == 0) {
                 break;
             }

@@ -43,6 +43,9 @@ record CampaignReport(long seed, long durationSeconds, int operations, int accep
         json.put("deadLettered", topics.deadLettered().size());
         json.put("ranAgainAfterTerminal", topics.events().values().stream()
                 .filter(es -> es.stream().filter(e -> e.state().isTerminal()).count() > 1).count());
+        json.put("lateWrites", topics.lateWrites().size());
+        json.put("lateWriteExamples", topics.lateWrites().stream().limit(20).map(e -> e.jobId() + ": " + e.state()
+                + "/attempt " + e.attempt() + " by " + e.worker() + " at " + e.at()).toList());
         json.put("canceledQueuedStartedThenStopped",
                 CancelCheck.startedAfterCancel(new CheckInput(ops, topics, ChaosCluster.MAX_ATTEMPTS)));
         Map<String, Object> f = new LinkedHashMap<>();

@@ -11,7 +11,7 @@ final class ChaosChecker {
 
     private static final List<Check> CHECKS = List.of(new TerminalStateCheck(), new CancelCheck(),
             new IdempotencyCheck(), new AttemptsCheck(), new ImageCheck(), new AnswerCheck(),
-            new TransitionOrderCheck());
+            new TransitionOrderCheck(), new CompactionCheck());
 
     private ChaosChecker() {
     }

@@ -1,12 +1,10 @@
 package io.diffq.chaos;
 
-import io.diffq.common.job.JobEvent;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Topics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -30,15 +28,15 @@ final class TopicReader {
         this.bootstrap = bootstrap;
     }
 
-    /** Every job's events, in partition order. */
-    Map<String, List<JobEvent>> events() {
-        Map<String, List<JobEvent>> events = new LinkedHashMap<>();
-        read(Topics.JOB_EVENTS, r -> events.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(codec.readEvent(r.value())));
+    /** {@code diffq.job-events} record by record, in partition order. */
+    List<TopicContents.Keyed> events() {
+        List<TopicContents.Keyed> events = new ArrayList<>();
+        read(Topics.JOB_EVENTS, r -> events.add(new TopicContents.Keyed(r.key(), codec.readEvent(r.value()))));
         return events;
     }
 
     TopicContents contents() {
-        Map<String, List<JobEvent>> events = events();
+        List<TopicContents.Keyed> events = events();
         Set<String> dlt = new TreeSet<>();
         read(Topics.JOBS_DLT, r -> dlt.add(r.key()));
         Map<String, List<String>> results = new HashMap<>();
@@ -46,7 +44,7 @@ final class TopicReader {
         Map<String, String> prompts = new HashMap<>();
         // All records of one id share a partition, read in order: the first one seen is the job.
         read(Topics.JOBS, r -> prompts.putIfAbsent(r.key(), codec.readRequest(r.value()).prompt()));
-        return new TopicContents(events, dlt, results, prompts);
+        return TopicContents.of(events, dlt, results, prompts);
     }
 
     private void read(String topic, Consumer<ConsumerRecord<String, byte[]>> handler) {

@@ -10,7 +10,8 @@ import java.util.stream.Collectors;
 
 /**
  * States per job follow the transition table in the order they were seen: on {@code diffq.job-events} (after a
- * terminal event only a redelivery's higher attempt may write again, and its events follow the table), and on each
+ * terminal event only a redelivery's higher attempt may write again, and its events follow the table; an older
+ * attempt's late write is not part of that order, see {@link TopicContents#lateWrites()}), and on each
  * gateway for every two answers that real time orders (the first answered before the second was sent), the second a
  * state the table reaches from the first.
  */
@@ -34,7 +35,7 @@ final class TransitionOrderCheck implements Check {
                 // At least once: a worker lost after the terminal event left but before its commit runs the job
                 // again, under a higher attempt, whose own events then follow the table as a redelivered run's.
                 if (e.attempt() <= attempt) {
-                    // An older attempt than the last one (a worker paused past its lock), or the same attempt again.
+                    // The same attempt again after its own terminal event (an older one is a late write).
                     out.add(new Violation(Violation.TRANSITION_ORDER, id, "diffq.job-events: " + describe(e)
                             + " after the terminal " + describe(last)));
                     return;

@@ -17,4 +17,5 @@ record Violation(String invariant, String jobId, String evidence) {
     static final String SERVER_ERROR = "server-error";
     static final String HUNG_REQUEST = "hung-request";
     static final String TRANSITION_ORDER = "transition-order";
+    static final String COMPACTION = "compaction";
 }

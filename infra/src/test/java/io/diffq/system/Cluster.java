@@ -114,7 +114,10 @@ final class Cluster implements AutoCloseable {
     Map<String, List<JobEvent>> events() {
         Map<String, List<JobEvent>> events = new LinkedHashMap<>();
         readAll(Topics.JOB_EVENTS,
-                r -> events.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(codec.readEvent(r.value())));
+                r -> {
+                    JobEvent e = codec.readEvent(r.value());
+                    events.computeIfAbsent(e.jobId(), k -> new ArrayList<>()).add(e);
+                });
         return events;
     }
 

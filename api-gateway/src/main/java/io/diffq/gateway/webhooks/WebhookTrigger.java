@@ -10,6 +10,7 @@ import io.diffq.gateway.status.JobStatusView;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -58,6 +59,14 @@ class WebhookTrigger implements SmartLifecycle {
     private final Clock clock;
     private final JobCodec codec = new JobCodec();
     private final DeliveryCodec deliveries = new DeliveryCodec();
+
+    /** The newest attempt seen per job, of the jobs seen last (the trigger's thread only). */
+    private final Map<String, Integer> newestAttempts = new LinkedHashMap<>(1024, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Integer> eldest) {
+            return size() > 100_000;
+        }
+    };
 
     private volatile boolean running;
     private volatile KafkaConsumer<String, byte[]> consumer;
@@ -154,6 +163,9 @@ class WebhookTrigger implements SmartLifecycle {
         if (kind.isEmpty() || event.at().isBefore(clock.instant().minus(properties.horizon()))) {
             return Optional.empty();
         }
+        if (isLateWrite(event)) {
+            return Optional.empty();
+        }
         JobRequest request = view.find(event.jobId()).map(JobStatus::request).orElse(null);
         if (request == null || request.webhook() == null || !request.webhook().wants(kind.get().eventName())) {
             return Optional.empty();
@@ -167,6 +179,18 @@ class WebhookTrigger implements SmartLifecycle {
         String id = "msg_" + event.jobId().replace("-", "") + "_" + r.partition() + "_" + r.offset();
         return Optional.of(new Delivery(id, event.jobId(), request.webhook().url(), kind.get().type(),
                 JSON.writeValueAsString(payload), 1, clock.instant(), clock.instant()));
+    }
+
+    /**
+     * Whether the event is a late write of an older attempt than one already seen here or in the status view: a
+     * worker that lost the job (paused past its lock) and whose write was already in its producer. Every reader
+     * refuses it, so no webhook announces it.
+     */
+    private boolean isLateWrite(JobEvent event) {
+        int newest = Math.max(newestAttempts.getOrDefault(event.jobId(), 0),
+                view.find(event.jobId()).map(JobStatus::attempt).orElse(0));
+        newestAttempts.put(event.jobId(), Math.max(newest, event.attempt()));
+        return event.attempt() < newest;
     }
 
     private KafkaConsumer<String, byte[]> newConsumer() {

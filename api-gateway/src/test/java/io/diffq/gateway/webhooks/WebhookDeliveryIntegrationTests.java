@@ -137,6 +137,29 @@ class WebhookDeliveryIntegrationTests {
         }
     }
 
+    /**
+     * A worker paused past its lock lost the job to attempt 2, which finished it; the paused worker's progress
+     * event, already in its producer, lands after that (fault campaign, seed 2). Readers refuse it, and so does
+     * the trigger: no webhook announces it.
+     */
+    @Test
+    void aLateWriteOfAnAttemptThatLostTheJobAnnouncesNothing() {
+        String id = submit(receiver.url("/ok"), "[\"start\",\"progress\",\"completed\"]");
+        Instant first = Instant.now();
+        worker.event(JobEvent.running(id, 1, first, "paused", "simulated", new Progress(0, 2), first));
+        Instant second = first.plusSeconds(20);
+        worker.event(JobEvent.running(id, 2, second, "stand-in", "simulated", new Progress(0, 2), second));
+        worker.event(JobEvent.succeeded(id, 2, second, "stand-in", "simulated", new Progress(2, 2), 7,
+                new ResultRef(0, 0, "image/png", 3), second.plusSeconds(1)));
+        worker.event(JobEvent.running(id, 1, first, "paused", "simulated", new Progress(1, 2), first.plusSeconds(1)));
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> ofJob(id).size() >= 3);
+        await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5)).until(() -> ofJob(id).size() == 3);
+        assertThat(ofJob(id)).extracting(r -> JSON.readTree(r.body()).get("type").asString())
+                .containsExactlyInAnyOrder("job.started", "job.started", "job.completed");
+        assertThat(gateway.api().get("/v1/jobs/" + id).json().get("attempt").asInt()).isEqualTo(2);
+    }
+
     @Test
     void aJobAskingOnlyForCompletionHearsNothingOfItsStartOrProgress() {
         String id = submit(receiver.url("/ok"), null);

@@ -4,8 +4,8 @@ import io.diffq.common.job.JobControl;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.json.MalformedRecordException;
 import io.diffq.common.kafka.Topics;
+import io.diffq.kafka.JobKeys;
 import io.diffq.kafka.TopicReader;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -14,7 +14,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
@@ -109,7 +108,7 @@ class JobControls implements SmartLifecycle {
 
     /** The partition of {@code diffq.job-controls} ({@code partitions} of them) that holds a job's controls. */
     static int partitionOf(String jobId, int partitions) {
-        return Utils.toPositive(Utils.murmur2(jobId.getBytes(StandardCharsets.UTF_8))) % partitions;
+        return JobKeys.partition(jobId, partitions);
     }
 
     /**

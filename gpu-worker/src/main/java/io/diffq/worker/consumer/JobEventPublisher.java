@@ -6,6 +6,7 @@ import io.diffq.common.job.ResultRef;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Headers;
 import io.diffq.common.kafka.Topics;
+import io.diffq.kafka.JobKeys;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -31,9 +32,13 @@ class JobEventPublisher {
     /**
      * Writes the event; the future completes once the broker has it. Events of one job keep their order (one
      * partition per job id, an idempotent producer), so nothing waits for one event before sending the next.
+     * Each attempt's events have their own key ({@link JobKeys#event}), so compaction keeps every attempt's last
+     * one.
      */
     CompletableFuture<Void> publish(JobEvent event) {
-        return acked(kafka.send(Topics.JOB_EVENTS, event.jobId(), codec.writeEvent(event)));
+        int partition = JobKeys.partition(event.jobId(), kafka.partitionsFor(Topics.JOB_EVENTS).size());
+        return acked(kafka.send(new ProducerRecord<>(Topics.JOB_EVENTS, partition,
+                JobKeys.event(event.jobId(), event.attempt()), codec.writeEvent(event))));
     }
 
     /** Writes the image; the future gives where it lies once the broker has it. */

@@ -4,8 +4,8 @@ import io.diffq.common.job.JobEvent;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.json.MalformedRecordException;
 import io.diffq.common.kafka.Topics;
+import io.diffq.kafka.JobKeys;
 import io.diffq.kafka.NoGroupConsumerConfig;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +18,6 @@ import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
@@ -59,8 +58,7 @@ class JobHistory implements AutoCloseable {
         long deadline = System.nanoTime() + LIMIT.toNanos();
         try {
             List<PartitionInfo> partitions = consumer.partitionsFor(Topics.JOB_EVENTS, LIMIT);
-            TopicPartition tp = new TopicPartition(Topics.JOB_EVENTS,
-                    Utils.toPositive(Utils.murmur2(jobId.getBytes(StandardCharsets.UTF_8))) % partitions.size());
+            TopicPartition tp = new TopicPartition(Topics.JOB_EVENTS, JobKeys.partition(jobId, partitions.size()));
             consumer.assign(List.of(tp));
             OffsetAndTimestamp first = consumer.offsetsForTimes(Map.of(tp, Math.max(0, since)), LIMIT).get(tp);
             if (first == null) {
@@ -75,7 +73,7 @@ class JobHistory implements AutoCloseable {
                             + " within " + LIMIT);
                 }
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(POLL)) {
-                    if (r.offset() < end && jobId.equals(r.key()) && r.value() != null && terminal.isEmpty()) {
+                    if (r.offset() < end && r.key() != null && jobId.equals(JobKeys.jobId(r.key())) && r.value() != null && terminal.isEmpty()) {
                         terminal = terminalOf(r);
                     }
                 }

@@ -9,6 +9,7 @@ import io.diffq.common.job.JobState;
 import io.diffq.common.job.JobStatus;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Topics;
+import io.diffq.kafka.JobKeys;
 import io.diffq.testing.KafkaBrokerExtension;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
@@ -127,7 +128,7 @@ class BatchingIntegrationTests {
             consumer.subscribe(List.of(Topics.JOB_EVENTS));
             await().atMost(Duration.ofSeconds(90)).until(() -> {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    events.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(codec.readEvent(r.value()));
+                    events.computeIfAbsent(JobKeys.jobId(r.key()), k -> new ArrayList<>()).add(codec.readEvent(r.value()));
                 }
                 return jobs.stream().allMatch(j -> events.containsKey(j.id()) && events.get(j.id()).stream()
                         .anyMatch(e -> e.state().isTerminal()));
@@ -136,7 +137,7 @@ class BatchingIntegrationTests {
             long until = System.nanoTime() + Duration.ofSeconds(1).toNanos();
             while (System.nanoTime() < until) {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    events.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(codec.readEvent(r.value()));
+                    events.computeIfAbsent(JobKeys.jobId(r.key()), k -> new ArrayList<>()).add(codec.readEvent(r.value()));
                 }
             }
         }

@@ -11,6 +11,7 @@ import io.diffq.common.job.JobStatus;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Headers;
 import io.diffq.common.kafka.Topics;
+import io.diffq.kafka.JobKeys;
 import io.diffq.testing.KafkaBrokerExtension;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
@@ -85,7 +86,10 @@ class JobProcessingIntegrationTests {
             consumer.subscribe(List.of(Topics.JOB_EVENTS));
             await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    events.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(codec.readEvent(r.value()));
+                    JobEvent e = codec.readEvent(r.value());
+                    // Each attempt under its own key, so that compaction keeps every attempt's last event.
+                    assertThat(r.key()).isEqualTo(JobKeys.event(e.jobId(), e.attempt()));
+                    events.computeIfAbsent(e.jobId(), k -> new ArrayList<>()).add(e);
                 }
                 // Records are accepted after their terminal events: once all seven are, every event is written.
                 assertThat(events).hasSize(5);

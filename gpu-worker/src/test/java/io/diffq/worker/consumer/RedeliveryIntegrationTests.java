@@ -11,6 +11,7 @@ import io.diffq.common.job.Progress;
 import io.diffq.common.job.ResultRef;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Topics;
+import io.diffq.kafka.JobKeys;
 import io.diffq.testing.KafkaBrokerExtension;
 import io.diffq.worker.WorkerApplication;
 import java.time.Duration;
@@ -131,7 +132,7 @@ class RedeliveryIntegrationTests {
             consumer.subscribe(List.of(Topics.JOB_EVENTS));
             await().atMost(Duration.ofSeconds(20)).until(() -> {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (r.key().equals(job.id())) {
+                    if (JobKeys.jobId(r.key()).equals(job.id())) {
                         events.add(codec.readEvent(r.value()));
                     }
                 }

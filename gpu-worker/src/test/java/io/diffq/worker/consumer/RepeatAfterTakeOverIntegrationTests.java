@@ -8,6 +8,7 @@ import io.diffq.common.job.JobRequest;
 import io.diffq.common.job.JobState;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Topics;
+import io.diffq.kafka.JobKeys;
 import io.diffq.testing.KafkaBrokerExtension;
 import io.diffq.worker.WorkerApplication;
 import java.time.Duration;
@@ -69,11 +70,11 @@ class RepeatAfterTakeOverIntegrationTests {
             consumer.subscribe(List.of(Topics.JOB_EVENTS));
             await().atMost(Duration.ofSeconds(20)).until(() -> {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    (r.key().equals(first.id()) ? firstEvents : nextEvents).add(codec.readEvent(r.value()));
+                    (JobKeys.jobId(r.key()).equals(first.id()) ? firstEvents : nextEvents).add(codec.readEvent(r.value()));
                 }
                 return nextEvents.stream().anyMatch(e -> e.state().isTerminal());
             });
-            consumer.poll(Duration.ofMillis(500)).forEach(r -> (r.key().equals(first.id()) ? firstEvents
+            consumer.poll(Duration.ofMillis(500)).forEach(r -> (JobKeys.jobId(r.key()).equals(first.id()) ? firstEvents
                     : nextEvents).add(codec.readEvent(r.value())));
         }
         assertThat(nextEvents).filteredOn(e -> e.state().isTerminal()).extracting(JobEvent::state)
