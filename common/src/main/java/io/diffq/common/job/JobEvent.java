@@ -56,7 +56,17 @@ public record JobEvent(
     /** The job was canceled, before or while it ran. */
     public static JobEvent canceled(String jobId, int attempt, Instant startedAt, String worker, String model,
             Instant at) {
-        return new JobEvent(jobId, JobState.CANCELED, attempt, at, startedAt, worker, model, null, null, null, null);
+        return canceled(jobId, attempt, startedAt, worker, model, null, at);
+    }
+
+    /**
+     * Canceled after {@code progress} (or {@code null}: before its first step); the event keeps how far the job
+     * had come, which compaction would otherwise take with the events before it.
+     */
+    public static JobEvent canceled(String jobId, int attempt, Instant startedAt, String worker, String model,
+            Progress progress, Instant at) {
+        return new JobEvent(jobId, JobState.CANCELED, attempt, at, startedAt, worker, model, progress, null, null,
+                null);
     }
 
     /** No worker started the job before its deadline. */

@@ -50,9 +50,10 @@ final class AttemptEvents {
         return JobEvent.failed(jobId, attempt, startedAt, worker, model, progress, inferenceMillis, failure, at);
     }
 
-    JobEvent canceled(Instant at) {
+    /** Canceled after {@code progress}, or before any step ({@code null}). */
+    JobEvent canceled(Progress progress, Instant at) {
         move(JobState.CANCELED);
-        return JobEvent.canceled(jobId, attempt, startedAt, worker, model, at);
+        return JobEvent.canceled(jobId, attempt, startedAt, worker, model, progress, at);
     }
 
     /** Its deadline passed while it was queued: never started. */

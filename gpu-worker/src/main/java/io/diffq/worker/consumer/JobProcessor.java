@@ -313,7 +313,7 @@ class JobProcessor {
         private JobEvent terminalEvent(JobState terminal) {
             return switch (terminal) {
                 case EXPIRED -> events.expired(endedAt);
-                case CANCELED -> events.canceled(endedAt);
+                case CANCELED -> events.canceled(last, endedAt);
                 case FAILED -> events.failed(last, model == null ? null : (System.nanoTime() - t0) / 1_000_000,
                         failure, endedAt);
                 default -> throw new IllegalStateException("not a terminal state without an image: " + terminal);

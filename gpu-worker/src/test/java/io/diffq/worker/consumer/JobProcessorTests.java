@@ -103,6 +103,7 @@ class JobProcessorTests {
         JobRequest request = job("canceled", null);
         canceled.add(request.id());
         assertThat(publisher.statesAfter(one(request, 1, false))).containsExactly("CANCELED/1");
+        assertThat(publisher.events.get(0).progress()).as("never started: no progress").isNull();
     }
 
     @Test
@@ -118,6 +119,8 @@ class JobProcessorTests {
             }
         };
         assertThat(publisher.statesAfter(one(request, 1, false))).containsExactly("RUNNING/1", "CANCELED/1");
+        // How far it had come rides on the CANCELED event, which compaction keeps when it drops the RUNNING ones.
+        assertThat(publisher.events.get(1).progress()).isEqualTo(new Progress(1, 4));
     }
 
     @Test
