@@ -25,7 +25,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *                         waiting together with the same model, size, steps, scheduler and guidance scale share
  *                         a batch, and none waits for more to arrive. 1 (the default) draws every job alone: on
  *                         libtorch's CPU kernels a job's pixels can differ by one level in a few places with the
- *                         batch it ran in (README, "Batching")
+ *                         batch it ran in (docs/models.md, "Batching")
  * @param repeatWindow     a job record repeats an earlier record of its job id (concurrent submits with one
  *                         {@code Idempotency-Key}) when written at most this long after it; a repeat neither runs
  *                         nor writes a state. Concurrent submits store their records seconds apart at most (the

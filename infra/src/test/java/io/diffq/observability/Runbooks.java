@@ -1,14 +1,14 @@
 package io.diffq.observability;
 
+import io.diffq.docs.Markdown;
+import io.diffq.docs.Markdown.Heading;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
@@ -30,21 +30,12 @@ final class Runbooks {
     private static final String SECTION = "Runbooks";
     /** A link to docs/operations.md in some repository (the host is the user's), with a fragment. */
     private static final Pattern LINK = Pattern.compile("(https://\\S+/docs/operations\\.md)#([^#\\s]+)");
-    private static final Pattern ATX_HEADING = Pattern.compile("^(#{1,6})[ \\t]+(.*?)(?:[ \\t]+#+)?[ \\t]*$");
-    private static final Pattern FENCE = Pattern.compile("^ {0,3}(```|~~~)");
-    private static final Pattern INLINE_LINK = Pattern.compile("\\[([^\\]]*)]\\([^)]*\\)");
-    /** What GitHub keeps of a heading's text in its anchor: letters, digits, connectors such as {@code _}, spaces, {@code -}. */
-    private static final Pattern NOT_IN_ANCHOR = Pattern.compile("[^\\p{L}\\p{M}\\p{N}\\p{Pc} -]");
 
     private Runbooks() {
     }
 
     /** An alert rule and its {@code runbook_url} annotation (null when it has none). */
     record Alert(String name, String runbookUrl) {
-    }
-
-    /** A Markdown heading: its level (1 for {@code #}), its text as written, and the anchor GitHub gives it. */
-    record Heading(int level, String text, String anchor) {
     }
 
     static String read(Path file) {
@@ -71,34 +62,14 @@ final class Runbooks {
         return alerts;
     }
 
-    /** The ATX headings of a Markdown text, outside fenced code, with GitHub's anchors (repeats get -1, -2, …). */
+    /** The headings of a Markdown text with GitHub's anchors: {@link Markdown#headings}. */
     static List<Heading> headings(String markdown) {
-        List<Heading> headings = new ArrayList<>();
-        Map<String, Integer> seen = new HashMap<>();
-        boolean fenced = false;
-        for (String line : markdown.split("\n", -1)) {
-            if (FENCE.matcher(line).find()) {
-                fenced = !fenced;
-                continue;
-            }
-            Matcher m = ATX_HEADING.matcher(line);
-            if (fenced || !m.matches()) {
-                continue;
-            }
-            String slug = slug(m.group(2));
-            int n = seen.merge(slug, 1, Integer::sum);
-            headings.add(new Heading(m.group(1).length(), m.group(2), n == 1 ? slug : slug + "-" + (n - 1)));
-        }
-        return headings;
+        return Markdown.headings(markdown);
     }
 
-    /**
-     * The anchor GitHub derives from a heading's text: the rendered text (link targets and code marks
-     * dropped) in lower case, without punctuation other than {@code -} and {@code _}, each space a {@code -}.
-     */
+    /** The anchor GitHub derives from a heading's text: {@link Markdown#slug}. */
     static String slug(String headingText) {
-        String text = INLINE_LINK.matcher(headingText).replaceAll("$1");
-        return NOT_IN_ANCHOR.matcher(text.toLowerCase(Locale.ROOT)).replaceAll("").replace(' ', '-');
+        return Markdown.slug(headingText);
     }
 
     /** The runbooks: the {@code ###} headings of the {@code ## Runbooks} section. */

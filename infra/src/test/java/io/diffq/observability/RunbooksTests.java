@@ -2,8 +2,8 @@ package io.diffq.observability;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.diffq.docs.Markdown.Heading;
 import io.diffq.observability.Runbooks.Alert;
-import io.diffq.observability.Runbooks.Heading;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Matcher;

@@ -21,7 +21,7 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * The benchmark command (not a test): the queue's own overhead, measured through real processes (a KRaft
  * broker, one gateway, workers of the simulated model) on loopback. It runs named scenarios and writes one
- * JSON file; see README "Benchmark". Run it with {@code infra/bench/bench.sh}.
+ * JSON file; see docs/benchmarks.md. Run it with {@code infra/bench/bench.sh}.
  *
  * <pre>infra/bench/bench.sh [--quick] [--scenarios idle,drain,batch,submit,scale,hol,abuse] [--out bench-results.json]</pre>
  */

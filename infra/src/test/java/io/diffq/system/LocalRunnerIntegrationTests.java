@@ -114,7 +114,7 @@ class LocalRunnerIntegrationTests {
                 String json = "{\"prompt\":\"two of three " + i + "\",\"model\":\"simulated\",\"width\":16,"
                         + "\"height\":16}";
                 // Until the controller notices the dead broker (about 9 s), a job for one of its partitions is
-                // refused with 503 and Retry-After, and a client retries, as README says.
+                // refused with 503 and Retry-After, and a client retries, as docs/architecture.md says.
                 long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
                 java.net.http.HttpResponse<byte[]> r = api.post("/v1/jobs", json);
                 while (r.statusCode() == 503 && System.nanoTime() < deadline) {

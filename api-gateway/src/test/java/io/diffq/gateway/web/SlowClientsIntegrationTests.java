@@ -36,8 +36,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * <p>A slow client here opens {@link #SLOW} connections, more than the cap of the mutation this test is meant to
  * catch ({@code server.tomcat.max-connections=500}) and few enough for any CI machine's file limit (each
  * connection is two descriptors in this JVM, client and server side). How many the gateway holds, with latency and
- * memory, is measured by {@code infra/bench/bench.sh --scenarios abuse} (8,000: README, "Connection abuse,
- * measured").
+ * memory, is measured by {@code infra/bench/bench.sh --scenarios abuse} (8,000: docs/benchmarks.md,
+ * "Connection abuse, measured").
  */
 @Tag("abuse")
 class SlowClientsIntegrationTests {

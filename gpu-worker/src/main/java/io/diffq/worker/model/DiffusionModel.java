@@ -34,7 +34,7 @@ public interface DiffusionModel extends AutoCloseable {
      * Draws several requests as one batch. They share what {@link GenerationRequest#batchKey()} names (size,
      * steps, scheduler, guidance); each has its own prompts, seed and listener. A listener that throws stops
      * only its own request, at that step, and the others go on. A job's pixels must not depend on which
-     * other jobs share its batch, or the model documents by how much they can (README, "Batching").
+     * other jobs share its batch, or the model documents by how much they can (docs/models.md, "Batching").
      *
      * @return one drawing per request, in the same order
      * @throws ModelException when the model cannot serve the requests, or fails while drawing them (all of them)

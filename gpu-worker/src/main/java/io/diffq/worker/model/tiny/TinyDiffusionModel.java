@@ -37,7 +37,7 @@ import java.util.List;
 public final class TinyDiffusionModel implements DiffusionModel {
 
     public static final String DEFAULT_SCHEDULER = Schedulers.DDIM;
-    /** The guidance scale the tiny model draws best at: its shapes come out cleaner than at 7.5 (README). */
+    /** The guidance scale the tiny model draws best at: its shapes come out cleaner than at 7.5 (docs/models.md). */
     public static final double DEFAULT_GUIDANCE = 5.0;
     /**
      * Square multiples of its {@value TinyUNet#SIZE}-pixel picture up to 1024, 256 by default; every scheduler;
