@@ -2,6 +2,7 @@ package io.diffq.testing;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.StringReader;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -29,6 +30,9 @@ import org.apache.kafka.common.Uuid;
  * stopped, killed and restarted on the same ports and data, which is what fault tests need.
  */
 public final class KafkaBrokerProcess implements AutoCloseable {
+
+    /** diffq's broker settings, relative to the repository's root. */
+    static final String SETTINGS = "infra/kafka/broker.properties";
 
     private final Path dir;
     private final int nodeId;
@@ -179,22 +183,7 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             p.put("inter.broker.listener.name", "PLAINTEXT");
             p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
             p.put("log.dirs", dir.resolve("data").toString());
-            p.put("num.partitions", "1");
-            // As every diffq broker: the services create their topics; a client that runs ahead gets an error.
-            p.put("auto.create.topics.enable", "false");
-            String replicas = String.valueOf(clusterSize);
-            String minInSync = String.valueOf(Math.min(2, clusterSize));
-            p.put("offsets.topic.replication.factor", replicas);
-            p.put("offsets.topic.num.partitions", "4");
-            p.put("transaction.state.log.replication.factor", replicas);
-            p.put("transaction.state.log.min.isr", minInSync);
-            p.put("share.coordinator.state.topic.replication.factor", replicas);
-            p.put("share.coordinator.state.topic.min.isr", minInSync);
-            p.put("min.insync.replicas", minInSync);
-            p.put("default.replication.factor", replicas);
-            p.put("group.initial.rebalance.delay.ms", "0");
-            // As the local runner: a worker's attempt commit is not held for the coordinator's 5 ms batching.
-            p.put("group.coordinator.append.linger.ms", "0");
+            p.putAll(settings(clusterSize));
             // A killed consumer's partitions move after 6 s instead of 45 s, so fault tests stay short.
             p.put("group.consumer.session.timeout.ms", "6000");
             p.put("group.consumer.min.session.timeout.ms", "6000");
@@ -210,8 +199,6 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             p.put("group.share.heartbeat.interval.ms", "1000");
             p.put("group.share.min.heartbeat.interval.ms", "1000");
             p.put("group.share.record.lock.duration.ms", "15000");
-            p.put("message.max.bytes", String.valueOf(17 * 1024 * 1024));
-            p.put("replica.fetch.max.bytes", String.valueOf(17 * 1024 * 1024));
             try (var out = Files.newOutputStream(config())) {
                 p.store(out, "diffq test broker");
             }
@@ -223,6 +210,34 @@ public final class KafkaBrokerProcess implements AutoCloseable {
                     throw new IllegalStateException("formatting " + dir + " failed: " + Files.readString(log));
                 }
             }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * diffq's broker settings for a cluster of {@code size} brokers: {@code infra/kafka/broker.properties}, the
+     * one copy every diffq broker starts with, found from the working directory up (a module's or the
+     * repository's).
+     */
+    public static Properties settings(int size) {
+        Path template = null;
+        for (Path d = Path.of("").toAbsolutePath(); d != null && template == null; d = d.getParent()) {
+            Path candidate = d.resolve(SETTINGS);
+            if (Files.isRegularFile(candidate)) {
+                template = candidate;
+            }
+        }
+        if (template == null) {
+            throw new IllegalStateException(SETTINGS + " not found from " + Path.of("").toAbsolutePath() + " up");
+        }
+        try {
+            String text = Files.readString(template)
+                    .replace("@REPLICAS@", String.valueOf(size))
+                    .replace("@MIN_ISR@", size >= 3 ? "2" : "1");
+            Properties p = new Properties();
+            p.load(new StringReader(text));
+            return p;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -1,0 +1,48 @@
+package io.diffq.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.diffq.observability.Repo;
+import io.diffq.testing.KafkaBrokerProcess;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * diffq's broker settings live in one file, {@code infra/kafka/broker.properties}; what cannot read it (Strimzi's
+ * {@code Kafka} resource, YAML) must say the same.
+ */
+class BrokerSettingsTests {
+
+    @Test
+    void theStrimziClusterRunsWithDiffqsBrokerSettingsForThreeBrokers() throws IOException {
+        JsonNode kafka = Manifests.readAll(Files.readString(Repo.ROOT.resolve("infra/k8s/components/strimzi/kafka.yaml")))
+                .stream().filter(d -> "Kafka".equals(d.path("kind").asString())).findFirst().orElseThrow();
+        Map<String, String> strimzi = new TreeMap<>();
+        kafka.path("spec").path("kafka").path("config").properties()
+                .forEach(e -> strimzi.put(e.getKey(), e.getValue().asString()));
+
+        assertThat(strimzi).isEqualTo(asMap(KafkaBrokerProcess.settings(3)));
+    }
+
+    @Test
+    void oneBrokerKeepsOneCopyOfEverythingAndThreeKeepThreeWithTwoInSync() {
+        Map<String, String> one = asMap(KafkaBrokerProcess.settings(1));
+        Map<String, String> three = asMap(KafkaBrokerProcess.settings(3));
+        assertThat(one).containsEntry("share.coordinator.state.topic.replication.factor", "1")
+                .containsEntry("min.insync.replicas", "1").containsEntry("auto.create.topics.enable", "false");
+        assertThat(three).containsEntry("share.coordinator.state.topic.replication.factor", "3")
+                .containsEntry("share.coordinator.state.topic.min.isr", "2").containsEntry("min.insync.replicas", "2");
+        assertThat(one.values()).noneMatch(v -> v.contains("@"));
+    }
+
+    private static Map<String, String> asMap(Properties p) {
+        Map<String, String> m = new TreeMap<>();
+        p.stringPropertyNames().forEach(k -> m.put(k, p.getProperty(k)));
+        return m;
+    }
+}
