@@ -33,6 +33,10 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *                         it must stay below the gateway's status retention, after which a key makes a new job.
  *                         Every worker keeps the first record of each job id of this window (and ten minutes
  *                         before its start) from {@code diffq.jobs}
+ * @param consumersPerDevice share consumers per device, taking turns ({@code DeviceGate}): a consumer acquires
+ *                         jobs only while the device is free, and with two one job's writes and acknowledgement
+ *                         overlap the next job's acquisition and run instead of standing between them. 1 (the
+ *                         default) until the benchmark has measured 2
  */
 @ConfigurationProperties("diffq.worker")
 public record WorkerProperties(
@@ -44,7 +48,8 @@ public record WorkerProperties(
         @DefaultValue("10m") Duration maxJobDuration,
         @DefaultValue("30s") Duration shutdownGrace,
         @DefaultValue("1") int maxBatch,
-        @DefaultValue("2m") Duration repeatWindow) {
+        @DefaultValue("2m") Duration repeatWindow,
+        @DefaultValue("1") int consumersPerDevice) {
 
     public WorkerProperties {
         if (maxBatch < 1 || maxBatch > 64) {
@@ -53,6 +58,10 @@ public record WorkerProperties(
         if (maxAttempts < 1 || maxAttempts > 6) {
             // The share group delivers a record max-attempts + 4 times at most, and brokers allow 10 by default.
             throw new IllegalArgumentException("diffq.worker.max-attempts must be 1 to 6, not " + maxAttempts);
+        }
+        if (consumersPerDevice < 1 || consumersPerDevice > 4) {
+            throw new IllegalArgumentException("diffq.worker.consumers-per-device must be 1 to 4, not "
+                    + consumersPerDevice);
         }
         if (repeatWindow.compareTo(Duration.ofSeconds(30)) < 0 || repeatWindow.compareTo(Duration.ofHours(1)) > 0) {
             throw new IllegalArgumentException("diffq.worker.repeat-window must be 30s to 1h, not " + repeatWindow);

@@ -75,6 +75,10 @@ public final class Bench {
                 gatewayArgs.addAll(List.of(more.trim().split("\\s+")));
                 report.put("gatewayArgs", gatewayArgs);
             }
+            String workerArgs = System.getenv("BENCH_WORKER_ARGS");
+            if (workerArgs != null && !workerArgs.isBlank()) {
+                report.put("workerArgs", workerArgs.trim());
+            }
             ServiceProcess gateway = cluster.gatewayProcess(port, gatewayArgs.toArray(String[]::new));
             log("broker and gateway up (logs in %s)", dir);
             try (JobEventsTap tap = new JobEventsTap(cluster.broker().bootstrapServers());

@@ -71,6 +71,11 @@ final class BenchFleet implements AutoCloseable {
         if (!spread.equals("none")) {
             argList.add("--diffq.worker.simulated.latency-spread=" + spread);
         }
+        // More worker settings to compare (e.g. BENCH_WORKER_ARGS=--diffq.worker.consumers-per-device=2).
+        String more = System.getenv("BENCH_WORKER_ARGS");
+        if (more != null && !more.isBlank()) {
+            argList.addAll(List.of(more.trim().split("\\s+")));
+        }
         String[] args = argList.toArray(String[]::new);
         // Started side by side: a JVM start is mostly waiting on one core.
         List<CompletableFuture<ServiceProcess>> starting = IntStream.range(workers.size(), n)

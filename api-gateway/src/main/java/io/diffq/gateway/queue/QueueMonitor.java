@@ -63,7 +63,7 @@ import org.springframework.stereotype.Component;
  * partition with lag from its SPSO on, whose job the status view does not know as taken (RUNNING or ended): a
  * share group tells who holds a record only to the holder, so the job's own events say whether it is in
  * hand.</li>
- * <li><b>workers</b> = members of the share group: one share consumer per device of each worker.</li>
+ * <li><b>workers</b> = devices in the share group: its members, a device's several consumers counted once.</li>
  * </ul>
  */
 @Component
@@ -191,7 +191,8 @@ public class QueueMonitor implements SmartLifecycle {
             }
         }
         return new QueueSnapshot(lagByPartition, oldestWaiting(next, end),
-                group.map(g -> g.members().size()).orElse(0), admittedBefore);
+                group.map(g -> (int) g.members().stream().map(m -> Topics.workerDevice(m.clientId())).distinct()
+                        .count()).orElse(0), admittedBefore);
     }
 
     /**

@@ -27,6 +27,17 @@ public final class Topics {
 
     /** The consumer group of the workers. */
     public static final String WORKER_GROUP = "diffq-workers";
+    /**
+     * In a worker's share consumer's client id, before the number of a device's second and later consumer
+     * ({@code diffq.worker.consumers-per-device}): one device's members share what comes before it.
+     */
+    public static final String WORKER_CONSUMER_SUFFIX = "+";
+
+    /** The device a member of {@link #WORKER_GROUP} consumes for, from its client id. */
+    public static String workerDevice(String clientId) {
+        int at = clientId.lastIndexOf(WORKER_CONSUMER_SUFFIX);
+        return at < 0 ? clientId : clientId.substring(0, at);
+    }
 
     /** Largest result record the topics, producers and consumers are sized for. */
     public static final int MAX_RESULT_BYTES = 16 * 1024 * 1024;

@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AlterConfigOp;
@@ -74,6 +75,7 @@ class JobConsumers implements SmartLifecycle {
     /** Each device's loop thread, with how to ask its loop to stop. */
     private final Map<Thread, Runnable> loops = new LinkedHashMap<>();
     private final List<DeviceModels> deviceModels = new ArrayList<>();
+    private final List<ExecutorService> deviceThreads = new ArrayList<>();
     private ConsumerClientMetrics clientMetrics;
     private volatile boolean running;
     private volatile long handBackAt;
@@ -102,14 +104,23 @@ class JobConsumers implements SmartLifecycle {
         for (Device device : Devices.resolve(properties.devices(), gpus.gpuCount())) {
             DeviceModels models = DeviceModels.open(device, selected);
             deviceModels.add(models);
-            String clientId = identity.id() + "-" + device.name();
-            KafkaShareConsumer<String, byte[]> consumer = new KafkaShareConsumer<>(shareConsumerConfig(clientId),
-                    new StringDeserializer(), new ByteArrayDeserializer());
-            clientMetrics.shareConsumerAdded(clientId, consumer);
-            JobLoop loop = new JobLoop("consumer " + device.name(), consumer, admission,
-                    (jobs, handBack) -> processor.process(jobs, models, handBack), this::handingBack, timing,
-                    properties.maxBatch(), processor::batchKey, deliveryLimit, System::nanoTime);
-            startLoop(device, loop, loop::stop, selected);
+            // The device's consumers take turns on it (DeviceGate) and run its model on one thread.
+            ExecutorService thread = JobLoop.deviceThread(device.name());
+            deviceThreads.add(thread);
+            DeviceGate gate = new DeviceGate();
+            int consumers = properties.consumersPerDevice();
+            for (int k = 1; k <= consumers; k++) {
+                String clientId = identity.id() + "-" + device.name() + (k == 1 ? "" : Topics.WORKER_CONSUMER_SUFFIX + k);
+                KafkaShareConsumer<String, byte[]> consumer = new KafkaShareConsumer<>(
+                        shareConsumerConfig(clientId), new StringDeserializer(), new ByteArrayDeserializer());
+                clientMetrics.shareConsumerAdded(clientId, consumer);
+                String name = "consumer " + device.name() + (k == 1 ? "" : " #" + k);
+                JobLoop loop = new JobLoop(name, consumer, admission,
+                        (jobs, handBack) -> processor.process(jobs, models, handBack), this::handingBack, timing,
+                        properties.maxBatch(), processor::batchKey, deliveryLimit, System::nanoTime, thread, gate,
+                        consumers > 1);
+                startLoop(device, k, loop, loop::stop, selected);
+            }
         }
         Map<String, ModelCard> cards = new LinkedHashMap<>();
         deviceModels.forEach(models -> models.cards().forEach(card -> cards.putIfAbsent(card.name(), card)));
@@ -117,11 +128,12 @@ class JobConsumers implements SmartLifecycle {
         running = true;
     }
 
-    private void startLoop(Device device, Runnable loop, Runnable stop, List<DiffusionModelProvider> selected) {
-        Thread thread = new Thread(loop, "diffq-consumer-" + device.name());
+    private void startLoop(Device device, int k, Runnable loop, Runnable stop,
+            List<DiffusionModelProvider> selected) {
+        Thread thread = new Thread(loop, "diffq-consumer-" + device.name() + (k == 1 ? "" : "-" + k));
         loops.put(thread, stop);
         thread.start();
-        log.info("consumer for {} started in share group {} serving {}", device.name(), Topics.WORKER_GROUP,
+        log.info("consumer {} for {} started in share group {} serving {}", k, device.name(), Topics.WORKER_GROUP,
                 selected.stream().map(DiffusionModelProvider::name).toList());
     }
 
@@ -225,6 +237,8 @@ class JobConsumers implements SmartLifecycle {
             }
         });
         loops.clear();
+        deviceThreads.forEach(ExecutorService::shutdownNow);
+        deviceThreads.clear();
         deviceModels.forEach(DeviceModels::close);
         deviceModels.clear();
         if (clientMetrics != null) {

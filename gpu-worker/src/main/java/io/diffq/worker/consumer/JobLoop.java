@@ -2,6 +2,7 @@ package io.diffq.worker.consumer;
 
 import io.diffq.common.kafka.Topics;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,6 +13,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
@@ -160,6 +162,14 @@ final class JobLoop implements Runnable {
     private final int deliveryLimit;
     private final LongSupplier nanoClock;
     private final ExecutorService device;
+    private final boolean ownsDevice;
+    private final DeviceGate gate;
+    /** Whether the device's other consumers may wait for its turn: then acknowledgements go out at once. */
+    private final boolean gateShared;
+    /** Whether this loop holds the device's turn (released by the device's thread once the model is done). */
+    private final AtomicBoolean holdsGate = new AtomicBoolean();
+    /** The model runs of the last poll that started any; done once the device has drawn them all. */
+    private volatile CompletableFuture<Void> model = CompletableFuture.completedFuture(null);
     private final Map<Acquired, InHand> inHand = new HashMap<>();
     private volatile boolean stopping;
     /** Polls in a row that came back empty at once. */
@@ -173,6 +183,20 @@ final class JobLoop implements Runnable {
     JobLoop(String name, ShareConsumer<String, byte[]> consumer, Admission admission, Deliverer deliverer,
             BooleanSupplier handBack, Timing timing, int maxBatch,
             Function<ConsumerRecord<String, byte[]>, Object> batchKey, int deliveryLimit, LongSupplier nanoClock) {
+        this(name, consumer, admission, deliverer, handBack, timing, maxBatch, batchKey, deliveryLimit, nanoClock,
+                null, new DeviceGate(), false);
+    }
+
+    /**
+     * @param device     the device's thread, shared by its consumers' loops (and shut down by its owner); null:
+     *                   this loop's own
+     * @param gate       the device's turn, shared by its consumers' loops
+     * @param gateShared whether other loops share the gate
+     */
+    JobLoop(String name, ShareConsumer<String, byte[]> consumer, Admission admission, Deliverer deliverer,
+            BooleanSupplier handBack, Timing timing, int maxBatch,
+            Function<ConsumerRecord<String, byte[]>, Object> batchKey, int deliveryLimit, LongSupplier nanoClock,
+            ExecutorService device, DeviceGate gate, boolean gateShared) {
         this.name = name;
         this.consumer = consumer;
         this.admission = admission;
@@ -182,7 +206,16 @@ final class JobLoop implements Runnable {
         this.batches = new Batches(maxBatch, batchKey);
         this.deliveryLimit = deliveryLimit;
         this.nanoClock = nanoClock;
-        this.device = Executors.newSingleThreadExecutor(r -> new Thread(r, "diffq-device-" + name));
+        this.ownsDevice = device == null;
+        this.device = device != null ? device
+                : Executors.newSingleThreadExecutor(r -> new Thread(r, "diffq-device-" + name));
+        this.gate = gate;
+        this.gateShared = gateShared;
+    }
+
+    /** Creates the thread a device's loops share. */
+    static ExecutorService deviceThread(String device) {
+        return Executors.newSingleThreadExecutor(r -> new Thread(r, "diffq-device-" + device));
     }
 
     /** Asks the loop to stop after the jobs in hand (which the hand-back supplier may cut short). */
@@ -196,17 +229,37 @@ final class JobLoop implements Runnable {
             consumer.setAcknowledgementCommitCallback(this::committed);
             consumer.subscribe(List.of(Topics.JOBS));
             while (!stopping || !inHand.isEmpty()) {
+                // New jobs only in the device's turn; a loop with jobs in hand holds it, or its model is done.
+                if (inHand.isEmpty() && !holdsGate.get()) {
+                    if (!gate.take(() -> stopping)) {
+                        break;
+                    }
+                    holdsGate.set(true);
+                }
                 long polledAt = nanoClock.getAsLong();
                 ConsumerRecords<String, byte[]> records;
                 try {
                     records = consumer.poll(timing.pollTimeout());
                 } catch (KafkaException e) {
                     log.warn("{}: {}; trying again in {}", name, e.getMessage(), timing.backOff());
+                    if (!modelRunning()) {
+                        giveGate();
+                    }
                     pause();
                     continue;
                 }
                 start(records, polledAt);
                 acknowledge(records);
+                if (inHand.isEmpty()) {
+                    settleModel();
+                }
+                if (!modelRunning()) {
+                    giveGate();
+                }
+                if (gateShared && inHand.isEmpty() && !records.isEmpty()) {
+                    // The next poll waits for the device's turn: the acknowledgements must not wait with it.
+                    consumer.commitAsync();
+                }
                 if (stopping && records.isEmpty()) {
                     break;
                 }
@@ -220,8 +273,37 @@ final class JobLoop implements Runnable {
                 }
             }
         } finally {
-            device.shutdownNow();
+            giveGate();
+            if (ownsDevice) {
+                device.shutdownNow();
+            }
             consumer.close();
+        }
+    }
+
+    /**
+     * Every job of the turn is acknowledged, so its model is done; the device's thread may still be completing
+     * the run's future: wait for that instant (briefly, in case a job was let go unfinished) rather than race it.
+     */
+    private void settleModel() {
+        try {
+            model.get(timing.backOff().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            stopping = true;
+        } catch (ExecutionException | TimeoutException e) {
+            // failed: done all the same; still running: modelRunning() keeps the turn
+        }
+    }
+
+    /** Whether a model run this loop started has not ended yet. */
+    private boolean modelRunning() {
+        return !model.isDone();
+    }
+
+    private void giveGate() {
+        if (holdsGate.compareAndSet(true, false)) {
+            gate.give();
         }
     }
 
@@ -232,6 +314,7 @@ final class JobLoop implements Runnable {
     private void start(ConsumerRecords<String, byte[]> records, long polledAt) {
         Duration lock = consumer.acquisitionLockTimeoutMs().map(ms -> Duration.ofMillis(ms)).orElse(DEFAULT_LOCK);
         Batches.Forming forming = batches.forming();
+        List<CompletableFuture<?>> drawing = new ArrayList<>();
         for (ConsumerRecord<String, byte[]> r : records) {
             Acquired key = Acquired.of(r);
             if (inHand.containsKey(key)) {
@@ -270,11 +353,17 @@ final class JobLoop implements Runnable {
         for (List<Job> batch : forming.batches()) {
             CompletableFuture<List<Outcome>> outcomes = CompletableFuture.supplyAsync(
                     () -> deliverer.deliver(batch, handBack), device);
+            drawing.add(outcomes);
             for (int i = 0; i < batch.size(); i++) {
                 InHand held = inHand.get(Acquired.of(batch.get(i).record()));
                 held.outcomes = outcomes;
                 held.index = i;
             }
+        }
+        if (!drawing.isEmpty()) {
+            // Once the model has drawn them (their writes on their way), the device's next consumer may poll.
+            model = CompletableFuture.allOf(drawing.toArray(CompletableFuture[]::new));
+            model.whenComplete((done, failed) -> giveGate());
         }
     }
 

@@ -53,6 +53,10 @@ final class FakeShareConsumer extends MockShareConsumer<String, byte[]> {
     /** Whether polls come back at once, as a share consumer's do while the broker is away. */
     volatile boolean away;
     final java.util.concurrent.atomic.AtomicInteger polls = new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.atomic.AtomicInteger commits = new java.util.concurrent.atomic.AtomicInteger();
+    /** Checked at every poll: a poll while it holds is recorded in {@link #pollsWhile}. */
+    volatile java.util.function.BooleanSupplier watched = () -> false;
+    final java.util.concurrent.atomic.AtomicInteger pollsWhile = new java.util.concurrent.atomic.AtomicInteger();
 
     FakeShareConsumer(int lockMs) {
         this.lockMs = lockMs;
@@ -102,6 +106,9 @@ final class FakeShareConsumer extends MockShareConsumer<String, byte[]> {
         }
         answerAcknowledgements();
         polls.incrementAndGet();
+        if (watched.getAsBoolean()) {
+            pollsWhile.incrementAndGet();
+        }
         if (away) {
             lastPoll = List.of();
             return ConsumerRecords.empty();
@@ -143,6 +150,19 @@ final class FakeShareConsumer extends MockShareConsumer<String, byte[]> {
     public synchronized void acknowledge(ConsumerRecord<String, byte[]> record, AcknowledgeType type) {
         pending.put(record.offset(), type);
         acks.add(new Ack(record.offset(), type));
+    }
+
+    /** Sends the acknowledgements given since the last poll, as the real consumer does. */
+    @Override
+    public synchronized void commitAsync() {
+        commits.incrementAndGet();
+        for (ConsumerRecord<String, byte[]> r : lastPoll) {
+            if (!pending.containsKey(r.offset())) {
+                throw new IllegalStateException("record " + r.offset() + " of the last poll was not acknowledged");
+            }
+        }
+        answerAcknowledgements();
+        lastPoll = List.of();
     }
 
     @Override

@@ -92,6 +92,75 @@ class JobLoopTests {
         });
     }
 
+    /**
+     * Two consumers of one device take turns: the second acquires nothing while the first one's model runs, and
+     * acquires and runs the next job while the first one's writes are still on their way; the first one's
+     * acknowledgement goes out without waiting for its next turn.
+     */
+    @Test
+    void aDevicesSecondConsumerTakesTheNextJobWhileTheFirstOnesWritesAreOnTheirWay() throws Exception {
+        FakeShareConsumer second = new FakeShareConsumer(LOCK_MS);
+        DeviceGate gate = new DeviceGate();
+        java.util.concurrent.ExecutorService device = JobLoop.deviceThread("test");
+        java.util.concurrent.CountDownLatch modelOfA = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean aDrawing = new java.util.concurrent.atomic.AtomicBoolean();
+        CompletableFuture<Void> writesOfA = new CompletableFuture<>();
+        JobLoop.Deliverer deliverer = (jobs, handBack) -> {
+            delivered.add(jobs);
+            if (jobs.get(0).record().key().equals("a")) {
+                aDrawing.set(true);
+                try {
+                    modelOfA.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                aDrawing.set(false);
+                return List.of(JobLoop.Outcome.written(writesOfA));
+            }
+            return List.of(JobLoop.Outcome.written(CompletableFuture.completedFuture(null)));
+        };
+        JobLoop.Timing timing = new JobLoop.Timing(Duration.ofMillis(20), Duration.ofMillis(10), Duration.ofMillis(50));
+        loop = new JobLoop("first", consumer, admission, deliverer, () -> false, timing, 1, r -> "", 8, this::now,
+                device, gate, true);
+        JobLoop other = new JobLoop("second", second, admission, deliverer, () -> false, timing, 1, r -> "", 8,
+                this::now, device, gate, true);
+        second.watched = aDrawing::get;
+        thread = new Thread(loop);
+        Thread otherThread = new Thread(other);
+        thread.start();
+        otherThread.start();
+        try {
+            consumer.offer(FakeShareConsumer.record(0, "a", 1));
+            await().atMost(WAIT).until(aDrawing::get);
+            second.offer(FakeShareConsumer.record(1, "b", 1));
+            // The second consumer wants the device: it waits for its turn and does not poll meanwhile.
+            await().atMost(WAIT).until(() -> gate.waiting() >= 1);
+            modelOfA.countDown();
+
+            await().atMost(WAIT).until(() -> delivered.stream().anyMatch(jobs -> jobs.get(0).record().key()
+                    .equals("b")));
+            assertThat(writesOfA).as("a's writes, still on their way when b started").isNotDone();
+            awaitAcksOf(second, 1, ACCEPT);
+            assertThat(second.pollsWhile.get()).as("polls of the second consumer while a's model ran").isZero();
+
+            writesOfA.complete(null);
+            awaitAcks(0, ACCEPT);
+            // Sent by a commit, not held back until the first consumer's next turn.
+            await().atMost(WAIT).until(() -> consumer.commits.get() >= 1);
+        } finally {
+            other.stop();
+            otherThread.join(WAIT.toMillis());
+            device.shutdownNow();
+        }
+    }
+
+    private static void awaitAcksOf(FakeShareConsumer c, long offset, AcknowledgeType last) {
+        await().atMost(WAIT).until(() -> {
+            List<AcknowledgeType> acks = c.acksOf(offset);
+            return !acks.isEmpty() && acks.get(acks.size() - 1) == last;
+        });
+    }
+
     @Test
     void aJobIsAcceptedOnlyOnceItsTerminalEventIsWrittenAndRenewedUntilThen() {
         CompletableFuture<Void> written = new CompletableFuture<>();

@@ -57,7 +57,7 @@ class JobProcessorTests {
         }
     };
     private final WorkerProperties properties = new WorkerProperties("w", List.of("cpu"), List.of("fake"),
-            Duration.ofHours(1), MAX_ATTEMPTS, Duration.ofMinutes(10), Duration.ofSeconds(30), 4, Duration.ofMinutes(2));
+            Duration.ofHours(1), MAX_ATTEMPTS, Duration.ofMinutes(10), Duration.ofSeconds(30), 4, Duration.ofMinutes(2), 1);
     private final JobProcessor processor = new JobProcessor(publisher, codec, new WorkerIdentity(properties),
             properties, new JobMetrics(new SimpleMeterRegistry(), Clock.fixed(T0, ZoneOffset.UTC)), controls,
             Clock.fixed(T0, ZoneOffset.UTC));
