@@ -47,7 +47,9 @@ class JobHistory implements AutoCloseable {
     }
 
     /**
-     * The job's terminal event, if one was written since {@code since} (epoch milliseconds, the job's submission).
+     * The job's terminal event, if one was written since {@code since} (epoch milliseconds, the job's submission):
+     * the first, not counting late writes (an event of an older attempt than one before it), as every reader
+     * folds the events.
      *
      * @throws KafkaException when the events could not be read to their end within {@link #LIMIT}
      */
@@ -67,14 +69,26 @@ class JobHistory implements AutoCloseable {
             long end = consumer.endOffsets(List.of(tp), LIMIT).get(tp);
             consumer.seek(tp, first.offset());
             Optional<JobEvent> terminal = Optional.empty();
+            int newest = 0;
             while (consumer.position(tp) < end) {
                 if (System.nanoTime() - deadline > 0) {
                     throw new KafkaException("read " + tp + " up to " + consumer.position(tp) + " of " + end
                             + " within " + LIMIT);
                 }
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(POLL)) {
-                    if (r.offset() < end && r.key() != null && jobId.equals(JobKeys.jobId(r.key())) && r.value() != null && terminal.isEmpty()) {
-                        terminal = terminalOf(r);
+                    if (r.offset() >= end || r.key() == null || !jobId.equals(JobKeys.jobId(r.key()))
+                            || r.value() == null || terminal.isPresent()) {
+                        continue;
+                    }
+                    Optional<JobEvent> event = eventOf(r);
+                    // An older attempt's event after a newer one's is a late write (its worker had lost the job):
+                    // every reader refuses it, so it does not end the job here either.
+                    if (event.isEmpty() || event.get().attempt() < newest) {
+                        continue;
+                    }
+                    newest = event.get().attempt();
+                    if (event.get().state().isTerminal()) {
+                        terminal = event;
                     }
                 }
                 if (terminal.isPresent()) {
@@ -87,10 +101,9 @@ class JobHistory implements AutoCloseable {
         }
     }
 
-    private Optional<JobEvent> terminalOf(ConsumerRecord<String, byte[]> r) {
+    private Optional<JobEvent> eventOf(ConsumerRecord<String, byte[]> r) {
         try {
-            JobEvent event = codec.readEvent(r.value());
-            return event.state().isTerminal() ? Optional.of(event) : Optional.empty();
+            return Optional.of(codec.readEvent(r.value()));
         } catch (MalformedRecordException e) {
             log.warn("skipping unreadable event {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), e.getMessage());
             return Optional.empty();

@@ -67,6 +67,30 @@ class RedeliveryIntegrationTests {
                 .containsExactly("SUCCEEDED by lost-worker/cpu");
     }
 
+    /**
+     * Attempt 1's worker, paused past its lock, wrote CANCELED after attempt 2 had started (a late write, which
+     * every reader refuses); attempt 2's worker was lost too. The third delivery must run the job: it has not
+     * ended, whatever the late write says.
+     */
+    @Test
+    void aLateTerminalEventOfAnOlderAttemptDoesNotEndTheJob() throws Exception {
+        JobRequest job = job("late write");
+        send(Topics.JOBS, job.id(), codec.writeRequest(job));
+        Instant first = Instant.now();
+        takeDeliveryAndLetItGo(1, () -> send(Topics.JOB_EVENTS, job.id(), codec.writeEvent(JobEvent.running(
+                job.id(), 1, first, "paused-worker/cpu", "simulated", new Progress(0, 4), first))));
+        Instant second = Instant.now();
+        takeDeliveryAndLetItGo(2, () -> {
+            send(Topics.JOB_EVENTS, JobKeys.event(job.id(), 2), codec.writeEvent(JobEvent.running(job.id(), 2,
+                    second, "lost-worker/cpu", "simulated", new Progress(0, 4), second)));
+            send(Topics.JOB_EVENTS, job.id(), codec.writeEvent(JobEvent.canceled(job.id(), 1, first,
+                    "paused-worker/cpu", "simulated", new Progress(1, 4), Instant.now())));
+        });
+
+        List<JobEvent> events = runWorkerUntilFinished(job);
+        assertThat(events).extracting(e -> e.state() + "/" + e.attempt()).endsWith("SUCCEEDED/3");
+    }
+
     /** The first delivery was handed back on shutdown (and said so): the second one is still attempt 1. */
     @Test
     void aDeliveryAfterAHandBackRunsTheSameAttempt() throws Exception {
@@ -88,6 +112,11 @@ class RedeliveryIntegrationTests {
 
     /** Acquires the job (delivery 1) in the workers' share group, does what the lost worker did, releases it. */
     private void takeFirstDeliveryAndLetItGo(Step lostWorkerWrites) throws Exception {
+        takeDeliveryAndLetItGo(1, lostWorkerWrites);
+    }
+
+    /** As {@link #takeFirstDeliveryAndLetItGo}, for the {@code delivery}th delivery. */
+    private void takeDeliveryAndLetItGo(int delivery, Step lostWorkerWrites) throws Exception {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
             admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.GROUP, Topics.WORKER_GROUP),
                     List.of(new AlterConfigOp(new ConfigEntry("share.auto.offset.reset", "earliest"),
@@ -107,7 +136,7 @@ class RedeliveryIntegrationTests {
                 lost.poll(Duration.ofMillis(200)).forEach(got::add);
                 return !got.isEmpty();
             });
-            assertThat(got.get(0).deliveryCount()).contains((short) 1);
+            assertThat(got.get(0).deliveryCount()).contains((short) delivery);
             lostWorkerWrites.run();
             lost.acknowledge(got.get(0), AcknowledgeType.RELEASE);
             lost.commitSync();
