@@ -163,10 +163,11 @@ class WebhookTrigger implements SmartLifecycle {
         if (kind.isEmpty() || event.at().isBefore(clock.instant().minus(properties.horizon()))) {
             return Optional.empty();
         }
-        if (isLateWrite(event)) {
+        Optional<JobStatus> known = view.find(event.jobId());
+        if (isLateWrite(event, known)) {
             return Optional.empty();
         }
-        JobRequest request = view.find(event.jobId()).map(JobStatus::request).orElse(null);
+        JobRequest request = known.map(JobStatus::request).orElse(null);
         if (request == null || request.webhook() == null || !request.webhook().wants(kind.get().eventName())) {
             return Optional.empty();
         }
@@ -186,9 +187,9 @@ class WebhookTrigger implements SmartLifecycle {
      * worker that lost the job (paused past its lock) and whose write was already in its producer. Every reader
      * refuses it, so no webhook announces it.
      */
-    private boolean isLateWrite(JobEvent event) {
+    private boolean isLateWrite(JobEvent event, Optional<JobStatus> known) {
         int newest = Math.max(newestAttempts.getOrDefault(event.jobId(), 0),
-                view.find(event.jobId()).map(JobStatus::attempt).orElse(0));
+                known.map(JobStatus::attempt).orElse(0));
         newestAttempts.put(event.jobId(), Math.max(newest, event.attempt()));
         return event.attempt() < newest;
     }
