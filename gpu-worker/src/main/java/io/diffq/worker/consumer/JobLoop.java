@@ -229,8 +229,9 @@ final class JobLoop implements Runnable {
             consumer.setAcknowledgementCommitCallback(this::committed);
             consumer.subscribe(List.of(Topics.JOBS));
             while (!stopping || !inHand.isEmpty()) {
-                // New jobs only in the device's turn; a loop with jobs in hand holds it, or its model is done.
-                if (inHand.isEmpty() && !holdsGate.get()) {
+                // New jobs only in the device's turn (when its consumers share one); a loop with jobs in hand
+                // holds it, or its model is done.
+                if (gateShared && inHand.isEmpty() && !holdsGate.get()) {
                     if (!gate.take(() -> stopping)) {
                         break;
                     }
@@ -242,7 +243,7 @@ final class JobLoop implements Runnable {
                     records = consumer.poll(timing.pollTimeout());
                 } catch (KafkaException e) {
                     log.warn("{}: {}; trying again in {}", name, e.getMessage(), timing.backOff());
-                    if (!modelRunning()) {
+                    if (gateShared && !modelRunning()) {
                         giveGate();
                     }
                     pause();
@@ -250,15 +251,17 @@ final class JobLoop implements Runnable {
                 }
                 start(records, polledAt);
                 acknowledge(records);
-                if (inHand.isEmpty()) {
-                    settleModel();
-                }
-                if (!modelRunning()) {
-                    giveGate();
-                }
-                if (gateShared && inHand.isEmpty() && !records.isEmpty()) {
-                    // The next poll waits for the device's turn: the acknowledgements must not wait with it.
-                    consumer.commitAsync();
+                if (gateShared) {
+                    if (inHand.isEmpty()) {
+                        settleModel();
+                    }
+                    if (!modelRunning()) {
+                        giveGate();
+                    }
+                    if (inHand.isEmpty() && !records.isEmpty()) {
+                        // The next poll waits for the device's turn: the acknowledgements must not wait with it.
+                        consumer.commitAsync();
+                    }
                 }
                 if (stopping && records.isEmpty()) {
                     break;
@@ -360,7 +363,7 @@ final class JobLoop implements Runnable {
                 held.index = i;
             }
         }
-        if (!drawing.isEmpty()) {
+        if (gateShared && !drawing.isEmpty()) {
             // Once the model has drawn them (their writes on their way), the device's next consumer may poll.
             model = CompletableFuture.allOf(drawing.toArray(CompletableFuture[]::new));
             model.whenComplete((done, failed) -> giveGate());
