@@ -60,13 +60,17 @@ class WebhookTrigger implements SmartLifecycle {
     private final JobCodec codec = new JobCodec();
     private final DeliveryCodec deliveries = new DeliveryCodec();
 
-    /** The newest attempt seen per job, of the jobs seen last (the trigger's thread only). */
-    private final Map<String, Integer> newestAttempts = new LinkedHashMap<>(1024, 0.75f, true) {
+    /** What was seen of each job, of the jobs seen last (the trigger's thread only). */
+    private final Map<String, Seen> seen = new LinkedHashMap<>(1024, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Integer> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<String, Seen> eldest) {
             return size() > 100_000;
         }
     };
+
+    /** The newest attempt of a job's events so far, and whether one of them was terminal. */
+    private record Seen(int attempt, boolean ended) {
+    }
 
     private volatile boolean running;
     private volatile KafkaConsumer<String, byte[]> consumer;
@@ -164,7 +168,7 @@ class WebhookTrigger implements SmartLifecycle {
             return Optional.empty();
         }
         Optional<JobStatus> known = view.find(event.jobId());
-        if (isLateWrite(event, known)) {
+        if (isRefused(event, known)) {
             return Optional.empty();
         }
         JobRequest request = known.map(JobStatus::request).orElse(null);
@@ -183,15 +187,19 @@ class WebhookTrigger implements SmartLifecycle {
     }
 
     /**
-     * Whether the event is a late write of an older attempt than one already seen here or in the status view: a
-     * worker that lost the job (paused past its lock) and whose write was already in its producer. Every reader
-     * refuses it, so no webhook announces it.
+     * Whether every reader refuses the event, so that no webhook may announce it: a late write of an older attempt
+     * than one already seen here or in the status view (a worker that lost the job, paused past its lock, whose
+     * write was already in its producer), or anything after the job's terminal event (the broker gave a finished
+     * record out again; the first terminal state stands, as the status view shows it).
      */
-    private boolean isLateWrite(JobEvent event, Optional<JobStatus> known) {
-        int newest = Math.max(newestAttempts.getOrDefault(event.jobId(), 0),
-                known.map(JobStatus::attempt).orElse(0));
-        newestAttempts.put(event.jobId(), Math.max(newest, event.attempt()));
-        return event.attempt() < newest;
+    private boolean isRefused(JobEvent event, Optional<JobStatus> known) {
+        Seen before = seen.getOrDefault(event.jobId(), new Seen(0, false));
+        int newest = Math.max(before.attempt(), known.map(JobStatus::attempt).orElse(0));
+        boolean endedOtherwise = known.filter(s -> s.state().isTerminal() && s.finishedAt() != null
+                && !s.finishedAt().equals(event.at())).isPresent();
+        seen.put(event.jobId(), new Seen(Math.max(newest, event.attempt()),
+                before.ended() || event.state().isTerminal()));
+        return event.attempt() < newest || before.ended() || (event.state().isTerminal() && endedOtherwise);
     }
 
     private KafkaConsumer<String, byte[]> newConsumer() {

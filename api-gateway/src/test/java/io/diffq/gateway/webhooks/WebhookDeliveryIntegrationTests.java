@@ -160,6 +160,32 @@ class WebhookDeliveryIntegrationTests {
         assertThat(gateway.api().get("/v1/jobs/" + id).json().get("attempt").asInt()).isEqualTo(2);
     }
 
+    /**
+     * The broker gave a finished job's record out again with the same delivery count (its acknowledgement was
+     * refused when the partition's leader moved), and a worker ran it again: the status view keeps the first
+     * terminal state, and no second {@code job.started} or {@code job.completed} goes out.
+     */
+    @Test
+    void aJobRunAgainAfterItsTerminalEventAnnouncesNothingMore() {
+        String id = submit(receiver.url("/ok"), "[\"start\",\"completed\"]");
+        Instant first = Instant.now();
+        worker.event(JobEvent.running(id, 1, first, "stand-in", "simulated", new Progress(0, 2), first));
+        worker.event(JobEvent.succeeded(id, 1, first, "stand-in", "simulated", new Progress(2, 2), 7,
+                new ResultRef(0, 0, "image/png", 3), first.plusSeconds(1)));
+        Instant again = first.plusSeconds(5);
+        worker.event(JobEvent.running(id, 1, again, "other", "simulated", new Progress(0, 2), again));
+        worker.event(JobEvent.succeeded(id, 1, again, "other", "simulated", new Progress(2, 2), 7,
+                new ResultRef(0, 1, "image/png", 3), again.plusSeconds(1)));
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> ofJob(id).size() >= 2);
+        await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5)).until(() -> ofJob(id).size() == 2);
+        assertThat(ofJob(id)).extracting(r -> JSON.readTree(r.body()).get("type").asString())
+                .containsExactlyInAnyOrder("job.started", "job.completed");
+        JsonNode completed = ofJob(id).stream().map(r -> JSON.readTree(r.body()))
+                .filter(p -> p.get("type").asString().equals("job.completed")).findFirst().orElseThrow();
+        assertThat(completed.get("data").get("finishedAt").asString()).isEqualTo(first.plusSeconds(1).toString());
+    }
+
     @Test
     void aJobAskingOnlyForCompletionHearsNothingOfItsStartOrProgress() {
         String id = submit(receiver.url("/ok"), null);

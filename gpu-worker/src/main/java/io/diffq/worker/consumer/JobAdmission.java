@@ -6,6 +6,8 @@ import io.diffq.common.json.JobCodec;
 import io.diffq.common.json.MalformedRecordException;
 import io.diffq.common.kafka.Topics;
 import java.time.Clock;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -22,7 +24,11 @@ import org.springframework.stereotype.Component;
  * <li>a first delivery runs as attempt 1, with no broker round trip of its own;</li>
  * <li>a delivery after the first ran before: if the job's terminal event is already written ({@link JobHistory}),
  *     it is finished without running (an earlier worker lost the record after writing it); otherwise it runs as
- *     the broker's delivery count less the deliveries handed back on shutdown ({@link JobControls}).</li>
+ *     the broker's delivery count less the deliveries handed back on shutdown ({@link JobControls});</li>
+ * <li>a record this worker ran to its terminal event already is finished without running, whatever its delivery
+ *     count: the broker can give a record out again with the same count (its acknowledgement refused when the
+ *     partition's leader moved, the in-flight state rebuilt from what the share coordinator had persisted;
+ *     seen in the fault campaign, seed 4).</li>
  * </ol>
  */
 @Component
@@ -45,8 +51,31 @@ class JobAdmission implements JobLoop.Admission {
         this.clock = clock;
     }
 
+    /** Records this worker ran to their terminal events, the latest {@link #REMEMBERED}, by place in the log. */
+    static final int REMEMBERED = 10_000;
+    private final Map<String, Boolean> finishedHere = Collections.synchronizedMap(
+            new LinkedHashMap<>(256, 0.75f, false) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+                    return size() > REMEMBERED;
+                }
+            });
+
+    @Override
+    public void finished(ConsumerRecord<String, byte[]> record) {
+        finishedHere.put(placeOf(record), Boolean.TRUE);
+    }
+
+    private static String placeOf(ConsumerRecord<String, byte[]> record) {
+        return record.topic() + "-" + record.partition() + "@" + record.offset();
+    }
+
     @Override
     public JobLoop.Admitted admit(ConsumerRecord<String, byte[]> record, int delivery) {
+        if (finishedHere.containsKey(placeOf(record))) {
+            return JobLoop.Admitted.skip("this worker ran it to its terminal event already (delivered again, "
+                    + "delivery " + delivery + ")");
+        }
         if (mayRepeat(record) && repeats.repeats(record)) {
             return JobLoop.Admitted.skip("it repeats an earlier record of job " + record.key());
         }

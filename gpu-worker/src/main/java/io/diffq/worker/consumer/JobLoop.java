@@ -107,6 +107,10 @@ final class JobLoop implements Runnable {
          * future completes once that is on the broker.
          */
         CompletableFuture<Void> handBack(ConsumerRecord<String, byte[]> record, int delivery);
+
+        /** Records that this worker ran the record's job to its terminal event, now written. */
+        default void finished(ConsumerRecord<String, byte[]> record) {
+        }
     }
 
     /** An admission's answer: run as {@code attempt}, or finish without running because {@code skip}. */
@@ -404,6 +408,7 @@ final class JobLoop implements Runnable {
                 return AcknowledgeType.RELEASE;
             }
             outcome.written().get(left(until), TimeUnit.NANOSECONDS);
+            admission.finished(record);
             return AcknowledgeType.ACCEPT;
         } catch (TimeoutException e) {
             return AcknowledgeType.RENEW;

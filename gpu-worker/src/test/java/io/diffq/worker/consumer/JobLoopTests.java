@@ -66,7 +66,13 @@ class JobLoopTests {
             handedBack.add(record.key() + "@" + delivery);
             return CompletableFuture.completedFuture(null);
         }
+
+        @Override
+        public void finished(ConsumerRecord<String, byte[]> record) {
+            finished.add(record.key());
+        }
     };
+    private final List<String> finished = new CopyOnWriteArrayList<>();
 
     private void start(Function<JobLoop.Job, JobLoop.Outcome> outcome, int maxBatch) {
         start((jobs, handBack) -> {
@@ -169,8 +175,10 @@ class JobLoopTests {
 
         await().atMost(WAIT).until(() -> consumer.acksOf(0).contains(RENEW));
         assertThat(consumer.acksOf(0)).doesNotContain(ACCEPT, RELEASE);
+        assertThat(finished).as("remembered as run to its end").isEmpty();
         written.complete(null);
         awaitAcks(0, ACCEPT);
+        assertThat(finished).containsExactly("a");
         assertThat(consumer.acksOf(0)).filteredOn(t -> t != RENEW).containsExactly(ACCEPT);
         assertThat(delivered).hasSize(1);
         assertThat(delivered.get(0).get(0).attempt()).isEqualTo(1);
