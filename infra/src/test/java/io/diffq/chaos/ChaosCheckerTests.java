@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.diffq.common.job.JobEvent;
 import io.diffq.common.job.JobFailure;
+import io.diffq.common.job.JobState;
 import io.diffq.common.job.Progress;
 import io.diffq.common.job.ResultRef;
 import io.diffq.kafka.JobKeys;
@@ -205,6 +206,34 @@ class ChaosCheckerTests {
                 .as("events keyed by job id only").contains(Violation.COMPACTION);
     }
 
+    /**
+     * An older attempt's late terminal event between a newer attempt's start and end: what compaction keeps must
+     * still hold the newer attempt's start before it, or a restarted gateway would take the late one for the
+     * job's end.
+     */
+    @Test
+    void aLateEndBetweenANewerAttemptsStartAndEndIsHarmlessOnlyWhileCompactionKeepsThatStart() {
+        // D: attempt 2 starts, attempt 1's worker (paused past its lock) writes CANCELED late, attempt 2 goes on
+        // and its worker is lost; attempt 3 fails the job.
+        Consumer<Fixture> late = f -> f.events.put(D, new ArrayList<>(List.of(
+                JobEvent.running(D, 1, at(1200), "worker-1", "simulated", new Progress(0, 4), at(1200)),
+                JobEvent.running(D, 2, at(1300), "worker-2", "simulated", new Progress(0, 4), at(1300)),
+                JobEvent.canceled(D, 1, at(1200), "worker-1", "simulated", at(1310)),
+                JobEvent.running(D, 2, at(1300), "worker-2", "simulated", new Progress(2, 4), at(1320)),
+                JobEvent.running(D, 3, at(1400), "worker-3", "simulated", new Progress(0, 4), at(1400)),
+                JobEvent.failed(D, 3, at(1400), "worker-3", "simulated", null, 10L,
+                        JobFailure.fatal("model-error", "failed (attempt 3 of 3)"), at(1500)))));
+        Fixture f = new Fixture();
+        late.accept(f);
+        assertThat(ChaosChecker.check(f.input())).isEmpty();
+        assertThat(f.input().topics().lateWrites()).extracting(JobEvent::state).containsExactly(JobState.CANCELED);
+
+        // Keyed per attempt, without the start of each: compaction keeps attempt 1's late CANCELED before
+        // anything left of attempts 2 and 3, their last events, which a reader then refuses.
+        assertThat(invariants(late.andThen(g -> g.keyOf = e -> e.attempt() <= 1 ? e.jobId()
+                : e.jobId() + "#" + e.attempt()))).as("events keyed per attempt only").contains(Violation.COMPACTION);
+    }
+
     /** The invariant of each violation after the mutation. */
     private static List<String> invariants(Consumer<Fixture> mutation) {
         Fixture f = new Fixture();
@@ -297,7 +326,7 @@ class ChaosCheckerTests {
         }
 
         /** The key each event is written under, as the worker keys them. */
-        Function<JobEvent, String> keyOf = e -> JobKeys.event(e.jobId(), e.attempt());
+        Function<JobEvent, String> keyOf = JobKeys::event;
 
         CheckInput input() {
             List<TopicContents.Keyed> log = new ArrayList<>();

@@ -1,5 +1,7 @@
 package io.diffq.kafka;
 
+import io.diffq.common.job.JobEvent;
+import io.diffq.common.job.JobState;
 import java.nio.charset.StandardCharsets;
 import org.apache.kafka.common.utils.Utils;
 
@@ -17,15 +19,25 @@ public final class JobKeys {
     }
 
     /**
-     * The key of an event of {@code attempt} on the compacted {@code diffq.job-events}: the job id for attempts 0
-     * and 1, {@code <id>#<attempt>} for a later one. Compaction so keeps the last event of every attempt: a late
-     * write of a worker that lost the job (paused past its lock; the broker had already given the job to another
-     * worker as the next attempt) never replaces the newer attempt's last event, and every reader refuses it
-     * ({@code JobStatus.apply}: an older attempt after a newer one).
+     * The key of a job event on the compacted {@code diffq.job-events}: the job id for attempts 0 and 1; from
+     * attempt 2 on, {@code <id>#<attempt>#started} for the attempt's first {@code RUNNING} event and
+     * {@code <id>#<attempt>} for the rest. Compaction so keeps, besides the last event of attempt 1, the start
+     * and the last event of every later attempt. A late write of a worker that lost the job (paused past its
+     * lock; the broker had already given the job to another worker as the next attempt) then never replaces a
+     * newer attempt's last event, and never stands before a newer attempt's events with nothing of that attempt
+     * before it: every reader, restarted or not, refuses it ({@code JobStatus.apply}: an older attempt after a
+     * newer one).
      */
-    public static String event(String jobId, int attempt) {
-        return attempt <= 1 ? jobId : jobId + SEPARATOR + attempt;
+    public static String event(JobEvent e) {
+        if (e.attempt() <= 1) {
+            return e.jobId();
+        }
+        boolean start = e.state() == JobState.RUNNING && (e.progress() == null || e.progress().step() == 0);
+        return e.jobId() + SEPARATOR + e.attempt() + (start ? STARTED : "");
     }
+
+    /** After the attempt in the key of an attempt's first {@code RUNNING} event. */
+    static final String STARTED = "#started";
 
     /** The job id of a key made here, or the key itself when it is a bare id. */
     public static String jobId(String key) {

@@ -97,7 +97,7 @@ class StatusAfterCompactionIntegrationTests {
                 // The last event of each attempt: its key (JobKeys.event) is the job id, or the id and the attempt.
                 stories.forEach((id, story) -> assertThat(left.getOrDefault(id, 0)).as("events of %s (%s) left", id,
                         story).isEqualTo((int) story.events(id, Instant.EPOCH).stream()
-                                .map(e -> JobKeys.event(id, e.attempt())).distinct().count()));
+                                .map(JobKeys::event).distinct().count()));
             });
         }
 
@@ -125,7 +125,9 @@ class StatusAfterCompactionIntegrationTests {
         SUCCEEDED_ON_REDELIVERY("SUCCEEDED"),
         RUNNING_AGAIN("RUNNING"),
         /** Attempt 1's worker, paused past its lock, wrote a progress event after attempt 2 had finished. */
-        LATE_WRITE_OF_A_LOST_ATTEMPT("SUCCEEDED");
+        LATE_WRITE_OF_A_LOST_ATTEMPT("SUCCEEDED"),
+        /** The same worker's late CANCELED landed while attempt 2 was running, between its start and its end. */
+        LATE_END_WHILE_THE_NEXT_ATTEMPT_RUNS("SUCCEEDED");
 
         final String state;
 
@@ -157,6 +159,10 @@ class StatusAfterCompactionIntegrationTests {
                         JobEvent.succeeded(id, 2, s2, "w2", "simulated", new Progress(4, 4), 800,
                                 new ResultRef(1, 11, "image/png", 100), s2.plusSeconds(2)),
                         running(id, 1, s1, 1));
+                case LATE_END_WHILE_THE_NEXT_ATTEMPT_RUNS -> List.of(running(id, 1, s1, 0), running(id, 2, s2, 0),
+                        JobEvent.canceled(id, 1, s1, "w1", "simulated", new Progress(1, 4), s2.plusSeconds(1)),
+                        running(id, 2, s2, 2), JobEvent.succeeded(id, 2, s2, "w2", "simulated", new Progress(4, 4),
+                                800, new ResultRef(1, 13, "image/png", 100), s2.plusSeconds(3)));
             };
         }
 
@@ -230,7 +236,7 @@ class StatusAfterCompactionIntegrationTests {
             producer.send(new ProducerRecord<>(Topics.JOBS, id, codec.writeRequest(request)));
             // Keyed and placed as the worker writes them.
             story.events(id, t).forEach(e -> producer.send(new ProducerRecord<>(Topics.JOB_EVENTS,
-                    JobKeys.partition(id, PARTITIONS), JobKeys.event(id, e.attempt()), codec.writeEvent(e))));
+                    JobKeys.partition(id, PARTITIONS), JobKeys.event(e), codec.writeEvent(e))));
         });
         producer.flush();
     }

@@ -38,7 +38,7 @@ class JobEventPublisher {
     CompletableFuture<Void> publish(JobEvent event) {
         int partition = JobKeys.partition(event.jobId(), kafka.partitionsFor(Topics.JOB_EVENTS).size());
         return acked(kafka.send(new ProducerRecord<>(Topics.JOB_EVENTS, partition,
-                JobKeys.event(event.jobId(), event.attempt()), codec.writeEvent(event))));
+                JobKeys.event(event), codec.writeEvent(event))));
     }
 
     /** Writes the image; the future gives where it lies once the broker has it. */

@@ -88,7 +88,7 @@ class JobProcessingIntegrationTests {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     JobEvent e = codec.readEvent(r.value());
                     // Each attempt under its own key, so that compaction keeps every attempt's last event.
-                    assertThat(r.key()).isEqualTo(JobKeys.event(e.jobId(), e.attempt()));
+                    assertThat(r.key()).isEqualTo(JobKeys.event(e));
                     events.computeIfAbsent(e.jobId(), k -> new ArrayList<>()).add(e);
                 }
                 // Records are accepted after their terminal events: once all seven are, every event is written.

@@ -81,8 +81,9 @@ class RedeliveryIntegrationTests {
                 job.id(), 1, first, "paused-worker/cpu", "simulated", new Progress(0, 4), first))));
         Instant second = Instant.now();
         takeDeliveryAndLetItGo(2, () -> {
-            send(Topics.JOB_EVENTS, JobKeys.event(job.id(), 2), codec.writeEvent(JobEvent.running(job.id(), 2,
-                    second, "lost-worker/cpu", "simulated", new Progress(0, 4), second)));
+            JobEvent started = JobEvent.running(job.id(), 2, second, "lost-worker/cpu", "simulated",
+                    new Progress(0, 4), second);
+            send(Topics.JOB_EVENTS, JobKeys.event(started), codec.writeEvent(started));
             send(Topics.JOB_EVENTS, job.id(), codec.writeEvent(JobEvent.canceled(job.id(), 1, first,
                     "paused-worker/cpu", "simulated", new Progress(1, 4), Instant.now())));
         });
