@@ -12,6 +12,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.stereotype.Component;
 
@@ -21,8 +23,12 @@ import org.springframework.stereotype.Component;
  * <li>a record repeating an earlier record of its job id ({@link RepeatIndex}) is finished without running: the
  *     earlier record is the job. Only a submit with an {@code Idempotency-Key} (its request carries a
  *     fingerprint) has an id another submit can share; other jobs' ids are random, so they are not looked up;</li>
- * <li>a first delivery runs as attempt 1, with no broker round trip of its own;</li>
- * <li>a delivery after the first ran before: if the job's terminal event is already written ({@link JobHistory}),
+ * <li>a job whose events say it ended ({@link JobEventsIndex}, tailed by every worker, no round trip) is finished
+ *     without running, whatever the delivery count: the broker can give a record out again with the count it
+ *     last persisted (fault campaign);</li>
+ * <li>a first delivery of a job with no events yet runs as attempt 1, with no broker round trip of its own;</li>
+ * <li>a delivery after the first (or a first one of a job with events: a count the broker reset) ran before: if
+ *     the job's terminal event is already written ({@link JobHistory}),
  *     it is finished without running (an earlier worker lost the record after writing it); otherwise it runs as
  *     the broker's delivery count less the deliveries handed back on shutdown ({@link JobControls});</li>
  * <li>a record this worker ran to its terminal event already is finished without running, whatever its delivery
@@ -34,16 +40,20 @@ import org.springframework.stereotype.Component;
 @Component
 class JobAdmission implements JobLoop.Admission {
 
+    private static final Logger log = LoggerFactory.getLogger(JobAdmission.class);
+
     private final RepeatIndex repeats;
+    private final JobEventsIndex events;
     private final JobHistory history;
     private final JobControls controls;
     private final KafkaTemplate<String, byte[]> kafka;
     private final JobCodec codec;
     private final Clock clock;
 
-    JobAdmission(RepeatIndex repeats, JobHistory history, JobControls controls, KafkaTemplate<String, byte[]> kafka,
-            JobCodec codec, Clock clock) {
+    JobAdmission(RepeatIndex repeats, JobEventsIndex events, JobHistory history, JobControls controls,
+            KafkaTemplate<String, byte[]> kafka, JobCodec codec, Clock clock) {
         this.repeats = repeats;
+        this.events = events;
         this.history = history;
         this.controls = controls;
         this.kafka = kafka;
@@ -79,8 +89,21 @@ class JobAdmission implements JobLoop.Admission {
         if (mayRepeat(record) && repeats.repeats(record)) {
             return JobLoop.Admitted.skip("it repeats an earlier record of job " + record.key());
         }
-        if (delivery <= 1 || record.key() == null) {
+        if (record.key() == null) {
             return JobLoop.Admitted.run(Math.max(1, delivery));
+        }
+        Optional<JobEventsIndex.Seen> seen = events.seen(record.key());
+        if (seen.isPresent() && seen.get().ended()) {
+            return JobLoop.Admitted.skip("job " + record.key() + " already ended in attempt " + seen.get().attempt()
+                    + " (its events; delivery " + delivery + ")");
+        }
+        if (delivery <= 1 && seen.isEmpty()) {
+            return JobLoop.Admitted.run(1);
+        }
+        if (delivery <= 1) {
+            log.info("{}-{}@{}: a first delivery of job {}, whose attempt {} ran already: the broker's delivery count "
+                    + "was reset (its leader moved?); reading the job's history", record.topic(), record.partition(),
+                    record.offset(), record.key(), seen.get().attempt());
         }
         Optional<JobEvent> terminal = history.terminal(record.key(), record.timestamp());
         if (terminal.isPresent()) {

@@ -2,7 +2,10 @@ package io.diffq.worker.consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.diffq.common.job.JobEvent;
 import io.diffq.common.job.JobRequest;
+import io.diffq.common.job.Progress;
+import io.diffq.common.job.ResultRef;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Topics;
 import java.time.Clock;
@@ -12,6 +15,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.record.TimestampType;
 import org.junit.jupiter.api.Test;
+import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 
 /**
  * What a worker remembers of the records it ran: the broker can give one out again with the same delivery count
@@ -21,8 +25,11 @@ import org.junit.jupiter.api.Test;
 class JobAdmissionTests {
 
     private final JobCodec codec = new JobCodec();
-    /** Nothing to look up for these records: no repeat index, history or controls are needed. */
-    private final JobAdmission admission = new JobAdmission(null, null, null, null, codec, Clock.systemUTC());
+    /** Events folded in by the test (the index is not started: it reads no topic). */
+    private final JobEventsIndex events = new JobEventsIndex(new KafkaProperties(), Clock.systemUTC(), codec);
+    /** Nothing else to look up for these records: no repeat index, history or controls are needed. */
+    private final JobAdmission admission = new JobAdmission(null, events, null, null, null, codec,
+            Clock.systemUTC());
 
     @Test
     void aRecordThisWorkerRanToItsEndIsNotRunAgainWhenItComesBackWithTheSameDeliveryCount() {
@@ -33,6 +40,27 @@ class JobAdmissionTests {
 
         assertThat(admission.admit(record, 1).skip()).contains("ran it to its terminal event already");
         assertThat(admission.admit(record(40), 1)).as("another record").isEqualTo(JobLoop.Admitted.run(1));
+    }
+
+    /**
+     * The broker gave out the record of a job that another worker ran to its end with the count it had persisted
+     * (its leader moved): the job's events say it ended, so it does not run again; a late write of an older
+     * attempt does not end a job.
+     */
+    @Test
+    void aJobWhoseEventsSayItEndedIsNotRunAgainWhateverItsDeliveryCount() {
+        ConsumerRecord<String, byte[]> done = record(41);
+        ConsumerRecord<String, byte[]> running = record(42);
+        Instant t = Instant.now();
+        events.remember(JobEvent.running(done.key(), 1, t, "w2", "simulated", new Progress(0, 4), t));
+        events.remember(JobEvent.succeeded(done.key(), 1, t, "w2", "simulated", new Progress(4, 4), 5L,
+                new ResultRef(0, 0, "image/png", 1), t));
+        events.remember(JobEvent.running(running.key(), 2, t, "w2", "simulated", new Progress(0, 4), t));
+        events.remember(JobEvent.canceled(running.key(), 1, t, "w1", "simulated", t));
+
+        assertThat(admission.admit(done, 1).skip()).contains("already ended in attempt 1");
+        assertThat(events.seen(running.key())).contains(new JobEventsIndex.Seen(2, false,
+                events.seen(running.key()).orElseThrow().at()));
     }
 
     private ConsumerRecord<String, byte[]> record(long offset) {

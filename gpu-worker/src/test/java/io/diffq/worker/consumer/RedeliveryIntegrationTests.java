@@ -92,6 +92,26 @@ class RedeliveryIntegrationTests {
         assertThat(events).extracting(e -> e.state() + "/" + e.attempt()).endsWith("SUCCEEDED/3");
     }
 
+    /**
+     * A worker ran the job to its end, but the broker gives its record out again as a first delivery (the count
+     * it had persisted: the share partition's leader moved before the acknowledgement; fault campaign): the job's
+     * events say it ended, so it does not run again.
+     */
+    @Test
+    void aFirstDeliveryOfAJobWhoseEventsSayItEndedDoesNotRunIt() throws Exception {
+        JobRequest job = job("ran elsewhere");
+        send(Topics.JOBS, job.id(), codec.writeRequest(job));
+        Instant t = Instant.now();
+        send(Topics.JOB_EVENTS, job.id(), codec.writeEvent(JobEvent.running(job.id(), 1, t, "other-worker/cpu",
+                "simulated", new Progress(0, 4), t)));
+        send(Topics.JOB_EVENTS, job.id(), codec.writeEvent(JobEvent.succeeded(job.id(), 1, t, "other-worker/cpu",
+                "simulated", new Progress(4, 4), 5L, new ResultRef(0, 0, "image/png", 1), t)));
+
+        List<JobEvent> events = runWorkerUntilFinished(job);
+        assertThat(events).extracting(e -> e.state() + " by " + e.worker())
+                .containsExactly("RUNNING by other-worker/cpu", "SUCCEEDED by other-worker/cpu");
+    }
+
     /** The first delivery was handed back on shutdown (and said so): the second one is still attempt 1. */
     @Test
     void aDeliveryAfterAHandBackRunsTheSameAttempt() throws Exception {
@@ -158,15 +178,19 @@ class RedeliveryIntegrationTests {
                     == records);
         }
         List<JobEvent> events = new ArrayList<>();
+        // Every event on the topic once the worker is done, this job's and the others'.
+        long written = WorkerKafka.endOffsets(kafka.bootstrapServers(), Topics.JOB_EVENTS);
+        long[] read = {0};
         try (KafkaConsumer<String, byte[]> consumer = WorkerKafka.consumer(kafka.bootstrapServers())) {
             consumer.subscribe(List.of(Topics.JOB_EVENTS));
             await().atMost(Duration.ofSeconds(20)).until(() -> {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    read[0]++;
                     if (JobKeys.jobId(r.key()).equals(job.id())) {
                         events.add(codec.readEvent(r.value()));
                     }
                 }
-                return events.stream().anyMatch(e -> e.state() == JobState.SUCCEEDED);
+                return read[0] >= written && events.stream().anyMatch(e -> e.state() == JobState.SUCCEEDED);
             });
         }
         return events;
