@@ -111,6 +111,7 @@ class KedaScalingIntegrationTests {
                 await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> assertThat(
                         values(prometheus, "diffq_jobs_in_state{application=\"diffq-gateway\",state=\"SUCCEEDED\"}"))
                         .containsExactly((double) WAITING, (double) WAITING));
+                awaitLaterScrape(prometheus, "diffq_jobs_in_state{application=\"diffq-gateway\",state=\"SUCCEEDED\"}");
                 double drained = value(prometheus, query);
                 System.out.printf("KEDA query once the worker drained them: %s -> %d replicas%n", drained,
                         so.replicas(drained, 1));
@@ -126,6 +127,7 @@ class KedaScalingIntegrationTests {
                 await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(
                         values(prometheus, "diffq_jobs_in_state{application=\"diffq-gateway\",state=\"QUEUED\"}"))
                         .containsExactly((double) MORE, (double) MORE));
+                awaitLaterScrape(prometheus, "diffq_jobs_in_state{application=\"diffq-gateway\",state=\"QUEUED\"}");
                 List<Double> measured = values(prometheus, BACKLOG);
                 double again = value(prometheus, query);
                 double perJob = again / MORE;
@@ -170,6 +172,19 @@ class KedaScalingIntegrationTests {
                       - targets: ["127.0.0.1:%d", "127.0.0.1:%d"]
                 """.formatted(management1, management2));
         return file;
+    }
+
+    /**
+     * Waits until both gateways have been scraped again after the scrape in which {@code counted} (just seen to
+     * hold) was taken. One scrape can mix two of the view's snapshots: a snapshot lives a second and may be
+     * replaced between the gauges a scrape reads, so the backlog in the very scrape that showed the new counts
+     * may still be the old one. Every later scrape reads a snapshot at least as new as the one behind the counts.
+     */
+    private static void awaitLaterScrape(PrometheusProcess prometheus, String counted) {
+        double countedAt = value(prometheus, "max(timestamp(" + counted + "))");
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
+                value(prometheus, "min(timestamp(" + BACKLOG + "))")).as("both gateways scraped again")
+                .isGreaterThan(countedAt));
     }
 
     /** The single value of a query that must return one sample, as KEDA's prometheus scaler requires. */
