@@ -24,7 +24,8 @@ import org.springframework.stereotype.Component;
  * What is known about jobs besides their records, read from {@code diffq.job-controls} by every worker (no
  * consumer group): the jobs clients asked to cancel (a job in the set never starts; a running one stops at its
  * next denoising step), and the deliveries workers handed back unfinished on shutdown (they are not counted as
- * attempts: the broker counts every delivery). A hand-back is written under a key of its own,
+ * attempts: the broker counts every delivery; each says which attempt it had started, so that the next delivery
+ * runs it again). A hand-back is written under a key of its own,
  * {@code <job id>#handed-back-<delivery>}, so compaction keeps both it and a cancel of the job.
  */
 @Component
@@ -38,8 +39,11 @@ class JobControls implements SmartLifecycle {
     private static final String HANDED_BACK_KEY = "#handed-back-";
 
     private final Map<String, Instant> canceled = new ConcurrentHashMap<>();
-    /** Per job, the deliveries handed back, with when. */
-    private final Map<String, Map<Integer, Instant>> handedBack = new ConcurrentHashMap<>();
+    /** Per job, the deliveries handed back: when, and the attempt each had started (null: none, or not said). */
+    private final Map<String, Map<Integer, HandBack>> handedBack = new ConcurrentHashMap<>();
+
+    private record HandBack(Instant at, Integer attempt) {
+    }
     private final JobCodec codec;
     private final Clock clock;
     private final TopicReader reader;
@@ -85,7 +89,8 @@ class JobControls implements SmartLifecycle {
                 int at = r.key().lastIndexOf(HANDED_BACK_KEY);
                 if (at > 0) {
                     handedBack.computeIfAbsent(control.jobId(), k -> new ConcurrentHashMap<>()).put(
-                            Integer.parseInt(r.key().substring(at + HANDED_BACK_KEY.length())), control.at());
+                            Integer.parseInt(r.key().substring(at + HANDED_BACK_KEY.length())),
+                            new HandBack(control.at(), control.attempt()));
                 }
             }
         } catch (MalformedRecordException | NumberFormatException e) {
@@ -102,8 +107,17 @@ class JobControls implements SmartLifecycle {
         if (reader.catchUpTo(jobId, () -> false, REPLAY_WAIT) == TopicReader.CatchUp.UNKNOWN) {
             log.warn("job controls not read up to their end within {}; counting without them", REPLAY_WAIT);
         }
-        Map<Integer, Instant> backs = handedBack.get(jobId);
+        Map<Integer, HandBack> backs = handedBack.get(jobId);
         return backs == null ? 0 : (int) backs.keySet().stream().filter(d -> d < delivery).count();
+    }
+
+    /**
+     * Whether a delivery of the job that had started {@code attempt} was handed back, as far as read (call after
+     * {@link #handBacksBefore}, which reads the job's controls up to their end).
+     */
+    boolean handedBack(String jobId, int attempt) {
+        Map<Integer, HandBack> backs = handedBack.get(jobId);
+        return backs != null && backs.values().stream().anyMatch(b -> b.attempt() != null && b.attempt() == attempt);
     }
 
     /** The partition of {@code diffq.job-controls} ({@code partitions} of them) that holds a job's controls. */
@@ -112,11 +126,13 @@ class JobControls implements SmartLifecycle {
     }
 
     /**
-     * The record saying that {@code delivery} of the job went back unfinished: its key and its control. It goes
-     * to the job id's partition ({@link #partitionOf}), not its own key's.
+     * The record saying that {@code delivery} of the job went back unfinished, having started {@code attempt}
+     * (0: none): its key and its control. It goes to the job id's partition ({@link #partitionOf}), not its own
+     * key's.
      */
-    static Map.Entry<String, JobControl> handBack(String jobId, int delivery, Instant at) {
-        return Map.entry(jobId + HANDED_BACK_KEY + delivery, new JobControl(jobId, JobControl.HANDED_BACK, at));
+    static Map.Entry<String, JobControl> handBack(String jobId, int delivery, int attempt, Instant at) {
+        return Map.entry(jobId + HANDED_BACK_KEY + delivery, new JobControl(jobId, JobControl.HANDED_BACK, at,
+                attempt > 0 ? attempt : null));
     }
 
     /** On the reader's thread after each poll: forgets cancels older than a day, every ten minutes. */
@@ -124,7 +140,7 @@ class JobControls implements SmartLifecycle {
         if (Duration.between(lastEviction, clock.instant()).compareTo(EVICT_EVERY) >= 0) {
             Instant cutoff = clock.instant().minus(KEEP);
             canceled.values().removeIf(at -> at.isBefore(cutoff));
-            handedBack.values().forEach(backs -> backs.values().removeIf(at -> at.isBefore(cutoff)));
+            handedBack.values().forEach(backs -> backs.values().removeIf(b -> b.at().isBefore(cutoff)));
             handedBack.values().removeIf(Map::isEmpty);
             lastEviction = clock.instant();
         }

@@ -80,6 +80,11 @@ class JobEventsIndex implements SmartLifecycle {
         return Optional.ofNullable(jobs.get(jobId));
     }
 
+    /** What the job's events said so far, without waiting for a starting index. */
+    Optional<Seen> peek(String jobId) {
+        return Optional.ofNullable(jobs.get(jobId));
+    }
+
     private void remember(ConsumerRecord<String, byte[]> r) {
         if (r.value() == null) {
             return;

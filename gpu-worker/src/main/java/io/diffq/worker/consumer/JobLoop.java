@@ -105,8 +105,10 @@ final class JobLoop implements Runnable {
         /**
          * Records that the delivery goes back unfinished on shutdown, so the next one runs the same attempt; the
          * future completes once that is on the broker.
+         *
+         * @param attempt the attempt it was admitted to run, 0 when it was not admitted
          */
-        CompletableFuture<Void> handBack(ConsumerRecord<String, byte[]> record, int delivery);
+        CompletableFuture<Void> handBack(ConsumerRecord<String, byte[]> record, int delivery, int attempt);
 
         /** Records that this worker ran the record's job to its terminal event, now written. */
         default void finished(ConsumerRecord<String, byte[]> record) {
@@ -146,6 +148,8 @@ final class JobLoop implements Runnable {
         final Lease lease;
         /** How it ends without running (skipped, released on stop), or null when it runs. */
         AcknowledgeType decided;
+        /** The attempt it was admitted to run, 0 until then. */
+        int attempt;
         CompletableFuture<List<Outcome>> outcomes;
         int index;
         /** When the renewal waiting for the broker's answer was sent. */
@@ -355,6 +359,7 @@ final class JobLoop implements Runnable {
                 held.decided = AcknowledgeType.ACCEPT;
                 continue;
             }
+            held.attempt = admitted.attempt();
             forming.add(new Job(r, admitted.attempt(), held.lease, last));
         }
         for (List<Job> batch : forming.batches()) {
@@ -430,7 +435,7 @@ final class JobLoop implements Runnable {
     private AcknowledgeType handBack(ConsumerRecord<String, byte[]> record, int delivery, InHand held) {
         held.decided = AcknowledgeType.RELEASE;
         try {
-            admission.handBack(record, delivery).get(timing.renewEvery().toMillis(), TimeUnit.MILLISECONDS);
+            admission.handBack(record, delivery, held.attempt).get(timing.renewEvery().toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException e) {

@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
@@ -45,6 +46,11 @@ import org.springframework.stereotype.Component;
  * retryable model failure the loop releases the job to be delivered again, up to {@code max-attempts}; then it
  * ends FAILED and goes to the dead-letter topic. Every state change goes through {@link AttemptEvents}' checked
  * verbs over {@link JobTransitions}.
+ *
+ * <p>A run stops, writing nothing more, once its job's events ({@link JobEventsIndex}) show that it was overtaken:
+ * a newer attempt started elsewhere (the broker gave the record to another worker; what this one would write is
+ * a late write every reader refuses), or the job ended. It looks at every step and before its terminal event, so
+ * a record the broker gave out twice costs one model run, not two, and leaves one terminal event.
  */
 @Component
 class JobProcessor {
@@ -57,6 +63,7 @@ class JobProcessor {
     private final WorkerProperties properties;
     private final JobMetrics metrics;
     private final JobControls cancellations;
+    private final JobEventsIndex jobEvents;
     private final Clock clock;
     /** Sends each terminal event that has to wait for its image's position. */
     private final Executor writer = Executors.newSingleThreadExecutor(r -> {
@@ -68,13 +75,14 @@ class JobProcessor {
     private final Map<String, Instant> lastFree = new ConcurrentHashMap<>();
 
     JobProcessor(JobEventPublisher publisher, JobCodec codec, WorkerIdentity identity, WorkerProperties properties,
-            JobMetrics metrics, JobControls cancellations, Clock clock) {
+            JobMetrics metrics, JobControls cancellations, JobEventsIndex jobEvents, Clock clock) {
         this.publisher = publisher;
         this.codec = codec;
         this.identity = identity;
         this.properties = properties;
         this.metrics = metrics;
         this.cancellations = cancellations;
+        this.jobEvents = jobEvents;
         this.clock = clock;
     }
 
@@ -289,6 +297,10 @@ class JobProcessor {
             if (!job.lease().held()) {
                 return CompletableFuture.failedFuture(new LeaseLostException(leaseLost().runAgainBecause()));
             }
+            Optional<CompletableFuture<Void>> overtaken = overtaken();
+            if (overtaken.isPresent()) {
+                return overtaken.get();
+            }
             JobState terminal = ending;
             CompletableFuture<Void> written;
             if (terminal == JobState.SUCCEEDED) {
@@ -296,6 +308,10 @@ class JobProcessor {
                 written = publisher.publishResult(request, request.model(), png).thenComposeAsync(ref -> {
                     if (!job.lease().held()) {
                         return CompletableFuture.failedFuture(new LeaseLostException(leaseLost().runAgainBecause()));
+                    }
+                    Optional<CompletableFuture<Void>> meanwhile = overtaken();
+                    if (meanwhile.isPresent()) {
+                        return meanwhile.get();
                     }
                     return publisher.publish(events.succeeded(new Progress(request.steps(), request.steps()),
                             inferenceMillis, ref, endedAt));
@@ -320,11 +336,37 @@ class JobProcessor {
             };
         }
 
+        /**
+         * What this run does instead of writing its end, when its job's events show it was overtaken: nothing,
+         * done, when the job ended (another run of the same number ended it; the record is finished); a lost
+         * lease (released) when a newer attempt started elsewhere.
+         */
+        private Optional<CompletableFuture<Void>> overtaken() {
+            Optional<JobEventsIndex.Seen> seen = jobEvents.peek(request.id());
+            if (seen.isEmpty()) {
+                return Optional.empty();
+            }
+            if (seen.get().ended()) {
+                log.info("job {} attempt {}: the job ended meanwhile (its events; attempt {}), this run writes no end "
+                        + "of its own", request.id(), attempt, seen.get().attempt());
+                return Optional.of(CompletableFuture.completedFuture(null));
+            }
+            if (seen.get().attempt() > attempt) {
+                return Optional.of(CompletableFuture.failedFuture(new LeaseLostException("job " + request.id()
+                        + " attempt " + attempt + ": attempt " + seen.get().attempt() + " started elsewhere; this "
+                        + "run writes nothing more")));
+            }
+            return Optional.empty();
+        }
+
         /** After each denoising step: cancellation, the time limit, the lease, throttled progress events. */
         private void onStep(int step, int total) {
             last = new Progress(step, total);
             if (!job.lease().held()) {
                 throw new LeaseLostException("lease lost");
+            }
+            if (overtaken().isPresent()) {
+                throw new LeaseLostException("overtaken: its job ended, or a newer attempt started elsewhere");
             }
             if (cancellations.requested(request.id()).isPresent()) {
                 throw new GenerationCanceledException("canceled by the client");

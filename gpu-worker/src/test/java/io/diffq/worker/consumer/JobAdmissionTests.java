@@ -10,6 +10,8 @@ import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Topics;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -27,8 +29,28 @@ class JobAdmissionTests {
     private final JobCodec codec = new JobCodec();
     /** Events folded in by the test (the index is not started: it reads no topic). */
     private final JobEventsIndex events = new JobEventsIndex(new KafkaProperties(), Clock.systemUTC(), codec);
-    /** Nothing else to look up for these records: no repeat index, history or controls are needed. */
-    private final JobAdmission admission = new JobAdmission(null, events, null, null, null, codec,
+    /** No job has a terminal event to read back. */
+    private final JobHistory history = new JobHistory(new KafkaProperties(), codec) {
+        @Override
+        synchronized Optional<JobEvent> terminal(String jobId, long since) {
+            return Optional.empty();
+        }
+    };
+    /** The attempts handed back on shutdown, per job (the test's stand-in for what the controls topic says). */
+    private final Map<String, Integer> handedBack = new HashMap<>();
+    private final JobControls controls = new JobControls(new KafkaProperties(), codec, Clock.systemUTC()) {
+        @Override
+        int handBacksBefore(String jobId, int delivery) {
+            return handedBack.containsKey(jobId) ? 1 : 0;
+        }
+
+        @Override
+        boolean handedBack(String jobId, int attempt) {
+            return Integer.valueOf(attempt).equals(handedBack.get(jobId));
+        }
+    };
+    /** No repeat index: these records are not idempotent submits, so it is never asked. */
+    private final JobAdmission admission = new JobAdmission(null, events, history, controls, null, codec,
             Clock.systemUTC());
 
     @Test
@@ -61,6 +83,56 @@ class JobAdmissionTests {
         assertThat(admission.admit(done, 1).skip()).contains("already ended in attempt 1");
         assertThat(events.seen(running.key())).contains(new JobEventsIndex.Seen(2, false,
                 events.seen(running.key()).orElseThrow().at()));
+    }
+
+    /**
+     * The broker gave this worker the same record twice with delivery count 2 (fault campaign, 42c0bca seed 9),
+     * the second time before the index had read the first run's RUNNING event: the second run is attempt 3, from
+     * what this worker admitted, not attempt 2 again; the next delivery is attempt 4, past max-attempts 3, which
+     * ends the job without running it.
+     */
+    @Test
+    void aDeliveryCountGivenTwiceDoesNotRunTheSameAttemptTwice() {
+        ConsumerRecord<String, byte[]> record = record(43);
+        Instant t = Instant.now();
+        events.remember(JobEvent.running(record.key(), 1, t, "w1", "simulated", new Progress(0, 4), t));
+
+        assertThat(admission.admit(record, 2)).isEqualTo(JobLoop.Admitted.run(2));
+        assertThat(admission.admit(record, 2)).as("the same count again").isEqualTo(JobLoop.Admitted.run(3));
+        assertThat(admission.admit(record, 3)).isEqualTo(JobLoop.Admitted.run(4));
+        assertThat(admission.admit(record(44), 1)).as("another job").isEqualTo(JobLoop.Admitted.run(1));
+    }
+
+    /**
+     * A count reset to 1 on this worker, before the index read anything of the job: what this worker admitted
+     * still counts.
+     */
+    @Test
+    void aFirstDeliveryOfAJobThisWorkerStartedRunsTheNextAttempt() {
+        ConsumerRecord<String, byte[]> record = record(45);
+        assertThat(admission.admit(record, 1)).isEqualTo(JobLoop.Admitted.run(1));
+        assertThat(admission.admit(record, 1)).isEqualTo(JobLoop.Admitted.run(2));
+    }
+
+    /** An attempt another worker handed back on shutdown runs again under its number. */
+    @Test
+    void anAttemptHandedBackRunsAgainUnderItsNumber() {
+        ConsumerRecord<String, byte[]> record = record(46);
+        Instant t = Instant.now();
+        events.remember(JobEvent.running(record.key(), 1, t, "w1", "simulated", new Progress(0, 4), t));
+        handedBack.put(record.key(), 1);
+
+        assertThat(admission.admit(record, 2)).isEqualTo(JobLoop.Admitted.run(1));
+    }
+
+    @Test
+    void anAttemptIsTheBrokersCountUnlessThatOneStartedAlreadyAndWasNotHandedBack() {
+        assertThat(JobAdmission.attemptAfter(1, 0, false)).isEqualTo(1);
+        assertThat(JobAdmission.attemptAfter(2, 1, false)).as("the usual second delivery").isEqualTo(2);
+        assertThat(JobAdmission.attemptAfter(1, 1, false)).as("a count reset").isEqualTo(2);
+        assertThat(JobAdmission.attemptAfter(1, 1, true)).as("handed back").isEqualTo(1);
+        assertThat(JobAdmission.attemptAfter(3, 1, true)).as("the count is ahead").isEqualTo(3);
+        assertThat(JobAdmission.attemptAfter(2, 3, false)).as("the events are ahead").isEqualTo(4);
     }
 
     private ConsumerRecord<String, byte[]> record(long offset) {

@@ -96,14 +96,16 @@ class JobControlsIntegrationTests {
 
     /**
      * Hand-backs are counted per delivery, each under a key of its own in the job id's partition, so a cancel of
-     * the same job stands beside them; only deliveries before the one asking count.
+     * the same job stands beside them; only deliveries before the one asking count. Each says the attempt it had
+     * started, if any (delivery 1 had started attempt 1, delivery 3 none).
      */
     @Test
     void countsTheDeliveriesOfAJobHandedBackBeforeAGivenOne() throws Exception {
         try (KafkaProducer<String, byte[]> producer = producer()) {
             cancellations = started();
             for (int delivery : new int[] {1, 3}) {
-                Map.Entry<String, JobControl> back = JobControls.handBack("job-h", delivery, clock.instant());
+                Map.Entry<String, JobControl> back = JobControls.handBack("job-h", delivery, delivery == 1 ? 1 : 0,
+                        clock.instant());
                 producer.send(new ProducerRecord<>(Topics.JOB_CONTROLS, JobControls.partitionOf("job-h", 2),
                         back.getKey(), codec.writeControl(back.getValue()))).get(10, TimeUnit.SECONDS);
             }
@@ -113,6 +115,9 @@ class JobControlsIntegrationTests {
             assertThat(cancellations.handBacksBefore("job-h", 3)).isEqualTo(1);
             assertThat(cancellations.handBacksBefore("job-h", 1)).isZero();
             assertThat(cancellations.handBacksBefore("another", 9)).isZero();
+            assertThat(cancellations.handedBack("job-h", 1)).as("attempt 1, handed back by delivery 1").isTrue();
+            assertThat(cancellations.handedBack("job-h", 2)).as("attempt 2 never was").isFalse();
+            assertThat(cancellations.handedBack("job-h", 0)).as("delivery 3 had started none").isFalse();
             await().atMost(LONG).until(() -> cancellations.requested("job-h").isPresent());
         }
     }

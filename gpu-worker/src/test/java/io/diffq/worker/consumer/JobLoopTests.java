@@ -62,8 +62,8 @@ class JobLoopTests {
         }
 
         @Override
-        public CompletableFuture<Void> handBack(ConsumerRecord<String, byte[]> record, int delivery) {
-            handedBack.add(record.key() + "@" + delivery);
+        public CompletableFuture<Void> handBack(ConsumerRecord<String, byte[]> record, int delivery, int attempt) {
+            handedBack.add(record.key() + "@" + delivery + "/attempt " + attempt);
             return CompletableFuture.completedFuture(null);
         }
 
@@ -263,11 +263,12 @@ class JobLoopTests {
     @Test
     void aJobHandedBackIsRecordedThenReleasedAndTheLoopEnds() throws InterruptedException {
         start(job -> JobLoop.Outcome.handBack(), 1);
-        consumer.offer(FakeShareConsumer.record(0, "a", 2));
+        consumer.offer(FakeShareConsumer.record(0, "a", 7));
 
         thread.join(WAIT.toMillis());
         assertThat(thread.isAlive()).isFalse();
-        assertThat(handedBack).containsExactly("a@2");
+        // The attempt admission chose (5 for delivery 7 here), so that the next delivery runs it again.
+        assertThat(handedBack).containsExactly("a@7/attempt 5");
         assertThat(consumer.acksOf(0)).containsExactly(RELEASE);
         assertThat(consumer.closed).isTrue();
     }
@@ -303,7 +304,7 @@ class JobLoopTests {
 
         thread.join(WAIT.toMillis());
         assertThat(consumer.acksOf(1)).containsExactly(RELEASE);
-        assertThat(handedBack).containsExactly("b@1");
+        assertThat(handedBack).as("never admitted: no attempt started").containsExactly("b@1/attempt 0");
         assertThat(consumer.acksOf(0)).filteredOn(t -> t != RENEW).containsExactly(ACCEPT);
         assertThat(delivered).hasSize(1);
     }

@@ -58,9 +58,11 @@ class JobProcessorTests {
     };
     private final WorkerProperties properties = new WorkerProperties("w", List.of("cpu"), List.of("fake"),
             Duration.ofHours(1), MAX_ATTEMPTS, Duration.ofMinutes(10), Duration.ofSeconds(30), 4, Duration.ofMinutes(2), 1);
+    /** The job events other workers wrote, folded in by the test (the index reads no topic). */
+    private final JobEventsIndex jobEvents = new JobEventsIndex(new KafkaProperties(), Clock.systemUTC(), codec);
     private final JobProcessor processor = new JobProcessor(publisher, codec, new WorkerIdentity(properties),
             properties, new JobMetrics(new SimpleMeterRegistry(), Clock.fixed(T0, ZoneOffset.UTC)), controls,
-            Clock.fixed(T0, ZoneOffset.UTC));
+            jobEvents, Clock.fixed(T0, ZoneOffset.UTC));
     /** What the model does with a batch. */
     private BiFunction<List<GenerationRequest>, List<StepListener>, List<Drawing>> model = (requests, listeners) ->
             requests.stream().map(r -> {
@@ -214,6 +216,43 @@ class JobProcessorTests {
         assertThat(publisher.states()).containsExactly("RUNNING/1");
     }
 
+    /**
+     * The broker gave the record to another worker too (fault campaign, 42c0bca seed 10). When that one's newer
+     * attempt starts during this run, this run stops at its next step and writes nothing more (released, as a
+     * lost lease); when the job ends during the model (another run of the same number), this run writes neither
+     * an image nor an end, and its record is done.
+     */
+    @Test
+    void aRunOvertakenByAnotherWritesNothingMore() {
+        JobRequest overtaken = job("overtaken", null);
+        model = (requests, listeners) -> {
+            jobEvents.remember(JobEvent.running(overtaken.id(), 3, T0, "w2/cpu", "fake", new Progress(0, 4), T0));
+            try {
+                listeners.get(0).onStep(1, 4);
+                return List.of(Drawing.of(new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB)));
+            } catch (RuntimeException e) {
+                return List.of(Drawing.stopped(e));
+            }
+        };
+        JobLoop.Outcome stopped = one(overtaken, 2, false);
+        assertThat(stopped.written()).as("released, not written").isNull();
+        assertThat(stopped.runAgainBecause()).isNotNull();
+        assertThat(publisher.states()).containsExactly("RUNNING/2");
+
+        publisher.events.clear();
+        JobRequest ended = job("ended elsewhere", null);
+        model = (requests, listeners) -> {
+            jobEvents.remember(JobEvent.running(ended.id(), 1, T0, "w2/cpu", "fake", new Progress(0, 4), T0));
+            jobEvents.remember(JobEvent.succeeded(ended.id(), 1, T0, "w2/cpu", "fake", new Progress(4, 4), 5L,
+                    RecordingPublisher.RESULT, T0));
+            return List.of(Drawing.of(new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB)));
+        };
+        JobLoop.Outcome done = one(ended, 1, false);
+        assertThat(done.written()).as("the record is finished").isCompleted();
+        assertThat(publisher.states()).containsExactly("RUNNING/1");
+        assertThat(publisher.results).as("no image either").isEmpty();
+    }
+
     @Test
     void anUnreadableRecordIsDeadLetteredAndItsJobFailsThroughTheTransitionTable() {
         ConsumerRecord<String, byte[]> record = new ConsumerRecord<>("diffq.jobs", 0, 5, "j-broken",
@@ -278,6 +317,7 @@ class JobProcessorTests {
 
         final List<JobEvent> events = new CopyOnWriteArrayList<>();
         final List<String> deadLetters = new CopyOnWriteArrayList<>();
+        final List<String> results = new CopyOnWriteArrayList<>();
         CompletableFuture<Void> acks = CompletableFuture.completedFuture(null);
 
         RecordingPublisher(JobCodec codec) {
@@ -292,6 +332,7 @@ class JobProcessorTests {
 
         @Override
         CompletableFuture<ResultRef> publishResult(JobRequest request, String model, byte[] png) {
+            results.add(request.id());
             return CompletableFuture.completedFuture(RESULT);
         }
 

@@ -112,19 +112,45 @@ class RedeliveryIntegrationTests {
                 .containsExactly("RUNNING by other-worker/cpu", "SUCCEEDED by other-worker/cpu");
     }
 
-    /** The first delivery was handed back on shutdown (and said so): the second one is still attempt 1. */
+    /**
+     * The first delivery started attempt 1 and was handed back on shutdown (and said so): the second one runs
+     * attempt 1 again.
+     */
     @Test
     void aDeliveryAfterAHandBackRunsTheSameAttempt() throws Exception {
         JobRequest job = job("handed back");
         send(Topics.JOBS, job.id(), codec.writeRequest(job));
         takeFirstDeliveryAndLetItGo(() -> {
-            Map.Entry<String, JobControl> back = JobControls.handBack(job.id(), 1, Instant.now());
+            Instant t = Instant.now();
+            send(Topics.JOB_EVENTS, job.id(), codec.writeEvent(JobEvent.running(job.id(), 1, t,
+                    "stopping-worker/cpu", "simulated", new Progress(0, 4), t)));
+            Map.Entry<String, JobControl> back = JobControls.handBack(job.id(), 1, 1, Instant.now());
             send(Topics.JOB_CONTROLS, back.getKey(), codec.writeControl(back.getValue()));
         });
 
         List<JobEvent> events = runWorkerUntilFinished(job);
         assertThat(events).extracting(e -> e.state() + "/" + e.attempt()).endsWith("SUCCEEDED/1")
                 .allMatch(s -> s.endsWith("/1"));
+    }
+
+    /**
+     * Another worker is running attempt 1 (its RUNNING event is on the topic; it neither ended nor handed it
+     * back) when the broker gives the record out again with a count reset to 1 (its share partition's leader
+     * moved; fault campaign, 42c0bca seed 10): this worker runs it as attempt 2, not beside attempt 1 under the
+     * same number, so the other worker's late end is refused by every reader and the job shows one end.
+     */
+    @Test
+    void aFirstDeliveryOfAJobWhoseAttemptOneIsRunningElsewhereRunsAsAttemptTwo() throws Exception {
+        JobRequest job = job("running elsewhere");
+        send(Topics.JOBS, job.id(), codec.writeRequest(job));
+        Instant t = Instant.now();
+        send(Topics.JOB_EVENTS, job.id(), codec.writeEvent(JobEvent.running(job.id(), 1, t, "other-worker/cpu",
+                "simulated", new Progress(0, 4), t)));
+
+        List<JobEvent> events = runWorkerUntilFinished(job);
+        assertThat(events).extracting(e -> e.state() + "/" + e.attempt() + " by " + e.worker())
+                .containsExactly("RUNNING/1 by other-worker/cpu", "RUNNING/2 by worker-b/cpu",
+                        "SUCCEEDED/2 by worker-b/cpu");
     }
 
     private interface Step {
