@@ -23,48 +23,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A production queue on its worst day, every part a real process: workers join and leave (gracefully and
- * with kill -9), a job kills every worker that runs it, the broker restarts under load. No accepted job
- * is lost and none ends in two different terminal states.
+ * A production queue on its worst day, every part a real process: a worker killed mid-job, a graceful stop,
+ * a job that kills every worker that runs it, the broker restarts under load, deadlines and cancels. No
+ * accepted job is lost and none ends in two different terminal states. Workers joining and leaving at random
+ * under load, and gateways killed and paused, are the fault campaign's ({@code ChaosCampaignIntegrationTests});
+ * a restarted gateway that knows every job is {@code TwoGatewaysIntegrationTests}' and
+ * {@link EndToEndIntegrationTests}'.
  */
 class FaultToleranceIntegrationTests {
-
-    @Test
-    void workersJoinAndLeaveWhile200JobsRunAndEveryJobEndsExactlyOnce(@TempDir Path dir) throws Exception {
-        try (Cluster cluster = new Cluster(dir)) {
-            Http api = cluster.gateway();
-            cluster.worker("--diffq.worker.simulated.latency=150ms");
-            List<String> accepted = new CopyOnWriteArrayList<>();
-            Thread client = new Thread(() -> {
-                for (int i = 0; i < 200; i++) {
-                    accepted.add(submit(api, "{\"prompt\":\"job " + i + "\",\"width\":16,\"height\":16,\"steps\":3}"));
-                }
-            });
-            client.start();
-            await().atMost(Duration.ofSeconds(60)).until(() -> accepted.size() >= 30);
-            ServiceProcess graceful = cluster.worker("--diffq.worker.simulated.latency=150ms");
-            ServiceProcess killed = cluster.worker("--diffq.worker.simulated.latency=150ms");
-            client.join(120_000);
-            assertThat(accepted).hasSize(200);
-            await().atMost(Duration.ofSeconds(60)).until(() -> terminal(cluster.events()) >= 100);
-
-            killed.kill();
-            graceful.stop();
-
-            await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofSeconds(2)).until(() ->
-                    terminal(cluster.events()) == 200);
-            Map<String, List<JobEvent>> events = cluster.events();
-            assertThat(events.keySet()).containsExactlyInAnyOrderElementsOf(accepted);
-            for (String id : accepted) {
-                Set<JobState> terminals = events.get(id).stream().map(JobEvent::state)
-                        .filter(JobState::isTerminal).collect(Collectors.toSet());
-                assertThat(terminals).as("terminal states of %s", id).containsExactly(JobState.SUCCEEDED);
-            }
-            for (String id : accepted) {
-                assertThat(status(api, id).get("state").asString()).isEqualTo("SUCCEEDED");
-            }
-        }
-    }
 
     @Test
     void aWorkerKilledMidJobLosesNothingTheJobRunsAgainAsAttempt2(@TempDir Path dir) {
@@ -203,40 +169,6 @@ class FaultToleranceIntegrationTests {
                 assertThat(events.get(id).stream().map(JobEvent::state).filter(JobState::isTerminal)
                         .collect(Collectors.toSet())).containsExactly(JobState.SUCCEEDED);
             }
-        }
-    }
-
-    @Test
-    void aGatewayRestartedUnderLoadLosesNoStateAndTheOtherInstanceShowsNoGap(@TempDir Path dir) {
-        try (Cluster cluster = new Cluster(dir)) {
-            int portA = io.diffq.testing.KafkaBrokerProcess.freePort();
-            ServiceProcess a = cluster.gatewayProcess(portA);
-            Http apiA = new Http(portA);
-            Http apiB = cluster.gateway();
-            cluster.worker("--diffq.worker.simulated.latency=200ms");
-            List<String> ids = new ArrayList<>();
-            for (int i = 0; i < 30; i++) {
-                boolean aUp = i < 10 || i >= 20;
-                if (i == 10) {
-                    a.stop();
-                }
-                if (i == 20) {
-                    a = cluster.gatewayProcess(portA);
-                }
-                String id = submit(aUp && i % 2 == 0 ? apiA : apiB, "{\"prompt\":\"job " + i + "\",\"steps\":2}");
-                ids.add(id);
-                // Every job is visible on B at once, whoever took it, while A is up, down or catching up.
-                assertThat(apiB.get("/v1/jobs/" + id).statusCode()).isEqualTo(200);
-                if (aUp) {
-                    assertThat(apiA.get("/v1/jobs/" + id).statusCode()).isEqualTo(200);
-                }
-            }
-            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
-                for (String id : ids) {
-                    assertThat(status(apiA, id).get("state").asString()).isEqualTo("SUCCEEDED");
-                    assertThat(status(apiB, id).get("state").asString()).isEqualTo("SUCCEEDED");
-                }
-            });
         }
     }
 
