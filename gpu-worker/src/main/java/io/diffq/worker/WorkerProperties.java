@@ -17,8 +17,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param progressInterval the least time between two progress events of one job
  * @param maxAttempts      deliveries a job gets (a worker lost mid-job, a retryable model failure) before it
  *                         ends FAILED and goes to the dead-letter topic
- * @param maxJobDuration   the longest a job may run; a longer one fails (and sizes max.poll.interval.ms,
- *                         so a long job never costs a rebalance)
+ * @param maxJobDuration   the longest a job may run; a longer one fails (with several consumers per device it
+ *                         sizes their max.poll.interval.ms, so one waiting for the device's turn stays in the group)
  * @param shutdownGrace    on shutdown, how long the job in hand may take to finish before it is handed
  *                         back to the group
  * @param maxBatch         the most jobs a device acquires at once and its model draws as one batch; only jobs

@@ -206,7 +206,19 @@ class JobConsumers implements SmartLifecycle {
         config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, properties.maxBatch());
         config.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, (int) FETCH_MAX_WAIT.toMillis());
         config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+        if (properties.consumersPerDevice() > 1) {
+            // A consumer waiting for its device's turn does not poll while another runs a job (up to
+            // max-job-duration) or holds the turn idle (JobLoop.HAND_OVER_IDLE): past this it would leave the group.
+            config.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) maxPollInterval().toMillis());
+        }
         return config;
+    }
+
+    /** With consumers sharing a device: twice the longest a consumer may wait for its turn. */
+    Duration maxPollInterval() {
+        Duration wait = properties.maxJobDuration().compareTo(JobLoop.HAND_OVER_IDLE) > 0 ? properties.maxJobDuration()
+                : JobLoop.HAND_OVER_IDLE;
+        return wait.multipliedBy(2);
     }
 
     /** How long a stop waits for a loop: the grace for the job in hand, then its writes and the last commit. */

@@ -131,9 +131,20 @@ final class JobLoop implements Runnable {
      * @param pollTimeout how long one poll waits for a job (and how soon an idle loop notices a stop)
      * @param backOff     the pause after a failed poll
      * @param renewEvery  how often a running job's lock is renewed; at most half the broker's lock is used
+     * @param handOverIdle with consumers sharing a device: how long an idle holder keeps the device's turn before
+     *                     it lets the others poll (each must poll within {@code max.poll.interval.ms})
      */
-    record Timing(Duration pollTimeout, Duration backOff, Duration renewEvery) {
+    record Timing(Duration pollTimeout, Duration backOff, Duration renewEvery, Duration handOverIdle) {
+
+        Timing(Duration pollTimeout, Duration backOff, Duration renewEvery) {
+            this(pollTimeout, backOff, renewEvery, HAND_OVER_IDLE);
+        }
     }
+
+    /** How long an idle holder of a shared device's turn keeps it (see {@link JobConsumers}' poll interval). */
+    static final Duration HAND_OVER_IDLE = Duration.ofMinutes(10);
+    /** The poll while another consumer of the device may hold a job without the turn. */
+    static final Duration SHORT_POLL = Duration.ofMillis(20);
 
     private record Acquired(String topic, int partition, long offset) {
 
@@ -182,6 +193,8 @@ final class JobLoop implements Runnable {
     private volatile boolean stopping;
     /** Polls in a row that came back empty at once. */
     private int idleWithoutWaiting;
+    /** When this loop last took the device's turn or polled records while holding it. */
+    private long busyAt;
 
     /**
      * @param deliveryLimit the share group's {@code share.delivery.count.limit}: the last delivery the broker
@@ -244,14 +257,17 @@ final class JobLoop implements Runnable {
                         break;
                     }
                     holdsGate.set(true);
+                    busyAt = nanoClock.getAsLong();
                 }
                 long polledAt = nanoClock.getAsLong();
                 ConsumerRecords<String, byte[]> records;
                 try {
-                    records = consumer.poll(timing.pollTimeout());
+                    records = consumer.poll(gateShared && gate.othersFetching(this)
+                            && SHORT_POLL.compareTo(timing.pollTimeout()) < 0 ? SHORT_POLL : timing.pollTimeout());
                 } catch (KafkaException e) {
                     log.warn("{}: {}; trying again in {}", name, e.getMessage(), timing.backOff());
                     if (gateShared && !modelRunning()) {
+                        gate.fetching(this, true);
                         giveGate();
                     }
                     pause();
@@ -260,10 +276,17 @@ final class JobLoop implements Runnable {
                 start(records, polledAt);
                 acknowledge(records);
                 if (gateShared) {
+                    gate.fetching(this, records.isEmpty());
+                    if (!records.isEmpty()) {
+                        busyAt = polledAt;
+                    }
                     if (inHand.isEmpty()) {
                         settleModel();
                     }
-                    if (!modelRunning()) {
+                    if (!modelRunning() && (!records.isEmpty() || gate.othersFetching(this)
+                            || nanoClock.getAsLong() - busyAt >= timing.handOverIdle().toNanos())) {
+                        // The model has drawn what this turn polled, another consumer may hold a job, or this one
+                        // has held the turn idle long enough: the next consumer's turn. An idle holder keeps it.
                         giveGate();
                     }
                     if (inHand.isEmpty() && !records.isEmpty()) {
@@ -284,6 +307,7 @@ final class JobLoop implements Runnable {
                 }
             }
         } finally {
+            gate.fetching(this, false);
             giveGate();
             if (ownsDevice) {
                 device.shutdownNow();
