@@ -190,16 +190,19 @@ class WebhookTrigger implements SmartLifecycle {
      * Whether every reader refuses the event, so that no webhook may announce it: a late write of an older attempt
      * than one already seen here or in the status view (a worker that lost the job, paused past its lock, whose
      * write was already in its producer), or anything after the job's terminal event (the broker gave a finished
-     * record out again; the first terminal state stands, as the status view shows it).
+     * record out again; the first terminal state stands, as the status view shows it). A refused late end does not
+     * end the job here: the newer attempt's own end is still announced.
      */
     private boolean isRefused(JobEvent event, Optional<JobStatus> known) {
         Seen before = seen.getOrDefault(event.jobId(), new Seen(0, false));
         int newest = Math.max(before.attempt(), known.map(JobStatus::attempt).orElse(0));
         boolean endedOtherwise = known.filter(s -> s.state().isTerminal() && s.finishedAt() != null
                 && !s.finishedAt().equals(event.at())).isPresent();
-        seen.put(event.jobId(), new Seen(Math.max(newest, event.attempt()),
-                before.ended() || event.state().isTerminal()));
-        return event.attempt() < newest || before.ended() || (event.state().isTerminal() && endedOtherwise);
+        boolean lateOrAfterEnd = event.attempt() < newest || before.ended();
+        boolean refused = lateOrAfterEnd || (event.state().isTerminal() && endedOtherwise);
+        seen.put(event.jobId(), new Seen(Math.max(newest, lateOrAfterEnd ? 0 : event.attempt()),
+                before.ended() || (!lateOrAfterEnd && event.state().isTerminal())));
+        return refused;
     }
 
     private KafkaConsumer<String, byte[]> newConsumer() {

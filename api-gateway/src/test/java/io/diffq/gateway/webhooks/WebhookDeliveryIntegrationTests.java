@@ -161,6 +161,30 @@ class WebhookDeliveryIntegrationTests {
     }
 
     /**
+     * Attempt 1's worker, paused past its lock, wrote its end after attempt 2 had started (a late write: refused);
+     * attempt 2's own end is still announced (fault campaign story: a late end while the next attempt runs).
+     */
+    @Test
+    void aLateEndOfAnOlderAttemptWhileTheNextRunsDoesNotSilenceTheNextOnesEnd() {
+        String id = submit(receiver.url("/ok"), "[\"start\",\"completed\"]");
+        Instant first = Instant.now();
+        worker.event(JobEvent.running(id, 1, first, "paused", "simulated", new Progress(0, 2), first));
+        Instant second = first.plusSeconds(20);
+        worker.event(JobEvent.running(id, 2, second, "stand-in", "simulated", new Progress(0, 2), second));
+        worker.event(JobEvent.canceled(id, 1, first, "paused", "simulated", new Progress(1, 2), first.plusSeconds(1)));
+        worker.event(JobEvent.succeeded(id, 2, second, "stand-in", "simulated", new Progress(2, 2), 7,
+                new ResultRef(0, 0, "image/png", 3), second.plusSeconds(1)));
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> ofJob(id).size() >= 3);
+        await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5)).until(() -> ofJob(id).size() == 3);
+        assertThat(ofJob(id)).extracting(r -> JSON.readTree(r.body()).get("type").asString())
+                .containsExactlyInAnyOrder("job.started", "job.started", "job.completed");
+        JsonNode completed = ofJob(id).stream().map(r -> JSON.readTree(r.body()))
+                .filter(p -> p.get("type").asString().equals("job.completed")).findFirst().orElseThrow();
+        assertThat(completed.get("data").get("state").asString()).isEqualTo("SUCCEEDED");
+    }
+
+    /**
      * The broker gave a finished job's record out again with the same delivery count (its acknowledgement was
      * refused when the partition's leader moved), and a worker ran it again: the status view keeps the first
      * terminal state, and no second {@code job.started} or {@code job.completed} goes out.
