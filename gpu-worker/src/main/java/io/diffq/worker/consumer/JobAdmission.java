@@ -68,22 +68,20 @@ class JobAdmission implements JobLoop.Admission {
 
     /** Records this worker ran to their terminal events, the latest {@link #REMEMBERED}, by place in the log. */
     static final int REMEMBERED = 10_000;
-    private final Map<String, Boolean> finishedHere = Collections.synchronizedMap(
-            new LinkedHashMap<>(256, 0.75f, false) {
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
-                    return size() > REMEMBERED;
-                }
-            });
+    private final Map<String, Boolean> finishedHere = latest(REMEMBERED);
 
     /** Per job, the attempt this worker last admitted it to run, the latest {@link #REMEMBERED} jobs. */
-    private final Map<String, Integer> admittedHere = Collections.synchronizedMap(
-            new LinkedHashMap<>(256, 0.75f, false) {
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<String, Integer> eldest) {
-                    return size() > REMEMBERED;
-                }
-            });
+    private final Map<String, Integer> admittedHere = latest(REMEMBERED);
+
+    /** A map that keeps the {@code kept} keys first put most recently (insertion order), safe across threads. */
+    private static <V> Map<String, V> latest(int kept) {
+        return Collections.synchronizedMap(new LinkedHashMap<>(256, 0.75f, false) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, V> eldest) {
+                return size() > kept;
+            }
+        });
+    }
 
     @Override
     public void finished(ConsumerRecord<String, byte[]> record) {

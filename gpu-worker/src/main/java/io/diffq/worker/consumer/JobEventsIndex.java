@@ -77,7 +77,7 @@ class JobEventsIndex implements SmartLifecycle {
         if (reader.isRunning() && !reader.isCaughtUp() && !reader.awaitCaughtUp(CATCH_UP_WAIT)) {
             log.warn("the job events index has not caught up within {}; deciding on what it has", CATCH_UP_WAIT);
         }
-        return Optional.ofNullable(jobs.get(jobId));
+        return peek(jobId);
     }
 
     /** What the job's events said so far, without waiting for a starting index. */
