@@ -92,6 +92,7 @@ class KedaScalingIntegrationTests {
                 submit(api1, WAITING, "waiting");
                 await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(values(prometheus, BACKLOG))
                         .containsExactly(WAITING * DEFAULT_SERVICE_SECONDS, WAITING * DEFAULT_SERVICE_SECONDS));
+                awaitLaterScrape(prometheus, BACKLOG);
                 double waiting = value(prometheus, query);
                 double summed = value(prometheus, "sum(" + BACKLOG + ")");
                 System.out.printf("KEDA query with %d jobs waiting, no worker: %s -> %d replicas (a sum over the 2"
