@@ -93,7 +93,7 @@ final class ChaosCluster implements AutoCloseable {
         int mgmt = KafkaBrokerProcess.freePort();
         ServiceProcess p = target.startsWith("gateway-")
                 ? ServiceProcess.gateway(dir, target, bootstrapServers(), gatewayPorts[index(target) - 1], mgmt,
-                        gatewayArgs())
+                        gatewayArgs(dir.resolve(target + "-status")))
                 : ServiceProcess.worker(dir, target, bootstrapServers(), mgmt,
                         "--diffq.worker.simulated.step-latency=50ms",
                         "--diffq.worker.simulated.fail-pattern=" + FAIL_MARK,
@@ -155,9 +155,13 @@ final class ChaosCluster implements AutoCloseable {
         return Integer.parseInt(target.substring(target.indexOf('-') + 1));
     }
 
-    /** The production settings the campaign holds diffq to, plus API keys and a shared job-id secret. */
-    private static String[] gatewayArgs() {
+    /**
+     * The production settings the campaign holds diffq to, plus API keys and a shared job-id secret; each gateway
+     * keeps its status store in {@code statusDir} across kills and restarts, as a pod keeps its volume.
+     */
+    private static String[] gatewayArgs(Path statusDir) {
         List<String> args = new ArrayList<>(List.of(
+                "--diffq.gateway.status.dir=" + statusDir,
                 "--diffq.topics.replicas=3",
                 "--diffq.topics.partitions=6",
                 // Several partitions of diffq.jobs to rebalance among the campaign's consumer-group workers.

@@ -56,6 +56,8 @@ public final class TopicReader {
     private final Consumer<ConsumerRecord<String, byte[]>> sink;
     private final Runnable afterPoll;
     private final Supplier<Instant> since;
+    private final Function<TopicPartition, Long> startAt;
+    private final Consumer<Map<TopicPartition, Long>> afterBatch;
     private final Map<TopicPartition, Long> positions = new ConcurrentHashMap<>();
     private final Map<String, Integer> partitionCounts = new ConcurrentHashMap<>();
     private final Object progress = new Object();
@@ -73,6 +75,8 @@ public final class TopicReader {
         this.sink = Objects.requireNonNull(sink, "sink");
         this.afterPoll = b.afterPoll;
         this.since = b.since;
+        this.startAt = b.startAt;
+        this.afterBatch = b.afterBatch;
         this.adminConfig = new HashMap<>(b.adminProperties);
         Map<String, Object> config = NoGroupConsumerConfig.of(b.consumerProperties,
                 b.clientId + "-" + System.identityHashCode(this));
@@ -260,9 +264,18 @@ public final class TopicReader {
                     for (ConsumerRecord<String, byte[]> r : c.poll(POLL)) {
                         accept(r);
                     }
+                    Map<TopicPartition, Long> read = new HashMap<>();
                     for (TopicPartition tp : c.assignment()) {
-                        positions.put(tp, c.position(tp, Duration.ofSeconds(1)));
+                        read.put(tp, c.position(tp, Duration.ofSeconds(1)));
                     }
+                    // The sink makes the batch durable before anyone is told it was read (read-your-writes).
+                    try {
+                        afterBatch.accept(read);
+                    } catch (RuntimeException e) {
+                        rewind(c);
+                        throw e;
+                    }
+                    positions.putAll(read);
                     if (!caughtUp && partitionCounts.size() == topics.size()) {
                         if (startupEnds == null) {
                             startupEnds = c.endOffsets(c.assignment(), Duration.ofSeconds(5));
@@ -285,6 +298,21 @@ public final class TopicReader {
                     log.warn("{}: {}; retrying", name, e.toString());
                     sleepQuietly(1000);
                 }
+            }
+        }
+    }
+
+    /** Puts every partition back where the last batch taken in full left it, so a failed batch is read again. */
+    private void rewind(KafkaConsumer<String, byte[]> c) {
+        for (TopicPartition tp : c.assignment()) {
+            Long at = positions.get(tp);
+            if (at == null) {
+                at = startAt.apply(tp);
+            }
+            if (at == null) {
+                c.seekToBeginning(List.of(tp));
+            } else {
+                c.seek(tp, at);
             }
         }
     }
@@ -316,8 +344,17 @@ public final class TopicReader {
             Set<TopicPartition> added = new HashSet<>(tps);
             added.removeAll(c.assignment());
             c.assign(tps);
-            if (since != null && !added.isEmpty()) {
-                seekToTime(c, added, since.get());
+            Set<TopicPartition> fresh = new HashSet<>();
+            for (TopicPartition tp : added) {
+                Long next = startAt.apply(tp);
+                if (next != null) {
+                    c.seek(tp, next);
+                } else {
+                    fresh.add(tp);
+                }
+            }
+            if (since != null && !fresh.isEmpty()) {
+                seekToTime(c, fresh, since.get());
             }
             log.info("{} reads {} partitions of {}", name, tps.size(), topics);
         }
@@ -399,6 +436,9 @@ public final class TopicReader {
         };
         private IsolationLevel isolationLevel;
         private Supplier<Instant> since;
+        private Function<TopicPartition, Long> startAt = tp -> null;
+        private Consumer<Map<TopicPartition, Long>> afterBatch = read -> {
+        };
 
         private Builder(String name, List<String> topics, Map<String, ?> consumerProperties,
                 Map<String, ?> adminProperties) {
@@ -437,6 +477,29 @@ public final class TopicReader {
          */
         public Builder since(Supplier<Instant> since) {
             this.since = Objects.requireNonNull(since, "since");
+            return this;
+        }
+
+        /**
+         * Where to start reading a partition when the reader finds it: the offset of the next record to read
+         * (e.g. what a persistent sink stored with its data), or {@code null} to start as the reader otherwise
+         * would ({@link #since}, else the beginning). An offset below the partition's start reads from the
+         * beginning.
+         */
+        public Builder startAt(Function<TopicPartition, Long> startAt) {
+            this.startAt = Objects.requireNonNull(startAt, "startAt");
+            return this;
+        }
+
+        /**
+         * Runs on the reader's thread after the sink has taken a poll's records, with the offset of the next
+         * record to read in every assigned partition, before waiters ({@link #awaitRead}, {@link #catchUp})
+         * learn that those records were read: a sink that keeps its state on disk writes it here, with the
+         * offsets, so that what a waiter is told was read is there. If it throws, the reader logs it and reads
+         * the batch again.
+         */
+        public Builder afterBatch(Consumer<Map<TopicPartition, Long>> afterBatch) {
+            this.afterBatch = Objects.requireNonNull(afterBatch, "afterBatch");
             return this;
         }
 

@@ -12,20 +12,24 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.GroupListing;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
@@ -223,6 +227,52 @@ class TopicReaderIntegrationTests {
         assertThat(hookThreads).containsOnly("diffq-" + name);
         assertThat(thread.isAlive()).isFalse();
         assertThat(reader.isRunning()).isFalse();
+    }
+
+    /**
+     * A persistent sink's contract: it starts where its store says, stores each batch with the offsets before a
+     * waiter learns it was read, and a batch it failed to store is read again.
+     */
+    @Test
+    void startsWhereTheSinkSaysAndReadsAgainABatchTheSinkFailedToStore() throws Exception {
+        String topic = createTopic(2);
+        for (int i = 0; i < 10; i++) {
+            send(topic, "k" + i, "v");
+        }
+        TopicPartition p0 = new TopicPartition(topic, 0);
+        long p0Records = admin.listOffsets(Map.of(p0, OffsetSpec.latest())).all().get(10, TimeUnit.SECONDS).get(p0)
+                .offset();
+        Map<TopicPartition, Long> stored = new ConcurrentHashMap<>();
+        AtomicInteger inBatch = new AtomicInteger();
+        AtomicInteger failures = new AtomicInteger(1);
+        TopicReader reader = TopicReader.builder("persistent", List.of(topic), consumerBase(Map.of()), adminBase())
+                // Partition 0 as if the sink had stored all of it; partition 1 from the beginning.
+                .startAt(tp -> tp.equals(p0) ? p0Records : null)
+                .afterBatch(read -> {
+                    if (inBatch.getAndSet(0) > 0 && failures.getAndDecrement() > 0) {
+                        keys.add("failed");
+                        throw new IllegalStateException("disk full");
+                    }
+                    stored.putAll(read);
+                })
+                .build(r -> {
+                    keys.add(r.partition() + ":" + r.key());
+                    inBatch.incrementAndGet();
+                });
+        readers.add(reader);
+        reader.start();
+        assertThat(reader.awaitCaughtUp(LONG)).isTrue();
+        send(topic, "later", "v");
+        await().atMost(LONG).until(() -> keys.stream().anyMatch(k -> k.endsWith(":later")));
+        boolean laterInP0 = keys.contains("0:later");
+        await().atMost(LONG).until(() -> Long.valueOf(p0Records + (laterInP0 ? 1 : 0)).equals(stored.get(p0)));
+
+        assertThat(keys).noneMatch(k -> k.startsWith("0:k"));
+        int failedAt = keys.indexOf("failed");
+        assertThat(failedAt).as("a batch failed to store").isPositive();
+        // What the failed batch handed over is handed over again.
+        assertThat(keys.subList(failedAt + 1, keys.size())).containsAll(keys.subList(0, failedAt));
+        assertThat(keys.stream().filter(k -> k.startsWith("1:k")).distinct().count()).isEqualTo(10 - p0Records);
     }
 
     private TopicReader startedAndCaughtUp(String topic, Consumer<ConsumerRecord<String, byte[]>> sink) {

@@ -2,6 +2,7 @@ package io.diffq.gateway.jobs;
 
 import io.diffq.common.job.JobState;
 import io.diffq.common.job.JobStatus;
+import io.diffq.gateway.status.StatusStore;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -9,20 +10,16 @@ import java.time.DateTimeException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Collection;
-import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.PriorityQueue;
 import java.util.Set;
-import java.util.function.Predicate;
 
 /**
  * Pages of {@code GET /v1/jobs}: newest first (acceptance time, then id), filtered by state, with an opaque
- * cursor. The cursor names the last job of a page by its place in that order, not by an index, so a page
+ * cursor; the status view selects them from its index. The cursor names the last job of a page by its place in that order, not by an index, so a page
  * neither repeats nor skips a job when new ones arrive between two requests.
  */
 final class JobLists {
@@ -33,22 +30,6 @@ final class JobLists {
     private static final String CURSOR_VERSION = "c1";
     private static final Set<String> PARAMETERS = Set.of("state", "limit", "cursor");
     private static final int MAX_QUERY_LENGTH = 2048;
-    /** A job's place in the order: newer first, and among jobs accepted at one instant the greater id first. */
-    private record Place(Instant createdAt, String id) implements Comparable<Place> {
-
-        static Place of(JobStatus s) {
-            return new Place(s.request().createdAt(), s.id());
-        }
-
-        @Override
-        public int compareTo(Place o) {
-            int c = o.createdAt.compareTo(createdAt);
-            return c != 0 ? c : o.id.compareTo(id);
-        }
-    }
-
-    private static final Comparator<JobStatus> NEWEST_FIRST = Comparator.comparing(Place::of);
-
     /**
      * One page.
      *
@@ -69,39 +50,39 @@ final class JobLists {
     }
 
     /**
-     * The page of {@code all} that {@code state}, {@code limit} and {@code cursor} name, among the jobs
-     * {@code visible} lets through; the parameters as the client sent them (each checked, every error naming
-     * it). Selects the page in one pass over the jobs, keeping only {@code limit + 1} of them.
+     * What a list asks for: the states, the page size and where the previous page ended ({@code null}: from the
+     * newest job).
      */
-    static Page page(Collection<JobStatus> all, Predicate<JobStatus> visible, String state, String limit,
-            String cursor) {
+    record Query(Set<JobState> states, int limit, StatusStore.Place after) {
+    }
+
+    /**
+     * The query that {@code state}, {@code limit} and {@code cursor} name, the parameters as the client sent
+     * them (each checked, every error naming it).
+     */
+    static Query query(String state, String limit, String cursor) {
         List<InvalidJobException.FieldError> errors = new ArrayList<>();
         Set<JobState> states = states(state, errors);
         int size = limit(limit, errors);
-        Place after = cursor == null ? null : decode(cursor, errors);
+        StatusStore.Place after = cursor == null ? null : decode(cursor, errors);
         if (!errors.isEmpty()) {
             throw new InvalidJobException(errors);
         }
-        // The size + 1 newest that come after the cursor: a heap whose head is the oldest kept.
-        PriorityQueue<JobStatus> kept = new PriorityQueue<>(NEWEST_FIRST.reversed());
-        for (JobStatus s : all) {
-            if (s.request() == null || s.request().createdAt() == null || !states.contains(s.state())
-                    || (after != null && Place.of(s).compareTo(after) <= 0) || !visible.test(s)) {
-                continue;
-            }
-            kept.add(s);
-            if (kept.size() > size + 1) {
-                kept.poll();
-            }
-        }
-        List<JobStatus> page = new ArrayList<>(kept);
-        page.sort(NEWEST_FIRST);
+        return new Query(states, size, after);
+    }
+
+    /**
+     * The page of a query from up to {@code limit + 1} jobs that follow its cursor, newest first: the last one
+     * only tells that there is a next page.
+     */
+    static Page page(Query query, List<JobStatus> newestFirst) {
+        List<JobStatus> page = newestFirst;
         String next = null;
-        if (page.size() > size) {
-            page = page.subList(0, size);
-            next = encode(page.get(size - 1));
+        if (page.size() > query.limit()) {
+            page = page.subList(0, query.limit());
+            next = encode(page.get(query.limit() - 1));
         }
-        return new Page(List.copyOf(page), next, size);
+        return new Page(List.copyOf(page), next, query.limit());
     }
 
     /**
@@ -174,13 +155,13 @@ final class JobLists {
     }
 
     /** The place a cursor names; {@code null} (and an error) when it is not one this API gave out. */
-    private static Place decode(String cursor, List<InvalidJobException.FieldError> errors) {
+    private static StatusStore.Place decode(String cursor, List<InvalidJobException.FieldError> errors) {
         try {
             String raw = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
             String[] parts = raw.split(":", 4);
             if (parts.length == 4 && parts[0].equals(CURSOR_VERSION) && !parts[3].isEmpty()) {
                 Instant t = Instant.ofEpochSecond(Long.parseLong(parts[1]), Long.parseLong(parts[2]));
-                return new Place(t, parts[3]);
+                return new StatusStore.Place(t, parts[3]);
             }
         } catch (IllegalArgumentException | DateTimeException e) {
             // reported below

@@ -249,7 +249,8 @@ class JobsController {
         String state = query.get("state");
         String limit = query.get("limit");
         String cursor = query.get("cursor");
-        JobLists.Page page = JobLists.page(view.all(), s -> visible(s, request), state, limit, cursor);
+        JobLists.Query q = JobLists.query(state, limit, cursor);
+        JobLists.Page page = JobLists.page(q, view.page(listedOwner(request), q.states(), q.after(), q.limit() + 1));
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("jobs", page.jobs().stream().map(this::view).toList());
         if (page.next() != null) {
@@ -274,6 +275,18 @@ class JobsController {
             throw new JobNotFoundException(path);
         }
         return view.find(id).filter(s -> visible(s, request)).orElseThrow(() -> new JobNotFoundException(path));
+    }
+
+    /**
+     * Whose jobs the caller lists (besides jobs with no owner): its own, or everyone's ({@code null}) for an
+     * {@code admin} key or while the API is open; as {@link #visible}.
+     */
+    private static String listedOwner(HttpServletRequest request) {
+        Object caller = request.getAttribute(ApiClient.ATTRIBUTE);
+        if (caller == null || Boolean.TRUE.equals(request.getAttribute(ApiClient.ADMIN))) {
+            return null;
+        }
+        return caller.toString();
     }
 
     /**

@@ -12,24 +12,33 @@ import io.diffq.common.kafka.Topics;
 import io.diffq.common.metrics.MetricNames;
 import io.diffq.gateway.GatewayProperties;
 import io.diffq.kafka.TopicReader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
-import java.util.Collections;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.stream.Stream;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
@@ -41,10 +50,14 @@ import org.springframework.stereotype.Component;
 
 /**
  * The status of every job, materialised from {@code diffq.jobs} (a request there is a queued job),
- * {@code diffq.job-events} and {@code diffq.job-controls} (cancel requests). Each gateway instance reads both topics from the beginning without a
- * consumer group, so any instance answers for any job and a restarted one rebuilds its view. A lookup of
- * an id not seen yet first catches up to the end of that id's partitions (read-your-writes across
- * instances) before it concludes the job does not exist.
+ * {@code diffq.job-events} and {@code diffq.job-controls} (cancel requests). Each gateway instance reads the topics
+ * without a consumer group, so any instance answers for any job. A lookup of an id not seen yet first catches up to
+ * the end of that id's partitions (read-your-writes across instances) before it concludes the job does not exist.
+ *
+ * <p>Jobs not finished (waiting, running) are held in the heap; every job, finished ones included, is kept in a
+ * {@link StatusStore} on disk, written after each poll together with the offsets it reflects. A restarted gateway
+ * that kept its {@linkplain StatusStoreProperties#dir() directory} loads its live jobs and reads only what was
+ * written since; memory does not grow with finished jobs. See docs/design/status-store.md.
  */
 @Component
 public class JobStatusView implements SmartLifecycle {
@@ -52,53 +65,91 @@ public class JobStatusView implements SmartLifecycle {
     private static final Logger log = LoggerFactory.getLogger(JobStatusView.class);
     /** How recently a worker must have reported a job of a model to count as serving it. */
     static final Duration ACTIVE_WORKER_WINDOW = Duration.ofMinutes(5);
+    /** How often finished jobs past their retention are removed, and how many at most per round. */
+    static final Duration SWEEP_EVERY = Duration.ofMinutes(1);
+    static final int SWEEP_MAX = 20_000;
 
-    private final Map<String, JobStatus> jobs = new ConcurrentHashMap<>();
-    private final Map<String, Instant> cancelRequests = new ConcurrentHashMap<>();
-    /** Per job, the offset in {@code diffq.jobs} of the request it shows. */
-    private final Map<String, Stored> requestOffsets = new ConcurrentHashMap<>();
+    /**
+     * Jobs not finished, and jobs changed by the batch being read (until it is stored): each with its status and
+     * where its request lies.
+     */
+    private final Map<String, LiveJob> live = new ConcurrentHashMap<>();
+    /** Cancels this instance stored or read that the store does not hold yet. */
+    private final Map<String, Instant> unstoredCancels = new ConcurrentHashMap<>();
+    /** Per partition of {@code diffq.jobs}, the highest offset this instance stored a request at. */
+    private final Map<Integer, Long> acceptedHere = new ConcurrentHashMap<>();
     private final Throughput throughput = new Throughput();
     private final Map<String, Throughput> throughputByModel = new ConcurrentHashMap<>();
     /** Per model, the workers that reported one of its jobs, and when they last did (epoch second). */
     private final Map<String, Map<String, Long>> workersByModel = new ConcurrentHashMap<>();
     private final Map<String, Set<Consumer<JobStatus>>> watchers = new ConcurrentHashMap<>();
+
+    // The reader's thread only: what the batch being read changes, and what the store holds of live jobs.
+    private final Map<String, Change> changes = new LinkedHashMap<>();
+    private final Map<String, Instant> cancelsToStore = new LinkedHashMap<>();
+    /** Jobs the store holds as not finished, with their index entry (null without a request). */
+    private final Map<String, Indexed> storedLive = new HashMap<>();
+    private final Map<JobState, Long> finished = new EnumMap<>(JobState.class);
+    private Map<TopicPartition, Long> storedOffsets = Map.of();
+
     private final JobCodec codec;
     private final GatewayProperties properties;
+    private final StatusStoreProperties storeProperties;
+    private final KafkaProperties kafkaProperties;
     private final Clock clock;
     private final MeterRegistry meters;
     private final TopicReader reader;
 
     private final ServiceTimes serviceTimes = new ServiceTimes();
+    private volatile StatusStore store;
+    private volatile boolean temporaryDir;
+    private volatile Map<JobState, Long> finishedCounts = Map.of();
     private volatile Counts counts = new Counts(Map.of(), Map.of(), Map.of());
     private volatile long countsAt;
     private volatile QueueOrder order = QueueOrder.EMPTY;
     private volatile long orderAt;
-    private Instant lastEviction;
+    private volatile long recordsRead;
+    private Instant lastSweep;
 
-    public JobStatusView(JobCodec codec, KafkaProperties kafkaProperties, GatewayProperties properties, Clock clock,
-            MeterRegistry meters) {
+    public JobStatusView(JobCodec codec, KafkaProperties kafkaProperties, GatewayProperties properties,
+            StatusStoreProperties storeProperties, Clock clock, MeterRegistry meters) {
         this.codec = codec;
         this.properties = properties;
+        this.storeProperties = storeProperties;
+        this.kafkaProperties = kafkaProperties;
         this.clock = clock;
         this.meters = meters;
         this.reader = TopicReader.builder("status-view", List.of(Topics.JOBS, Topics.JOB_EVENTS, Topics.JOB_CONTROLS),
                         kafkaProperties.buildConsumerProperties(), kafkaProperties.buildAdminProperties())
                 .clientId("diffq-gateway-status-view")
                 .isolationLevel(IsolationLevel.READ_COMMITTED)
-                .afterPoll(this::evictFinishedNowAndThen)
+                .startAt(tp -> store.offsets().get(tp))
+                .afterBatch(this::store)
                 .build(this::apply);
-        this.lastEviction = clock.instant();
+        this.lastSweep = clock.instant();
         for (JobState state : JobState.values()) {
             Gauge.builder(MetricNames.JOBS_IN_STATE, this, v -> v.countInState(state))
                     .description("Jobs in each state in this gateway's view")
                     .tag(MetricNames.TAG_STATE, state.name())
                     .register(meters);
         }
+        Gauge.builder("diffq.gateway.status.store.bytes", this, v -> v.storeProperty("rocksdb.total-sst-files-size"))
+                .description("Bytes of the status store's files on disk").baseUnit("bytes").register(meters);
+        Gauge.builder("diffq.gateway.status.store.memory", this,
+                        v -> v.storeProperty("rocksdb.cur-size-all-mem-tables")
+                                + v.storeProperty("rocksdb.block-cache-usage") / 8)
+                .description("Bytes of the status store's write buffers and (shared) read cache outside the heap")
+                .baseUnit("bytes").register(meters);
+    }
+
+    private double storeProperty(String name) {
+        StatusStore s = store;
+        return s == null ? Double.NaN : s.property(name);
     }
 
     /** Jobs in {@code state}, from a snapshot at most a second old (a scrape reads all six states). */
     private double countInState(JobState state) {
-        return counts().byState().getOrDefault(state, 0L);
+        return state.isTerminal() ? finishedCounts.getOrDefault(state, 0L) : counts().byState().getOrDefault(state, 0L);
     }
 
     /**
@@ -117,18 +168,20 @@ public class JobStatusView implements SmartLifecycle {
         return serviceTimes.mean(model);
     }
 
-    /** Both counts from one pass over the view, taken at most once a second (one scrape reads them all). */
+    /** The counts of live jobs from one pass over them, taken at most once a second (one scrape reads them all). */
     private Counts counts() {
         long now = System.nanoTime();
         if (now - countsAt > 1_000_000_000L) {
             Map<JobState, Long> byState = new EnumMap<>(JobState.class);
             Map<String, Long> queued = new HashMap<>();
             Map<String, Long> running = new HashMap<>();
-            jobs.values().forEach(s -> {
-                byState.merge(s.state(), 1L, Long::sum);
+            live.values().forEach(l -> {
+                JobStatus s = l.status();
                 if (s.state() == JobState.QUEUED) {
+                    byState.merge(s.state(), 1L, Long::sum);
                     queued.merge(modelOf(s), 1L, Long::sum);
                 } else if (s.state() == JobState.RUNNING) {
+                    byState.merge(s.state(), 1L, Long::sum);
                     running.merge(modelOf(s), 1L, Long::sum);
                 }
             });
@@ -156,12 +209,12 @@ public class JobStatusView implements SmartLifecycle {
      * is not queued or its request (and so its place in the log) is not known here.
      */
     public Optional<QueuePosition> position(JobStatus s) {
-        Stored stored = requestOffsets.get(s.id());
-        if (s.state() != JobState.QUEUED || s.request() == null || stored == null) {
+        LiveJob l = live.get(s.id());
+        if (s.state() != JobState.QUEUED || s.request() == null || l == null || l.offset() < 0) {
             return Optional.empty();
         }
         String model = modelOf(s);
-        long ahead = queueOrder().ahead(new QueueOrder.Entry(model, stored.partition(), stored.offset(),
+        long ahead = queueOrder().ahead(new QueueOrder.Entry(model, l.partition(), l.offset(),
                 s.request().createdAt()));
         Instant now = clock.instant();
         Optional<Duration> perJob = serviceTimes.mean(model);
@@ -179,16 +232,15 @@ public class JobStatusView implements SmartLifecycle {
         return Optional.of(new QueuePosition(ahead, start, finish));
     }
 
-    /** The queue's order, rebuilt from the view at most twice a second (each poll of a queued job reads it). */
+    /** The queue's order, rebuilt from the live jobs at most twice a second (each poll of a queued job reads it). */
     private QueueOrder queueOrder() {
         long now = System.nanoTime();
         if (now - orderAt > 500_000_000L) {
             List<QueueOrder.Entry> queued = new ArrayList<>();
-            jobs.values().forEach(s -> {
-                Stored stored = requestOffsets.get(s.id());
-                if (s.state() == JobState.QUEUED && s.request() != null && stored != null) {
-                    queued.add(new QueueOrder.Entry(modelOf(s), stored.partition(), stored.offset(),
-                            s.request().createdAt()));
+            live.values().forEach(l -> {
+                JobStatus s = l.status();
+                if (s.state() == JobState.QUEUED && s.request() != null && l.offset() >= 0) {
+                    queued.add(new QueueOrder.Entry(modelOf(s), l.partition(), l.offset(), s.request().createdAt()));
                 }
             });
             order = QueueOrder.of(queued);
@@ -233,16 +285,29 @@ public class JobStatusView implements SmartLifecycle {
      * threads that must not block (the stream ticker).
      */
     public Optional<JobStatus> peek(String id) {
-        return Optional.ofNullable(jobs.get(id));
+        LiveJob l = lookup(id);
+        return l == null ? Optional.empty() : Optional.of(l.status());
     }
 
-    /** Every job the view holds, as a live view of the map (iterate it, do not keep it). */
-    public Collection<JobStatus> all() {
-        return Collections.unmodifiableCollection(jobs.values());
-    }
-
-    /** Where a job's request lies in {@code diffq.jobs}. */
-    private record Stored(int partition, long offset) {
+    /**
+     * A page of jobs, newest first (acceptance time, then the greater id), after {@code after} in that order (from
+     * the newest when {@code null}): {@code owner}'s jobs and those with no owner, or every job when {@code owner}
+     * is {@code null}. Only jobs whose request this view holds are listed. Reads an index, not every job; waits
+     * (at most the read-your-writes timeout) until the view holds every request this instance stored.
+     */
+    public List<JobStatus> page(String owner, Set<JobState> states, StatusStore.Place after, int n) {
+        long deadline = System.nanoTime() + properties.readYourWritesTimeout().toNanos();
+        acceptedHere.forEach((partition, offset) -> reader.awaitRead(new TopicPartition(Topics.JOBS, partition),
+                offset, Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))));
+        List<String> owners = owner == null ? List.of(StatusStore.EVERYONE) : List.of(owner, "");
+        List<JobStatus> page = new ArrayList<>();
+        for (StatusStore.Place p : store.page(owners, states, after, n)) {
+            LiveJob l = lookup(p.id());
+            if (l != null && l.status().request() != null) {
+                page.add(l.status());
+            }
+        }
+        return page;
     }
 
     /**
@@ -250,8 +315,8 @@ public class JobStatusView implements SmartLifecycle {
      * treated as waiting.
      */
     public boolean isStarted(String id) {
-        JobStatus s = jobs.get(id);
-        return s != null && s.state() != JobState.QUEUED;
+        LiveJob l = lookup(id);
+        return l != null && l.status().state() != JobState.QUEUED;
     }
 
     /**
@@ -263,16 +328,16 @@ public class JobStatusView implements SmartLifecycle {
     public Optional<JobStatus> find(String id) {
         // Still replaying the topics after a start: what the view holds may be older than the truth.
         reader.awaitCaughtUp(properties.readYourWritesTimeout());
-        JobStatus known = jobs.get(id);
+        LiveJob known = lookup(id);
         if (known != null) {
-            return Optional.of(known);
+            return Optional.of(known.status());
         }
-        if (reader.catchUpTo(id, () -> jobs.containsKey(id), properties.readYourWritesTimeout())
+        if (reader.catchUpTo(id, () -> lookup(id) != null, properties.readYourWritesTimeout())
                 == TopicReader.CatchUp.UNKNOWN) {
             // The broker is out of reach (or far behind): the job may well exist.
             throw new StatusUnavailableException(id);
         }
-        return Optional.ofNullable(jobs.get(id));
+        return peek(id);
     }
 
     /**
@@ -288,29 +353,38 @@ public class JobStatusView implements SmartLifecycle {
         if (found.isEmpty() || found.get().request() != null) {
             return found;
         }
-        if (!reader.await(() -> jobs.get(id) != null && jobs.get(id).request() != null,
+        if (!reader.await(() -> peek(id).map(s -> s.request() != null).orElse(false),
                 properties.readYourWritesTimeout())) {
             throw new StatusUnavailableException(id);
         }
-        return Optional.of(jobs.get(id));
+        return peek(id);
     }
 
     /**
-     * Records a job request read at {@code offset} of its partition of {@code diffq.jobs}, or one this instance
-     * just stored there (so that the client's first poll here never misses it). All records of one job id
-     * share a partition; when it holds several (concurrent submits with one {@code Idempotency-Key}), the
-     * first one is the job, on every gateway and every worker.
+     * Records a job request this instance just stored at {@code offset} of its partition of {@code diffq.jobs},
+     * so that the client's first poll here never misses it. All records of one job id share a partition; when it
+     * holds several (concurrent submits with one {@code Idempotency-Key}), the first one is the job, on every
+     * gateway and every worker.
      */
     public void accepted(JobRequest request, int partition, long offset) {
-        jobs.compute(request.id(), (id, current) -> {
-            Stored shown = requestOffsets.get(id);
-            if (current == null || current.request() == null || shown == null || offset < shown.offset()) {
-                requestOffsets.put(id, new Stored(partition, offset));
-                return current == null || current.state() == JobState.QUEUED
-                        ? JobStatus.queued(request) : current.withRequest(request);
+        acceptedHere.merge(partition, offset, Math::max);
+        live.compute(request.id(), (id, current) -> {
+            if (current == null) {
+                // Not live: finished and stored (a later record of a job done), or new.
+                return store.request(id) != null ? null : new LiveJob(JobStatus.queued(request), partition, offset);
             }
-            return current;
+            return withRequest(current, request, partition, offset);
         });
+    }
+
+    /** {@code current} with the request at {@code offset} when that is its first one, else {@code current}. */
+    private static LiveJob withRequest(LiveJob current, JobRequest request, int partition, long offset) {
+        JobStatus s = current.status();
+        if (s.request() == null || current.offset() < 0 || offset < current.offset()) {
+            return new LiveJob(s.state() == JobState.QUEUED ? JobStatus.queued(request) : s.withRequest(request),
+                    partition, offset);
+        }
+        return current;
     }
 
     /**
@@ -325,12 +399,11 @@ public class JobStatusView implements SmartLifecycle {
                 properties.readYourWritesTimeout())) {
             return Optional.empty();
         }
-        JobStatus s = jobs.get(id);
-        Stored first = requestOffsets.get(id);
-        if (s == null || s.request() == null || first == null) {
+        LiveJob l = lookup(id);
+        if (l == null || l.status().request() == null || l.offset() < 0) {
             return Optional.empty();
         }
-        return Optional.of(new FirstRequest(s.request(), first.offset() == offset));
+        return Optional.of(new FirstRequest(l.status().request(), l.offset() == offset));
     }
 
     /**
@@ -355,12 +428,15 @@ public class JobStatusView implements SmartLifecycle {
 
     /** Records a cancel this instance just stored. */
     public void cancelRequested(JobControl control) {
-        cancelRequests.putIfAbsent(control.jobId(), control.at());
+        if (store.cancelAt(control.jobId()) == null) {
+            unstoredCancels.putIfAbsent(control.jobId(), control.at());
+        }
     }
 
     /** When a client asked to cancel the job, if one did. */
     public Optional<Instant> cancelRequestedAt(String id) {
-        return Optional.ofNullable(cancelRequests.get(id));
+        Instant at = unstoredCancels.get(id);
+        return Optional.ofNullable(at != null ? at : store.cancelAt(id));
     }
 
     /** Jobs finished per second over the last minute, by every worker. */
@@ -369,8 +445,13 @@ public class JobStatusView implements SmartLifecycle {
     }
 
     /** How many jobs the view holds. */
-    public int size() {
-        return jobs.size();
+    public long size() {
+        return live.size() + finishedCounts.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    /** Records read from the topics since this instance started (a restart that kept its store reads few). */
+    public long recordsRead() {
+        return recordsRead;
     }
 
     /**
@@ -381,25 +462,110 @@ public class JobStatusView implements SmartLifecycle {
         return reader.isCaughtUp();
     }
 
+    // ---- what the view holds: live jobs in the heap, the rest in the store ----
+
+    /** A job as the view holds it: its status and where its request lies ({@code -1} while not read). */
+    private record LiveJob(JobStatus status, int partition, long offset) {
+
+        LiveJob with(JobStatus s) {
+            return new LiveJob(s, partition, offset);
+        }
+    }
+
+    /** The job from the heap, else from the store; {@code null} when neither holds it. */
+    private LiveJob lookup(String id) {
+        LiveJob l = live.get(id);
+        return l != null ? l : stored(id);
+    }
+
+    private LiveJob stored(String id) {
+        StatusStore s = store;
+        byte[] snapshot = s.status(id);
+        StatusStore.StoredRequest request = s.request(id);
+        if (snapshot == null && request == null) {
+            return null;
+        }
+        JobRequest r = request == null ? null : codec.readRequest(request.bytes());
+        JobStatus status = snapshot == null ? JobStatus.queued(r) : JobStatus.fromSnapshot(codec.readEvent(snapshot));
+        if (snapshot != null && r != null) {
+            status = status.withRequest(r);
+        }
+        return request == null ? new LiveJob(status, -1, -1) : new LiveJob(status, request.partition(), request.offset());
+    }
+
+    /** A status as the store keeps it: an event that is a snapshot of the job (its request stored apart). */
+    private byte[] snapshot(JobStatus s) {
+        return codec.writeEvent(new JobEvent(s.id(), s.state(), s.attempt(), s.finishedAt(), s.startedAt(), s.worker(),
+                s.model(), s.progress(), s.inferenceMillis(), s.failure(), s.result()));
+    }
+
+    /** Where a job is listed: its owner ({@code ""} for none), state and place; {@code null} without a request. */
+    private record Indexed(String owner, JobState state, StatusStore.Place place) {
+
+        static Indexed of(JobStatus s) {
+            JobRequest r = s.request();
+            if (r == null || r.createdAt() == null) {
+                return null;
+            }
+            return new Indexed(r.owner() == null ? "" : r.owner(), s.state(), new StatusStore.Place(r.createdAt(),
+                    s.id()));
+        }
+    }
+
+    /** What the store held of a job before the batch being read, and whether the batch read its request. */
+    private static final class Change {
+        final boolean stored;
+        final boolean wasFinished;
+        final Indexed indexed;
+        byte[] requestBytes;
+
+        Change(boolean stored, boolean wasFinished, Indexed indexed) {
+            this.stored = stored;
+            this.wasFinished = wasFinished;
+            this.indexed = indexed;
+        }
+    }
+
+    /**
+     * Marks the job as changed by the batch being read, noting what the store holds of it, and brings it into the
+     * heap until the batch is stored. The reader's thread only.
+     */
+    private Change touch(String id) {
+        Change c = changes.get(id);
+        if (c != null) {
+            return c;
+        }
+        if (storedLive.containsKey(id)) {
+            c = new Change(true, false, storedLive.get(id));
+        } else {
+            LiveJob s = stored(id);
+            if (s == null) {
+                c = new Change(false, false, null);
+            } else {
+                c = new Change(true, s.status().state().isTerminal(), Indexed.of(s.status()));
+                live.putIfAbsent(id, s);
+            }
+        }
+        changes.put(id, c);
+        return c;
+    }
+
+    // ---- the reader's thread: records in, one stored batch per poll ----
+
     private void apply(ConsumerRecord<String, byte[]> r) {
+        recordsRead++;
         if (r.value() == null) {
             return;
         }
         try {
             switch (r.topic()) {
-                case Topics.JOBS -> {
-                    if (storedHere(r)) {
-                        return; // this instance stored it, and holds it already: no need to decode it again
-                    }
-                    JobRequest request = codec.readRequest(r.value());
-                    if (request.createdAt().isAfter(clock.instant().minus(properties.statusRetention()))) {
-                        accepted(request, r.partition(), r.offset());
-                    }
-                }
+                case Topics.JOBS -> applyRequest(r);
                 case Topics.JOB_CONTROLS -> {
                     JobControl control = codec.readControl(r.value());
-                    if (JobControl.CANCEL.equals(control.action())) {
-                        cancelRequested(control);
+                    if (JobControl.CANCEL.equals(control.action()) && !cancelsToStore.containsKey(control.jobId())
+                            && store.cancelAt(control.jobId()) == null) {
+                        cancelsToStore.put(control.jobId(), control.at());
+                        unstoredCancels.putIfAbsent(control.jobId(), control.at());
                     }
                 }
                 default -> applyEvent(codec.readEvent(r.value()));
@@ -409,33 +575,44 @@ public class JobStatusView implements SmartLifecycle {
         }
     }
 
-    /**
-     * Whether the record is one this instance stored and recorded ({@link #accepted}) under the same offset:
-     * a job's records all share one partition, so its offset names the record. Most of the requests a gateway
-     * reads back are its own; decoding them again was a fifth of its CPU under a submit flood.
-     */
-    private boolean storedHere(ConsumerRecord<String, byte[]> r) {
-        if (r.key() == null) {
-            return false;
+    private void applyRequest(ConsumerRecord<String, byte[]> r) {
+        LiveJob mine = r.key() == null ? null : live.get(r.key());
+        if (mine != null && mine.offset() == r.offset() && mine.partition() == r.partition()
+                && mine.status().request() != null) {
+            // This instance stored it and holds it already: no need to decode it again (most of the requests a
+            // gateway reads back are its own; decoding them again was a fifth of its CPU under a submit flood).
+            touch(r.key()).requestBytes = r.value();
+            return;
         }
-        Stored stored = requestOffsets.get(r.key());
-        JobStatus s = jobs.get(r.key());
-        return stored != null && stored.offset() == r.offset() && s != null && s.request() != null;
+        JobRequest request = codec.readRequest(r.value());
+        if (!request.createdAt().isAfter(clock.instant().minus(properties.statusRetention()))) {
+            return;
+        }
+        Change c = touch(request.id());
+        LiveJob before = live.get(request.id());
+        LiveJob after = live.compute(request.id(), (id, current) -> current == null
+                ? new LiveJob(JobStatus.queued(request), r.partition(), r.offset())
+                : withRequest(current, request, r.partition(), r.offset()));
+        if (after != before && after.offset() == r.offset()) {
+            c.requestBytes = r.value();
+        }
     }
 
     private void applyEvent(JobEvent event) {
-        JobStatus before = jobs.get(event.jobId());
-        JobStatus after = jobs.compute(event.jobId(), (id, current) -> {
+        touch(event.jobId());
+        LiveJob held = live.get(event.jobId());
+        JobStatus before = held == null ? null : held.status();
+        JobStatus after = live.compute(event.jobId(), (id, current) -> {
             if (current == null) {
-                return JobStatus.fromSnapshot(event);
+                return new LiveJob(JobStatus.fromSnapshot(event), -1, -1);
             }
             try {
-                return current.apply(event);
+                return current.with(current.status().apply(event));
             } catch (IllegalJobTransitionException e) {
                 log.warn("ignoring event: {}", e.getMessage());
                 return current;
             }
-        });
+        }).status();
         Set<Consumer<JobStatus>> watching = watchers.get(event.jobId());
         if (watching != null && after != before) {
             watching.forEach(w -> w.accept(after));
@@ -459,8 +636,119 @@ public class JobStatusView implements SmartLifecycle {
         }
     }
 
+    /**
+     * Stores what the poll changed, with the offsets it read up to, in one atomic batch; then lets finished jobs
+     * leave the heap. Runs before anyone is told those records were read.
+     */
+    private void store(Map<TopicPartition, Long> read) {
+        if (changes.isEmpty() && cancelsToStore.isEmpty() && read.equals(storedOffsets)) {
+            sweepNowAndThen();
+            return; // an idle poll: nothing to write
+        }
+        Map<JobState, Long> newlyFinished = new EnumMap<>(JobState.class);
+        try (StatusStore.Batch b = store.batch()) {
+            changes.forEach((id, c) -> {
+                LiveJob l = live.get(id);
+                if (l == null) {
+                    return;
+                }
+                JobStatus s = l.status();
+                b.status(id, snapshot(s));
+                if (c.requestBytes != null) {
+                    b.request(id, l.partition(), l.offset(), c.requestBytes);
+                }
+                Indexed now = Indexed.of(s);
+                if (!Objects.equals(c.indexed, now)) {
+                    if (c.indexed != null) {
+                        b.unindex(c.indexed.owner(), c.indexed.state(), c.indexed.place());
+                    }
+                    if (now != null) {
+                        b.index(now.owner(), now.state(), now.place());
+                    }
+                }
+                boolean ended = s.state().isTerminal();
+                b.live(id, !ended);
+                if (ended && !c.wasFinished) {
+                    newlyFinished.merge(s.state(), 1L, Long::sum);
+                    b.expiry(expiresAt(s), id);
+                }
+            });
+            cancelsToStore.forEach((id, at) -> b.cancel(id, at).expiry(at.plus(properties.statusRetention()), id));
+            Map<JobState, Long> counted = new EnumMap<>(finished);
+            newlyFinished.forEach((state, n) -> counted.merge(state, n, Long::sum));
+            b.offsets(read).counts(counted).commit();
+            finished.putAll(counted);
+            storedOffsets = Map.copyOf(read);
+        } catch (RuntimeException e) {
+            // The reader reads the batch again; what the heap took from it is taken again the same way.
+            changes.clear();
+            cancelsToStore.clear();
+            throw e;
+        }
+        changes.forEach((id, c) -> {
+            LiveJob l = live.get(id);
+            if (l == null) {
+                return;
+            }
+            if (l.status().state().isTerminal()) {
+                storedLive.remove(id);
+                live.computeIfPresent(id, (k, current) -> current.status().state().isTerminal() ? null : current);
+            } else {
+                storedLive.put(id, Indexed.of(l.status()));
+            }
+        });
+        cancelsToStore.keySet().forEach(unstoredCancels::remove);
+        changes.clear();
+        cancelsToStore.clear();
+        finishedCounts = Map.copyOf(finished);
+        sweepNowAndThen();
+    }
+
+    private Instant expiresAt(JobStatus s) {
+        return (s.finishedAt() != null ? s.finishedAt() : clock.instant()).plus(properties.statusRetention());
+    }
+
+    private void sweepNowAndThen() {
+        if (Duration.between(lastSweep, clock.instant()).compareTo(SWEEP_EVERY) >= 0) {
+            sweep();
+            lastSweep = clock.instant();
+        }
+    }
+
+    /** Removes finished jobs (and cancels) past their retention from the store. */
+    private void sweep() {
+        Instant now = clock.instant();
+        List<StatusStore.Due> due = store.due(now, SWEEP_MAX);
+        if (!due.isEmpty()) {
+            Map<JobState, Long> counted = new EnumMap<>(finished);
+            try (StatusStore.Batch b = store.batch()) {
+                for (StatusStore.Due d : due) {
+                    b.swept(d);
+                    LiveJob l = stored(d.id());
+                    JobStatus s = l == null ? null : l.status();
+                    if (s != null && (!s.state().isTerminal() || expiresAt(s).isAfter(now))) {
+                        continue; // still running, or a cancel's entry before the job's own
+                    }
+                    b.forget(d.id());
+                    if (s != null) {
+                        Indexed indexed = Indexed.of(s);
+                        if (indexed != null) {
+                            b.unindex(indexed.owner(), indexed.state(), indexed.place());
+                        }
+                        counted.merge(s.state(), -1L, Long::sum);
+                    }
+                }
+                b.counts(counted).commit();
+            }
+            finished.putAll(counted);
+            finishedCounts = Map.copyOf(finished);
+        }
+        long workersCutoff = now.minus(ACTIVE_WORKER_WINDOW).getEpochSecond();
+        workersByModel.values().forEach(seen -> seen.values().removeIf(at -> at < workersCutoff));
+    }
+
     private void recordCancelLatency(JobStatus s) {
-        Instant asked = cancelRequests.get(s.id());
+        Instant asked = cancelRequestedAt(s.id()).orElse(null);
         if (s.state() == JobState.CANCELED && asked != null && s.finishedAt() != null) {
             Timer.builder(MetricNames.JOB_CANCEL_LATENCY)
                     .description("Time from a client's cancel to the job's CANCELED state")
@@ -484,30 +772,90 @@ public class JobStatusView implements SmartLifecycle {
                 .record(total);
     }
 
-    private void evictFinishedNowAndThen() {
-        if (Duration.between(lastEviction, clock.instant()).toMinutes() >= 1) {
-            evictFinished();
-            lastEviction = clock.instant();
-        }
-    }
-
-    private void evictFinished() {
-        Instant cutoff = clock.instant().minus(properties.statusRetention());
-        jobs.values().removeIf(s -> s.finishedAt() != null && s.finishedAt().isBefore(cutoff));
-        requestOffsets.keySet().retainAll(jobs.keySet());
-        cancelRequests.values().removeIf(at -> at.isBefore(cutoff));
-        long workersCutoff = clock.instant().minus(ACTIVE_WORKER_WINDOW).getEpochSecond();
-        workersByModel.values().forEach(seen -> seen.values().removeIf(at -> at < workersCutoff));
-    }
+    // ---- lifecycle ----
 
     @Override
     public void start() {
+        Path dir = storeProperties.dir();
+        try {
+            temporaryDir = dir == null;
+            if (dir == null) {
+                dir = Files.createTempDirectory("diffq-status");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        store = StatusStore.open(dir, storeProperties.cacheSize().toBytes());
+        if (!offsetsStillOnTheTopics(store.offsets())) {
+            log.warn("the status store in {} holds records the topics no longer have (or topics recreated since): "
+                    + "reading the topics again", dir);
+            store = store.wiped();
+        }
+        finished.putAll(store.counts());
+        storedOffsets = store.offsets();
+        finishedCounts = Map.copyOf(finished);
+        long began = System.nanoTime();
+        store.forEachLive(id -> {
+            LiveJob l = stored(id);
+            if (l != null) {
+                live.put(id, l);
+                storedLive.put(id, Indexed.of(l.status()));
+            }
+        });
+        log.info("status store {}: {} live jobs loaded in {} ms, {} finished, reading from {}", dir, live.size(),
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began),
+                finished.values().stream().mapToLong(Long::longValue).sum(),
+                store.offsets().isEmpty() ? "the beginning" : "where it stopped");
         reader.start();
+    }
+
+    /**
+     * Whether every stored offset still lies within its partition: a store left aside longer than the topics keep
+     * records (or one from before the topics were recreated) missed what it cannot read any more. Assumed true
+     * when the broker cannot be asked (the reader then starts from the stored offsets).
+     */
+    private boolean offsetsStillOnTheTopics(Map<TopicPartition, Long> stored) {
+        if (stored.isEmpty()) {
+            return true;
+        }
+        try (Admin admin = Admin.create(kafkaProperties.buildAdminProperties())) {
+            Map<TopicPartition, OffsetSpec> earliest = new HashMap<>();
+            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+            stored.keySet().forEach(tp -> {
+                earliest.put(tp, OffsetSpec.earliest());
+                latest.put(tp, OffsetSpec.latest());
+            });
+            var first = admin.listOffsets(earliest).all().get(10, TimeUnit.SECONDS);
+            var end = admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS);
+            return stored.entrySet().stream().allMatch(e -> first.containsKey(e.getKey())
+                    && e.getValue() >= first.get(e.getKey()).offset() && e.getValue() <= end.get(e.getKey()).offset());
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            log.warn("cannot check the status store's offsets against the topics ({}); reading from them", e.toString());
+            return true;
+        }
     }
 
     @Override
     public void stop() {
         reader.stop();
+        StatusStore s = store;
+        if (s != null) {
+            s.close();
+            if (temporaryDir) {
+                deleteQuietly(s.dir());
+            }
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException | UncheckedIOException e) {
+            log.debug("cannot delete {}: {}", dir, e.toString());
+        }
     }
 
     @Override

@@ -17,6 +17,6 @@ class StatusViewHealthIndicator implements HealthIndicator {
     @Override
     public Health health() {
         Health.Builder health = view.isCaughtUp() ? Health.up() : Health.outOfService();
-        return health.withDetail("jobs", view.size()).build();
+        return health.withDetail("jobs", view.size()).withDetail("recordsRead", view.recordsRead()).build();
     }
 }

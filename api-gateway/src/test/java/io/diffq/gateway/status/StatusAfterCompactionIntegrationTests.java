@@ -57,37 +57,30 @@ class StatusAfterCompactionIntegrationTests {
     /** diffq.topics.job-partitions' default, as the gateway would create diffq.jobs. */
     private static final int JOB_PARTITIONS = 1;
     private static final int JOBS = 200;
-    /** The fields of a job's view that its history decides (timings that run on with the clock left out). */
-    private static final List<String> COMPARED = List.of("state", "attempt", "model", "progress", "createdAt",
-            "startedAt", "finishedAt", "error", "request", "links");
-
-    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     @RegisterExtension
     static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
-
-    private final JobCodec codec = new JobCodec();
 
     @Test
     void aRestartedGatewayShowsEveryJobAsBeforeTheEventsWereCompacted() throws Exception {
         String brokers = kafka.bootstrapServers();
         cleanerLooksForWorkEvery100Ms();
         createTopicsEagerToCompact();
-        Map<String, Story> stories = new LinkedHashMap<>();
+        Map<String, JobStories.Story> stories = new LinkedHashMap<>();
         for (int i = 0; i < JOBS; i++) {
-            stories.put(UUID.randomUUID().toString(), Story.values()[i % Story.values().length]);
+            stories.put(UUID.randomUUID().toString(), JobStories.Story.values()[i % JobStories.Story.values().length]);
         }
 
         Map<String, JsonNode> before = new HashMap<>();
         try (Gateway gateway = Gateway.start(brokers, Gateway.SERVED_MODELS,
                 "diffq.gateway.security.rate-limit.enabled=false");
-                KafkaProducer<String, byte[]> producer = producer(brokers)) {
-            writeEveryRecord(producer, stories);
+                KafkaProducer<String, byte[]> producer = JobStories.producer(brokers)) {
+            JobStories.writeEveryRecord(producer, stories, PARTITIONS);
             // The live view, which read each job's whole history in order, is what the restarted one must match.
             await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> stories.forEach((id, story) ->
                     assertThat(gateway.api().get("/v1/jobs/" + id).json().get("state").asString()).as(id)
                             .isEqualTo(story.state)));
-            stories.keySet().forEach(id -> before.put(id, shown(gateway.api(), id)));
+            stories.keySet().forEach(id -> before.put(id, JobStories.shown(gateway.api(), id)));
 
             // Only now may segments roll, so that the live view above read the full history.
             rollSegmentsEvery(Duration.ofMillis(100));
@@ -105,70 +98,12 @@ class StatusAfterCompactionIntegrationTests {
                 "diffq.gateway.security.rate-limit.enabled=false")) {
             List<String> mismatches = new ArrayList<>();
             stories.forEach((id, story) -> {
-                JsonNode now = shown(restarted.api(), id);
+                JsonNode now = JobStories.shown(restarted.api(), id);
                 if (!now.equals(before.get(id))) {
                     mismatches.add(story + " " + id + ": before " + before.get(id) + ", after " + now);
                 }
             });
             assertThat(mismatches).as("jobs shown otherwise after compaction and a restart").isEmpty();
-        }
-    }
-
-    /** What a real job of each kind writes to {@code diffq.job-events}, in order, and the state it ends in. */
-    private enum Story {
-        WAITING("QUEUED"),
-        SUCCEEDED("SUCCEEDED"),
-        FAILED("FAILED"),
-        CANCELED_WHILE_RUNNING("CANCELED"),
-        CANCELED_BEFORE_START("CANCELED"),
-        EXPIRED("EXPIRED"),
-        SUCCEEDED_ON_REDELIVERY("SUCCEEDED"),
-        RUNNING_AGAIN("RUNNING"),
-        /** Attempt 1's worker, paused past its lock, wrote a progress event after attempt 2 had finished. */
-        LATE_WRITE_OF_A_LOST_ATTEMPT("SUCCEEDED"),
-        /** The same worker's late CANCELED landed while attempt 2 was running, between its start and its end. */
-        LATE_END_WHILE_THE_NEXT_ATTEMPT_RUNS("SUCCEEDED");
-
-        final String state;
-
-        Story(String state) {
-            this.state = state;
-        }
-
-        List<JobEvent> events(String id, Instant t) {
-            Instant s1 = t.plusSeconds(1);
-            Instant s2 = t.plusSeconds(30);
-            return switch (this) {
-                case WAITING -> List.of();
-                case SUCCEEDED -> List.of(running(id, 1, s1, 0), running(id, 1, s1, 2),
-                        JobEvent.succeeded(id, 1, s1, "w1", "simulated", new Progress(4, 4), 900,
-                                new ResultRef(0, 7, "image/png", 100), s1.plusSeconds(2)));
-                case FAILED -> List.of(running(id, 1, s1, 0), running(id, 1, s1, 1),
-                        JobEvent.failed(id, 1, s1, "w1", "simulated", new Progress(1, 4), 400L,
-                                JobFailure.fatal("model-error", "boom"), s1.plusSeconds(2)));
-                case CANCELED_WHILE_RUNNING -> List.of(running(id, 1, s1, 0), running(id, 1, s1, 2),
-                        JobEvent.canceled(id, 1, s1, "w1", "simulated", new Progress(2, 4), s1.plusSeconds(2)));
-                case CANCELED_BEFORE_START -> List.of(JobEvent.canceled(id, 1, s1, "w1", "simulated", s1));
-                case EXPIRED -> List.of(JobEvent.expired(id, "w1", "simulated", s1));
-                case SUCCEEDED_ON_REDELIVERY -> List.of(running(id, 1, s1, 0), running(id, 2, s2, 0),
-                        running(id, 2, s2, 3), JobEvent.succeeded(id, 2, s2, "w2", "simulated", new Progress(4, 4),
-                                800, new ResultRef(1, 9, "image/png", 100), s2.plusSeconds(2)));
-                case RUNNING_AGAIN -> List.of(running(id, 1, s1, 0), running(id, 1, s1, 1), running(id, 2, s2, 0),
-                        running(id, 2, s2, 2));
-                case LATE_WRITE_OF_A_LOST_ATTEMPT -> List.of(running(id, 1, s1, 0), running(id, 2, s2, 0),
-                        JobEvent.succeeded(id, 2, s2, "w2", "simulated", new Progress(4, 4), 800,
-                                new ResultRef(1, 11, "image/png", 100), s2.plusSeconds(2)),
-                        running(id, 1, s1, 1));
-                case LATE_END_WHILE_THE_NEXT_ATTEMPT_RUNS -> List.of(running(id, 1, s1, 0), running(id, 2, s2, 0),
-                        JobEvent.canceled(id, 1, s1, "w1", "simulated", new Progress(1, 4), s2.plusSeconds(1)),
-                        running(id, 2, s2, 2), JobEvent.succeeded(id, 2, s2, "w2", "simulated", new Progress(4, 4),
-                                800, new ResultRef(1, 13, "image/png", 100), s2.plusSeconds(3)));
-            };
-        }
-
-        private static JobEvent running(String id, int attempt, Instant startedAt, int step) {
-            return JobEvent.running(id, attempt, startedAt, "w" + attempt, "simulated", new Progress(step, 4),
-                    startedAt.plusMillis(100L * step));
         }
     }
 
@@ -228,19 +163,6 @@ class StatusAfterCompactionIntegrationTests {
         }
     }
 
-    private void writeEveryRecord(KafkaProducer<String, byte[]> producer, Map<String, Story> stories) {
-        Instant t = Instant.now();
-        stories.forEach((id, story) -> {
-            JobRequest request = new JobRequest(id, "job " + id, "", 32, 32, 4, 7.5, 42, "simulated", null, t,
-                    null, null);
-            producer.send(new ProducerRecord<>(Topics.JOBS, id, codec.writeRequest(request)));
-            // Keyed and placed as the worker writes them.
-            story.events(id, t).forEach(e -> producer.send(new ProducerRecord<>(Topics.JOB_EVENTS,
-                    JobKeys.partition(id, PARTITIONS), JobKeys.event(e), codec.writeEvent(e))));
-        });
-        producer.flush();
-    }
-
     /** How many events of each job {@code diffq.job-events} holds, read from its beginning. */
     private static Map<String, Integer> eventsPerJob(String brokers) {
         Map<String, Integer> count = new HashMap<>();
@@ -264,21 +186,5 @@ class StatusAfterCompactionIntegrationTests {
             }
         }
         return count;
-    }
-
-    private static JsonNode shown(Api api, String id) {
-        Api.Response r = api.get("/v1/jobs/" + id);
-        assertThat(r.status()).as(id).isEqualTo(200);
-        JsonNode job = r.json();
-        Map<String, JsonNode> fields = new LinkedHashMap<>();
-        COMPARED.forEach(f -> fields.put(f, job.get(f)));
-        fields.put("inferenceMs", job.get("timings").get("inferenceMs"));
-        return JSON.valueToTree(fields);
-    }
-
-    private static KafkaProducer<String, byte[]> producer(String brokers) {
-        return new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers,
-                ProducerConfig.ACKS_CONFIG, "all", ProducerConfig.LINGER_MS_CONFIG, 5),
-                new StringSerializer(), new ByteArraySerializer());
     }
 }

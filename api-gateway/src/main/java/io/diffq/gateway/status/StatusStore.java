@@ -1,0 +1,532 @@
+package io.diffq.gateway.status;
+
+import io.diffq.common.job.JobState;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.apache.kafka.common.TopicPartition;
+import org.rocksdb.BlockBasedTableConfig;
+import org.rocksdb.BloomFilter;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.CompactionStyle;
+import org.rocksdb.CompressionType;
+import org.rocksdb.DBOptions;
+import org.rocksdb.LRUCache;
+import org.rocksdb.Options;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.Snapshot;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteBufferManager;
+import org.rocksdb.WriteOptions;
+
+/**
+ * The gateway's job status on disk: one embedded RocksDB (the only class that knows it), written by one thread
+ * in atomic batches that carry the topic offsets they reflect, read by any. It holds bytes and keys, not rules:
+ * what a status is, and when it changes, is {@link JobStatusView}'s business. See docs/design/status-store.md.
+ *
+ * <p>Column families: {@code status} (job id → the folded status, as an event snapshot), {@code requests}
+ * (job id → the first request's partition, offset and bytes), {@code cancels} (job id → when a client asked),
+ * {@code byOwner} (owner, state, acceptance time, id → nothing: job lists newest first without a scan),
+ * {@code live} (ids of jobs not finished, loaded into the heap at start), {@code expiry} (time, id → nothing:
+ * what the retention sweep visits) and {@code meta} (the store's format, the next offset of every partition read,
+ * jobs per finished state).
+ */
+public final class StatusStore implements AutoCloseable {
+
+    /** The layout's version: a store of another one is dropped and rebuilt from the topics. */
+    static final int FORMAT = 1;
+    /** The owner under which every job is also listed (for admins, and while the API is open). */
+    static final String EVERYONE = "\u0001";
+
+    private static final List<String> FAMILIES = List.of("status", "requests", "cancels", "byOwner", "live",
+            "expiry", "meta");
+    private static final byte[] NOTHING = new byte[0];
+    private static final byte[] FORMAT_KEY = "format".getBytes(StandardCharsets.UTF_8);
+    private static final byte[] COUNTS_KEY = "counts".getBytes(StandardCharsets.UTF_8);
+    private static final String OFFSET_PREFIX = "offset/";
+    /** Past every acceptance time and id: where a newest-first walk starts. */
+    private static final byte[] AFTER_ALL = filled(13, (byte) 0xff);
+
+    static {
+        RocksDB.loadLibrary();
+    }
+
+    private final Path dir;
+    private final long cacheBytes;
+    private final List<AutoCloseable> resources = new ArrayList<>();
+    private final List<ColumnFamilyHandle> handles = new ArrayList<>();
+    private final RocksDB db;
+    private final ColumnFamilyHandle status;
+    private final ColumnFamilyHandle requests;
+    private final ColumnFamilyHandle cancels;
+    private final ColumnFamilyHandle byOwner;
+    private final ColumnFamilyHandle live;
+    private final ColumnFamilyHandle expiry;
+    private final ColumnFamilyHandle meta;
+    private final WriteOptions writeOptions;
+
+    private StatusStore(Path dir, long cacheBytes) throws RocksDBException {
+        this.dir = dir;
+        this.cacheBytes = cacheBytes;
+        // One cache bounds the store's memory: blocks, indexes, filters and (charged to it) the write buffers.
+        LRUCache cache = keep(new LRUCache(cacheBytes));
+        WriteBufferManager buffers = keep(new WriteBufferManager(Math.max(4 << 20, cacheBytes / 4), cache));
+        BloomFilter bloom = keep(new BloomFilter(10));
+        BlockBasedTableConfig table = new BlockBasedTableConfig()
+                .setBlockCache(cache)
+                .setCacheIndexAndFilterBlocks(true)
+                .setCacheIndexAndFilterBlocksWithHighPriority(true)
+                .setPinTopLevelIndexAndFilter(true)
+                .setFilterPolicy(bloom);
+        List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
+        descriptors.add(new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, family(table)));
+        for (String name : FAMILIES) {
+            descriptors.add(new ColumnFamilyDescriptor(name.getBytes(StandardCharsets.UTF_8), family(table)));
+        }
+        DBOptions options = keep(new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true)
+                .setWriteBufferManager(buffers).setMaxBackgroundJobs(2).setMaxOpenFiles(512)
+                .setAvoidFlushDuringShutdown(true));
+        this.db = RocksDB.open(options, dir.toString(), descriptors, handles);
+        this.status = handles.get(1);
+        this.requests = handles.get(2);
+        this.cancels = handles.get(3);
+        this.byOwner = handles.get(4);
+        this.live = handles.get(5);
+        this.expiry = handles.get(6);
+        this.meta = handles.get(7);
+        // The write-ahead log makes each batch survive a crash of the process; no fsync per batch (a lost host
+        // loses its disk anyway, and the topics rebuild it).
+        this.writeOptions = keep(new WriteOptions());
+    }
+
+    private ColumnFamilyOptions family(BlockBasedTableConfig table) {
+        return keep(new ColumnFamilyOptions().setTableFormatConfig(table)
+                .setCompressionType(CompressionType.LZ4_COMPRESSION)
+                .setCompactionStyle(CompactionStyle.LEVEL)
+                .setLevelCompactionDynamicLevelBytes(true));
+    }
+
+    private <T extends AutoCloseable> T keep(T resource) {
+        resources.add(resource);
+        return resource;
+    }
+
+    /**
+     * Opens the store in {@code dir}, creating it when empty. A store of another {@linkplain #FORMAT format} is
+     * dropped: the caller reads the topics again.
+     *
+     * @throws IllegalStateException when the directory cannot be opened, e.g. another process holds it
+     */
+    public static StatusStore open(Path dir, long cacheBytes) {
+        try {
+            Files.createDirectories(dir);
+            StatusStore store = new StatusStore(dir, cacheBytes);
+            byte[] format = store.db.get(store.meta, FORMAT_KEY);
+            if (format != null && ByteBuffer.wrap(format).getInt() != FORMAT) {
+                return store.wiped();
+            }
+            if (format == null) {
+                store.db.put(store.meta, FORMAT_KEY, ByteBuffer.allocate(4).putInt(FORMAT).array());
+            }
+            return store;
+        } catch (RocksDBException e) {
+            throw new IllegalStateException("cannot open the status store in " + dir + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Closes this store, deletes everything in it and opens it empty. */
+    public StatusStore wiped() {
+        close();
+        try (Options options = new Options()) {
+            RocksDB.destroyDB(dir.toString(), options);
+        } catch (RocksDBException e) {
+            throw new IllegalStateException("cannot delete the status store in " + dir + ": " + e.getMessage(), e);
+        }
+        return open(dir, cacheBytes);
+    }
+
+    /** The directory the store lives in. */
+    public Path dir() {
+        return dir;
+    }
+
+    // ---- reads (any thread) ----
+
+    /** The job's folded status as stored (an event snapshot's bytes), or {@code null}. */
+    public byte[] status(String id) {
+        return get(status, key(id));
+    }
+
+    /** The job's first request as stored, or {@code null}. */
+    public StoredRequest request(String id) {
+        byte[] v = get(requests, key(id));
+        if (v == null) {
+            return null;
+        }
+        ByteBuffer b = ByteBuffer.wrap(v);
+        int partition = b.getInt();
+        long offset = b.getLong();
+        return new StoredRequest(partition, offset, Arrays.copyOfRange(v, 12, v.length));
+    }
+
+    /**
+     * A job's request where it lies in {@code diffq.jobs}.
+     *
+     * @param bytes the record's value as read
+     */
+    public record StoredRequest(int partition, long offset, byte[] bytes) {
+    }
+
+    /** When a client asked to cancel the job, or {@code null}. */
+    public Instant cancelAt(String id) {
+        byte[] v = get(cancels, key(id));
+        if (v == null) {
+            return null;
+        }
+        ByteBuffer b = ByteBuffer.wrap(v);
+        return Instant.ofEpochSecond(b.getLong(), b.getInt());
+    }
+
+    /** The next offset to read of every partition whose records the store holds. */
+    public Map<TopicPartition, Long> offsets() {
+        Map<TopicPartition, Long> offsets = new HashMap<>();
+        byte[] prefix = key(OFFSET_PREFIX);
+        try (RocksIterator it = db.newIterator(meta)) {
+            for (it.seek(prefix); it.isValid() && startsWith(it.key(), prefix); it.next()) {
+                String name = new String(it.key(), prefix.length, it.key().length - prefix.length,
+                        StandardCharsets.UTF_8);
+                int slash = name.lastIndexOf('/');
+                offsets.put(new TopicPartition(name.substring(0, slash), Integer.parseInt(name.substring(slash + 1))),
+                        ByteBuffer.wrap(it.value()).getLong());
+            }
+        }
+        return offsets;
+    }
+
+    /** Jobs per finished state, as last written with {@link Batch#counts}. */
+    public Map<JobState, Long> counts() {
+        Map<JobState, Long> counts = new EnumMap<>(JobState.class);
+        byte[] v = get(meta, COUNTS_KEY);
+        if (v != null) {
+            ByteBuffer b = ByteBuffer.wrap(v);
+            for (JobState s : JobState.values()) {
+                if (b.remaining() >= 8) {
+                    counts.put(s, b.getLong());
+                }
+            }
+        }
+        return counts;
+    }
+
+    /** Calls {@code action} with the id of every job marked {@linkplain Batch#live live}. */
+    public void forEachLive(Consumer<String> action) {
+        try (RocksIterator it = db.newIterator(live)) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                action.accept(new String(it.key(), StandardCharsets.UTF_8));
+            }
+        }
+    }
+
+    /** A job's place in the lists: its acceptance time and id. */
+    public record Place(Instant createdAt, String id) {
+    }
+
+    /**
+     * Up to {@code n} jobs of any of {@code owners} in any of {@code states}, newest first (acceptance time,
+     * then the greater id), strictly after {@code after} in that order (or from the newest when {@code null}).
+     * Reads one snapshot of the index; costs O(owners × states × log n + n), not a scan of all jobs.
+     */
+    public List<Place> page(List<String> owners, Set<JobState> states, Place after, int n) {
+        List<Place> page = new ArrayList<>();
+        List<RocksIterator> iterators = new ArrayList<>();
+        Snapshot snapshot = db.getSnapshot();
+        try (ReadOptions read = new ReadOptions().setSnapshot(snapshot)) {
+            // Each walk stands on its next job; the newest of them is taken next.
+            PriorityQueue<Walk> walks = new PriorityQueue<>(Comparator.comparing(Walk::suffix,
+                    Arrays::compareUnsigned).reversed());
+            for (String owner : owners) {
+                for (JobState state : states) {
+                    byte[] prefix = indexPrefix(owner, state);
+                    RocksIterator it = db.newIterator(byOwner, read);
+                    iterators.add(it);
+                    byte[] start = after == null ? concat(prefix, AFTER_ALL) : concat(prefix, place(after));
+                    it.seekForPrev(start);
+                    if (after != null && it.isValid() && Arrays.equals(it.key(), start)) {
+                        it.prev();
+                    }
+                    Walk w = new Walk(prefix, it);
+                    if (w.valid()) {
+                        walks.add(w);
+                    }
+                }
+            }
+            while (page.size() < n && !walks.isEmpty()) {
+                Walk w = walks.poll();
+                page.add(decodePlace(w.suffix()));
+                w.it.prev();
+                if (w.valid()) {
+                    walks.add(w);
+                }
+            }
+        } finally {
+            iterators.forEach(RocksIterator::close);
+            db.releaseSnapshot(snapshot);
+        }
+        return page;
+    }
+
+    /** An iterator over one owner's jobs in one state, walking from newer to older. */
+    private static final class Walk {
+        private final byte[] prefix;
+        private final RocksIterator it;
+        private byte[] suffix;
+
+        Walk(byte[] prefix, RocksIterator it) {
+            this.prefix = prefix;
+            this.it = it;
+        }
+
+        boolean valid() {
+            if (!it.isValid() || !startsWith(it.key(), prefix)) {
+                return false;
+            }
+            byte[] k = it.key();
+            suffix = Arrays.copyOfRange(k, prefix.length, k.length);
+            return true;
+        }
+
+        byte[] suffix() {
+            return suffix;
+        }
+    }
+
+    /** Up to {@code max} entries of the retention sweep due at or before {@code now}, oldest first. */
+    public List<Due> due(Instant now, int max) {
+        List<Due> due = new ArrayList<>();
+        try (RocksIterator it = db.newIterator(expiry)) {
+            for (it.seekToFirst(); it.isValid() && due.size() < max; it.next()) {
+                ByteBuffer b = ByteBuffer.wrap(it.key());
+                long at = b.getLong() ^ Long.MIN_VALUE;
+                if (at > now.toEpochMilli()) {
+                    break;
+                }
+                due.add(new Due(Instant.ofEpochMilli(at), new String(it.key(), 8, it.key().length - 8,
+                        StandardCharsets.UTF_8)));
+            }
+        }
+        return due;
+    }
+
+    /** An entry of the retention sweep: look at job {@code id} at {@code at}. */
+    public record Due(Instant at, String id) {
+    }
+
+    /** A RocksDB property summed over the families (e.g. {@code rocksdb.estimate-live-data-size}). */
+    public long property(String name) {
+        long sum = 0;
+        try {
+            for (ColumnFamilyHandle h : List.of(status, requests, cancels, byOwner, live, expiry, meta)) {
+                sum += db.getLongProperty(h, name);
+            }
+        } catch (RocksDBException e) {
+            return -1;
+        }
+        return sum;
+    }
+
+    /** A new batch of writes; nothing is stored before {@link Batch#commit()}. */
+    public Batch batch() {
+        return new Batch();
+    }
+
+    /** Writes that reach the store together, or not at all (after a crash too). */
+    public final class Batch implements AutoCloseable {
+
+        private final WriteBatch batch = new WriteBatch();
+
+        private Batch() {
+        }
+
+        public Batch status(String id, byte[] snapshot) {
+            return put(status, key(id), snapshot);
+        }
+
+        public Batch request(String id, int partition, long offset, byte[] bytes) {
+            return put(requests, key(id), ByteBuffer.allocate(12 + bytes.length).putInt(partition).putLong(offset)
+                    .put(bytes).array());
+        }
+
+        public Batch cancel(String id, Instant at) {
+            return put(cancels, key(id), ByteBuffer.allocate(12).putLong(at.getEpochSecond()).putInt(at.getNano())
+                    .array());
+        }
+
+        /** Lists the job under {@code owner} (no owner: {@code ""}) and under {@link #EVERYONE}. */
+        public Batch index(String owner, JobState state, Place place) {
+            put(byOwner, concat(indexPrefix(owner, state), place(place)), NOTHING);
+            return put(byOwner, concat(indexPrefix(EVERYONE, state), place(place)), NOTHING);
+        }
+
+        /** Undoes {@link #index} with the same arguments. */
+        public Batch unindex(String owner, JobState state, Place place) {
+            delete(byOwner, concat(indexPrefix(owner, state), place(place)));
+            return delete(byOwner, concat(indexPrefix(EVERYONE, state), place(place)));
+        }
+
+        public Batch live(String id, boolean live) {
+            return live ? put(StatusStore.this.live, key(id), NOTHING) : delete(StatusStore.this.live, key(id));
+        }
+
+        /** Asks the retention sweep to look at the job at {@code at}. */
+        public Batch expiry(Instant at, String id) {
+            return put(expiry, expiryKey(at, id), NOTHING);
+        }
+
+        /** Forgets the job: its status, request, cancel and live mark (its index entries go with {@link #unindex}). */
+        public Batch forget(String id) {
+            delete(status, key(id));
+            delete(requests, key(id));
+            delete(cancels, key(id));
+            return delete(live, key(id));
+        }
+
+        /** Done with a sweep entry. */
+        public Batch swept(Due due) {
+            return delete(expiry, expiryKey(due.at(), due.id()));
+        }
+
+        /** The next offset to read of each partition: what this batch (and every one before) holds. */
+        public Batch offsets(Map<TopicPartition, Long> next) {
+            next.forEach((tp, offset) -> put(meta, key(OFFSET_PREFIX + tp.topic() + "/" + tp.partition()),
+                    ByteBuffer.allocate(8).putLong(offset).array()));
+            return this;
+        }
+
+        public Batch counts(Map<JobState, Long> counts) {
+            ByteBuffer b = ByteBuffer.allocate(8 * JobState.values().length);
+            for (JobState s : JobState.values()) {
+                b.putLong(counts.getOrDefault(s, 0L));
+            }
+            return put(meta, COUNTS_KEY, b.array());
+        }
+
+        /** Stores everything in this batch, atomically. */
+        public void commit() {
+            try {
+                db.write(writeOptions, batch);
+            } catch (RocksDBException e) {
+                throw new IllegalStateException("status store write failed: " + e.getMessage(), e);
+            }
+        }
+
+        private Batch put(ColumnFamilyHandle cf, byte[] k, byte[] v) {
+            try {
+                batch.put(cf, k, v);
+            } catch (RocksDBException e) {
+                throw new IllegalStateException(e);
+            }
+            return this;
+        }
+
+        private Batch delete(ColumnFamilyHandle cf, byte[] k) {
+            try {
+                batch.delete(cf, k);
+            } catch (RocksDBException e) {
+                throw new IllegalStateException(e);
+            }
+            return this;
+        }
+
+        @Override
+        public void close() {
+            batch.close();
+        }
+    }
+
+    private byte[] get(ColumnFamilyHandle cf, byte[] k) {
+        try {
+            return db.get(cf, k);
+        } catch (RocksDBException e) {
+            throw new IllegalStateException("status store read failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] key(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] indexPrefix(String owner, JobState state) {
+        byte[] o = key(owner);
+        return ByteBuffer.allocate(o.length + 2).put(o).put((byte) 0).put((byte) state.ordinal()).array();
+    }
+
+    /** A place as index bytes: the time (signed seconds made unsigned, nanos), then the id; ordered as they are. */
+    private static byte[] place(Place p) {
+        byte[] id = key(p.id());
+        return ByteBuffer.allocate(12 + id.length).putLong(p.createdAt().getEpochSecond() ^ Long.MIN_VALUE)
+                .putInt(p.createdAt().getNano()).put(id).array();
+    }
+
+    private static Place decodePlace(byte[] suffix) {
+        ByteBuffer b = ByteBuffer.wrap(suffix);
+        Instant at = Instant.ofEpochSecond(b.getLong() ^ Long.MIN_VALUE, b.getInt());
+        return new Place(at, new String(suffix, 12, suffix.length - 12, StandardCharsets.UTF_8));
+    }
+
+    private static byte[] expiryKey(Instant at, String id) {
+        byte[] i = key(id);
+        return ByteBuffer.allocate(8 + i.length).putLong(at.toEpochMilli() ^ Long.MIN_VALUE).put(i).array();
+    }
+
+    private static boolean startsWith(byte[] k, byte[] prefix) {
+        return k.length >= prefix.length && Arrays.equals(k, 0, prefix.length, prefix, 0, prefix.length);
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] c = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
+
+    private static byte[] filled(int n, byte value) {
+        byte[] b = new byte[n];
+        Arrays.fill(b, value);
+        return b;
+    }
+
+    @Override
+    public void close() {
+        handles.forEach(ColumnFamilyHandle::close);
+        handles.clear();
+        db.close();
+        for (int i = resources.size() - 1; i >= 0; i--) {
+            try {
+                resources.get(i).close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        resources.clear();
+    }
+}

@@ -1,0 +1,178 @@
+package io.diffq.gateway.status;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.diffq.common.job.JobState;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The status store on a real RocksDB in a temporary directory: what it keeps, lists and forgets. */
+class StatusStoreTests {
+
+    private static final long CACHE = 8L << 20;
+    private static final Instant T0 = Instant.parse("2026-12-06T10:00:00Z");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aBatchIsReadBackAfterAReopenWithTheOffsetsItCarried() {
+        TopicPartition jobs = new TopicPartition("diffq.jobs", 0);
+        TopicPartition events = new TopicPartition("diffq.job-events", 11);
+        try (StatusStore store = StatusStore.open(dir, CACHE); StatusStore.Batch b = store.batch()) {
+            b.status("a", bytes("snapshot-a")).request("a", 0, 41, bytes("request-a")).cancel("a", T0)
+                    .live("a", true).offsets(Map.of(jobs, 42L, events, 7L))
+                    .counts(Map.of(JobState.SUCCEEDED, 3L)).commit();
+        }
+        try (StatusStore store = StatusStore.open(dir, CACHE)) {
+            assertThat(new String(store.status("a"), StandardCharsets.UTF_8)).isEqualTo("snapshot-a");
+            StatusStore.StoredRequest r = store.request("a");
+            assertThat(r.partition()).isZero();
+            assertThat(r.offset()).isEqualTo(41);
+            assertThat(new String(r.bytes(), StandardCharsets.UTF_8)).isEqualTo("request-a");
+            assertThat(store.cancelAt("a")).isEqualTo(T0);
+            assertThat(store.offsets()).isEqualTo(Map.of(jobs, 42L, events, 7L));
+            assertThat(store.counts()).containsEntry(JobState.SUCCEEDED, 3L).containsEntry(JobState.FAILED, 0L);
+            List<String> live = new ArrayList<>();
+            store.forEachLive(live::add);
+            assertThat(live).containsExactly("a");
+            assertThat(store.status("b")).isNull();
+            assertThat(store.request("b")).isNull();
+        }
+    }
+
+    @Test
+    void nothingOfABatchIsStoredBeforeItsCommit() {
+        try (StatusStore store = StatusStore.open(dir, CACHE)) {
+            try (StatusStore.Batch b = store.batch()) {
+                b.status("a", bytes("x")).offsets(Map.of(new TopicPartition("t", 0), 5L));
+            }
+            assertThat(store.status("a")).isNull();
+            assertThat(store.offsets()).isEmpty();
+        }
+    }
+
+    @Test
+    void aSecondStoreOnTheSameDirectoryFailsToOpen() {
+        try (StatusStore store = StatusStore.open(dir, CACHE)) {
+            assertThatThrownBy(() -> StatusStore.open(dir, CACHE)).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining(dir.toString());
+        }
+    }
+
+    @Test
+    void aWipedStoreIsEmpty() {
+        StatusStore store = StatusStore.open(dir, CACHE);
+        try (StatusStore.Batch b = store.batch()) {
+            b.status("a", bytes("x")).offsets(Map.of(new TopicPartition("t", 0), 5L)).commit();
+        }
+        store = store.wiped();
+        try (StatusStore s = store) {
+            assertThat(s.status("a")).isNull();
+            assertThat(s.offsets()).isEmpty();
+        }
+    }
+
+    /** 600 jobs of 3 owners and none, 3 states, acceptance times with ties: pages match a sort of all of them. */
+    @Test
+    void pagesFollowTheNewestFirstOrderAcrossOwnersAndStatesWithoutRepeatOrGap() {
+        record Job(String id, String owner, JobState state, Instant createdAt) {
+        }
+        Random random = new Random(7);
+        List<String> owners = List.of("", "alice", "bob", "carol");
+        List<JobState> states = List.of(JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED);
+        List<Job> jobs = new ArrayList<>();
+        try (StatusStore store = StatusStore.open(dir, CACHE)) {
+            try (StatusStore.Batch b = store.batch()) {
+                for (int i = 0; i < 600; i++) {
+                    // Seconds before and after 1970 and shared instants: the order must hold across both.
+                    Instant at = T0.minusSeconds(random.nextInt(40) * 3600L * 24 * 365 * 2).plusMillis(random.nextInt(5));
+                    Job j = new Job(String.format("%08x-job", random.nextInt()), owners.get(random.nextInt(4)),
+                            states.get(random.nextInt(3)), at);
+                    jobs.add(j);
+                    b.index(j.owner(), j.state(), new StatusStore.Place(j.createdAt(), j.id()));
+                }
+                b.commit();
+            }
+            Comparator<Job> newestFirst = Comparator.comparing(Job::createdAt).thenComparing(Job::id).reversed();
+            // bob's jobs and those with no owner, RUNNING or SUCCEEDED, in pages of 7.
+            Set<JobState> asked = EnumSet.of(JobState.RUNNING, JobState.SUCCEEDED);
+            List<String> expected = jobs.stream()
+                    .filter(j -> (j.owner().equals("bob") || j.owner().isEmpty()) && asked.contains(j.state()))
+                    .sorted(newestFirst).map(Job::id).toList();
+            assertThat(expected).hasSizeGreaterThan(100);
+            assertThat(walk(store, List.of("bob", ""), asked, 7)).isEqualTo(expected);
+            // Everyone's, every state.
+            List<String> all = jobs.stream().sorted(newestFirst).map(Job::id).toList();
+            assertThat(walk(store, List.of(StatusStore.EVERYONE), EnumSet.allOf(JobState.class), 50)).isEqualTo(all);
+        }
+    }
+
+    private static List<String> walk(StatusStore store, List<String> owners, Set<JobState> states, int size) {
+        List<String> seen = new ArrayList<>();
+        StatusStore.Place after = null;
+        while (true) {
+            List<StatusStore.Place> page = store.page(owners, states, after, size);
+            page.forEach(p -> seen.add(p.id()));
+            if (page.size() < size) {
+                return seen;
+            }
+            after = page.get(page.size() - 1);
+        }
+    }
+
+    @Test
+    void aJobUnindexedFromOneStateAndIndexedInAnotherIsListedOnceInItsNewState() {
+        StatusStore.Place place = new StatusStore.Place(T0, "job-1");
+        try (StatusStore store = StatusStore.open(dir, CACHE)) {
+            try (StatusStore.Batch b = store.batch()) {
+                b.index("alice", JobState.QUEUED, place).commit();
+            }
+            try (StatusStore.Batch b = store.batch()) {
+                b.unindex("alice", JobState.QUEUED, place).index("alice", JobState.SUCCEEDED, place).commit();
+            }
+            assertThat(store.page(List.of("alice"), EnumSet.allOf(JobState.class), null, 10)).containsExactly(place);
+            assertThat(store.page(List.of(StatusStore.EVERYONE), EnumSet.of(JobState.QUEUED), null, 10)).isEmpty();
+            assertThat(store.page(List.of("bob", ""), EnumSet.allOf(JobState.class), null, 10)).isEmpty();
+        }
+    }
+
+    @Test
+    void theSweepSeesOnlyWhatIsDueOldestFirstAndForgetsAJob() {
+        try (StatusStore store = StatusStore.open(dir, CACHE)) {
+            try (StatusStore.Batch b = store.batch()) {
+                b.status("late", bytes("x")).expiry(T0.plusSeconds(60), "late")
+                        .status("early", bytes("y")).request("early", 0, 1, bytes("r")).cancel("early", T0)
+                        .expiry(T0.plusSeconds(10), "early")
+                        .expiry(T0.plusSeconds(20), "gone").commit();
+            }
+            List<StatusStore.Due> due = store.due(T0.plusSeconds(30), 10);
+            assertThat(due).extracting(StatusStore.Due::id).containsExactly("early", "gone");
+            assertThat(store.due(T0.plusSeconds(30), 1)).extracting(StatusStore.Due::id).containsExactly("early");
+            try (StatusStore.Batch b = store.batch()) {
+                b.forget("early").swept(due.get(0)).commit();
+            }
+            assertThat(store.status("early")).isNull();
+            assertThat(store.request("early")).isNull();
+            assertThat(store.cancelAt("early")).isNull();
+            assertThat(store.status("late")).isNotNull();
+            assertThat(store.due(T0.plusSeconds(30), 10)).extracting(StatusStore.Due::id).containsExactly("gone");
+        }
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+}
