@@ -23,11 +23,17 @@ import tools.jackson.databind.json.JsonMapper;
  * broker, one gateway, workers of the simulated model) on loopback. It runs named scenarios and writes one
  * JSON file; see docs/benchmarks.md. Run it with {@code infra/bench/bench.sh}.
  *
- * <pre>infra/bench/bench.sh [--quick] [--scenarios idle,drain,batch,submit,scale,hol,abuse] [--out bench-results.json]</pre>
+ * <pre>infra/bench/bench.sh [--quick] [--scenarios idle,drain,batch,submit,scale,hol,abuse,status] [--out bench-results.json]</pre>
  */
 public final class Bench {
 
-    static final List<String> SCENARIOS = List.of("idle", "drain", "batch", "submit", "scale", "hol", "abuse");
+    static final List<String> SCENARIOS = List.of("idle", "drain", "batch", "submit", "scale", "hol", "abuse",
+            "status");
+    /**
+     * What runs without {@code --scenarios}: all but {@code status}, which writes 100,000 jobs, runs gateways of
+     * its own and stops the shared one (named, it runs last).
+     */
+    static final List<String> DEFAULT_SCENARIOS = SCENARIOS.stream().filter(s -> !s.equals("status")).toList();
     static final int PARTITIONS = 12;
     /** The workers' {@code max-batch} in the {@code batch} scenario. */
     static final int BATCH = 8;
@@ -42,10 +48,16 @@ public final class Bench {
     private final BenchClient client;
     private final JobEventsTap tap;
     private final int port;
+    private final Cluster cluster;
+    private final Path dir;
+    private final List<String> gatewayArgs;
 
     private Bench(BenchSettings settings, ServiceProcess gateway, BenchFleet fleet, BenchClient client,
-            JobEventsTap tap, int port) {
+            JobEventsTap tap, int port, Cluster cluster, Path dir, List<String> gatewayArgs) {
         this.settings = settings;
+        this.cluster = cluster;
+        this.dir = dir;
+        this.gatewayArgs = List.copyOf(gatewayArgs);
         this.port = port;
         this.gateway = gateway;
         this.fleet = fleet;
@@ -83,8 +95,11 @@ public final class Bench {
             log("broker and gateway up (logs in %s)", dir);
             try (JobEventsTap tap = new JobEventsTap(cluster.broker().bootstrapServers());
                     BenchFleet fleet = new BenchFleet(cluster)) {
-                Bench bench = new Bench(settings, gateway, fleet, new BenchClient(port, tap), tap, port);
-                report.put("warmup", bench.warmup());
+                Bench bench = new Bench(settings, gateway, fleet, new BenchClient(port, tap), tap, port, cluster, dir,
+                        gatewayArgs);
+                // status alone runs no worker and not the shared gateway: nothing to warm.
+                report.put("warmup", settings.scenarios().equals(List.of("status"))
+                        ? Map.of("skipped", "only the status scenario") : bench.warmup());
                 Map<String, Object> scenarios = new LinkedHashMap<>();
                 for (String name : settings.scenarios()) {
                     log("scenario %s", name);
@@ -111,6 +126,7 @@ public final class Bench {
             case "scale" -> scale();
             case "hol" -> hol();
             case "abuse" -> abuse();
+            case "status" -> status();
             default -> throw new IllegalArgumentException(scenario);
         };
         return result;
@@ -362,6 +378,16 @@ public final class Bench {
                 + " connections from one host send a header line each every 5 s and never finish (slowloris), after "
                 + "it, and after 300 event streams were opened and dropped unread",
                 new BenchAbuse(port, gateway).run(settings.abuseConnections(), settings.abuseDuration(), 300));
+    }
+
+    /**
+     * The status view at size ({@link BenchStatus}), with gateways of its own: the workers and the shared gateway
+     * stop first, so that no worker runs the written jobs and no other gateway reads them.
+     */
+    private Map<String, Object> status() throws Exception {
+        fleet.stopAll();
+        gateway.stop();
+        return new BenchStatus(cluster, dir, gatewayArgs, settings).run();
     }
 
     private Map<String, Object> base(int workers, int latencyMs, boolean settled) {

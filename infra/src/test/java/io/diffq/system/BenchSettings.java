@@ -2,6 +2,7 @@ package io.diffq.system;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,7 +16,9 @@ import java.util.Map;
  */
 record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmupJobs, int idleJobs, int drainJobs,
         Duration submitDuration, List<Integer> floodClients, int scaleSeconds, List<Integer> scaleWorkers,
-        int abuseConnections, Duration abuseDuration, int partitions, int holSeconds, long holSeed) {
+        int abuseConnections, Duration abuseDuration, int partitions, int holSeconds, long holSeed,
+        List<Integer> statusJobs, double statusWaiting, int statusKeys, int statusReads, int statusSample,
+        long statusSeed) {
 
     static BenchSettings parse(String[] args) {
         Map<String, String> o = new LinkedHashMap<>();
@@ -37,18 +40,27 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
                     + "] [--out bench-results.json] [--warmup-jobs N] [--idle-jobs N] [--drain-jobs N]"
                     + " [--submit-seconds S] [--flood-clients 4,16,64] [--scale-seconds S] [--scale-workers 1,2,4,8,24]"
                     + " [--hol-seconds S] [--hol-seed N]"
-                    + " [--abuse-connections N] [--abuse-seconds S] [--partitions 12]");
+                    + " [--abuse-connections N] [--abuse-seconds S] [--partitions 12]"
+                    + " [--status-jobs 100000,1000000] [--status-waiting 0.1] [--status-keys 100] [--status-reads N]"
+                    + " [--status-sample 2000] [--status-seed 41]"
+                    + "\nWithout --scenarios: " + String.join(",", Bench.DEFAULT_SCENARIOS)
+                    + " (status only when named; it always runs last)");
             System.exit(0);
         }
         boolean quick = o.containsKey("quick");
-        List<String> scenarios = Arrays.stream(o.getOrDefault("scenarios", String.join(",", Bench.SCENARIOS))
+        List<String> named = Arrays.stream(o.getOrDefault("scenarios", String.join(",", Bench.DEFAULT_SCENARIOS))
                 .split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
-        for (String s : scenarios) {
+        for (String s : named) {
             if (!Bench.SCENARIOS.contains(s)) {
                 throw new IllegalArgumentException("unknown scenario " + s + "; known: " + Bench.SCENARIOS);
             }
         }
-        return new BenchSettings(quick, scenarios,
+        // status stops the shared gateway and the workers, and leaves its jobs in the topics: it runs last.
+        List<String> scenarios = new ArrayList<>(named.stream().filter(s -> !s.equals("status")).toList());
+        if (named.contains("status")) {
+            scenarios.add("status");
+        }
+        return new BenchSettings(quick, List.copyOf(scenarios),
                 Path.of(o.getOrDefault("out", "bench-results.json")),
                 Integer.parseInt(o.getOrDefault("warmup-jobs", quick ? "100" : "300")),
                 Integer.parseInt(o.getOrDefault("idle-jobs", quick ? "50" : "200")),
@@ -63,7 +75,14 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
                 Duration.ofSeconds(Long.parseLong(o.getOrDefault("abuse-seconds", quick ? "10" : "30"))),
                 Integer.parseInt(o.getOrDefault("partitions", String.valueOf(Bench.PARTITIONS))),
                 Integer.parseInt(o.getOrDefault("hol-seconds", quick ? "45" : "90")),
-                Long.parseLong(o.getOrDefault("hol-seed", "29")));
+                Long.parseLong(o.getOrDefault("hol-seed", "29")),
+                Arrays.stream(o.getOrDefault("status-jobs", quick ? "20000" : "100000").split(","))
+                        .map(String::trim).map(Integer::valueOf).toList(),
+                Double.parseDouble(o.getOrDefault("status-waiting", "0.1")),
+                Integer.parseInt(o.getOrDefault("status-keys", "100")),
+                Integer.parseInt(o.getOrDefault("status-reads", quick ? "2000" : "4000")),
+                Integer.parseInt(o.getOrDefault("status-sample", "2000")),
+                Long.parseLong(o.getOrDefault("status-seed", "41")));
     }
 
     Map<String, Object> describe() {
@@ -81,6 +100,14 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
         m.put("holSeed", holSeed);
         m.put("abuseConnections", abuseConnections);
         m.put("abuseSeconds", abuseDuration.toSeconds());
+        if (scenarios.contains("status")) {
+            m.put("statusJobs", statusJobs);
+            m.put("statusWaitingShare", statusWaiting);
+            m.put("statusKeys", statusKeys);
+            m.put("statusReadsPerKind", statusReads);
+            m.put("statusSample", statusSample);
+            m.put("statusSeed", statusSeed);
+        }
         m.put("partitions", partitions);
         m.put("delivery", "share group");
         m.put("job", "simulated model, 8x8, 1 step (hol: each job's time drawn from its seed)");

@@ -76,6 +76,17 @@ final class Cluster implements AutoCloseable {
         return p;
     }
 
+    /**
+     * Starts a gateway process without waiting for it to be healthy ({@link ServiceProcess#launchGateway}); it is
+     * stopped with the cluster unless stopped before.
+     */
+    ServiceProcess launchGateway(String name, int port, String... args) {
+        ServiceProcess p = ServiceProcess.launchGateway(dir, name, bootstrapServers(), port,
+                KafkaBrokerProcess.freePort(), args);
+        processes.add(p);
+        return p;
+    }
+
     /** Starts a worker; several threads may start workers at once. */
     ServiceProcess worker(String... args) {
         String name = "worker-" + names.incrementAndGet();

@@ -26,15 +26,29 @@ public final class ServiceProcess implements AutoCloseable {
     private final Path log;
     private final int managementPort;
     private final Process process;
+    /** {@link System#nanoTime()} just before the process was started. */
+    private final long startedNanos;
 
-    private ServiceProcess(String name, Path log, int managementPort, Process process) {
+    private ServiceProcess(String name, Path log, int managementPort, Process process, long startedNanos) {
         this.name = name;
         this.log = log;
         this.managementPort = managementPort;
         this.process = process;
+        this.startedNanos = startedNanos;
     }
 
     public static ServiceProcess gateway(Path dir, String name, String bootstrap, int port, int managementPort,
+            String... extra) {
+        ServiceProcess s = launchGateway(dir, name, bootstrap, port, managementPort, extra);
+        s.awaitHealthy(Duration.ofSeconds(120));
+        return s;
+    }
+
+    /**
+     * A gateway as {@link #gateway} starts it, returned as soon as its JVM is started, without waiting for it
+     * to be healthy: for whoever times its start-up ({@link #startedNanos()}) or waits for another endpoint.
+     */
+    static ServiceProcess launchGateway(Path dir, String name, String bootstrap, int port, int managementPort,
             String... extra) {
         List<String> args = new ArrayList<>(List.of(
                 "--server.port=" + port,
@@ -50,7 +64,7 @@ public final class ServiceProcess implements AutoCloseable {
                 // advertised it (they start, stop and kill workers throughout). Other models must be advertised.
                 "--diffq.gateway.models.served=simulated",
                 "--diffq.gateway.models.default-model=simulated"));
-        return start(name, ROOT.resolve("api-gateway/target/api-gateway.jar"), dir, managementPort,
+        return launch(name, ROOT.resolve("api-gateway/target/api-gateway.jar"), dir, managementPort,
                 overridden(args, extra), extraJvmOptions("BENCH_GATEWAY_JVM_ARGS"), Map.of());
     }
 
@@ -111,6 +125,14 @@ public final class ServiceProcess implements AutoCloseable {
 
     private static ServiceProcess start(String name, Path jar, Path dir, int managementPort, List<String> args,
             List<String> jvmOptions, Map<String, String> environment) {
+        ServiceProcess s = launch(name, jar, dir, managementPort, args, jvmOptions, environment);
+        s.awaitHealthy(Duration.ofSeconds(120));
+        return s;
+    }
+
+    /** Starts the service's JVM and returns at once. */
+    private static ServiceProcess launch(String name, Path jar, Path dir, int managementPort, List<String> args,
+            List<String> jvmOptions, Map<String, String> environment) {
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException(jar + " is missing: run the build (mvn package) first");
         }
@@ -126,10 +148,9 @@ public final class ServiceProcess implements AutoCloseable {
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
             builder.environment().putAll(environment);
+            long startedNanos = System.nanoTime();
             Process p = builder.start();
-            ServiceProcess s = new ServiceProcess(name, log, managementPort, p);
-            s.awaitHealthy(Duration.ofSeconds(120));
-            return s;
+            return new ServiceProcess(name, log, managementPort, p, startedNanos);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -199,6 +220,16 @@ public final class ServiceProcess implements AutoCloseable {
 
     public long pid() {
         return process.pid();
+    }
+
+    /** The port of the service's actuator endpoints. */
+    int managementPort() {
+        return managementPort;
+    }
+
+    /** {@link System#nanoTime()} just before the process was started. */
+    long startedNanos() {
+        return startedNanos;
     }
 
     /** CPU time the process has used (user + system), in milliseconds, from /proc (Linux); -1 when gone. */

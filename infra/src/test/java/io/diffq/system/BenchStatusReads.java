@@ -1,0 +1,202 @@
+package io.diffq.system;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Queue;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import java.util.function.IntConsumer;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * The {@code status} scenario's client: the reads of the status view, each kind timed on its own from
+ * {@value #THREADS} client threads (closed loops on kept-alive connections), and snapshots of jobs as the
+ * gateway shows them, to compare across restarts.
+ */
+final class BenchStatusReads {
+
+    static final int THREADS = 8;
+    /** The page that {@code listPage10} reads, reached by following {@code next} from the first. */
+    static final int DEEP_PAGE = 10;
+    static final int PAGE_SIZE = 20;
+    /** The fields of a job's view that its history decides (as StatusAfterCompactionIntegrationTests compares). */
+    static final List<String> COMPARED = List.of("state", "attempt", "model", "progress", "createdAt", "startedAt",
+            "finishedAt", "error", "request", "links");
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
+    private final String base;
+
+    BenchStatusReads(int port) {
+        this.base = "http://127.0.0.1:" + port;
+    }
+
+    /**
+     * Each kind of read, {@code reads} times after {@code warmup} unmeasured ones, ids drawn with {@code seed}:
+     * polls of waiting and of finished jobs, the queue, the first page of the list, its {@value #DEEP_PAGE}th page
+     * (following {@code next}), and the first page of {@code SUCCEEDED} jobs.
+     */
+    Map<String, Object> measure(List<String> waiting, List<String> finished, int reads, int warmup, long seed) {
+        Map<String, Function<SplittableRandom, String>> kinds = new LinkedHashMap<>();
+        if (!waiting.isEmpty()) {
+            kinds.put("pollWaiting", r -> "/v1/jobs/" + waiting.get(r.nextInt(waiting.size())));
+        }
+        if (!finished.isEmpty()) {
+            kinds.put("pollFinished", r -> "/v1/jobs/" + finished.get(r.nextInt(finished.size())));
+        }
+        kinds.put("queue", r -> "/v1/queue");
+        String first = "/v1/jobs?limit=" + PAGE_SIZE;
+        kinds.put("listFirstPage", r -> first);
+        String deep = pageLink(first, DEEP_PAGE);
+        if (deep != null) {
+            kinds.put("listPage" + DEEP_PAGE, r -> deep);
+        }
+        String succeeded = "/v1/jobs?state=SUCCEEDED&limit=" + PAGE_SIZE;
+        kinds.put("listSucceeded", r -> succeeded);
+        Map<String, Object> out = new LinkedHashMap<>();
+        int k = 0;
+        for (Map.Entry<String, Function<SplittableRandom, String>> kind : kinds.entrySet()) {
+            k++;
+            run(warmup, kind.getValue(), seed + 1000L * k);
+            Map<String, Object> m = run(reads, kind.getValue(), seed + 1000L * k + 500);
+            out.put(kind.getKey() + "Ms", m);
+        }
+        return out;
+    }
+
+    /**
+     * {@code n} requests from {@value #THREADS} threads, thread {@code t} drawing its paths with
+     * {@code seed + t}; the latency of each {@code 200} (send to the whole body read) and the other answers.
+     */
+    private Map<String, Object> run(int n, Function<SplittableRandom, String> path, long seed) {
+        Queue<Double> millis = new ConcurrentLinkedQueue<>();
+        Map<String, Integer> others = new ConcurrentHashMap<>();
+        AtomicInteger left = new AtomicInteger(n);
+        parallel(t -> {
+            SplittableRandom random = new SplittableRandom(seed + t);
+            while (left.getAndDecrement() > 0) {
+                long t0 = System.nanoTime();
+                int status = status(get(path.apply(random)));
+                if (status == 200) {
+                    millis.add((System.nanoTime() - t0) / 1e6);
+                } else {
+                    others.merge(String.valueOf(status), 1, Integer::sum);
+                }
+            }
+        });
+        Map<String, Object> m = LatencyStats.of(millis);
+        m.put("other", new TreeMap<>(others));
+        return m;
+    }
+
+    /** The path of page {@code page} (from 1) of {@code first}'s list, or null when the list is shorter. */
+    private String pageLink(String first, int page) {
+        String path = first;
+        for (int p = 1; p < page && path != null; p++) {
+            HttpResponse<byte[]> r = get(path);
+            JsonNode next = r == null || r.statusCode() != 200 ? null : Http.json(r).path("links").get("next");
+            path = next == null ? null : next.asString();
+        }
+        return path;
+    }
+
+    /**
+     * Each job as the gateway shows it now: the {@link #COMPARED} fields and the inference time, or the status of
+     * an answer other than {@code 200}.
+     */
+    Map<String, JsonNode> snapshot(List<String> ids) {
+        Map<String, JsonNode> shown = new ConcurrentHashMap<>();
+        AtomicInteger next = new AtomicInteger();
+        parallel(t -> {
+            for (int i = next.getAndIncrement(); i < ids.size(); i = next.getAndIncrement()) {
+                shown.put(ids.get(i), shown(ids.get(i)));
+            }
+        });
+        return shown;
+    }
+
+    private JsonNode shown(String id) {
+        HttpResponse<byte[]> r = get("/v1/jobs/" + id);
+        ObjectNode fields = JsonNodeFactory.instance.objectNode();
+        if (r == null || r.statusCode() != 200) {
+            fields.put("answer", status(r));
+            return fields;
+        }
+        JsonNode job = Http.json(r);
+        COMPARED.forEach(f -> fields.set(f, job.get(f)));
+        fields.set("inferenceMs", job.path("timings").get("inferenceMs"));
+        return fields;
+    }
+
+    /** How many of {@code before}'s jobs {@code after} shows otherwise, with up to 5 of them. */
+    static Map<String, Object> compare(Map<String, JsonNode> before, Map<String, JsonNode> after) {
+        List<String> examples = new ArrayList<>();
+        int mismatches = 0;
+        for (Map.Entry<String, JsonNode> e : before.entrySet()) {
+            JsonNode now = after.get(e.getKey());
+            if (!Objects.equals(e.getValue(), now)) {
+                mismatches++;
+                if (examples.size() < 5) {
+                    examples.add(e.getKey() + ": before " + e.getValue() + ", after " + now);
+                }
+            }
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("compared", before.size());
+        m.put("mismatches", mismatches);
+        m.put("examples", examples);
+        return m;
+    }
+
+    /** Runs {@code body} on {@value #THREADS} threads (given their number) and waits for all of them. */
+    private static void parallel(IntConsumer body) {
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < THREADS; t++) {
+            int n = t;
+            Thread thread = new Thread(() -> body.accept(n), "bench-status-" + t);
+            thread.start();
+            threads.add(thread);
+        }
+        for (Thread t : threads) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** The answer, or null when none came (counted as status -1). */
+    private HttpResponse<byte[]> get(String path) {
+        try {
+            return http.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(TIMEOUT).GET().build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    private static int status(HttpResponse<?> r) {
+        return r == null ? -1 : r.statusCode();
+    }
+}
