@@ -44,6 +44,7 @@ import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.DisposableBean;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
@@ -60,7 +61,7 @@ import org.springframework.stereotype.Component;
  * written since; memory does not grow with finished jobs. See docs/design/status-store.md.
  */
 @Component
-public class JobStatusView implements SmartLifecycle {
+public class JobStatusView implements SmartLifecycle, DisposableBean {
 
     private static final Logger log = LoggerFactory.getLogger(JobStatusView.class);
     /** How recently a worker must have reported a job of a model to count as serving it. */
@@ -127,6 +128,7 @@ public class JobStatusView implements SmartLifecycle {
                 .afterBatch(this::store)
                 .build(this::apply);
         this.lastSweep = clock.instant();
+        openStore();
         for (JobState state : JobState.values()) {
             Gauge.builder(MetricNames.JOBS_IN_STATE, this, v -> v.countInState(state))
                     .description("Jobs in each state in this gateway's view")
@@ -774,8 +776,12 @@ public class JobStatusView implements SmartLifecycle {
 
     // ---- lifecycle ----
 
-    @Override
-    public void start() {
+    /**
+     * Opens the store (the directory, or a temporary one), drops it when the topics no longer hold what it stopped
+     * at, and loads its live jobs. The store stays open until the bean is destroyed, after the web server stopped:
+     * requests still answered during a graceful shutdown read it.
+     */
+    private void openStore() {
         Path dir = storeProperties.dir();
         try {
             temporaryDir = dir == null;
@@ -792,8 +798,8 @@ public class JobStatusView implements SmartLifecycle {
             store = store.wiped();
         }
         finished.putAll(store.counts());
-        storedOffsets = store.offsets();
         finishedCounts = Map.copyOf(finished);
+        storedOffsets = store.offsets();
         long began = System.nanoTime();
         store.forEachLive(id -> {
             LiveJob l = stored(id);
@@ -805,7 +811,11 @@ public class JobStatusView implements SmartLifecycle {
         log.info("status store {}: {} live jobs loaded in {} ms, {} finished, reading from {}", dir, live.size(),
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began),
                 finished.values().stream().mapToLong(Long::longValue).sum(),
-                store.offsets().isEmpty() ? "the beginning" : "where it stopped");
+                storedOffsets.isEmpty() ? "the beginning" : "where it stopped");
+    }
+
+    @Override
+    public void start() {
         reader.start();
     }
 
@@ -825,8 +835,8 @@ public class JobStatusView implements SmartLifecycle {
                 earliest.put(tp, OffsetSpec.earliest());
                 latest.put(tp, OffsetSpec.latest());
             });
-            var first = admin.listOffsets(earliest).all().get(10, TimeUnit.SECONDS);
-            var end = admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS);
+            var first = admin.listOffsets(earliest).all().get(5, TimeUnit.SECONDS);
+            var end = admin.listOffsets(latest).all().get(5, TimeUnit.SECONDS);
             return stored.entrySet().stream().allMatch(e -> first.containsKey(e.getKey())
                     && e.getValue() >= first.get(e.getKey()).offset() && e.getValue() <= end.get(e.getKey()).offset());
         } catch (Exception e) {
@@ -841,6 +851,10 @@ public class JobStatusView implements SmartLifecycle {
     @Override
     public void stop() {
         reader.stop();
+    }
+
+    @Override
+    public void destroy() {
         StatusStore s = store;
         if (s != null) {
             s.close();
