@@ -9,6 +9,7 @@ import io.diffq.gateway.GatewayProperties;
 import io.diffq.gateway.queue.Admission;
 import io.diffq.gateway.queue.OverloadedException;
 import io.diffq.gateway.status.JobStatusView;
+import io.diffq.gateway.status.QueuePositions;
 import io.diffq.gateway.status.ResultReader;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -49,6 +50,7 @@ class JobsController {
     private final JobRequestParser parser;
     private final JobSubmitter submitter;
     private final JobStatusView view;
+    private final QueuePositions positions;
     private final ResultReader results;
     private final Admission admission;
     private final JobStreams streams;
@@ -56,11 +58,12 @@ class JobsController {
     private final GatewayProperties properties;
     private final Clock clock;
 
-    JobsController(JobRequestParser parser, JobSubmitter submitter, JobStatusView view, ResultReader results,
+    JobsController(JobRequestParser parser, JobSubmitter submitter, JobStatusView view, QueuePositions positions, ResultReader results,
             Admission admission, JobStreams streams, JobWaits waits, GatewayProperties properties, Clock clock) {
         this.parser = parser;
         this.submitter = submitter;
         this.view = view;
+        this.positions = positions;
         this.results = results;
         this.admission = admission;
         this.streams = streams;
@@ -262,7 +265,7 @@ class JobsController {
 
     private JobView view(JobStatus status) {
         return JobView.of(status, view.cancelRequestedAt(status.id()).orElse(null), clock.instant(),
-                view.position(status).orElse(null));
+                positions.position(status).orElse(null));
     }
 
     /**

@@ -1,7 +1,7 @@
 package io.diffq.gateway.queue;
 
 import io.diffq.common.job.JobRequest;
-import io.diffq.gateway.status.JobStatusView;
+import io.diffq.gateway.status.FleetStats;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,13 +16,13 @@ import org.springframework.stereotype.Component;
 public class Admission {
 
     private final QueueMonitor monitor;
-    private final JobStatusView view;
+    private final FleetStats fleet;
     private final BackpressureProperties properties;
     private final Clock clock;
 
-    public Admission(QueueMonitor monitor, JobStatusView view, BackpressureProperties properties, Clock clock) {
+    public Admission(QueueMonitor monitor, FleetStats fleet, BackpressureProperties properties, Clock clock) {
         this.monitor = monitor;
-        this.view = view;
+        this.fleet = fleet;
         this.properties = properties;
         this.clock = clock;
     }
@@ -33,7 +33,7 @@ public class Admission {
     public void admit(JobRequest request) {
         QueueSnapshot q = monitor.snapshot();
         long lag = monitor.waiting(q);
-        double rate = view.recentThroughput();
+        double rate = fleet.recentThroughput();
         if (lag > properties.maxLag()) {
             throw full(lag, rate);
         }

@@ -1,6 +1,7 @@
 package io.diffq.gateway.queue;
 
 import io.diffq.common.metrics.MetricNames;
+import io.diffq.gateway.status.FleetStats;
 import io.diffq.gateway.status.JobStatusView;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -12,7 +13,7 @@ import org.springframework.stereotype.Component;
 
 /**
  * The work waiting, in worker-seconds: {@code diffq.queue.backlog.seconds} = Σ over models of the jobs of the
- * model no worker has taken × the model's recent device time per job ({@link JobStatusView#recentServiceTime},
+ * model no worker has taken × the model's recent device time per job ({@link FleetStats#recentServiceTime},
  * which counts a batch's time once over its jobs), or its configured default until one of its jobs has
  * finished. What the workers' autoscaler scales on: records of lag count a 0.4 s job and a 20 s one alike.
  *
@@ -32,11 +33,13 @@ class Backlog {
     static final long FLOOR_MILLIS = 1;
 
     private final JobStatusView view;
+    private final FleetStats fleet;
     private final QueueMonitor monitor;
     private final BacklogProperties properties;
 
-    Backlog(JobStatusView view, QueueMonitor monitor, BacklogProperties properties, MeterRegistry meters) {
+    Backlog(JobStatusView view, FleetStats fleet, QueueMonitor monitor, BacklogProperties properties, MeterRegistry meters) {
         this.view = view;
+        this.fleet = fleet;
         this.monitor = monitor;
         this.properties = properties;
         Gauge.builder(MetricNames.QUEUE_BACKLOG, this, Backlog::seconds)
@@ -52,7 +55,7 @@ class Backlog {
     }
 
     double seconds() {
-        return seconds(view.queuedByModel(), view::recentServiceTime, properties);
+        return seconds(view.queuedByModel(), fleet::recentServiceTime, properties);
     }
 
     double drainSeconds() {

@@ -1,7 +1,9 @@
 package io.diffq.gateway.queue;
 
 import io.diffq.gateway.models.KnownModels;
+import io.diffq.gateway.status.FleetStats;
 import io.diffq.gateway.status.JobStatusView;
+import io.diffq.gateway.status.QueuePositions;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -49,12 +51,16 @@ class QueueController {
     }
 
     private final JobStatusView view;
+    private final FleetStats fleet;
+    private final QueuePositions positions;
     private final QueueMonitor monitor;
     private final KnownModels models;
     private final Clock clock;
 
-    QueueController(JobStatusView view, QueueMonitor monitor, KnownModels models, Clock clock) {
+    QueueController(JobStatusView view, FleetStats fleet, QueuePositions positions, QueueMonitor monitor, KnownModels models, Clock clock) {
         this.view = view;
+        this.fleet = fleet;
+        this.positions = positions;
         this.monitor = monitor;
         this.models = models;
         this.clock = clock;
@@ -69,12 +75,12 @@ class QueueController {
         var queued = view.queuedByModel();
         var running = view.runningByModel();
         List<ModelQueue> perModel = names.stream().map(model -> {
-            Instant oldest = view.oldestQueued(model).orElse(null);
-            int workers = names.size() == 1 ? Math.max(groupMembers, view.activeWorkers(model))
-                    : view.activeWorkers(model);
+            Instant oldest = positions.oldestQueued(model).orElse(null);
+            int workers = names.size() == 1 ? Math.max(groupMembers, fleet.activeWorkers(model))
+                    : fleet.activeWorkers(model);
             double waited = oldest == null ? 0 : Math.max(0, Duration.between(oldest, now).toMillis() / 1000.0);
             return new ModelQueue(model, queued.getOrDefault(model, 0L), running.getOrDefault(model, 0L), workers,
-                    Math.round(view.recentThroughput(model) * 60 * 100) / 100.0, waited, oldest);
+                    Math.round(fleet.recentThroughput(model) * 60 * 100) / 100.0, waited, oldest);
         }).toList();
         long waiting = queued.values().stream().mapToLong(Long::longValue).sum();
         return ResponseEntity.ok()

@@ -36,7 +36,6 @@ import java.util.function.Consumer;
 import java.util.stream.Stream;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -64,9 +63,10 @@ import org.springframework.stereotype.Component;
 public class JobStatusView implements SmartLifecycle, DisposableBean {
 
     private static final Logger log = LoggerFactory.getLogger(JobStatusView.class);
-    /** How recently a worker must have reported a job of a model to count as serving it. */
-    static final Duration ACTIVE_WORKER_WINDOW = Duration.ofMinutes(5);
-    /** How often finished jobs past their retention are removed, and how many at most per round. */
+    /**
+     * How often finished jobs past their retention are removed (a tenth of the retention when that is shorter, so a
+     * job is gone at most a tenth late), and how many at most per round.
+     */
     static final Duration SWEEP_EVERY = Duration.ofMinutes(1);
     static final int SWEEP_MAX = 20_000;
 
@@ -79,10 +79,6 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
     private final Map<String, Instant> unstoredCancels = new ConcurrentHashMap<>();
     /** Per partition of {@code diffq.jobs}, the highest offset this instance stored a request at. */
     private final Map<Integer, Long> acceptedHere = new ConcurrentHashMap<>();
-    private final Throughput throughput = new Throughput();
-    private final Map<String, Throughput> throughputByModel = new ConcurrentHashMap<>();
-    /** Per model, the workers that reported one of its jobs, and when they last did (epoch second). */
-    private final Map<String, Map<String, Long>> workersByModel = new ConcurrentHashMap<>();
     private final Map<String, Set<Consumer<JobStatus>>> watchers = new ConcurrentHashMap<>();
 
     // The reader's thread only: what the batch being read changes, and what the store holds of live jobs.
@@ -98,28 +94,25 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
     private final StatusStoreProperties storeProperties;
     private final KafkaProperties kafkaProperties;
     private final Clock clock;
-    private final MeterRegistry meters;
     private final TopicReader reader;
 
-    private final ServiceTimes serviceTimes = new ServiceTimes();
+    private final FleetStats fleet;
     private volatile StatusStore store;
     private volatile boolean temporaryDir;
     private volatile Map<JobState, Long> finishedCounts = Map.of();
     private volatile Counts counts = new Counts(Map.of(), Map.of(), Map.of());
     private volatile long countsAt;
-    private volatile QueueOrder order = QueueOrder.EMPTY;
-    private volatile long orderAt;
     private volatile long recordsRead;
     private Instant lastSweep;
 
     public JobStatusView(JobCodec codec, KafkaProperties kafkaProperties, GatewayProperties properties,
-            StatusStoreProperties storeProperties, Clock clock, MeterRegistry meters) {
+            StatusStoreProperties storeProperties, FleetStats fleet, Clock clock, MeterRegistry meters) {
+        this.fleet = fleet;
         this.codec = codec;
         this.properties = properties;
         this.storeProperties = storeProperties;
         this.kafkaProperties = kafkaProperties;
         this.clock = clock;
-        this.meters = meters;
         this.reader = TopicReader.builder("status-view", List.of(Topics.JOBS, Topics.JOB_EVENTS, Topics.JOB_CONTROLS),
                         kafkaProperties.buildConsumerProperties(), kafkaProperties.buildAdminProperties())
                 .clientId("diffq-gateway-status-view")
@@ -138,8 +131,7 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
         Gauge.builder("diffq.gateway.status.store.bytes", this, v -> v.storeProperty("rocksdb.total-sst-files-size"))
                 .description("Bytes of the status store's files on disk").baseUnit("bytes").register(meters);
         Gauge.builder("diffq.gateway.status.store.memory", this,
-                        v -> v.storeProperty("rocksdb.cur-size-all-mem-tables")
-                                + v.storeProperty("rocksdb.block-cache-usage") / 8)
+                        v -> v.store == null ? Double.NaN : v.store.memory())
                 .description("Bytes of the status store's write buffers and (shared) read cache outside the heap")
                 .baseUnit("bytes").register(meters);
     }
@@ -160,14 +152,6 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
      */
     public Map<String, Long> queuedByModel() {
         return counts().queuedByModel();
-    }
-
-    /**
-     * The recent device time per job of {@code model}'s finished jobs, counting a batch's time once over its
-     * jobs (see {@link ServiceTimes}); empty until a job of the model finished since this instance caught up.
-     */
-    public Optional<Duration> recentServiceTime(String model) {
-        return serviceTimes.mean(model);
     }
 
     /** The counts of live jobs from one pass over them, taken at most once a second (one scrape reads them all). */
@@ -206,78 +190,33 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
         return counts().runningByModel();
     }
 
-    /**
-     * Where a queued job stands, from a snapshot of the queue at most half a second old; empty when the job
-     * is not queued or its request (and so its place in the log) is not known here.
-     */
-    public Optional<QueuePosition> position(JobStatus s) {
-        LiveJob l = live.get(s.id());
-        if (s.state() != JobState.QUEUED || s.request() == null || l == null || l.offset() < 0) {
-            return Optional.empty();
-        }
-        String model = modelOf(s);
-        long ahead = queueOrder().ahead(new QueueOrder.Entry(model, l.partition(), l.offset(),
-                s.request().createdAt()));
-        Instant now = clock.instant();
-        Optional<Duration> perJob = serviceTimes.mean(model);
-        double rate = recentThroughput(model);
-        Instant start = null;
-        if (rate > 0) {
-            start = now.plusMillis(Math.round(ahead * 1000 / rate));
-        } else if (perJob.isPresent()) {
-            int workers = activeWorkers(model);
-            if (workers > 0) {
-                start = now.plus(perJob.get().multipliedBy(ahead).dividedBy(workers));
+    /** The queue's entry of a job this view holds as queued with its request; {@code null} otherwise. */
+    QueueOrder.Entry queueEntry(String id) {
+        LiveJob l = live.get(id);
+        return l == null ? null : entry(l);
+    }
+
+    /** Calls {@code action} with the entry of every job this view holds as queued with its request. */
+    void forEachQueued(Consumer<QueueOrder.Entry> action) {
+        live.values().forEach(l -> {
+            QueueOrder.Entry e = entry(l);
+            if (e != null) {
+                action.accept(e);
             }
-        }
-        Instant finish = start == null || perJob.isEmpty() ? null : start.plus(perJob.get());
-        return Optional.of(new QueuePosition(ahead, start, finish));
+        });
     }
 
-    /** The queue's order, rebuilt from the live jobs at most twice a second (each poll of a queued job reads it). */
-    private QueueOrder queueOrder() {
-        long now = System.nanoTime();
-        if (now - orderAt > 500_000_000L) {
-            List<QueueOrder.Entry> queued = new ArrayList<>();
-            live.values().forEach(l -> {
-                JobStatus s = l.status();
-                if (s.state() == JobState.QUEUED && s.request() != null && l.offset() >= 0) {
-                    queued.add(new QueueOrder.Entry(modelOf(s), l.partition(), l.offset(), s.request().createdAt()));
-                }
-            });
-            order = QueueOrder.of(queued);
-            orderAt = now;
-        }
-        return order;
+    private static QueueOrder.Entry entry(LiveJob l) {
+        JobStatus s = l.status();
+        return s.state() == JobState.QUEUED && s.request() != null && l.offset() >= 0
+                ? new QueueOrder.Entry(modelOf(s), l.partition(), l.offset(), s.request().createdAt()) : null;
     }
 
-    /** When the oldest job of {@code model} that no worker has taken was accepted, if one waits. */
-    public Optional<Instant> oldestQueued(String model) {
-        return Optional.ofNullable(queueOrder().oldest(model));
-    }
-
-    /** Jobs of {@code model} finished per second over the last minute, by every worker. */
-    public double recentThroughput(String model) {
-        Throughput t = throughputByModel.get(model);
-        return t == null ? 0 : t.perSecond(clock.instant().getEpochSecond());
-    }
-
-    /** Workers that reported a job of {@code model} in the last five minutes. */
-    public int activeWorkers(String model) {
-        Map<String, Long> seen = workersByModel.get(model);
-        if (seen == null) {
-            return 0;
-        }
-        long since = clock.instant().getEpochSecond() - ACTIVE_WORKER_WINDOW.toSeconds();
-        return (int) seen.values().stream().filter(at -> at >= since).count();
-    }
-
-    /** The models this view has seen jobs of. */
+    /** The models this view holds live jobs of, or that some worker reported a job of lately. */
     public Set<String> models() {
         Set<String> models = new TreeSet<>(counts().queuedByModel().keySet());
         models.addAll(counts().runningByModel().keySet());
-        models.addAll(workersByModel.keySet());
-        models.addAll(throughputByModel.keySet());
+        models.addAll(fleet.models());
         models.remove("");
         return models;
     }
@@ -441,11 +380,6 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
         return Optional.ofNullable(at != null ? at : store.cancelAt(id));
     }
 
-    /** Jobs finished per second over the last minute, by every worker. */
-    public double recentThroughput() {
-        return throughput.perSecond(clock.instant().getEpochSecond());
-    }
-
     /** How many jobs the view holds. */
     public long size() {
         return live.size() + finishedCounts.values().stream().mapToLong(Long::longValue).sum();
@@ -516,13 +450,11 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
 
     /** What the store held of a job before the batch being read, and whether the batch read its request. */
     private static final class Change {
-        final boolean stored;
         final boolean wasFinished;
         final Indexed indexed;
         byte[] requestBytes;
 
-        Change(boolean stored, boolean wasFinished, Indexed indexed) {
-            this.stored = stored;
+        Change(boolean wasFinished, Indexed indexed) {
             this.wasFinished = wasFinished;
             this.indexed = indexed;
         }
@@ -538,13 +470,13 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
             return c;
         }
         if (storedLive.containsKey(id)) {
-            c = new Change(true, false, storedLive.get(id));
+            c = new Change(false, storedLive.get(id));
         } else {
             LiveJob s = stored(id);
             if (s == null) {
-                c = new Change(false, false, null);
+                c = new Change(false, null);
             } else {
-                c = new Change(true, s.status().state().isTerminal(), Indexed.of(s.status()));
+                c = new Change(s.status().state().isTerminal(), Indexed.of(s.status()));
                 live.putIfAbsent(id, s);
             }
         }
@@ -619,22 +551,10 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
         if (watching != null && after != before) {
             watching.forEach(w -> w.accept(after));
         }
-        long second = clock.instant().getEpochSecond();
-        if (event.worker() != null && after.model() != null) {
-            workersByModel.computeIfAbsent(after.model(), k -> new ConcurrentHashMap<>()).put(event.worker(),
-                    Math.max(second, event.at() == null ? 0 : event.at().getEpochSecond()));
-        }
+        fleet.reported(event, after);
         // Only live transitions count: replaying the topics at start-up must not re-record old jobs.
         if (reader.isCaughtUp() && after.state().isTerminal() && (before == null || !before.state().isTerminal())) {
-            throughput.record(second);
-            if (after.model() != null && event.worker() != null) {
-                throughputByModel.computeIfAbsent(after.model(), k -> new Throughput()).record(second);
-            }
-            if (event.worker() != null) {
-                serviceTimes.finished(event.worker(), modelOf(after), event.startedAt(), event.at());
-            }
-            recordCancelLatency(after);
-            recordEndToEnd(after);
+            fleet.finished(event, after, cancelRequestedAt(event.jobId()).orElse(null));
         }
     }
 
@@ -711,7 +631,9 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
     }
 
     private void sweepNowAndThen() {
-        if (Duration.between(lastSweep, clock.instant()).compareTo(SWEEP_EVERY) >= 0) {
+        Duration every = properties.statusRetention().dividedBy(10);
+        if (Duration.between(lastSweep, clock.instant()).compareTo(every.compareTo(SWEEP_EVERY) < 0 ? every
+                : SWEEP_EVERY) >= 0) {
             sweep();
             lastSweep = clock.instant();
         }
@@ -745,33 +667,7 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
             finished.putAll(counted);
             finishedCounts = Map.copyOf(finished);
         }
-        long workersCutoff = now.minus(ACTIVE_WORKER_WINDOW).getEpochSecond();
-        workersByModel.values().forEach(seen -> seen.values().removeIf(at -> at < workersCutoff));
-    }
-
-    private void recordCancelLatency(JobStatus s) {
-        Instant asked = cancelRequestedAt(s.id()).orElse(null);
-        if (s.state() == JobState.CANCELED && asked != null && s.finishedAt() != null) {
-            Timer.builder(MetricNames.JOB_CANCEL_LATENCY)
-                    .description("Time from a client's cancel to the job's CANCELED state")
-                    .serviceLevelObjectives(MetricNames.JOB_LATENCY_BUCKETS.toArray(Duration[]::new))
-                    .register(meters)
-                    .record(Duration.between(asked, s.finishedAt()).abs());
-        }
-    }
-
-    private void recordEndToEnd(JobStatus s) {
-        Duration total = s.total(clock.instant());
-        if (total == null) {
-            return;
-        }
-        Timer.builder(MetricNames.JOB_E2E)
-                .description("Job latency from acceptance to its terminal state, as the gateway sees it")
-                .tag(MetricNames.TAG_MODEL, s.model() == null ? "unknown" : s.model())
-                .tag(MetricNames.TAG_STATE, s.state().name())
-                .serviceLevelObjectives(MetricNames.JOB_LATENCY_BUCKETS.toArray(Duration[]::new))
-                .register(meters)
-                .record(total);
+        fleet.forgetIdleWorkers();
     }
 
     // ---- lifecycle ----

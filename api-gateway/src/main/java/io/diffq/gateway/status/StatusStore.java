@@ -355,6 +355,15 @@ public final class StatusStore implements AutoCloseable {
         return sum;
     }
 
+    /** Bytes the store holds outside the heap: its write buffers and its (shared) read cache. */
+    public long memory() {
+        try {
+            return property("rocksdb.cur-size-all-mem-tables") + db.getLongProperty(status, "rocksdb.block-cache-usage");
+        } catch (RocksDBException e) {
+            return -1;
+        }
+    }
+
     /** A new batch of writes; nothing is stored before {@link Batch#commit()}. */
     public Batch batch() {
         return new Batch();

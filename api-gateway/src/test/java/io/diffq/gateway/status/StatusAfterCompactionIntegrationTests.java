@@ -3,15 +3,8 @@ package io.diffq.gateway.status;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.diffq.common.job.JobEvent;
-import io.diffq.common.job.JobFailure;
-import io.diffq.common.job.JobRequest;
-import io.diffq.common.job.Progress;
-import io.diffq.common.job.ResultRef;
-import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.TopicSpec;
 import io.diffq.common.kafka.Topics;
-import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
 import io.diffq.kafka.JobKeys;
 import io.diffq.testing.KafkaBrokerExtension;
@@ -33,18 +26,14 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * After the broker really compacted {@code diffq.job-events} (each finished job down to its last event), a
