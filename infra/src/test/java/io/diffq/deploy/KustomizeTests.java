@@ -205,6 +205,30 @@ class KustomizeTests {
                 .contains(gateway.getOrDefault("DIFFQ_GATEWAY_MODELS_DEFAULT_MODEL", "tiny"));
     }
 
+    /**
+     * The gateway writes its status store where the image says (or the manifests override): on a read-only root
+     * that must be a writable volume of its own, or the gateway cannot start.
+     */
+    @ParameterizedTest
+    @MethodSource("overlays")
+    void theGatewaysStatusStoreLiesOnAWritableVolume(String overlay) throws Exception {
+        Rendered r = rendered(overlay);
+        K8sObject gateway = r.get("Deployment", "diffq-gateway");
+        String imageDefault = Files.readAllLines(Manifests.ROOT.resolve("infra/images/gateway/Dockerfile")).stream()
+                .map(String::strip).filter(l -> l.startsWith("DIFFQ_GATEWAY_STATUS_DIR=")).findFirst()
+                .map(l -> l.substring(l.indexOf('=') + 1).replace("\\", "").strip())
+                .orElseThrow(() -> new AssertionError("the gateway image names no DIFFQ_GATEWAY_STATUS_DIR"));
+        String dir = environment(r, gateway).getOrDefault("DIFFQ_GATEWAY_STATUS_DIR", imageDefault);
+        JsonNode pod = podSpec(gateway);
+        JsonNode mount = StreamSupport.stream(pod.path("containers").get(0).path("volumeMounts").spliterator(), false)
+                .filter(m -> (dir + "/").startsWith(m.path("mountPath").asString() + "/"))
+                .findFirst().orElseThrow(() -> new AssertionError("no volume mounted at or above " + dir));
+        assertThat(mount.path("readOnly").asBoolean(false)).as("the status volume is writable").isFalse();
+        assertThat(StreamSupport.stream(pod.path("volumes").spliterator(), false)
+                .anyMatch(v -> v.path("name").asString().equals(mount.path("name").asString())
+                        && (v.has("emptyDir") || v.has("persistentVolumeClaim")))).as("a volume of its own").isTrue();
+    }
+
     @ParameterizedTest
     @MethodSource("overlays")
     void everyContainerRunsAsNonRootOnAReadOnlyRootFileSystem(String overlay) {

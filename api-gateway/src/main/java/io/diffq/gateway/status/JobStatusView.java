@@ -84,8 +84,8 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
     // The reader's thread only: what the batch being read changes, and what the store holds of live jobs.
     private final Map<String, Change> changes = new LinkedHashMap<>();
     private final Map<String, Instant> cancelsToStore = new LinkedHashMap<>();
-    /** Jobs the store holds as not finished, with their index entry (null without a request). */
-    private final Map<String, Indexed> storedLive = new HashMap<>();
+    /** Jobs the store holds as not finished: their index entry and the offset of their stored request. */
+    private final Map<String, Stored> storedLive = new HashMap<>();
     private final Map<JobState, Long> finished = new EnumMap<>(JobState.class);
     private Map<TopicPartition, Long> storedOffsets = Map.of();
 
@@ -311,8 +311,13 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
         acceptedHere.merge(partition, offset, Math::max);
         live.compute(request.id(), (id, current) -> {
             if (current == null) {
-                // Not live: finished and stored (a later record of a job done), or new.
-                return store.request(id) != null ? null : new LiveJob(JobStatus.queued(request), partition, offset);
+                // Not live: new, or finished and stored (a later record of a job done, or one whose events this
+                // view read before its request: it then holds the request until the reader stores it).
+                LiveJob stored = stored(id);
+                if (stored == null) {
+                    return new LiveJob(JobStatus.queued(request), partition, offset);
+                }
+                return stored.status().request() != null ? null : withRequest(stored, request, partition, offset);
             }
             return withRequest(current, request, partition, offset);
         });
@@ -417,13 +422,13 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
     private LiveJob stored(String id) {
         StatusStore s = store;
         byte[] snapshot = s.status(id);
-        StatusStore.StoredRequest request = s.request(id);
-        if (snapshot == null && request == null) {
-            return null;
+        if (snapshot == null) {
+            return null; // every job stored has a status (its request, when read, beside it)
         }
+        StatusStore.StoredRequest request = s.request(id);
         JobRequest r = request == null ? null : codec.readRequest(request.bytes());
-        JobStatus status = snapshot == null ? JobStatus.queued(r) : JobStatus.fromSnapshot(codec.readEvent(snapshot));
-        if (snapshot != null && r != null) {
+        JobStatus status = JobStatus.fromSnapshot(codec.readEvent(snapshot));
+        if (r != null) {
             status = status.withRequest(r);
         }
         return request == null ? new LiveJob(status, -1, -1) : new LiveJob(status, request.partition(), request.offset());
@@ -448,15 +453,32 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
         }
     }
 
-    /** What the store held of a job before the batch being read, and whether the batch read its request. */
+    /**
+     * What the store holds of a job: its index entry ({@code null} without a request) and the offset of its request
+     * ({@code -1} without one).
+     */
+    private record Stored(Indexed indexed, long requestOffset) {
+
+        static Stored of(LiveJob l) {
+            return new Stored(Indexed.of(l.status()), l.status().request() == null ? -1 : l.offset());
+        }
+    }
+
+    /** What the store held of a job before the batch being read, and the request record the batch read. */
     private static final class Change {
         final boolean wasFinished;
-        final Indexed indexed;
+        final Stored stored;
         byte[] requestBytes;
+        long requestBytesOffset = -1;
 
-        Change(boolean wasFinished, Indexed indexed) {
+        Change(boolean wasFinished, Stored stored) {
             this.wasFinished = wasFinished;
-            this.indexed = indexed;
+            this.stored = stored;
+        }
+
+        void read(long offset, byte[] bytes) {
+            requestBytes = bytes;
+            requestBytesOffset = offset;
         }
     }
 
@@ -474,9 +496,9 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
         } else {
             LiveJob s = stored(id);
             if (s == null) {
-                c = new Change(false, null);
+                c = new Change(false, new Stored(null, -1));
             } else {
-                c = new Change(s.status().state().isTerminal(), Indexed.of(s.status()));
+                c = new Change(s.status().state().isTerminal(), Stored.of(s));
                 live.putIfAbsent(id, s);
             }
         }
@@ -515,7 +537,7 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
                 && mine.status().request() != null) {
             // This instance stored it and holds it already: no need to decode it again (most of the requests a
             // gateway reads back are its own; decoding them again was a fifth of its CPU under a submit flood).
-            touch(r.key()).requestBytes = r.value();
+            touch(r.key()).read(r.offset(), r.value());
             return;
         }
         JobRequest request = codec.readRequest(r.value());
@@ -528,7 +550,7 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
                 ? new LiveJob(JobStatus.queued(request), r.partition(), r.offset())
                 : withRequest(current, request, r.partition(), r.offset()));
         if (after != before && after.offset() == r.offset()) {
-            c.requestBytes = r.value();
+            c.read(r.offset(), r.value());
         }
     }
 
@@ -576,13 +598,17 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
                 }
                 JobStatus s = l.status();
                 b.status(id, snapshot(s));
-                if (c.requestBytes != null) {
-                    b.request(id, l.partition(), l.offset(), c.requestBytes);
+                if (s.request() != null && l.offset() != c.stored.requestOffset()) {
+                    // The request the job shows is not the one stored: the record as read, or, when this instance
+                    // holds it from its own submit and read the job's events first, the request written anew.
+                    b.request(id, l.partition(), l.offset(), c.requestBytesOffset == l.offset() ? c.requestBytes
+                            : codec.writeRequest(s.request()));
                 }
                 Indexed now = Indexed.of(s);
-                if (!Objects.equals(c.indexed, now)) {
-                    if (c.indexed != null) {
-                        b.unindex(c.indexed.owner(), c.indexed.state(), c.indexed.place());
+                Indexed was = c.stored.indexed();
+                if (!Objects.equals(was, now)) {
+                    if (was != null) {
+                        b.unindex(was.owner(), was.state(), was.place());
                     }
                     if (now != null) {
                         b.index(now.owner(), now.state(), now.place());
@@ -616,7 +642,7 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
                 storedLive.remove(id);
                 live.computeIfPresent(id, (k, current) -> current.status().state().isTerminal() ? null : current);
             } else {
-                storedLive.put(id, Indexed.of(l.status()));
+                storedLive.put(id, Stored.of(l));
             }
         });
         cancelsToStore.keySet().forEach(unstoredCancels::remove);
@@ -701,7 +727,7 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
             LiveJob l = stored(id);
             if (l != null) {
                 live.put(id, l);
-                storedLive.put(id, Indexed.of(l.status()));
+                storedLive.put(id, Stored.of(l));
             }
         });
         log.info("status store {}: {} live jobs loaded in {} ms, {} finished, reading from {}", dir, live.size(),
