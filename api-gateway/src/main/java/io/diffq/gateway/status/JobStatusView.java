@@ -32,6 +32,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import io.micrometer.core.instrument.Gauge;
@@ -102,6 +103,7 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
     private volatile Map<JobState, Long> finishedCounts = Map.of();
     private volatile Counts counts = new Counts(Map.of(), Map.of(), Map.of());
     private volatile long countsAt;
+    private final AtomicBoolean rebuildingCounts = new AtomicBoolean();
     private volatile long recordsRead;
     private Instant lastSweep;
 
@@ -157,24 +159,34 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
     /** The counts of live jobs from one pass over them, taken at most once a second (one scrape reads them all). */
     private Counts counts() {
         long now = System.nanoTime();
-        if (now - countsAt > 1_000_000_000L) {
-            Map<JobState, Long> byState = new EnumMap<>(JobState.class);
-            Map<String, Long> queued = new HashMap<>();
-            Map<String, Long> running = new HashMap<>();
-            live.values().forEach(l -> {
-                JobStatus s = l.status();
-                if (s.state() == JobState.QUEUED) {
-                    byState.merge(s.state(), 1L, Long::sum);
-                    queued.merge(modelOf(s), 1L, Long::sum);
-                } else if (s.state() == JobState.RUNNING) {
-                    byState.merge(s.state(), 1L, Long::sum);
-                    running.merge(modelOf(s), 1L, Long::sum);
-                }
-            });
-            counts = new Counts(byState, queued, running);
-            countsAt = now;
+        // One caller rebuilds; the others take the snapshot at hand meanwhile, so that concurrent callers do not each
+        // pass over every live job (100k waiting at 1M retained, in the status benchmark).
+        if (now - countsAt > 1_000_000_000L && rebuildingCounts.compareAndSet(false, true)) {
+            try {
+                countsAt = System.nanoTime();
+                counts = countLive();
+            } finally {
+                rebuildingCounts.set(false);
+            }
         }
         return counts;
+    }
+
+    private Counts countLive() {
+        Map<JobState, Long> byState = new EnumMap<>(JobState.class);
+        Map<String, Long> queued = new HashMap<>();
+        Map<String, Long> running = new HashMap<>();
+        live.values().forEach(l -> {
+            JobStatus s = l.status();
+            if (s.state() == JobState.QUEUED) {
+                byState.merge(s.state(), 1L, Long::sum);
+                queued.merge(modelOf(s), 1L, Long::sum);
+            } else if (s.state() == JobState.RUNNING) {
+                byState.merge(s.state(), 1L, Long::sum);
+                running.merge(modelOf(s), 1L, Long::sum);
+            }
+        });
+        return new Counts(byState, queued, running);
     }
 
     private static String modelOf(JobStatus s) {
@@ -723,13 +735,16 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
         finishedCounts = Map.copyOf(finished);
         storedOffsets = store.offsets();
         long began = System.nanoTime();
-        store.forEachLive(id -> {
+        // Point reads and two decodes per job, on every core: about 110 µs a job on one core of this 2-core machine.
+        List<String> ids = new ArrayList<>();
+        store.forEachLive(ids::add);
+        ids.parallelStream().forEach(id -> {
             LiveJob l = stored(id);
             if (l != null) {
                 live.put(id, l);
-                storedLive.put(id, Stored.of(l));
             }
         });
+        live.forEach((id, l) -> storedLive.put(id, Stored.of(l)));
         log.info("status store {}: {} live jobs loaded in {} ms, {} finished, reading from {}", dir, live.size(),
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began),
                 finished.values().stream().mapToLong(Long::longValue).sum(),

@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.springframework.stereotype.Component;
 
 /**
@@ -23,6 +24,7 @@ public class QueuePositions {
     private final Clock clock;
     private volatile QueueOrder order = QueueOrder.EMPTY;
     private volatile long orderAt;
+    private final AtomicBoolean rebuilding = new AtomicBoolean();
 
     public QueuePositions(JobStatusView view, FleetStats fleet, Clock clock) {
         this.view = view;
@@ -62,13 +64,17 @@ public class QueuePositions {
         return Optional.ofNullable(queueOrder().oldest(model));
     }
 
+    /** The snapshot; one caller at a time rebuilds it when it is older than half a second, the others take it. */
     private QueueOrder queueOrder() {
-        long now = System.nanoTime();
-        if (now - orderAt > 500_000_000L) {
-            List<QueueOrder.Entry> queued = new ArrayList<>();
-            view.forEachQueued(queued::add);
-            order = QueueOrder.of(queued);
-            orderAt = now;
+        if (System.nanoTime() - orderAt > 500_000_000L && rebuilding.compareAndSet(false, true)) {
+            try {
+                orderAt = System.nanoTime();
+                List<QueueOrder.Entry> queued = new ArrayList<>();
+                view.forEachQueued(queued::add);
+                order = QueueOrder.of(queued);
+            } finally {
+                rebuilding.set(false);
+            }
         }
         return order;
     }
