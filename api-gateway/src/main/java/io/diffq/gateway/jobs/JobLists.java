@@ -19,8 +19,8 @@ import java.util.Set;
 
 /**
  * Pages of {@code GET /v1/jobs}: newest first (acceptance time, then id), filtered by state, with an opaque
- * cursor; the status view selects them from its index. The cursor names the last job of a page by its place in that order, not by an index, so a page
- * neither repeats nor skips a job when new ones arrive between two requests.
+ * cursor; the status view selects them from its index. The cursor names the last job of a page by its place in
+ * that order, not by an index, so a page neither repeats nor skips a job when new ones arrive between two requests.
  */
 final class JobLists {
 

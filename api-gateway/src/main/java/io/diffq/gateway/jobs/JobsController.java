@@ -58,8 +58,9 @@ class JobsController {
     private final GatewayProperties properties;
     private final Clock clock;
 
-    JobsController(JobRequestParser parser, JobSubmitter submitter, JobStatusView view, QueuePositions positions, ResultReader results,
-            Admission admission, JobStreams streams, JobWaits waits, GatewayProperties properties, Clock clock) {
+    JobsController(JobRequestParser parser, JobSubmitter submitter, JobStatusView view, QueuePositions positions,
+            ResultReader results, Admission admission, JobStreams streams, JobWaits waits, GatewayProperties properties,
+            Clock clock) {
         this.parser = parser;
         this.submitter = submitter;
         this.view = view;
@@ -298,12 +299,12 @@ class JobsController {
      * request this view no longer holds has no known owner and is shown to admins only.
      */
     private static boolean visible(JobStatus s, HttpServletRequest request) {
-        Object caller = request.getAttribute(ApiClient.ATTRIBUTE);
-        if (caller == null || Boolean.TRUE.equals(request.getAttribute(ApiClient.ADMIN))) {
+        String owner = listedOwner(request);
+        if (owner == null) {
             return true;
         }
         JobRequest r = s.request();
-        return r != null && (r.owner() == null || r.owner().equals(caller));
+        return r != null && (r.owner() == null || r.owner().equals(owner));
     }
 
     private byte[] readBounded(InputStream body, Long contentLength) throws IOException {

@@ -119,7 +119,7 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
                         kafkaProperties.buildConsumerProperties(), kafkaProperties.buildAdminProperties())
                 .clientId("diffq-gateway-status-view")
                 .isolationLevel(IsolationLevel.READ_COMMITTED)
-                .startAt(tp -> store.offsets().get(tp))
+                .startAt(tp -> storedOffsets.get(tp))
                 .afterBatch(this::store)
                 .build(this::apply);
         this.lastSweep = clock.instant();
