@@ -10,6 +10,7 @@ import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Topics;
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
+import io.diffq.gateway.support.TestProducers;
 import io.diffq.kafka.JobKeys;
 import io.diffq.testing.KafkaBrokerExtension;
 import java.net.URI;
@@ -17,14 +18,9 @@ import java.net.http.HttpRequest;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,14 +63,14 @@ class EventsBeforeTheRequestIntegrationTests {
                 assertThat(submitted.status()).as(submitted.text()).isEqualTo(202);
                 id = submitted.json().get("id").asString();
                 finish(other, id);
-                await().atMost(Duration.ofSeconds(30)).until(() -> recordsRead(gateway) == 2);
+                await().atMost(Duration.ofSeconds(30)).until(() -> gateway.statusViewDetail("recordsRead") == 2);
                 assertShowsItsRequest(gateway.api(), id);
             }
             // Restarted on its store while the request is still held from it: only the store can show it.
             try (Gateway restarted = Gateway.start(kafka.bootstrapServers(), settings)) {
                 assertShowsItsRequest(restarted.api(), id);
                 holder.commitTransaction();
-                await().atMost(Duration.ofSeconds(30)).until(() -> recordsRead(restarted) == 2);
+                await().atMost(Duration.ofSeconds(30)).until(() -> restarted.statusViewDetail("recordsRead") == 2);
                 assertShowsItsRequest(restarted.api(), id);
             }
         }
@@ -110,18 +106,7 @@ class EventsBeforeTheRequestIntegrationTests {
                 .POST(HttpRequest.BodyPublishers.ofString(BODY)));
     }
 
-    private static long recordsRead(Gateway gateway) {
-        return gateway.managementApi().get("/actuator/health").json().get("components").get("statusView")
-                .get("details").get("recordsRead").asLong();
-    }
-
     private static KafkaProducer<String, byte[]> producer(String transactionalId) {
-        Map<String, Object> config = new HashMap<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
-                ProducerConfig.ACKS_CONFIG, "all"));
-        if (transactionalId != null) {
-            config.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
-        }
-        return new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer());
+        return TestProducers.of(kafka.bootstrapServers(), transactionalId);
     }
 }

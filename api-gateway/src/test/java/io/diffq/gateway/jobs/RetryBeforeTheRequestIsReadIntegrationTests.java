@@ -10,13 +10,13 @@ import io.diffq.common.kafka.Topics;
 import io.diffq.gateway.ApiClient;
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
+import io.diffq.gateway.support.TestProducers;
 import io.diffq.testing.KafkaBrokerExtension;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -26,13 +26,10 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -130,12 +127,6 @@ class RetryBeforeTheRequestIsReadIntegrationTests {
     }
 
     private static KafkaProducer<String, byte[]> producer(String transactionalId) {
-        Map<String, Object> config = new HashMap<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
-                ProducerConfig.ACKS_CONFIG, "all"));
-        if (transactionalId != null) {
-            config.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
-        }
-        return new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer());
+        return TestProducers.of(kafka.bootstrapServers(), transactionalId);
     }
 }

@@ -71,8 +71,7 @@ class StatusRetentionIntegrationTests {
                 assertThat(restarted.api().get("/v1/jobs/" + waiting).json().get("state").asString())
                         .isEqualTo("QUEUED");
                 assertThat(listed(restarted.api())).containsExactly(waiting);
-                assertThat(restarted.managementApi().get("/actuator/health").json().get("components")
-                        .get("statusView").get("details").get("jobs").asLong()).isEqualTo(1);
+                assertThat(restarted.statusViewDetail("jobs")).isEqualTo(1);
             }
         }
     }

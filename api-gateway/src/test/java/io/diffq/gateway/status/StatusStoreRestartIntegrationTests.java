@@ -64,7 +64,7 @@ class StatusStoreRestartIntegrationTests {
         try (KafkaProducer<String, byte[]> producer = JobStories.producer(brokers)) {
             try (Gateway gateway = Gateway.start(brokers, settings)) {
                 JobStories.writeEveryRecord(producer, stories, PARTITIONS);
-                await().atMost(Duration.ofSeconds(60)).until(() -> recordsRead(gateway) == written);
+                await().atMost(Duration.ofSeconds(60)).until(() -> gateway.statusViewDetail("recordsRead") == written);
                 stories.keySet().forEach(id -> before.put(id, JobStories.shown(gateway.api(), id)));
                 listedBefore = listed(gateway.api(), "");
                 assertThat(listedBefore).containsExactlyInAnyOrderElementsOf(stories.keySet());
@@ -88,7 +88,7 @@ class StatusStoreRestartIntegrationTests {
                     + newer.keySet().stream().mapToLong(id -> JobStories.Story.SUCCEEDED.events(id, t).size()).sum();
 
             try (Gateway restarted = Gateway.start(brokers, settings)) {
-                await().atMost(Duration.ofSeconds(60)).until(() -> recordsRead(restarted) >= writtenWhileDown);
+                await().atMost(Duration.ofSeconds(60)).until(() -> restarted.statusViewDetail("recordsRead") >= writtenWhileDown);
                 newer.keySet().forEach(id -> assertThat(
                         restarted.api().get("/v1/jobs/" + id).json().get("state").asString()).isEqualTo("SUCCEEDED"));
                 assertThat(restarted.api().get("/v1/jobs/" + waiting).json().get("state").asString())
@@ -107,14 +107,9 @@ class StatusStoreRestartIntegrationTests {
                 assertThat(listed.subList(newer.size(), listed.size())).isEqualTo(listedBefore);
                 assertThat(listed(restarted.api(), "state=QUEUED&")).doesNotContain(waiting);
                 assertThat(listed(restarted.api(), "state=SUCCEEDED&")).contains(waiting);
-                assertThat(recordsRead(restarted)).as("records read after the restart").isEqualTo(writtenWhileDown);
+                assertThat(restarted.statusViewDetail("recordsRead")).as("records read after the restart").isEqualTo(writtenWhileDown);
             }
         }
-    }
-
-    private static long recordsRead(Gateway gateway) {
-        return gateway.managementApi().get("/actuator/health").json().get("components").get("statusView")
-                .get("details").get("recordsRead").asLong();
     }
 
     /** Every job's id that {@code GET /v1/jobs} lists with the filter, page after page, in order. */

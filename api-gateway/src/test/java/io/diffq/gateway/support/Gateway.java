@@ -42,6 +42,15 @@ public final class Gateway implements AutoCloseable {
         return new Api(Integer.parseInt(context.getEnvironment().getProperty("local.management.port")));
     }
 
+    /**
+     * A detail of the status view's health ({@code jobs}: jobs it holds; {@code recordsRead}: records read since
+     * this instance started), as the management port reports it.
+     */
+    public long statusViewDetail(String name) {
+        return managementApi().get("/actuator/health").json().get("components").get("statusView").get("details")
+                .get(name).asLong();
+    }
+
     @Override
     public void close() {
         context.close();
