@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -98,8 +99,10 @@ class FaultToleranceIntegrationTests {
                 if (current == null || !current.isAlive()) {
                     restarts.incrementAndGet();
                     try {
+                        // One attempt: the worker the poison job kills first counts it (the broker's delivery
+                        // count survives the crash), and the next worker ends it instead of running it again.
                         current = cluster.worker("--diffq.worker.simulated.latency=1s",
-                                "--diffq.worker.simulated.crash-pattern=segfault");
+                                "--diffq.worker.simulated.crash-pattern=segfault", "--diffq.worker.max-attempts=1");
                     } catch (IllegalStateException diedWhileStarting) {
                         // the poison job can kill it before it reports healthy
                     }
@@ -107,7 +110,7 @@ class FaultToleranceIntegrationTests {
                 return false;
             });
 
-            assertThat(restarts.get()).isGreaterThanOrEqualTo(3);
+            assertThat(restarts.get()).isGreaterThanOrEqualTo(2);
             assertThat(status(api, poison).get("state").asString()).isEqualTo("FAILED");
             assertThat(status(api, poison).get("error").get("type").asString()).isEqualTo("attempts-exhausted");
             assertThat(cluster.deadLettered()).contains(poison);
@@ -130,10 +133,10 @@ class FaultToleranceIntegrationTests {
             // Every answer other than 202, as "status Retry-After", checked on the test's thread after join:
             // an assertion inside the client thread would only end that thread, never fail the test.
             List<String> refused = new CopyOnWriteArrayList<>();
+            AtomicBoolean submitting = new AtomicBoolean(true);
             Thread client = new Thread(() -> {
-                long end = System.nanoTime() + Duration.ofSeconds(40).toNanos();
                 int i = 0;
-                while (System.nanoTime() < end) {
+                while (submitting.get()) {
                     try {
                         HttpResponse<byte[]> r = api.post("/v1/jobs", "{\"prompt\":\"load " + (i++) + "\",\"steps\":2}");
                         if (r.statusCode() == 202) {
@@ -153,12 +156,15 @@ class FaultToleranceIntegrationTests {
             cluster.broker().stop();
             await().atMost(Duration.ofSeconds(60)).until(() -> refused.size() >= 2);
             cluster.broker().restart();
-            client.join(120_000);
-            assertThat(client.isAlive()).as("the client finished its 40 s").isFalse();
+            // Submits are accepted again: ten more after the restart, then the client stops.
+            int beforeTheRestart = accepted.size();
+            await().atMost(Duration.ofSeconds(90)).until(() -> accepted.size() >= beforeTheRestart + 10);
+            submitting.set(false);
+            client.join(30_000);
+            assertThat(client.isAlive()).as("the client stopped").isFalse();
 
             assertThat(refused).hasSizeGreaterThanOrEqualTo(2)
                     .allSatisfy(answer -> assertThat(answer).matches("503 [1-9][0-9]*"));
-            assertThat(accepted.size()).isGreaterThan(30);
             await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofSeconds(2)).untilAsserted(() -> {
                 for (String id : accepted) {
                     assertThat(status(api, id).get("state").asString()).as(id).isEqualTo("SUCCEEDED");

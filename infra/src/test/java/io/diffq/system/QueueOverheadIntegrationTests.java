@@ -23,7 +23,7 @@ import tools.jackson.databind.JsonNode;
  */
 class QueueOverheadIntegrationTests {
 
-    private static final int MEASURED = 30;
+    private static final int MEASURED = 20;
     private static final Duration SLACK = Duration.ofSeconds(1);
     /**
      * A client's think time before each measured job: longer than the broker's default fetch wait (500 ms),
