@@ -25,6 +25,8 @@ class TinyModelQualityIntegrationTests {
         }
         for (Cell cell : Cell.values()) {
             EvaluateTinyModel.Rates r = result.cell(cell);
+            System.out.printf("tiny quality: %s colours %.3f shape %.3f swapped %.3f%n", cell.key(), r.colours(),
+                    r.shape(), r.swapped());
             assertThat(r.images()).as("%s images", cell.key()).isGreaterThanOrEqualTo(48);
             assertThat(r.colours()).as("%s colour adherence", cell.key())
                     .isGreaterThanOrEqualTo(QualityFloors.COLOURS.get(cell));
