@@ -289,6 +289,11 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         cmd.add("-Xmx512m");
         cmd.add("-XX:+UseSerialGC");
         cmd.add("-XX:TieredStopAtLevel=1");
+        // The benchmark may run the broker as deployed (BENCH_BROKER_JVM_ARGS=-XX:TieredStopAtLevel=4: later wins).
+        String more = System.getenv("BENCH_BROKER_JVM_ARGS");
+        if (more != null && !more.isBlank()) {
+            cmd.addAll(List.of(more.trim().split("\\s+")));
+        }
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.addAll(mainAndArgs);

@@ -209,6 +209,16 @@ public final class Bench {
                 runs);
     }
 
+    /** The processes whose CPU a scenario reports: the broker, the gateway, each worker, and this JVM (the clients). */
+    private Map<String, Long> processes() {
+        Map<String, Long> pids = new LinkedHashMap<>();
+        pids.put("broker", cluster.broker().pid());
+        pids.put("gateway", gateway.pid());
+        pids.putAll(fleet.pids());
+        pids.put("bench", ProcessHandle.current().pid());
+        return pids;
+    }
+
     /**
      * N jobs at once from 32 clients, then wait for all of them, at 0 ms and 100 ms per job, 2 workers; with
      * {@code maxBatch} above 1 the workers draw up to that many waiting jobs as one batch (the simulated model
@@ -218,17 +228,21 @@ public final class Bench {
         Map<String, Object> runs = new LinkedHashMap<>();
         for (int latencyMs : List.of(0, 100)) {
             boolean settled = workers(2, Duration.ofMillis(latencyMs), maxBatch);
+            BenchCpu.Snapshot cpu0 = BenchCpu.take(processes());
             Instant first = Instant.now();
             List<Submit> submits = client.burst(settings.drainJobs(), 32);
             List<Trace> traces = traces(submits);
             boolean all = awaitFinished(traces,
                     Duration.ofSeconds(120).plusMillis((long) settings.drainJobs() * latencyMs / 2));
+            BenchCpu.Snapshot cpu1 = BenchCpu.take(processes());
             Map<String, Object> r = base(2, latencyMs, settled);
             r.put("maxBatch", maxBatch);
             r.put("clients", 32);
             r.put("allFinished", all);
             r.put("submit", BenchMeasures.submits(submits));
             r.put("jobs", BenchMeasures.jobs(traces, first));
+            // From the first submit to the last terminal event: the submits, the tap and the drain together.
+            r.put("cpuMsPerJob", BenchCpu.perJob(cpu0, cpu1, traces.size()));
             r.put("peakRssKib", peakRss());
             runs.put(latencyMs + "ms", r);
         }

@@ -118,6 +118,13 @@ final class BenchFleet implements AutoCloseable {
         return assignment;
     }
 
+    /** The pid of each worker now running, by name. */
+    Map<String, Long> pids() {
+        Map<String, Long> pids = new java.util.LinkedHashMap<>();
+        workers.forEach(w -> pids.put(w.name(), w.pid()));
+        return pids;
+    }
+
     /** The names of the workers now running. */
     Set<String> names() {
         Set<String> names = new LinkedHashSet<>();

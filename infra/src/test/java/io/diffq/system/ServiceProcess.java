@@ -70,7 +70,7 @@ public final class ServiceProcess implements AutoCloseable {
 
     public static ServiceProcess worker(Path dir, String name, String bootstrap, int managementPort, String... extra) {
         return start(name, ROOT.resolve("gpu-worker/target/gpu-worker.jar"), dir, managementPort,
-                workerArgs(name, bootstrap, managementPort, extra), List.of(), Map.of());
+                workerArgs(name, bootstrap, managementPort, extra), extraJvmOptions("BENCH_WORKER_JVM_ARGS"), Map.of());
     }
 
     /**
@@ -116,7 +116,9 @@ public final class ServiceProcess implements AutoCloseable {
 
     /**
      * JVM options from an environment variable, split at spaces: how the benchmark profiles a service, e.g.
-     * {@code BENCH_GATEWAY_JVM_ARGS=-XX:StartFlightRecording=filename=/tmp/gw.jfr,settings=profile}.
+     * {@code BENCH_GATEWAY_JVM_ARGS=-XX:StartFlightRecording=filename=/tmp/gw.jfr,settings=profile}, or runs it with
+     * the JIT it has when deployed ({@code -XX:TieredStopAtLevel=4}: later options win over the test's C1-only
+     * default); {@code BENCH_WORKER_JVM_ARGS} does the same for the simulated-model workers.
      */
     private static List<String> extraJvmOptions(String variable) {
         String value = System.getenv(variable);
@@ -234,15 +236,7 @@ public final class ServiceProcess implements AutoCloseable {
 
     /** CPU time the process has used (user + system), in milliseconds, from /proc (Linux); -1 when gone. */
     long cpuMillis() {
-        try {
-            String stat = Files.readString(Path.of("/proc", String.valueOf(process.pid()), "stat"));
-            // Fields after the command name, which is in parentheses and may hold spaces: utime, stime are 14, 15.
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
-            return ticks * 1000 / 100; // USER_HZ is 100 on Linux
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
+        return BenchCpu.processMillis(process.pid());
     }
 
     /** A {@code kB} field of {@code /proc/<pid>/status} (Linux), or -1 when the process is gone or it is absent. */
