@@ -220,13 +220,13 @@ public final class Bench {
     }
 
     /**
-     * N jobs at once from 32 clients, then wait for all of them, at 0 ms and 100 ms per job, 2 workers; with
-     * {@code maxBatch} above 1 the workers draw up to that many waiting jobs as one batch (the simulated model
+     * N jobs at once from 32 clients, then wait for all of them, at 0 ms and 100 ms per job
+     * ({@code --drain-latencies}), 2 workers; with {@code maxBatch} above 1 the workers draw up to that many waiting jobs as one batch (the simulated model
      * takes its latency once per batch, as a GPU takes about one job's time for a small batch).
      */
     private Map<String, Object> drain(int maxBatch) {
         Map<String, Object> runs = new LinkedHashMap<>();
-        for (int latencyMs : List.of(0, 100)) {
+        for (int latencyMs : settings.drainLatencies()) {
             boolean settled = workers(2, Duration.ofMillis(latencyMs), maxBatch);
             BenchCpu.Snapshot cpu0 = BenchCpu.take(processes());
             Instant first = Instant.now();

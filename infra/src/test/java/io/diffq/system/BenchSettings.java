@@ -15,6 +15,7 @@ import java.util.Map;
  * and overrides of each scenario's size.
  */
 record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmupJobs, int idleJobs, int drainJobs,
+        List<Integer> drainLatencies,
         Duration submitDuration, List<Integer> floodClients, int scaleSeconds, List<Integer> scaleWorkers,
         int abuseConnections, Duration abuseDuration, int partitions, int holSeconds, long holSeed,
         List<Integer> statusJobs, double statusWaiting, int statusKeys, int statusReads, int statusSample,
@@ -37,7 +38,7 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
         }
         if (o.containsKey("help")) {
             System.out.println("bench.sh [--quick] [--scenarios " + String.join(",", Bench.SCENARIOS)
-                    + "] [--out bench-results.json] [--warmup-jobs N] [--idle-jobs N] [--drain-jobs N]"
+                    + "] [--out bench-results.json] [--warmup-jobs N] [--idle-jobs N] [--drain-jobs N] [--drain-latencies 0,100]"
                     + " [--submit-seconds S] [--flood-clients 4,16,64] [--scale-seconds S] [--scale-workers 1,2,4,8,24]"
                     + " [--hol-seconds S] [--hol-seed N]"
                     + " [--abuse-connections N] [--abuse-seconds S] [--partitions 12]"
@@ -65,6 +66,8 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
                 Integer.parseInt(o.getOrDefault("warmup-jobs", quick ? "100" : "300")),
                 Integer.parseInt(o.getOrDefault("idle-jobs", quick ? "50" : "200")),
                 Integer.parseInt(o.getOrDefault("drain-jobs", quick ? "300" : "2000")),
+                Arrays.stream(o.getOrDefault("drain-latencies", "0,100").split(","))
+                        .map(String::trim).map(Integer::valueOf).toList(),
                 Duration.ofSeconds(Long.parseLong(o.getOrDefault("submit-seconds", quick ? "3" : "10"))),
                 Arrays.stream(o.getOrDefault("flood-clients", quick ? "4,32" : "4,16,64").split(","))
                         .map(String::trim).map(Integer::valueOf).toList(),
@@ -92,6 +95,7 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
         m.put("warmupJobs", warmupJobs);
         m.put("idleJobsPerWorkerCount", idleJobs);
         m.put("drainJobs", drainJobs);
+        m.put("drainLatenciesMs", drainLatencies);
         m.put("submitSecondsPerRun", submitDuration.toSeconds());
         m.put("floodClients", floodClients);
         m.put("scaleBacklogSeconds", scaleSeconds);
@@ -113,6 +117,13 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
         m.put("job", "simulated model, 8x8, 1 step (hol: each job's time drawn from its seed)");
         m.put("processes", "broker, gateway and workers are separate JVMs on this host (the system tests' flags: "
                 + "-Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1); the client runs in the bench's JVM");
+        // Options added to them (BENCH_*_JVM_ARGS; later options win, e.g. -XX:TieredStopAtLevel=4 for the full JIT).
+        for (String service : List.of("GATEWAY", "WORKER", "BROKER")) {
+            String more = System.getenv("BENCH_" + service + "_JVM_ARGS");
+            if (more != null && !more.isBlank()) {
+                m.put(service.toLowerCase(java.util.Locale.ROOT) + "JvmArgs", more.trim());
+            }
+        }
         m.put("cores", Runtime.getRuntime().availableProcessors());
         m.put("clock", "createdAt is the gateway's, startedAt/finishedAt the workers', all on this host's clock");
         m.put("idleGap", BenchMeasures.IDLE_GAP_DEFINITION);
