@@ -34,7 +34,7 @@ class QueueOverheadIntegrationTests {
     @Test
     void moreWorkersNeverLeaveAnIdleQueuesJobWaitingSeconds(@TempDir java.nio.file.Path dir) {
         try (Cluster cluster = new Cluster(dir)) {
-            // 12 partitions of diffq.jobs spread over the (consumer-group) workers, as the measurement was made.
+            // 12 partitions of diffq.jobs shared by the workers' share group, as the measurement was made.
             Http api = cluster.gateway("--diffq.topics.partitions=12", "--diffq.topics.job-partitions=12");
             Map<Integer, List<Long>> overhead = new LinkedHashMap<>();
             int workers = 0;

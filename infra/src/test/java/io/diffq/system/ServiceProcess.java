@@ -55,8 +55,8 @@ public final class ServiceProcess implements AutoCloseable {
                 "--management.server.port=" + managementPort,
                 "--spring.kafka.bootstrap-servers=" + bootstrap,
                 "--diffq.topics.partitions=4",
-                // The system tests' workers default to consumer-group delivery, and several workers each owning
-                // partitions of diffq.jobs (failover, fencing, the spread of jobs) is what they test.
+                // Several partitions of diffq.jobs, as a production fleet has: the workers' share group spreads
+                // them (failover, fencing and the spread of jobs are tested across partitions).
                 "--diffq.topics.job-partitions=4",
                 // System tests drive load from one address; the limiter has its own tests.
                 "--diffq.gateway.security.rate-limit.enabled=false",
