@@ -290,10 +290,7 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         cmd.add("-XX:+UseSerialGC");
         cmd.add("-XX:TieredStopAtLevel=1");
         // The benchmark may run the broker as deployed (BENCH_BROKER_JVM_ARGS=-XX:TieredStopAtLevel=4: later wins).
-        String more = System.getenv("BENCH_BROKER_JVM_ARGS");
-        if (more != null && !more.isBlank()) {
-            cmd.addAll(List.of(more.trim().split("\\s+")));
-        }
+        cmd.addAll(JvmOptions.fromEnvironment("BENCH_BROKER_JVM_ARGS"));
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.addAll(mainAndArgs);

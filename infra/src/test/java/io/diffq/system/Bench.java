@@ -221,8 +221,9 @@ public final class Bench {
 
     /**
      * N jobs at once from 32 clients, then wait for all of them, at 0 ms and 100 ms per job
-     * ({@code --drain-latencies}), 2 workers; with {@code maxBatch} above 1 the workers draw up to that many waiting jobs as one batch (the simulated model
-     * takes its latency once per batch, as a GPU takes about one job's time for a small batch).
+     * ({@code --drain-latencies}), 2 workers; with {@code maxBatch} above 1 the workers draw up to that many
+     * waiting jobs as one batch (the simulated model takes its latency once per batch, as a GPU takes about one
+     * job's time for a small batch).
      */
     private Map<String, Object> drain(int maxBatch) {
         Map<String, Object> runs = new LinkedHashMap<>();

@@ -1,5 +1,6 @@
 package io.diffq.system;
 
+import io.diffq.testing.JvmOptions;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -38,7 +39,8 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
         }
         if (o.containsKey("help")) {
             System.out.println("bench.sh [--quick] [--scenarios " + String.join(",", Bench.SCENARIOS)
-                    + "] [--out bench-results.json] [--warmup-jobs N] [--idle-jobs N] [--drain-jobs N] [--drain-latencies 0,100]"
+                    + "] [--out bench-results.json] [--warmup-jobs N] [--idle-jobs N] [--drain-jobs N]"
+                    + " [--drain-latencies 0,100]"
                     + " [--submit-seconds S] [--flood-clients 4,16,64] [--scale-seconds S] [--scale-workers 1,2,4,8,24]"
                     + " [--hol-seconds S] [--hol-seed N]"
                     + " [--abuse-connections N] [--abuse-seconds S] [--partitions 12]"
@@ -119,9 +121,9 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
                 + "-Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1); the client runs in the bench's JVM");
         // Options added to them (BENCH_*_JVM_ARGS; later options win, e.g. -XX:TieredStopAtLevel=4 for the full JIT).
         for (String service : List.of("GATEWAY", "WORKER", "BROKER")) {
-            String more = System.getenv("BENCH_" + service + "_JVM_ARGS");
-            if (more != null && !more.isBlank()) {
-                m.put(service.toLowerCase(java.util.Locale.ROOT) + "JvmArgs", more.trim());
+            List<String> more = JvmOptions.fromEnvironment("BENCH_" + service + "_JVM_ARGS");
+            if (!more.isEmpty()) {
+                m.put(service.toLowerCase(java.util.Locale.ROOT) + "JvmArgs", String.join(" ", more));
             }
         }
         m.put("cores", Runtime.getRuntime().availableProcessors());

@@ -1,5 +1,6 @@
 package io.diffq.system;
 
+import io.diffq.testing.JvmOptions;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -65,12 +66,12 @@ public final class ServiceProcess implements AutoCloseable {
                 "--diffq.gateway.models.served=simulated",
                 "--diffq.gateway.models.default-model=simulated"));
         return launch(name, ROOT.resolve("api-gateway/target/api-gateway.jar"), dir, managementPort,
-                overridden(args, extra), extraJvmOptions("BENCH_GATEWAY_JVM_ARGS"), Map.of());
+                overridden(args, extra), JvmOptions.fromEnvironment("BENCH_GATEWAY_JVM_ARGS"), Map.of());
     }
 
     public static ServiceProcess worker(Path dir, String name, String bootstrap, int managementPort, String... extra) {
         return start(name, ROOT.resolve("gpu-worker/target/gpu-worker.jar"), dir, managementPort,
-                workerArgs(name, bootstrap, managementPort, extra), extraJvmOptions("BENCH_WORKER_JVM_ARGS"), Map.of());
+                workerArgs(name, bootstrap, managementPort, extra), JvmOptions.fromEnvironment("BENCH_WORKER_JVM_ARGS"), Map.of());
     }
 
     /**
@@ -112,17 +113,6 @@ public final class ServiceProcess implements AutoCloseable {
     private static String propertyName(String arg) {
         int eq = arg.indexOf('=');
         return eq < 0 ? arg : arg.substring(0, eq);
-    }
-
-    /**
-     * JVM options from an environment variable, split at spaces: how the benchmark profiles a service, e.g.
-     * {@code BENCH_GATEWAY_JVM_ARGS=-XX:StartFlightRecording=filename=/tmp/gw.jfr,settings=profile}, or runs it with
-     * the JIT it has when deployed ({@code -XX:TieredStopAtLevel=4}: later options win over the test's C1-only
-     * default); {@code BENCH_WORKER_JVM_ARGS} does the same for the simulated-model workers.
-     */
-    private static List<String> extraJvmOptions(String variable) {
-        String value = System.getenv(variable);
-        return value == null || value.isBlank() ? List.of() : List.of(value.trim().split("\\s+"));
     }
 
     private static ServiceProcess start(String name, Path jar, Path dir, int managementPort, List<String> args,
