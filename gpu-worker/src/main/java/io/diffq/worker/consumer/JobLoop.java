@@ -40,7 +40,9 @@ import org.slf4j.LoggerFactory;
  * No broker round trip stands between a job's acquisition and its start: the broker counts deliveries. A worker
  * that dies loses its locks; its jobs go to other workers as the next delivery once the lock runs out. Every
  * record gets its acknowledgement before the next poll, as explicit mode requires; a renewed record comes back
- * on every later poll, and {@link #running} tells it from a new one.
+ * on every later poll, and {@link #inHand} tells it from a new one. Renewals are sent, and their answer awaited,
+ * before that poll ({@link #renew}), so a busy worker's polls acquire no job it cannot start; a record that
+ * stops coming back (its renewal refused) is no longer in hand.
  */
 final class JobLoop implements Runnable {
 
@@ -165,6 +167,8 @@ final class JobLoop implements Runnable {
         int index;
         /** When the renewal waiting for the broker's answer was sent. */
         long renewSentAt;
+        /** When the last poll that returned it began. */
+        long seenAt;
 
         InHand(Lease lease) {
             this.lease = lease;
@@ -352,10 +356,13 @@ final class JobLoop implements Runnable {
         List<CompletableFuture<?>> drawing = new ArrayList<>();
         for (ConsumerRecord<String, byte[]> r : records) {
             Acquired key = Acquired.of(r);
-            if (inHand.containsKey(key)) {
+            InHand known = inHand.get(key);
+            if (known != null) {
+                known.seenAt = polledAt;
                 continue;
             }
             InHand held = new InHand(new Lease(nanoClock, polledAt, lock));
+            held.seenAt = polledAt;
             inHand.put(key, held);
             int delivery = r.deliveryCount().map(Short::intValue).orElse(1);
             log.debug("{}: acquired {} (delivery {})", name, at(r), delivery);
@@ -411,17 +418,57 @@ final class JobLoop implements Runnable {
         Duration lock = consumer.acquisitionLockTimeoutMs().map(ms -> Duration.ofMillis(ms)).orElse(DEFAULT_LOCK);
         Duration every = timing.renewEvery().compareTo(lock.dividedBy(2)) < 0 ? timing.renewEvery() : lock.dividedBy(2);
         long renewAt = nanoClock.getAsLong() + every.toNanos();
+        boolean renewing = false;
         for (ConsumerRecord<String, byte[]> r : records) {
             Acquired key = Acquired.of(r);
             InHand held = inHand.get(key);
             AcknowledgeType type = held.decided != null ? held.decided : await(r, held, renewAt);
             if (type == AcknowledgeType.RENEW) {
                 held.renewSentAt = nanoClock.getAsLong();
+                renewing = true;
             } else {
                 inHand.remove(key);
             }
             consumer.acknowledge(r, type);
         }
+        if (renewing) {
+            renew(every);
+        }
+        forgetGone(lock);
+    }
+
+    /**
+     * Sends the acknowledgements of this poll, renewals among them, and waits for the broker's answer (at most
+     * {@code wait}), so the next poll finds the renewed records back in flight. A poll while a renewal is still
+     * unanswered sends a share fetch too: it would acquire the next jobs for a worker whose device is busy, where
+     * they would wait, locked, while other workers idle (and a stopping loop would hand them back on every
+     * renewal, each time one delivery more, until the broker archived them unrun).
+     */
+    private void renew(Duration wait) {
+        try {
+            consumer.commitSync(wait);
+        } catch (KafkaException e) {
+            log.warn("{}: renewing the lock of the jobs in hand: {}; the lease ends with the lock unless a later "
+                    + "renewal is confirmed", name, e.toString());
+        }
+    }
+
+    /**
+     * Forgets the records in hand that no poll returned for a whole lock: a renewed record comes back on every
+     * poll, so one that does not is no longer this consumer's (its renewal was refused, or it was lost some other
+     * way); its job, if still running, writes nothing more past its lease.
+     */
+    private void forgetGone(Duration lock) {
+        long now = nanoClock.getAsLong();
+        inHand.entrySet().removeIf(e -> {
+            boolean gone = now - e.getValue().seenAt > lock.toNanos();
+            if (gone) {
+                log.warn("{}: {}-{}@{} has not come back for {}: no longer this consumer's", name, e.getKey().topic(),
+                        e.getKey().partition(), e.getKey().offset(), lock);
+                e.getValue().lease.lose();
+            }
+            return gone;
+        });
     }
 
     private AcknowledgeType await(ConsumerRecord<String, byte[]> record, InHand held, long until) {
@@ -488,6 +535,8 @@ final class JobLoop implements Runnable {
                         + "worker's now, this one writes no more of it", name, tip.topic(), tip.partition(), offset,
                         failure.toString());
                 held.lease.lose();
+                // The consumer returns it no more: kept in hand, it would keep a stopping loop polling for ever.
+                inHand.remove(new Acquired(tip.topic(), tip.partition(), offset));
             } else if (held.renewSentAt != 0) {
                 held.lease.renewed(held.renewSentAt);
             }

@@ -28,7 +28,8 @@ import org.apache.kafka.common.record.TimestampType;
 
 /**
  * A share consumer in explicit acknowledgement mode, as far as {@link JobLoop} uses one: it hands out the
- * records offered to it, returns a renewed record on every later poll (as the broker does), answers
+ * records offered to it, returns a renewed record on every later poll (as the real consumer does, and then no
+ * new record beside it), answers
  * acknowledgements through the commit callback during the next poll (refusing them all once told to), throws
  * when a poll comes before every record of the last one is acknowledged, and records every acknowledgement.
  */
@@ -58,6 +59,11 @@ final class FakeShareConsumer extends MockShareConsumer<String, byte[]> {
     volatile java.util.function.BooleanSupplier watched = () -> false;
     final java.util.concurrent.atomic.AtomicInteger pollsWhile = new java.util.concurrent.atomic.AtomicInteger();
 
+    /** Whether a released record is offered again as its next delivery, as the broker does. */
+    volatile boolean redeliverReleased;
+    /** Run once, inside the next poll, before it looks for records. */
+    volatile Runnable duringPoll;
+
     FakeShareConsumer(int lockMs) {
         this.lockMs = lockMs;
     }
@@ -76,6 +82,11 @@ final class FakeShareConsumer extends MockShareConsumer<String, byte[]> {
     /** From now on the broker refuses every acknowledgement (the locks are gone). */
     void refuseAcknowledgements() {
         refuse = true;
+    }
+
+    /** Returns the record no more, with no word to the loop (as a lost share session would). */
+    synchronized void drop(long offset) {
+        acquired.remove(offset);
     }
 
     /** The acknowledgements of one record, in order. */
@@ -114,6 +125,16 @@ final class FakeShareConsumer extends MockShareConsumer<String, byte[]> {
             return ConsumerRecords.empty();
         }
         List<ConsumerRecord<String, byte[]>> out = new ArrayList<>(acquired.values());
+        Runnable during = duringPoll;
+        duringPoll = null;
+        if (during != null) {
+            during.run();
+        }
+        if (!out.isEmpty()) {
+            // Renewed records come back alone: the real consumer collects no new records while it has any.
+            lastPoll = out;
+            return new ConsumerRecords<>(Map.of(new TopicPartition(Topics.JOBS, 0), out), Map.of());
+        }
         try {
             ConsumerRecord<String, byte[]> next = offered.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
             while (next != null) {
@@ -136,7 +157,10 @@ final class FakeShareConsumer extends MockShareConsumer<String, byte[]> {
         Set<Long> offsets = new java.util.TreeSet<>(pending.keySet());
         pending.forEach((offset, type) -> {
             if (type != AcknowledgeType.RENEW || refuse) {
-                acquired.remove(offset);
+                ConsumerRecord<String, byte[]> r = acquired.remove(offset);
+                if (type == AcknowledgeType.RELEASE && redeliverReleased && r != null) {
+                    offer(record(offset, r.key(), r.deliveryCount().orElse((short) 1) + 1));
+                }
             }
         });
         pending.clear();
@@ -163,6 +187,14 @@ final class FakeShareConsumer extends MockShareConsumer<String, byte[]> {
         }
         answerAcknowledgements();
         lastPoll = List.of();
+    }
+
+    /** As {@link #commitAsync}, waiting for the answers (given at once). */
+    @Override
+    public synchronized Map<TopicIdPartition, Optional<org.apache.kafka.common.KafkaException>> commitSync(
+            Duration timeout) {
+        commitAsync();
+        return Map.of();
     }
 
     @Override
