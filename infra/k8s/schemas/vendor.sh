@@ -37,6 +37,7 @@ vendor "$k8s_git" "$k8s_ref" "$K8S_VERSION-standalone-strict/configmap-v1.json" 
 vendor "$k8s_git" "$k8s_ref" "$K8S_VERSION-standalone-strict/service-v1.json" core/service_v1.json
 vendor "$k8s_git" "$k8s_ref" "$K8S_VERSION-standalone-strict/persistentvolumeclaim-v1.json" core/persistentvolumeclaim_v1.json
 vendor "$k8s_git" "$k8s_ref" "$K8S_VERSION-standalone-strict/deployment-apps-v1.json" apps/deployment_v1.json
+vendor "$k8s_git" "$k8s_ref" "$K8S_VERSION-standalone-strict/statefulset-apps-v1.json" apps/statefulset_v1.json
 vendor "$k8s_git" "$k8s_ref" "$K8S_VERSION-standalone-strict/poddisruptionbudget-policy-v1.json" policy/poddisruptionbudget_v1.json
 
 # Operators' custom resources.

@@ -99,7 +99,7 @@ class ComposeFileTests {
 
     private static Map<String, String> images(Manifests.Rendered rendered) {
         Map<String, String> images = new TreeMap<>();
-        rendered.ofKind("Deployment").forEach(d -> images.put(d.name(),
+        rendered.workloads().forEach(d -> images.put(d.name(),
                 d.json().get("spec").get("template").get("spec").get("containers").get(0).get("image").asString()));
         return images;
     }

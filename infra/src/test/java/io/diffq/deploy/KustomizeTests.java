@@ -63,8 +63,8 @@ class KustomizeTests {
 
     @Test
     void theOverlaysRenderTheExpectedKinds() {
-        Set<String> common = Set.of("ConfigMap", "Deployment", "Service", "PodDisruptionBudget", "ScaledObject",
-                "PodMonitor", "PrometheusRule");
+        Set<String> common = Set.of("ConfigMap", "Deployment", "StatefulSet", "Service", "PodDisruptionBudget",
+                "ScaledObject", "PodMonitor", "PrometheusRule");
         assertThat(kinds("cpu")).isEqualTo(common);
         assertThat(kinds("gpu")).isEqualTo(union(common, Set.of("PersistentVolumeClaim")));
         assertThat(kinds("strimzi")).isEqualTo(union(common, Set.of("Kafka", "KafkaNodePool", "KafkaTopic")));
@@ -90,7 +90,7 @@ class KustomizeTests {
     void prometheusPodDiscoveryAndThePodMonitorsFindEveryDeployment(String overlay) {
         Rendered r = rendered(overlay);
         Map<String, Pattern[]> jobs = discoveryJobs();
-        for (K8sObject deployment : r.ofKind("Deployment")) {
+        for (K8sObject deployment : r.workloads()) {
             JsonNode labels = deployment.json().path("spec").path("template").path("metadata").path("labels");
             String name = labels.path("app.kubernetes.io/name").asString();
             List<String> ports = containerPortNames(deployment);
@@ -155,7 +155,7 @@ class KustomizeTests {
         Rendered r = rendered(overlay);
         String version = projectVersion();
         String worker = overlay.equals("gpu") ? "diffq/worker-cuda" : "diffq/worker-cpu";
-        assertThat(image(r.get("Deployment", "diffq-gateway"))).isEqualTo("diffq/gateway:" + version);
+        assertThat(image(r.get("StatefulSet", "diffq-gateway"))).isEqualTo("diffq/gateway:" + version);
         assertThat(image(r.get("Deployment", "diffq-worker"))).isEqualTo(worker + ":" + version);
     }
 
@@ -194,7 +194,7 @@ class KustomizeTests {
     @MethodSource("overlays")
     void theGatewayAcceptsTheWorkersModelsWhileNoWorkerRuns(String overlay) {
         Rendered r = rendered(overlay);
-        Map<String, String> gateway = environment(r, r.get("Deployment", "diffq-gateway"));
+        Map<String, String> gateway = environment(r, r.get("StatefulSet", "diffq-gateway"));
         Map<String, String> worker = environment(r, r.get("Deployment", "diffq-worker"));
         String sdName = worker.getOrDefault("DIFFQ_WORKER_STABLE_DIFFUSION_NAME", "sd");
         Set<String> served = new TreeSet<>(List.of(worker.getOrDefault("DIFFQ_WORKER_MODELS", "tiny").split(",")))
@@ -207,13 +207,15 @@ class KustomizeTests {
 
     /**
      * The gateway writes its status store where the image says (or the manifests override): on a read-only root
-     * that must be a writable volume of its own, or the gateway cannot start.
+     * that must be a writable volume of its own, or the gateway cannot start; and one that outlives the pod (a
+     * claim of the StatefulSet, one per replica), or every rollout, eviction and node drain makes each replica
+     * read every retained job again before it is ready.
      */
     @ParameterizedTest
     @MethodSource("overlays")
     void theGatewaysStatusStoreLiesOnAWritableVolume(String overlay) throws Exception {
         Rendered r = rendered(overlay);
-        K8sObject gateway = r.get("Deployment", "diffq-gateway");
+        K8sObject gateway = r.get("StatefulSet", "diffq-gateway");
         String imageDefault = Files.readAllLines(Manifests.ROOT.resolve("infra/images/gateway/Dockerfile")).stream()
                 .map(String::strip).filter(l -> l.startsWith("DIFFQ_GATEWAY_STATUS_DIR=")).findFirst()
                 .map(l -> l.substring(l.indexOf('=') + 1).replace("\\", "").strip())
@@ -225,15 +227,22 @@ class KustomizeTests {
                 .findFirst().orElseThrow(() -> new AssertionError("no volume mounted at or above " + dir));
         assertThat(mount.path("readOnly").asBoolean(false)).as("the status volume is writable").isFalse();
         assertThat(StreamSupport.stream(pod.path("volumes").spliterator(), false)
-                .anyMatch(v -> v.path("name").asString().equals(mount.path("name").asString())
-                        && (v.has("emptyDir") || v.has("persistentVolumeClaim")))).as("a volume of its own").isTrue();
+                .anyMatch(v -> v.path("name").asString().equals(mount.path("name").asString())))
+                .as("not a pod volume (an emptyDir goes with the pod)").isFalse();
+        JsonNode claim = StreamSupport.stream(gateway.json().path("spec").path("volumeClaimTemplates").spliterator(),
+                false).filter(c -> c.path("metadata").path("name").asString().equals(mount.path("name").asString()))
+                .findFirst().orElseThrow(() -> new AssertionError("no volume claim template " + mount.path("name")));
+        assertThat(claim.path("spec").path("accessModes").toString()).contains("ReadWriteOnce");
+        assertThat(claim.path("spec").path("resources").path("requests").path("storage").asString()).isNotBlank();
+        assertThat(gateway.json().path("spec").path("persistentVolumeClaimRetentionPolicy").path("whenScaled")
+                .asString()).as("a replica scaled away and back keeps its store").isEqualTo("Retain");
     }
 
     @ParameterizedTest
     @MethodSource("overlays")
     void everyContainerRunsAsNonRootOnAReadOnlyRootFileSystem(String overlay) {
         Rendered r = rendered(overlay);
-        for (K8sObject deployment : r.ofKind("Deployment")) {
+        for (K8sObject deployment : r.workloads()) {
             JsonNode pod = podSpec(deployment);
             assertThat(pod.path("securityContext").path("runAsNonRoot").asBoolean()).as(deployment + " runAsNonRoot").isTrue();
             assertThat(pod.path("securityContext").path("runAsUser").asInt()).as(deployment + " runAsUser").isEqualTo(10001);
@@ -261,7 +270,7 @@ class KustomizeTests {
     @MethodSource("overlays")
     void everyConfigMapAContainerReadsIsRendered(String overlay) {
         Rendered r = rendered(overlay);
-        for (K8sObject deployment : r.ofKind("Deployment")) {
+        for (K8sObject deployment : r.workloads()) {
             for (JsonNode c : podSpec(deployment).path("containers")) {
                 for (JsonNode from : c.path("envFrom")) {
                     if (from.has("configMapRef") && !from.path("configMapRef").path("optional").asBoolean(false)) {
@@ -277,7 +286,7 @@ class KustomizeTests {
     @MethodSource("overlays")
     void theGatewayReadsTheJobIdSecretFromAMountedSecret(String overlay) {
         Rendered r = rendered(overlay);
-        K8sObject gateway = r.get("Deployment", "diffq-gateway");
+        K8sObject gateway = r.get("StatefulSet", "diffq-gateway");
         String file = environment(r, gateway).get("DIFFQ_GATEWAY_JOB_ID_SECRET_FILE");
         assertThat(file).as("diffq.gateway.job-id-secret-file").isNotBlank();
         assertThat(environment(r, gateway)).doesNotContainKey("DIFFQ_GATEWAY_JOB_ID_SECRET");
@@ -297,7 +306,7 @@ class KustomizeTests {
     @Test
     void theStrimziTopicsAreTheGatewaysTopicsOnAThreeNodeCluster() {
         Rendered r = rendered("strimzi");
-        Map<String, String> gateway = environment(r, r.get("Deployment", "diffq-gateway"));
+        Map<String, String> gateway = environment(r, r.get("StatefulSet", "diffq-gateway"));
         int partitions = Integer.parseInt(gateway.get("DIFFQ_TOPICS_PARTITIONS"));
         int jobPartitions = Integer.parseInt(gateway.get("DIFFQ_TOPICS_JOB_PARTITIONS"));
         int replicas = Integer.parseInt(gateway.get("DIFFQ_TOPICS_REPLICAS"));
@@ -347,7 +356,7 @@ class KustomizeTests {
         assertThat(nodes).as("brokers").isGreaterThanOrEqualTo(replicas);
 
         for (String overlay : List.of("cpu", "gpu")) {
-            assertThat(environment(rendered(overlay), rendered(overlay).get("Deployment", "diffq-gateway"))
+            assertThat(environment(rendered(overlay), rendered(overlay).get("StatefulSet", "diffq-gateway"))
                     .get("SPRING_KAFKA_BOOTSTRAP_SERVERS")).as(overlay + ": the base names no real cluster")
                     .endsWith(".invalid:9092");
         }

@@ -57,6 +57,12 @@ final class Manifests {
             return objects.stream().filter(o -> o.kind().equals(kind)).toList();
         }
 
+        /** The objects that run pods: Deployments (the workers) and StatefulSets (the gateway). */
+        List<K8sObject> workloads() {
+            return objects.stream().filter(o -> o.kind().equals("Deployment") || o.kind().equals("StatefulSet"))
+                    .toList();
+        }
+
         K8sObject get(String kind, String name) {
             return find(kind, name).orElseThrow(() -> new AssertionError(this.name + " renders no " + kind + " " + name));
         }
