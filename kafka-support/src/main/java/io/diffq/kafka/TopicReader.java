@@ -309,7 +309,9 @@ public final class TopicReader {
             if (at == null) {
                 at = startAt.apply(tp);
             }
-            if (at == null) {
+            if (at == null && since != null) {
+                seekToTime(c, Set.of(tp), since.get());
+            } else if (at == null) {
                 c.seekToBeginning(List.of(tp));
             } else {
                 c.seek(tp, at);

@@ -275,6 +275,39 @@ class TopicReaderIntegrationTests {
         assertThat(keys.stream().filter(k -> k.startsWith("1:k")).distinct().count()).isEqualTo(10 - p0Records);
     }
 
+    /**
+     * A reader with no stored offset starts at {@code since}; when its first batch fails to store, it reads that
+     * batch again from there too, never from the beginning.
+     */
+    @Test
+    void readsFromSinceAndReadsAFailedFirstBatchAgainFromThereNotFromTheBeginning() throws Exception {
+        String topic = createTopic(1);
+        long old = System.currentTimeMillis() - Duration.ofHours(2).toMillis();
+        for (int i = 0; i < 5; i++) {
+            producer.send(new ProducerRecord<>(topic, null, old, "old" + i, bytes("v"))).get(10, TimeUnit.SECONDS);
+        }
+        for (int i = 0; i < 5; i++) {
+            send(topic, "new" + i, "v");
+        }
+        AtomicInteger failures = new AtomicInteger(1);
+        TopicReader reader = TopicReader.builder("since", List.of(topic), consumerBase(Map.of()), adminBase())
+                .since(() -> java.time.Instant.now().minus(Duration.ofHours(1)))
+                .afterBatch(read -> {
+                    if (failures.getAndDecrement() > 0) {
+                        keys.add("failed");
+                        throw new IllegalStateException("disk full");
+                    }
+                })
+                .build(r -> keys.add(r.key()));
+        readers.add(reader);
+        reader.start();
+        await().atMost(LONG).until(() -> keys.contains("failed") && keys.stream().filter("new4"::equals).count() == 2);
+
+        assertThat(keys).noneMatch(k -> k.startsWith("old"));
+        assertThat(keys.subList(keys.indexOf("failed") + 1, keys.size())).containsExactly("new0", "new1", "new2",
+                "new3", "new4");
+    }
+
     private TopicReader startedAndCaughtUp(String topic, Consumer<ConsumerRecord<String, byte[]>> sink) {
         TopicReader reader = reader(topic, Map.of(), sink);
         reader.start();

@@ -89,6 +89,11 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
     private final Map<String, Stored> storedLive = new HashMap<>();
     private final Map<JobState, Long> finished = new EnumMap<>(JobState.class);
     private Map<TopicPartition, Long> storedOffsets = Map.of();
+    /**
+     * How far another machine's clock may be behind this one's: a new store reads from this much before the
+     * retention window, so a job's request or event stamped by a slower clock is not skipped.
+     */
+    static final Duration CLOCK_SKEW = Duration.ofMinutes(5);
 
     private final JobCodec codec;
     private final GatewayProperties properties;
@@ -120,6 +125,9 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
                 .clientId("diffq-gateway-status-view")
                 .isolationLevel(IsolationLevel.READ_COMMITTED)
                 .startAt(tp -> storedOffsets.get(tp))
+                // A new store (or a partition added since) starts at the retention window, not at the topics'
+                // beginning: diffq.jobs keeps a week, and a request older than the retention is not shown anyway.
+                .since(() -> clock.instant().minus(properties.statusRetention()).minus(CLOCK_SKEW))
                 .afterBatch(this::store)
                 .build(this::apply);
         this.lastSweep = clock.instant();

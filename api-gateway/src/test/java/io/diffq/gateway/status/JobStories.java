@@ -95,14 +95,29 @@ final class JobStories {
 
     /** Every record of each story: the request on {@code diffq.jobs}, the events keyed and placed as a worker writes them. */
     static void writeEveryRecord(KafkaProducer<String, byte[]> producer, Map<String, Story> stories, int partitions) {
-        Instant t = Instant.now();
+        write(producer, stories, partitions, Instant.now(), false);
+    }
+
+    /**
+     * As {@link #writeEveryRecord(KafkaProducer, Map, int)}, the jobs submitted at {@code t} and each record
+     * stamped with the time it would have been written (the request at {@code t}, an event at its own time).
+     */
+    static void writeEveryRecordAsOf(KafkaProducer<String, byte[]> producer, Map<String, Story> stories, int partitions,
+            Instant t) {
+        write(producer, stories, partitions, t, true);
+    }
+
+    private static void write(KafkaProducer<String, byte[]> producer, Map<String, Story> stories, int partitions,
+            Instant t, boolean stamped) {
         stories.forEach((id, story) -> {
             JobRequest request = new JobRequest(id, "job " + id, "", 32, 32, 4, 7.5, 42, "simulated", null, t,
                     null, null);
-            producer.send(new ProducerRecord<>(Topics.JOBS, id, CODEC.writeRequest(request)));
+            producer.send(new ProducerRecord<>(Topics.JOBS, null, stamped ? t.toEpochMilli() : null, id,
+                    CODEC.writeRequest(request)));
             // Keyed and placed as the worker writes them.
             story.events(id, t).forEach(e -> producer.send(new ProducerRecord<>(Topics.JOB_EVENTS,
-                    JobKeys.partition(id, partitions), JobKeys.event(e), CODEC.writeEvent(e))));
+                    JobKeys.partition(id, partitions), stamped ? e.at().toEpochMilli() : null, JobKeys.event(e),
+                    CODEC.writeEvent(e))));
         });
         producer.flush();
     }
