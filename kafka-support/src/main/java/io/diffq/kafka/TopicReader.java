@@ -3,7 +3,6 @@ package io.diffq.kafka;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -362,23 +361,21 @@ public final class TopicReader {
         }
     }
 
-    /** Sets each partition to its first record written at or after {@code at}; one with none, to its end. */
-    private static void seekToTime(KafkaConsumer<String, byte[]> c, Set<TopicPartition> tps, Instant at) {
+    /**
+     * Sets each partition to its first record written at or after {@code at}; one with none, to where its end was
+     * before the lookup. Not {@code seekToEnd}: it takes the end when the position is next needed, so a record
+     * written in between would be skipped (found when a status view started on an empty store lost a job's
+     * request).
+     */
+    static void seekToTime(KafkaConsumer<String, byte[]> c, Set<TopicPartition> tps, Instant at) {
+        Map<TopicPartition, Long> ends = c.endOffsets(tps, Duration.ofSeconds(5));
         Map<TopicPartition, Long> times = new HashMap<>();
         tps.forEach(tp -> times.put(tp, at.toEpochMilli()));
         Map<TopicPartition, OffsetAndTimestamp> found = c.offsetsForTimes(times, Duration.ofSeconds(5));
-        List<TopicPartition> none = new ArrayList<>();
         tps.forEach(tp -> {
             OffsetAndTimestamp o = found.get(tp);
-            if (o == null) {
-                none.add(tp);
-            } else {
-                c.seek(tp, o.offset());
-            }
+            c.seek(tp, o != null ? Math.min(o.offset(), ends.get(tp)) : ends.get(tp));
         });
-        if (!none.isEmpty()) {
-            c.seekToEnd(none);
-        }
     }
 
     private KafkaConsumer<String, byte[]> newConsumer() {
