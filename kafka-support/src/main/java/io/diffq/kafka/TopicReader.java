@@ -20,6 +20,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.IsolationLevel;
@@ -57,6 +58,11 @@ public final class TopicReader {
     private final Supplier<Instant> since;
     private final Function<TopicPartition, Long> startAt;
     private final Consumer<Map<TopicPartition, Long>> afterBatch;
+    /** How far ahead in time a partition may read during the start-up replay ({@link Builder#inTimeOrder}). */
+    private final Duration aheadAtMost;
+    /** Reader thread only: the timestamp of the last record read from each partition, and those paused. */
+    private final Map<TopicPartition, Long> lastStamps = new HashMap<>();
+    private final Set<TopicPartition> paused = new HashSet<>();
     private final Map<TopicPartition, Long> positions = new ConcurrentHashMap<>();
     private final Map<String, Integer> partitionCounts = new ConcurrentHashMap<>();
     private final Object progress = new Object();
@@ -76,6 +82,7 @@ public final class TopicReader {
         this.since = b.since;
         this.startAt = b.startAt;
         this.afterBatch = b.afterBatch;
+        this.aheadAtMost = b.aheadAtMost;
         this.adminConfig = new HashMap<>(b.adminProperties);
         Map<String, Object> config = NoGroupConsumerConfig.of(b.consumerProperties,
                 b.clientId + "-" + System.identityHashCode(this));
@@ -260,8 +267,15 @@ public final class TopicReader {
                         Thread.sleep(POLL.toMillis());
                         continue;
                     }
-                    for (ConsumerRecord<String, byte[]> r : c.poll(POLL)) {
+                    ConsumerRecords<String, byte[]> records = c.poll(POLL);
+                    for (ConsumerRecord<String, byte[]> r : records) {
                         accept(r);
+                    }
+                    if (aheadAtMost != null) {
+                        for (TopicPartition tp : records.partitions()) {
+                            List<ConsumerRecord<String, byte[]>> rs = records.records(tp);
+                            lastStamps.put(tp, rs.get(rs.size() - 1).timestamp());
+                        }
                     }
                     Map<TopicPartition, Long> read = new HashMap<>();
                     for (TopicPartition tp : c.assignment()) {
@@ -284,6 +298,9 @@ public final class TopicReader {
                             log.info("{} caught up with {}", name, topics);
                         }
                     }
+                    if (aheadAtMost != null) {
+                        keepInTimeOrder(c);
+                    }
                     synchronized (progress) {
                         progress.notifyAll();
                     }
@@ -299,6 +316,45 @@ public final class TopicReader {
                 }
             }
         }
+    }
+
+    /**
+     * During the start-up replay, pauses the partitions whose last record read is more than {@link #aheadAtMost}
+     * later than the earliest last record among the partitions still behind their start-up end, and resumes them
+     * once the others have come that far: the topics are read in about the order they were written, so a sink
+     * that folds several topics into one state (a job's request on one, its events on another) holds what was in
+     * flight at one moment, not everything one topic is ahead of another. The partition the others wait for is
+     * never paused, so the replay always moves on; once caught up, nothing is paused.
+     */
+    private void keepInTimeOrder(KafkaConsumer<String, byte[]> c) {
+        Set<TopicPartition> ahead = new HashSet<>();
+        if (!caughtUp && startupEnds != null) {
+            long frontier = Long.MAX_VALUE;
+            List<TopicPartition> behind = new java.util.ArrayList<>();
+            for (TopicPartition tp : c.assignment()) {
+                Long end = startupEnds.get(tp);
+                if (end == null || positions.getOrDefault(tp, -1L) >= end) {
+                    continue;
+                }
+                behind.add(tp);
+                // Not read from yet: where it stands is unknown, so every partition read from waits for it.
+                frontier = Math.min(frontier, lastStamps.getOrDefault(tp, Long.MIN_VALUE));
+            }
+            for (TopicPartition tp : behind) {
+                Long stamp = lastStamps.get(tp);
+                if (stamp != null && (frontier == Long.MIN_VALUE || stamp - frontier > aheadAtMost.toMillis())) {
+                    ahead.add(tp);
+                }
+            }
+        }
+        Set<TopicPartition> resume = new HashSet<>(paused);
+        resume.removeAll(ahead);
+        Set<TopicPartition> pause = new HashSet<>(ahead);
+        pause.removeAll(paused);
+        c.resume(resume);
+        c.pause(pause);
+        paused.clear();
+        paused.addAll(ahead);
     }
 
     /** Puts every partition back where the last batch taken in full left it, so a failed batch is read again. */
@@ -344,6 +400,8 @@ public final class TopicReader {
         if (!tps.equals(c.assignment())) {
             Set<TopicPartition> added = new HashSet<>(tps);
             added.removeAll(c.assignment());
+            c.resume(paused);
+            paused.clear();
             c.assign(tps);
             Set<TopicPartition> fresh = new HashSet<>();
             for (TopicPartition tp : added) {
@@ -438,6 +496,7 @@ public final class TopicReader {
         private Function<TopicPartition, Long> startAt = tp -> null;
         private Consumer<Map<TopicPartition, Long>> afterBatch = read -> {
         };
+        private Duration aheadAtMost;
 
         private Builder(String name, List<String> topics, Map<String, ?> consumerProperties,
                 Map<String, ?> adminProperties) {
@@ -499,6 +558,17 @@ public final class TopicReader {
          */
         public Builder afterBatch(Consumer<Map<TopicPartition, Long>> afterBatch) {
             this.afterBatch = Objects.requireNonNull(afterBatch, "afterBatch");
+            return this;
+        }
+
+        /**
+         * Reads the start-up replay in about the order the records were written (by their timestamps), across
+         * partitions and topics: a partition more than {@code aheadAtMost} ahead of the one furthest behind
+         * waits for it. For a sink whose state holds what is in flight (a job read from one topic until its end
+         * is read from another): read topic by topic, it would hold everything one topic is ahead of the other.
+         */
+        public Builder inTimeOrder(Duration aheadAtMost) {
+            this.aheadAtMost = Objects.requireNonNull(aheadAtMost, "aheadAtMost");
             return this;
         }
 

@@ -314,6 +314,47 @@ class TopicReaderIntegrationTests {
     }
 
     /**
+     * In time order, a topic written all at once before another is still read beside it: no record is handed
+     * over more than the allowed lead (plus one poll's records) ahead of the other topic, until the other is
+     * read to its end. Without it, the first topic's 60 records all come before the second's.
+     */
+    @Test
+    void inTimeOrderTwoTopicsAreReadSideBySideNotOneAfterTheOther() throws Exception {
+        String first = createTopic(1);
+        String second = createTopic(1);
+        long t0 = System.currentTimeMillis() - Duration.ofMinutes(10).toMillis();
+        for (String topic : List.of(first, second)) {
+            for (int i = 0; i < 60; i++) {
+                producer.send(new ProducerRecord<>(topic, 0, t0 + i * 1000L, topic + "-" + i, bytes("v")));
+            }
+        }
+        producer.flush();
+        Map<String, Long> last = new ConcurrentHashMap<>();
+        AtomicInteger read = new AtomicInteger();
+        List<Long> leads = new CopyOnWriteArrayList<>();
+        TopicReader reader = TopicReader.builder("in-order", List.of(first, second),
+                        consumerBase(Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5)), adminBase())
+                .inTimeOrder(Duration.ofSeconds(3))
+                .build(r -> {
+                    String other = r.topic().equals(first) ? second : first;
+                    Long otherLast = last.get(other);
+                    // Only while the other topic has records left: once it is read to its end, this one runs on.
+                    if (otherLast == null || otherLast < t0 + 59_000L) {
+                        leads.add(r.timestamp() - (otherLast == null ? t0 : otherLast));
+                    }
+                    last.put(r.topic(), r.timestamp());
+                    read.incrementAndGet();
+                });
+        readers.add(reader);
+        reader.start();
+        assertThat(reader.awaitCaughtUp(LONG)).isTrue();
+
+        assertThat(read.get()).isEqualTo(120);
+        // 3 s allowed, plus the up to 5 records (5 s) of the poll that went past it.
+        assertThat(leads).allSatisfy(lead -> assertThat(lead).isLessThanOrEqualTo(8_000L));
+    }
+
+    /**
      * A partition with no record since the time asked for starts where its end was at the lookup, not where it
      * is when the consumer next needs a position: a record written in between is read.
      */

@@ -94,6 +94,8 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
      * retention window, so a job's request or event stamped by a slower clock is not skipped.
      */
     static final Duration CLOCK_SKEW = Duration.ofMinutes(5);
+    /** How far in time one partition may read ahead of the others while the view replays the topics. */
+    static final Duration REPLAY_AHEAD = Duration.ofSeconds(10);
 
     private final JobCodec codec;
     private final GatewayProperties properties;
@@ -125,6 +127,9 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
                 .clientId("diffq-gateway-status-view")
                 .isolationLevel(IsolationLevel.READ_COMMITTED)
                 .startAt(tp -> storedOffsets.get(tp))
+                // A job's request is read about when its events are: the heap holds the jobs in flight at one
+                // moment of the replay, not every job whose request was read before its end was.
+                .inTimeOrder(REPLAY_AHEAD)
                 // A new store (or a partition added since) starts at the retention window, not at the topics'
                 // beginning: diffq.jobs keeps a week, and a request older than the retention is not shown anyway.
                 .since(() -> clock.instant().minus(properties.statusRetention()).minus(CLOCK_SKEW))
