@@ -160,13 +160,15 @@ final class BenchStatusJobs implements AutoCloseable {
                 (random.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L).toString();
         JobRequest request = new JobRequest(id, prompt(), "", 512, 512, STEPS, 7.5, random.nextLong(1L << 32),
                 "simulated", null, createdAt, null, null, owner, null);
-        producer.send(new ProducerRecord<>(Topics.JOBS, JobKeys.partition(id, jobPartitions), id,
-                codec.writeRequest(request)), done);
+        // Stamped as a real gateway and worker stamp them (the time each was written), so the records span the
+        // hours the jobs do, not the seconds the bench takes to write them.
+        producer.send(new ProducerRecord<>(Topics.JOBS, JobKeys.partition(id, jobPartitions),
+                createdAt.toEpochMilli(), id, codec.writeRequest(request)), done);
         recordsWritten++;
         int partition = JobKeys.partition(id, eventPartitions);
         for (JobEvent e : events(id, kind, createdAt, i)) {
-            producer.send(new ProducerRecord<>(Topics.JOB_EVENTS, partition, JobKeys.event(e), codec.writeEvent(e)),
-                    done);
+            producer.send(new ProducerRecord<>(Topics.JOB_EVENTS, partition, e.at().toEpochMilli(), JobKeys.event(e),
+                    codec.writeEvent(e)), done);
             recordsWritten++;
         }
         jobs.add(new Job(id, kind));
