@@ -71,7 +71,8 @@ public final class ServiceProcess implements AutoCloseable {
 
     public static ServiceProcess worker(Path dir, String name, String bootstrap, int managementPort, String... extra) {
         return start(name, ROOT.resolve("gpu-worker/target/gpu-worker.jar"), dir, managementPort,
-                workerArgs(name, bootstrap, managementPort, extra), JvmOptions.fromEnvironment("BENCH_WORKER_JVM_ARGS"), Map.of());
+                workerArgs(name, bootstrap, managementPort, extra), JvmOptions.fromEnvironment("BENCH_WORKER_JVM_ARGS"),
+                Map.of());
     }
 
     /**

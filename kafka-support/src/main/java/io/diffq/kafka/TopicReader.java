@@ -3,6 +3,7 @@ package io.diffq.kafka;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -271,7 +272,7 @@ public final class TopicReader {
                     for (ConsumerRecord<String, byte[]> r : records) {
                         accept(r);
                     }
-                    if (aheadAtMost != null) {
+                    if (aheadAtMost != null && !caughtUp) {
                         for (TopicPartition tp : records.partitions()) {
                             List<ConsumerRecord<String, byte[]>> rs = records.records(tp);
                             lastStamps.put(tp, rs.get(rs.size() - 1).timestamp());
@@ -298,7 +299,7 @@ public final class TopicReader {
                             log.info("{} caught up with {}", name, topics);
                         }
                     }
-                    if (aheadAtMost != null) {
+                    if (aheadAtMost != null && (!caughtUp || !paused.isEmpty())) {
                         keepInTimeOrder(c);
                     }
                     synchronized (progress) {
@@ -330,7 +331,7 @@ public final class TopicReader {
         Set<TopicPartition> ahead = new HashSet<>();
         if (!caughtUp && startupEnds != null) {
             long frontier = Long.MAX_VALUE;
-            List<TopicPartition> behind = new java.util.ArrayList<>();
+            List<TopicPartition> behind = new ArrayList<>();
             for (TopicPartition tp : c.assignment()) {
                 Long end = startupEnds.get(tp);
                 if (end == null || positions.getOrDefault(tp, -1L) >= end) {
@@ -359,18 +360,22 @@ public final class TopicReader {
 
     /** Puts every partition back where the last batch taken in full left it, so a failed batch is read again. */
     private void rewind(KafkaConsumer<String, byte[]> c) {
+        Set<TopicPartition> fromSince = new HashSet<>();
         for (TopicPartition tp : c.assignment()) {
             Long at = positions.get(tp);
             if (at == null) {
                 at = startAt.apply(tp);
             }
             if (at == null && since != null) {
-                seekToTime(c, Set.of(tp), since.get());
+                fromSince.add(tp);
             } else if (at == null) {
                 c.seekToBeginning(List.of(tp));
             } else {
                 c.seek(tp, at);
             }
+        }
+        if (!fromSince.isEmpty()) {
+            seekToTime(c, fromSince, since.get());
         }
     }
 

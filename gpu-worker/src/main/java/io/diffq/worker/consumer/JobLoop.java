@@ -153,6 +153,11 @@ final class JobLoop implements Runnable {
         static Acquired of(ConsumerRecord<?, ?> r) {
             return new Acquired(r.topic(), r.partition(), r.offset());
         }
+
+        @Override
+        public String toString() {
+            return topic + "-" + partition + "@" + offset;
+        }
     }
 
     /** An acquired record this loop has in hand: its lease and, once it runs, where its outcome comes from. */
@@ -463,8 +468,7 @@ final class JobLoop implements Runnable {
         inHand.entrySet().removeIf(e -> {
             boolean gone = now - e.getValue().seenAt > lock.toNanos();
             if (gone) {
-                log.warn("{}: {}-{}@{} has not come back for {}: no longer this consumer's", name, e.getKey().topic(),
-                        e.getKey().partition(), e.getKey().offset(), lock);
+                log.warn("{}: {} has not come back for {}: no longer this consumer's", name, e.getKey(), lock);
                 e.getValue().lease.lose();
             }
             return gone;
@@ -526,17 +530,17 @@ final class JobLoop implements Runnable {
             log.warn("{}: the broker refused acknowledgements of {}: {}", name, offsets, failure.toString());
         }
         offsets.forEach((tip, set) -> set.forEach(offset -> {
-            InHand held = inHand.get(new Acquired(tip.topic(), tip.partition(), offset));
+            Acquired key = new Acquired(tip.topic(), tip.partition(), offset);
+            InHand held = inHand.get(key);
             if (held == null) {
                 return;
             }
             if (failure != null) {
-                log.warn("{}: the broker refused an acknowledgement of {}-{}@{} ({}); the job may be another "
-                        + "worker's now, this one writes no more of it", name, tip.topic(), tip.partition(), offset,
-                        failure.toString());
+                log.warn("{}: the broker refused an acknowledgement of {} ({}); the job may be another worker's now, "
+                        + "this one writes no more of it", name, key, failure.toString());
                 held.lease.lose();
                 // The consumer returns it no more: kept in hand, it would keep a stopping loop polling for ever.
-                inHand.remove(new Acquired(tip.topic(), tip.partition(), offset));
+                inHand.remove(key);
             } else if (held.renewSentAt != 0) {
                 held.lease.renewed(held.renewSentAt);
             }
@@ -548,7 +552,7 @@ final class JobLoop implements Runnable {
     }
 
     private static String at(ConsumerRecord<?, ?> record) {
-        return record.topic() + "-" + record.partition() + "@" + record.offset();
+        return Acquired.of(record).toString();
     }
 
     private void pause() {

@@ -91,6 +91,14 @@ class JobLoopTests {
         thread.start();
     }
 
+    /** Stops the loop while it waits in its next poll, which then returns {@code record}. */
+    private void stopDuringAPollThatBrings(ConsumerRecord<String, byte[]> record) {
+        consumer.duringPoll = () -> {
+            loop.stop();
+            consumer.offer(record);
+        };
+    }
+
     private void awaitAcks(long offset, AcknowledgeType last) {
         await().atMost(WAIT).until(() -> {
             List<AcknowledgeType> acks = consumer.acksOf(offset);
@@ -267,10 +275,7 @@ class JobLoopTests {
         await().atMost(WAIT).until(() -> !delivered.get(0).get(0).lease().held());
 
         // Stopped while it waits in a poll that returns the next job: handed back once, and the loop ends.
-        consumer.duringPoll = () -> {
-            loop.stop();
-            consumer.offer(FakeShareConsumer.record(1, "b", 1));
-        };
+        stopDuringAPollThatBrings(FakeShareConsumer.record(1, "b", 1));
         thread.join(WAIT.toMillis());
         assertThat(thread.isAlive()).as("the loop ended").isFalse();
         assertThat(consumer.acksOf(0)).containsOnly(RENEW);
@@ -290,10 +295,7 @@ class JobLoopTests {
         consumer.drop(0);
         skew.addAndGet(Duration.ofMillis(LOCK_MS + 1).toNanos());
 
-        consumer.duringPoll = () -> {
-            loop.stop();
-            consumer.offer(FakeShareConsumer.record(1, "b", 1));
-        };
+        stopDuringAPollThatBrings(FakeShareConsumer.record(1, "b", 1));
         thread.join(WAIT.toMillis());
         assertThat(thread.isAlive()).as("the loop ended").isFalse();
         assertThat(handedBack).containsExactly("b@1/attempt 0");
@@ -411,10 +413,7 @@ class JobLoopTests {
     void recordsAPollReturnsAfterAStopAreHandedBackUnrun() throws InterruptedException {
         start(job -> JobLoop.Outcome.written(CompletableFuture.completedFuture(null)), 1);
         // The stop comes while the loop waits in a poll, which then returns a job.
-        consumer.duringPoll = () -> {
-            loop.stop();
-            consumer.offer(FakeShareConsumer.record(0, "a", 1));
-        };
+        stopDuringAPollThatBrings(FakeShareConsumer.record(0, "a", 1));
 
         thread.join(WAIT.toMillis());
         assertThat(thread.isAlive()).isFalse();

@@ -86,7 +86,8 @@ class LongJobIntegrationTests {
             for (JobLoop.Job job : jobs) {
                 String key = job.record().key();
                 ran.add(key + " by " + name + ", delivery " + job.record().deliveryCount().orElse((short) 0));
-                out.add(JobLoop.Outcome.written(key.startsWith("long") ? longJob : CompletableFuture.completedFuture(null)));
+                CompletableFuture<Void> written = key.startsWith("long") ? longJob : CompletableFuture.completedFuture(null);
+                out.add(JobLoop.Outcome.written(written));
             }
             return out;
         }
