@@ -105,6 +105,7 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
     private final TopicReader reader;
 
     private final FleetStats fleet;
+    private final EventVerdicts verdicts = new EventVerdicts();
     private volatile StatusStore store;
     private volatile boolean temporaryDir;
     private volatile Map<JobState, Long> finishedCounts = Map.of();
@@ -421,6 +422,19 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
     }
 
     /**
+     * How the view's fold took the record at {@code offset} of {@code diffq.job-events} partition {@code partition},
+     * once the view has read it (waiting up to the read-your-writes timeout): a reader that must refuse what the view
+     * refuses decides by the record's place in the topic, not by what either has read since.
+     */
+    public EventVerdicts.Verdict verdict(int partition, long offset) {
+        if (!reader.awaitRead(new TopicPartition(Topics.JOB_EVENTS, partition), offset,
+                properties.readYourWritesTimeout())) {
+            return EventVerdicts.Verdict.UNKNOWN;
+        }
+        return verdicts.of(partition, offset);
+    }
+
+    /**
      * Whether the view has read everything that was on the topics when this instance started. Until then
      * it may show a job in an older state, so the instance reports itself not ready.
      */
@@ -549,7 +563,7 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
                         unstoredCancels.putIfAbsent(control.jobId(), control.at());
                     }
                 }
-                default -> applyEvent(codec.readEvent(r.value()));
+                default -> verdicts.read(r.partition(), r.offset(), applyEvent(codec.readEvent(r.value())));
             }
         } catch (MalformedRecordException e) {
             log.warn("skipping unreadable record {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), e.getMessage());
@@ -579,10 +593,12 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
         }
     }
 
-    private void applyEvent(JobEvent event) {
+    /** Folds the event into its job's status; whether the fold took it (not refused as an illegal transition). */
+    private boolean applyEvent(JobEvent event) {
         touch(event.jobId());
         LiveJob held = live.get(event.jobId());
         JobStatus before = held == null ? null : held.status();
+        boolean[] refused = {false};
         JobStatus after = live.compute(event.jobId(), (id, current) -> {
             if (current == null) {
                 return new LiveJob(JobStatus.fromSnapshot(event), -1, -1);
@@ -591,6 +607,7 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
                 return current.with(current.status().apply(event));
             } catch (IllegalJobTransitionException e) {
                 log.warn("ignoring event: {}", e.getMessage());
+                refused[0] = true;
                 return current;
             }
         }).status();
@@ -603,6 +620,7 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
         if (reader.isCaughtUp() && after.state().isTerminal() && (before == null || !before.state().isTerminal())) {
             fleet.finished(event, after, cancelRequestedAt(event.jobId()).orElse(null));
         }
+        return !refused[0];
     }
 
     /**

@@ -6,6 +6,7 @@ import io.diffq.common.job.JobStatus;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.json.MalformedRecordException;
 import io.diffq.common.kafka.Topics;
+import io.diffq.gateway.status.EventVerdicts;
 import io.diffq.gateway.status.JobStatusView;
 import java.time.Clock;
 import java.time.Duration;
@@ -41,8 +42,10 @@ import tools.jackson.databind.node.ObjectNode;
  * crashes mid-batch leaves the transaction aborted and the offsets where they were: the next owner of the
  * partition writes the batch's deliveries once, never twice and never not at all.
  *
- * <p>Which webhook a job has comes from its request, held by the status view. Each delivery's {@code webhook-id}
- * is derived from the event's place in the topic, so it names the event on every try of every sender.
+ * <p>Which webhook a job has comes from its request, held by the status view; an event the view's fold refused (a
+ * late write of an attempt that lost its job, anything after a job's end) is not announced, judged by the event's
+ * place in the topic however far the view has read since. Each delivery's {@code webhook-id} is derived from the
+ * event's place in the topic, so it names the event on every try of every sender.
  */
 @Component
 class WebhookTrigger implements SmartLifecycle {
@@ -60,7 +63,10 @@ class WebhookTrigger implements SmartLifecycle {
     private final JobCodec codec = new JobCodec();
     private final DeliveryCodec deliveries = new DeliveryCodec();
 
-    /** What was seen of each job, of the jobs seen last (the trigger's thread only). */
+    /**
+     * What was taken of each job, of the jobs seen last (the trigger's thread only): for the events the view cannot
+     * judge.
+     */
     private final Map<String, Seen> seen = new LinkedHashMap<>(1024, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, Seen> eldest) {
@@ -70,6 +76,7 @@ class WebhookTrigger implements SmartLifecycle {
 
     /** The newest attempt of a job's events so far, and whether one of them was terminal. */
     private record Seen(int attempt, boolean ended) {
+        static final Seen NONE = new Seen(0, false);
     }
 
     private volatile boolean running;
@@ -167,10 +174,21 @@ class WebhookTrigger implements SmartLifecycle {
         if (kind.isEmpty() || event.at().isBefore(clock.instant().minus(properties.horizon()))) {
             return Optional.empty();
         }
+        // The view's fold refused it or took it where it lies in the topic; its own state by now may be further on
+        // (a newer attempt), which must not silence an older attempt's event that came before it.
+        EventVerdicts.Verdict verdict = view.verdict(r.partition(), r.offset());
         Optional<JobStatus> known = view.find(event.jobId());
-        if (isRefused(event, known)) {
+        boolean refused = switch (verdict) {
+            case ACCEPTED -> false;
+            case REFUSED -> true;
+            case UNKNOWN -> isRefused(event, known);
+        };
+        if (refused) {
             return Optional.empty();
         }
+        Seen before = seen.getOrDefault(event.jobId(), Seen.NONE);
+        seen.put(event.jobId(), new Seen(Math.max(before.attempt(), event.attempt()),
+                before.ended() || event.state().isTerminal()));
         JobRequest request = known.map(JobStatus::request).orElse(null);
         if (request == null || request.webhook() == null || !request.webhook().wants(kind.get().eventName())) {
             return Optional.empty();
@@ -187,22 +205,19 @@ class WebhookTrigger implements SmartLifecycle {
     }
 
     /**
-     * Whether every reader refuses the event, so that no webhook may announce it: a late write of an older attempt
+     * For an event the view cannot judge (read before this instance started): whether every reader refuses it,
+     * so that no webhook may announce it, guessed from what this trigger and the view have seen: a late write of an older attempt
      * than one already seen here or in the status view (a worker that lost the job, paused past its lock, whose
      * write was already in its producer), or anything after the job's terminal event (the broker gave a finished
      * record out again; the first terminal state stands, as the status view shows it). A refused late end does not
      * end the job here: the newer attempt's own end is still announced.
      */
     private boolean isRefused(JobEvent event, Optional<JobStatus> known) {
-        Seen before = seen.getOrDefault(event.jobId(), new Seen(0, false));
+        Seen before = seen.getOrDefault(event.jobId(), Seen.NONE);
         int newest = Math.max(before.attempt(), known.map(JobStatus::attempt).orElse(0));
         boolean endedOtherwise = known.filter(s -> s.state().isTerminal() && s.finishedAt() != null
                 && !s.finishedAt().equals(event.at())).isPresent();
-        boolean lateOrAfterEnd = event.attempt() < newest || before.ended();
-        boolean refused = lateOrAfterEnd || (event.state().isTerminal() && endedOtherwise);
-        seen.put(event.jobId(), new Seen(Math.max(newest, lateOrAfterEnd ? 0 : event.attempt()),
-                before.ended() || (!lateOrAfterEnd && event.state().isTerminal())));
-        return refused;
+        return event.attempt() < newest || before.ended() || (event.state().isTerminal() && endedOtherwise);
     }
 
     private KafkaConsumer<String, byte[]> newConsumer() {

@@ -51,6 +51,11 @@ public final class Gateway implements AutoCloseable {
                 .get(name).asLong();
     }
 
+    /** One of the instance's beans, for a test that must stop or look into one part of it. */
+    public <T> T bean(Class<T> type) {
+        return context.getBean(type);
+    }
+
     @Override
     public void close() {
         context.close();
