@@ -46,4 +46,19 @@ public record TopicsProperties(
                     + replicas + "), not " + minInSyncReplicas);
         }
     }
+
+    /**
+     * Refuses a status retention longer than the topics keep a job's events and image ({@code result-ttl}): a
+     * gateway reading the topics anew would find such a job's request ({@code diffq.jobs} keeps at least 7 days)
+     * without its events and show a finished job as {@code QUEUED}, counted in the backlog; and its image would be
+     * gone while its status still said {@code SUCCEEDED}.
+     */
+    public void checkStatusRetention(Duration statusRetention) {
+        if (statusRetention.compareTo(resultTtl) > 0) {
+            throw new IllegalArgumentException("diffq.gateway.status-retention (" + statusRetention
+                    + ") is longer than diffq.topics.result-ttl (" + resultTtl + "), how long job events and images"
+                    + " are kept: a new gateway would show the jobs finished between the two as QUEUED. Keep"
+                    + " status-retention at most result-ttl");
+        }
+    }
 }

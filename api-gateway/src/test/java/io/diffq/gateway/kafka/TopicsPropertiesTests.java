@@ -18,4 +18,14 @@ class TopicsPropertiesTests {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("diffq.topics.partitions must be at least 1");
     }
+
+    @Test
+    void aStatusRetentionLongerThanTheEventsAreKeptIsRefused() {
+        TopicsProperties topics = new TopicsProperties(12, (short) 1, TTL, null, 1);
+        topics.checkStatusRetention(TTL);
+        assertThatThrownBy(() -> topics.checkStatusRetention(TTL.plusMinutes(1)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("diffq.gateway.status-retention (PT24H1M) is longer than "
+                        + "diffq.topics.result-ttl (PT24H)");
+    }
 }
