@@ -17,21 +17,26 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.DisposableBean;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 import org.springframework.context.SmartLifecycle;
+import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
+import org.springframework.kafka.core.DefaultKafkaProducerFactory;
+import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.kafka.listener.BatchMessageListener;
+import org.springframework.kafka.listener.ContainerProperties;
+import org.springframework.kafka.listener.DefaultAfterRollbackProcessor;
+import org.springframework.kafka.listener.KafkaMessageListenerContainer;
+import org.springframework.kafka.transaction.KafkaTransactionManager;
 import org.springframework.stereotype.Component;
+import org.springframework.util.backoff.FixedBackOff;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
@@ -48,11 +53,12 @@ import tools.jackson.databind.node.ObjectNode;
  * event's place in the topic, so it names the event on every try of every sender.
  */
 @Component
-class WebhookTrigger implements SmartLifecycle {
+class WebhookTrigger implements SmartLifecycle, DisposableBean {
 
     static final String GROUP = "diffq-webhook-trigger";
     private static final Logger log = LoggerFactory.getLogger(WebhookTrigger.class);
     private static final Duration POLL = Duration.ofMillis(200);
+    private static final Duration RETRY = Duration.ofSeconds(1);
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private final KafkaProperties kafka;
@@ -74,14 +80,16 @@ class WebhookTrigger implements SmartLifecycle {
         }
     };
 
-    /** The newest attempt of a job's events so far, and whether one of them was terminal. */
-    private record Seen(int attempt, boolean ended) {
-        static final Seen NONE = new Seen(0, false);
+    /**
+     * The newest attempt of a job's events taken so far, whether one of them was terminal, and the offset of the last
+     * one taken: a batch read again after its transaction failed must not be judged by what its first read took.
+     */
+    private record Seen(int attempt, boolean ended, long offset) {
+        static final Seen NONE = new Seen(0, false, -1);
     }
 
-    private volatile boolean running;
-    private volatile KafkaConsumer<String, byte[]> consumer;
-    private Thread thread;
+    private volatile KafkaMessageListenerContainer<String, byte[]> container;
+    private volatile DefaultKafkaProducerFactory<String, byte[]> producers;
 
     WebhookTrigger(KafkaProperties kafka, WebhookProperties properties, JobStatusView view, JobSnapshots snapshots,
             Clock clock) {
@@ -98,61 +106,49 @@ class WebhookTrigger implements SmartLifecycle {
             log.info("webhooks are off (diffq.gateway.webhooks.enabled or .secrets not set): jobs may not name one");
             return;
         }
-        running = true;
-        thread = new Thread(this::run, "diffq-webhook-trigger");
-        thread.setDaemon(true);
-        thread.start();
-    }
-
-    private void run() {
-        while (running) {
-            try (KafkaConsumer<String, byte[]> c = newConsumer(); KafkaProducer<String, byte[]> p = newProducer()) {
-                consumer = c;
-                p.initTransactions();
-                c.subscribe(List.of(Topics.JOB_EVENTS));
-                while (running) {
-                    ConsumerRecords<String, byte[]> records = c.poll(POLL);
-                    if (!records.isEmpty()) {
-                        triggerExactlyOnce(c, p, records);
-                    }
-                }
-            } catch (WakeupException e) {
-                // stop() woke the consumer: the loop condition decides
-            } catch (RuntimeException e) {
-                // A fenced or broken producer, a lost broker: start over from the committed offsets.
-                log.warn("webhook trigger: {}; starting over from the committed offsets", e.toString());
-                OutboxClients.sleepQuietly(1000);
-            }
+        if (container == null) {
+            container = newContainer();
         }
+        container.start();
     }
 
-    /** Writes the batch's deliveries and its offsets in one transaction; on failure, rewinds to the batch. */
-    private void triggerExactlyOnce(KafkaConsumer<String, byte[]> c, KafkaProducer<String, byte[]> p,
-            ConsumerRecords<String, byte[]> records) {
-        p.beginTransaction();
-        try {
-            for (ConsumerRecord<String, byte[]> r : records) {
-                delivery(r).ifPresent(d -> p.send(new ProducerRecord<>(Topics.WEBHOOKS, d.jobId(), deliveries.write(d))));
-            }
-            Map<TopicPartition, OffsetAndMetadata> next = new HashMap<>();
-            for (TopicPartition tp : records.partitions()) {
-                List<ConsumerRecord<String, byte[]>> part = records.records(tp);
-                next.put(tp, new OffsetAndMetadata(part.get(part.size() - 1).offset() + 1));
-            }
-            p.sendOffsetsToTransaction(next, c.groupMetadata());
-            p.commitTransaction();
-        } catch (RuntimeException e) {
-            // Nothing of the batch was committed: read it again (the same webhook ids come out).
-            try {
-                p.abortTransaction();
-            } catch (RuntimeException abort) {
-                throw e; // a fenced or broken producer: the caller starts over with new clients
-            }
-            for (TopicPartition tp : records.partitions()) {
-                c.seek(tp, records.records(tp).get(0).offset());
-            }
-            log.warn("webhook trigger: {}; retrying the batch", e.toString());
-            OutboxClients.sleepQuietly(1000);
+    /**
+     * spring-kafka's consume → produce loop: each poll's records are handed to {@link #trigger} inside a Kafka
+     * transaction that also carries the consumed offsets; a failure aborts it, and the batch is read again a second
+     * later (the same webhook ids come out), for as long as it takes.
+     */
+    private KafkaMessageListenerContainer<String, byte[]> newContainer() {
+        Map<String, Object> producer = new HashMap<>(kafka.buildProducerProperties());
+        producer.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        producer.put(ProducerConfig.ACKS_CONFIG, "all");
+        producer.put(ProducerConfig.CLIENT_ID_CONFIG, "diffq-webhook-trigger-producer");
+        DefaultKafkaProducerFactory<String, byte[]> producers =
+                new DefaultKafkaProducerFactory<>(producer, new StringSerializer(), new ByteArraySerializer());
+        // Unique per instance: since KIP-447 a stale member is fenced by the group's generation, not by the id.
+        producers.setTransactionIdPrefix("diffq-webhook-trigger-" + UUID.randomUUID() + "-");
+        this.producers = producers;
+        KafkaTemplate<String, byte[]> outbox = new KafkaTemplate<>(producers);
+
+        ContainerProperties props = new ContainerProperties(Topics.JOB_EVENTS);
+        props.setGroupId(GROUP);
+        props.setClientId("diffq-webhook-trigger");
+        props.setPollTimeout(POLL.toMillis());
+        props.setKafkaAwareTransactionManager(new KafkaTransactionManager<>(producers));
+        props.setMessageListener((BatchMessageListener<String, byte[]>) records -> trigger(records, outbox));
+        KafkaMessageListenerContainer<String, byte[]> c = new KafkaMessageListenerContainer<>(
+                new DefaultKafkaConsumerFactory<>(OutboxClients.consumerConfig(kafka), new StringDeserializer(),
+                        new ByteArrayDeserializer()), props);
+        c.setBeanName("diffq-webhook-trigger");
+        c.setClientIdSuffix("-" + UUID.randomUUID());
+        c.setAfterRollbackProcessor(new DefaultAfterRollbackProcessor<>(
+                new FixedBackOff(RETRY.toMillis(), FixedBackOff.UNLIMITED_ATTEMPTS)));
+        return c;
+    }
+
+    /** Writes the batch's deliveries (inside the container's transaction). */
+    private void trigger(List<ConsumerRecord<String, byte[]>> records, KafkaTemplate<String, byte[]> outbox) {
+        for (ConsumerRecord<String, byte[]> r : records) {
+            delivery(r).ifPresent(d -> outbox.send(Topics.WEBHOOKS, d.jobId(), deliveries.write(d)));
         }
     }
 
@@ -181,14 +177,14 @@ class WebhookTrigger implements SmartLifecycle {
         boolean refused = switch (verdict) {
             case ACCEPTED -> false;
             case REFUSED -> true;
-            case UNKNOWN -> isRefused(event, known);
+            case UNKNOWN -> isRefused(event, r.offset(), known);
         };
         if (refused) {
             return Optional.empty();
         }
-        Seen before = seen.getOrDefault(event.jobId(), Seen.NONE);
+        Seen before = seen(event.jobId(), r.offset());
         seen.put(event.jobId(), new Seen(Math.max(before.attempt(), event.attempt()),
-                before.ended() || event.state().isTerminal()));
+                before.ended() || event.state().isTerminal(), r.offset()));
         JobRequest request = known.map(JobStatus::request).orElse(null);
         if (request == null || request.webhook() == null || !request.webhook().wants(kind.get().eventName())) {
             return Optional.empty();
@@ -206,52 +202,42 @@ class WebhookTrigger implements SmartLifecycle {
 
     /**
      * For an event the view cannot judge (read before this instance started): whether every reader refuses it,
-     * so that no webhook may announce it, guessed from what this trigger and the view have seen: a late write of an older attempt
-     * than one already seen here or in the status view (a worker that lost the job, paused past its lock, whose
-     * write was already in its producer), or anything after the job's terminal event (the broker gave a finished
-     * record out again; the first terminal state stands, as the status view shows it). A refused late end does not
-     * end the job here: the newer attempt's own end is still announced.
+     * so that no webhook may announce it, guessed from what this trigger and the view have seen: a late write of an
+     * older attempt than one already seen here or in the status view (a worker that lost the job, paused past its
+     * lock, whose write was already in its producer), or anything after the job's terminal event (the broker gave a
+     * finished record out again; the first terminal state stands, as the status view shows it). A refused late end
+     * does not end the job here: the newer attempt's own end is still announced.
      */
-    private boolean isRefused(JobEvent event, Optional<JobStatus> known) {
-        Seen before = seen.getOrDefault(event.jobId(), Seen.NONE);
+    private boolean isRefused(JobEvent event, long offset, Optional<JobStatus> known) {
+        Seen before = seen(event.jobId(), offset);
         int newest = Math.max(before.attempt(), known.map(JobStatus::attempt).orElse(0));
         boolean endedOtherwise = known.filter(s -> s.state().isTerminal() && s.finishedAt() != null
                 && !s.finishedAt().equals(event.at())).isPresent();
         return event.attempt() < newest || before.ended() || (event.state().isTerminal() && endedOtherwise);
     }
 
-    private KafkaConsumer<String, byte[]> newConsumer() {
-        return OutboxClients.consumer(kafka, GROUP, "diffq-webhook-trigger-");
-    }
-
-    private KafkaProducer<String, byte[]> newProducer() {
-        Map<String, Object> config = new HashMap<>(kafka.buildProducerProperties());
-        // Unique per instance: since KIP-447 a stale member is fenced by the group's generation, not by the id.
-        config.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "diffq-webhook-trigger-" + UUID.randomUUID());
-        config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        config.put(ProducerConfig.ACKS_CONFIG, "all");
-        config.put(ProducerConfig.CLIENT_ID_CONFIG, "diffq-webhook-trigger-producer");
-        return new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer());
+    /** What was taken of the job before the record at {@code offset} (nothing known when that is read again). */
+    private Seen seen(String jobId, long offset) {
+        Seen s = seen.getOrDefault(jobId, Seen.NONE);
+        return s.offset() < offset ? s : Seen.NONE;
     }
 
     @Override
     public void stop() {
-        running = false;
-        KafkaConsumer<String, byte[]> c = consumer;
-        if (c != null) {
-            c.wakeup();
+        if (container != null) {
+            container.stop();
         }
-        if (thread != null) {
-            try {
-                thread.join(10_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+    }
+
+    @Override
+    public void destroy() {
+        if (producers != null) {
+            producers.destroy();
         }
     }
 
     @Override
     public boolean isRunning() {
-        return running;
+        return container != null && container.isRunning();
     }
 }
