@@ -23,6 +23,12 @@ public final class ApiClient {
      */
     public static final String ADMIN = "diffq.admin";
 
+    /**
+     * The request attribute holding the most jobs the key that authenticated the request may have waiting (an
+     * {@code Integer}); absent when it has no limit or the API is open.
+     */
+    public static final String MAX_WAITING = "diffq.maxWaiting";
+
     /** The client of a gateway without API keys. */
     public static final String ANONYMOUS = "anonymous";
 

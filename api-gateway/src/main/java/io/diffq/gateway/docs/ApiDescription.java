@@ -63,6 +63,7 @@ final class ApiDescription {
     static final Kind EXPIRED = new Kind(Problems.IMAGE_EXPIRED, "Image expired");
     static final Kind UNAVAILABLE = new Kind(Problems.QUEUE_UNAVAILABLE, "Queue unavailable");
     static final Kind FULL = new Kind(Problems.QUEUE_FULL, "Queue full");
+    static final Kind QUOTA = new Kind(Problems.QUOTA_EXCEEDED, "Quota exceeded");
     static final Kind FINISHED = new Kind(Problems.JOB_FINISHED, "Job already finished");
     static final Kind REUSED = new Kind(Problems.IDEMPOTENCY_KEY_REUSED, "Idempotency-Key reused");
     static final Kind UNAUTHORIZED = new Kind(Problems.UNAUTHORIZED, "Unauthorized");
@@ -161,9 +162,10 @@ final class ApiDescription {
                         .addApiResponse("413", problem("The body is over " + maxBody + " bytes.", TOO_LARGE))
                         .addApiResponse("415", problem("Not Content-Type: application/json.", UNSUPPORTED))
                         .addApiResponse("422", problem("The Idempotency-Key was used for another request.", REUSED))
-                        .addApiResponse("429", retry(problem("Over the client's rate limit, the queue past its "
+                        .addApiResponse("429", retry(problem("Over the client's rate limit, its API key's jobs "
+                                + "waiting at its max-waiting (quota-exceeded, field max-waiting), the queue past its "
                                 + "bounds (diffq.gateway.backpressure), or the job could not start before its "
-                                + "deadline at the current rate. No job was created.", RATE_LIMITED, FULL)))
+                                + "deadline at the current rate. No job was created.", RATE_LIMITED, QUOTA, FULL)))
                         .addApiResponse("503", retry(problem("Kafka did not take the job in time, or the gateway "
                                 + "could not read back which of concurrent idempotent submits won. No job was "
                                 + "created; retry (with the same Idempotency-Key).", UNAVAILABLE)))));

@@ -8,6 +8,7 @@ import io.diffq.gateway.ApiClient;
 import io.diffq.gateway.GatewayProperties;
 import io.diffq.gateway.queue.Admission;
 import io.diffq.gateway.queue.OverloadedException;
+import io.diffq.gateway.queue.QuotaExceededException;
 import io.diffq.gateway.status.JobStatusView;
 import io.diffq.gateway.status.QueuePositions;
 import io.diffq.gateway.status.ResultReader;
@@ -77,8 +78,9 @@ class JobsController {
     ResponseEntity<Map<String, Object>> submit(InputStream body,
             @RequestHeader(name = "Content-Length", required = false) Long contentLength,
             @RequestHeader(name = JobRequestParser.IDEMPOTENCY_HEADER, required = false) String idempotencyKey,
-            @RequestAttribute(name = ApiClient.ATTRIBUTE, required = false) String client) throws IOException {
-        return accepted(store(body, contentLength, idempotencyKey, client));
+            @RequestAttribute(name = ApiClient.ATTRIBUTE, required = false) String client,
+            @RequestAttribute(name = ApiClient.MAX_WAITING, required = false) Integer maxWaiting) throws IOException {
+        return accepted(store(body, contentLength, idempotencyKey, client, maxWaiting));
     }
 
     /**
@@ -94,8 +96,9 @@ class JobsController {
             @RequestHeader(name = JobRequestParser.IDEMPOTENCY_HEADER, required = false) String idempotencyKey,
             @RequestHeader(name = JobWaits.PREFER) List<String> prefer,
             @RequestAttribute(name = ApiClient.ATTRIBUTE, required = false) String client,
-            @RequestAttribute(name = ApiClient.IDENTITY, required = false) String identity) throws IOException {
-        Submitted submitted = store(body, contentLength, idempotencyKey, client);
+            @RequestAttribute(name = ApiClient.IDENTITY, required = false) String identity,
+            @RequestAttribute(name = ApiClient.MAX_WAITING, required = false) Integer maxWaiting) throws IOException {
+        Submitted submitted = store(body, contentLength, idempotencyKey, client, maxWaiting);
         OptionalLong requested = JobWaits.requestedWait(prefer);
         DeferredResult<ResponseEntity<?>> now = new DeferredResult<>();
         if (requested.isEmpty() || requested.getAsLong() == 0) {
@@ -129,8 +132,8 @@ class JobsController {
     private record Submitted(JobRequest request, boolean replayed) {
     }
 
-    private Submitted store(InputStream body, Long contentLength, String idempotencyKey, String client)
-            throws IOException {
+    private Submitted store(InputStream body, Long contentLength, String idempotencyKey, String client,
+            Integer maxWaiting) throws IOException {
         JobRequest request;
         try {
             request = parser.parse(readBounded(body, contentLength), idempotencyKey,
@@ -146,9 +149,12 @@ class JobsController {
             }
         }
         try {
-            admission.admit(request);
+            admission.admit(request, maxWaiting);
         } catch (OverloadedException e) {
             submitter.count("overloaded");
+            throw e;
+        } catch (QuotaExceededException e) {
+            submitter.count("quota-exceeded");
             throw e;
         }
         RecordMetadata stored = submitter.submit(request);

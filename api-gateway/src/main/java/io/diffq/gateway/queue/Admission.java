@@ -16,24 +16,37 @@ import org.springframework.stereotype.Component;
 public class Admission {
 
     private final QueueMonitor monitor;
+    private final TenantQuota quota;
     private final FleetStats fleet;
     private final BackpressureProperties properties;
     private final Clock clock;
 
-    public Admission(QueueMonitor monitor, FleetStats fleet, BackpressureProperties properties, Clock clock) {
+    public Admission(QueueMonitor monitor, TenantQuota quota, FleetStats fleet, BackpressureProperties properties,
+            Clock clock) {
         this.monitor = monitor;
+        this.quota = quota;
         this.fleet = fleet;
         this.properties = properties;
         this.clock = clock;
     }
 
     /**
-     * @throws OverloadedException when the job must not be accepted now
+     * @param maxWaiting the most jobs the request's API key may have waiting; {@code null} for no limit
+     * @throws QuotaExceededException when the key has as many jobs waiting as it may
+     * @throws OverloadedException    when the job must not be accepted now
      */
-    public void admit(JobRequest request) {
+    public void admit(JobRequest request, Integer maxWaiting) {
+        double rate = fleet.recentThroughput();
+        if (maxWaiting != null) {
+            long excess = quota.admit(request.owner(), maxWaiting);
+            if (excess > 0) {
+                // The key's jobs start no faster than the fleet's: the earliest a place may be free.
+                throw new QuotaExceededException("key '" + request.owner() + "' has " + (maxWaiting + excess - 1)
+                        + " jobs waiting (max-waiting " + maxWaiting + ")", retryAfter(rate, excess));
+            }
+        }
         QueueSnapshot q = monitor.snapshot();
         long lag = monitor.waiting(q);
-        double rate = fleet.recentThroughput();
         if (lag > properties.maxLag()) {
             throw full(lag, rate);
         }

@@ -75,6 +75,10 @@ public final class ApiKeyFilter extends OncePerRequestFilter {
             if (keys.admin(name.get())) {
                 request.setAttribute(ApiClient.ADMIN, Boolean.TRUE);
             }
+            int maxWaiting = keys.maxWaiting(name.get());
+            if (maxWaiting > 0) {
+                request.setAttribute(ApiClient.MAX_WAITING, maxWaiting);
+            }
             client = "key:" + name.get();
         } else {
             client = address;

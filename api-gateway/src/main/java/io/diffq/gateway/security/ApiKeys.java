@@ -14,7 +14,7 @@ import java.util.Optional;
  */
 final class ApiKeys {
 
-    private record Entry(String name, byte[] digest, boolean admin) {
+    private record Entry(String name, byte[] digest, boolean admin, int maxWaiting) {
     }
 
     private final List<Entry> entries;
@@ -23,7 +23,7 @@ final class ApiKeys {
         this.entries = keys.stream()
                 .map(k -> new Entry(k.name(), k.keySha256() != null
                         ? HexFormat.of().parseHex(k.keySha256().toLowerCase(Locale.ROOT))
-                        : sha256(k.key()), k.admin()))
+                        : sha256(k.key()), k.admin(), k.maxWaiting()))
                 .toList();
     }
 
@@ -59,6 +59,11 @@ final class ApiKeys {
     /** Whether the key named {@code name} has the {@code admin} role. */
     boolean admin(String name) {
         return entries.stream().anyMatch(e -> e.name().equals(name) && e.admin());
+    }
+
+    /** The most jobs the key named {@code name} may have waiting; 0 for no limit. */
+    int maxWaiting(String name) {
+        return entries.stream().filter(e -> e.name().equals(name)).mapToInt(Entry::maxWaiting).findFirst().orElse(0);
     }
 
     static byte[] sha256(String s) {

@@ -39,8 +39,12 @@ public record SecurityProperties(
      * @param keySha256 the key's SHA-256 digest as 64 hex digits
      * @param role      {@code user} (the default): sees and cancels only the jobs it submitted; {@code admin}:
      *                  sees, lists and cancels every job
+     * @param maxWaiting most jobs of this key accepted and not yet started (1,000 when unset; 0: no limit);
+     *                  past it a submit gets {@code 429} {@code quota-exceeded}, so one key cannot bury the others
+     *                  under its backlog. A soft limit: gateways see each other's submits once their views have
+     *                  read them, so several gateways may together let in a few more (the submits in flight)
      */
-    public record ApiKey(String name, String key, String keySha256, String role) {
+    public record ApiKey(String name, String key, String keySha256, String role, Integer maxWaiting) {
 
         /** The role of a key that sees only its own jobs. */
         public static final String USER = "user";
@@ -48,6 +52,8 @@ public record SecurityProperties(
         public static final String ADMIN = "admin";
 
         static final int MIN_KEY_LENGTH = 16;
+        /** The jobs a key may have waiting when its configuration does not say. */
+        public static final int DEFAULT_MAX_WAITING = 1000;
 
         private static final Pattern HEX_SHA256 = Pattern.compile("[0-9a-fA-F]{64}");
         private static final Pattern TOKEN = Pattern.compile("[\\x21-\\x7e]+");
@@ -73,11 +79,23 @@ public record SecurityProperties(
             if (!role.equals(USER) && !role.equals(ADMIN)) {
                 throw new IllegalArgumentException("api key '" + name + "': role must be " + USER + " or " + ADMIN);
             }
+            if (maxWaiting == null) {
+                maxWaiting = DEFAULT_MAX_WAITING;
+            }
+            if (maxWaiting < 0) {
+                throw new IllegalArgumentException("api key '" + name + "': max-waiting must be 0 (no limit) or more, not "
+                        + maxWaiting);
+            }
         }
 
         /** A key of the {@code user} role. */
         public ApiKey(String name, String key, String keySha256) {
             this(name, key, keySha256, USER);
+        }
+
+        /** A key with the default {@code max-waiting}. */
+        public ApiKey(String name, String key, String keySha256, String role) {
+            this(name, key, keySha256, role, null);
         }
 
         boolean admin() {

@@ -142,6 +142,27 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
         return jobs.counts().queuedByModel();
     }
 
+    /**
+     * Jobs no worker has taken yet per owner (the API key that submitted them), from the same snapshot as
+     * {@link #queuedByModel()}, and when it was taken.
+     */
+    public WaitingByOwner waitingByOwner() {
+        LiveJobs.Counts c = jobs.counts();
+        return new WaitingByOwner(c.queuedByOwner(), c.takenAt());
+    }
+
+    /**
+     * @param counts  waiting jobs per owner
+     * @param takenAt when the count began ({@link System#nanoTime()}): a job this instance accepted before then is in
+     *                it, one accepted since is not
+     */
+    public record WaitingByOwner(Map<String, Long> counts, long takenAt) {
+
+        public long of(String owner) {
+            return counts.getOrDefault(owner, 0L);
+        }
+    }
+
     /** Jobs a worker is running, per model, from the same snapshot as {@link #queuedByModel()}. */
     public Map<String, Long> runningByModel() {
         return jobs.counts().runningByModel();

@@ -22,8 +22,9 @@ final class LiveJobs {
     private final JobCodec codec;
     private volatile StatusStore store;
 
-    private volatile Counts counts = new Counts(Map.of(), Map.of(), Map.of());
-    private volatile long countsAt;
+    /** When the counts were taken: long enough ago that the first call takes them. */
+    private volatile long countsAt = System.nanoTime() - 2_000_000_000L;
+    private volatile Counts counts = new Counts(Map.of(), Map.of(), Map.of(), Map.of(), countsAt);
     private final AtomicBoolean rebuildingCounts = new AtomicBoolean();
 
     LiveJobs(JobCodec codec) {
@@ -84,7 +85,7 @@ final class LiveJobs {
         if (now - countsAt > 1_000_000_000L && rebuildingCounts.compareAndSet(false, true)) {
             try {
                 countsAt = System.nanoTime();
-                counts = countLive();
+                counts = countLive(countsAt);
             } finally {
                 rebuildingCounts.set(false);
             }
@@ -92,28 +93,37 @@ final class LiveJobs {
         return counts;
     }
 
-    private Counts countLive() {
+    private Counts countLive(long takenAt) {
         Map<JobState, Long> byState = new EnumMap<>(JobState.class);
         Map<String, Long> queued = new HashMap<>();
         Map<String, Long> running = new HashMap<>();
+        Map<String, Long> queuedByOwner = new HashMap<>();
         heap.values().forEach(l -> {
             JobStatus s = l.status();
             if (s.state() == JobState.QUEUED) {
                 byState.merge(s.state(), 1L, Long::sum);
                 queued.merge(modelOf(s), 1L, Long::sum);
+                if (s.request() != null && s.request().owner() != null) {
+                    queuedByOwner.merge(s.request().owner(), 1L, Long::sum);
+                }
             } else if (s.state() == JobState.RUNNING) {
                 byState.merge(s.state(), 1L, Long::sum);
                 running.merge(modelOf(s), 1L, Long::sum);
             }
         });
-        return new Counts(byState, queued, running);
+        return new Counts(byState, queued, running, queuedByOwner, takenAt);
     }
 
     static String modelOf(JobStatus s) {
         return s.model() == null ? "" : s.model();
     }
 
-    /** Live jobs per state, and waiting and running ones per model ({@code ""} for none known). */
-    record Counts(Map<JobState, Long> byState, Map<String, Long> queuedByModel, Map<String, Long> runningByModel) {
+    /**
+     * Live jobs per state; waiting and running ones per model ({@code ""} for none known); waiting ones per owner
+     * (the API key that submitted them); and when the pass that counted them began ({@link System#nanoTime()}): a
+     * job in the heap by then is counted.
+     */
+    record Counts(Map<JobState, Long> byState, Map<String, Long> queuedByModel, Map<String, Long> runningByModel,
+            Map<String, Long> queuedByOwner, long takenAt) {
     }
 }

@@ -12,6 +12,7 @@ import io.diffq.gateway.jobs.PayloadTooLargeException;
 import io.diffq.gateway.jobs.TooManyStreamsException;
 import io.diffq.gateway.kafka.KafkaUnavailableException;
 import io.diffq.gateway.queue.OverloadedException;
+import io.diffq.gateway.queue.QuotaExceededException;
 import io.diffq.gateway.status.StatusUnavailableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -102,6 +103,15 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
     ResponseEntity<ProblemDetail> finished(JobFinishedException e) {
         return Problem.of(HttpStatus.CONFLICT, Problems.JOB_FINISHED, "Job already finished", e.getMessage())
                 .with("state", e.state())
+                .toResponseEntity();
+    }
+
+    @ExceptionHandler
+    ResponseEntity<ProblemDetail> quotaExceeded(QuotaExceededException e) {
+        return Problem.of(HttpStatus.TOO_MANY_REQUESTS, Problems.QUOTA_EXCEEDED, "Quota exceeded",
+                        e.getMessage() + "; no job was created, retry once some of them have started")
+                .with("field", "max-waiting")
+                .retryAfter(e.retryAfter())
                 .toResponseEntity();
     }
 

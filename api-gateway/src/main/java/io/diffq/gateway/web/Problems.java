@@ -12,6 +12,8 @@ public final class Problems {
     public static final URI IMAGE_EXPIRED = uri("image-expired");
     public static final URI QUEUE_UNAVAILABLE = uri("queue-unavailable");
     public static final URI QUEUE_FULL = uri("queue-full");
+    /** The client's key has as many jobs waiting as it may ({@code max-waiting}): {@code 429} with {@code Retry-After}. */
+    public static final URI QUOTA_EXCEEDED = uri("quota-exceeded");
     public static final URI JOB_FINISHED = uri("job-finished");
     public static final URI IDEMPOTENCY_KEY_REUSED = uri("idempotency-key-reused");
     public static final URI INTERNAL = uri("internal-error");

@@ -2,12 +2,18 @@ package io.diffq.gateway.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
+import io.diffq.common.job.JobEvent;
+import io.diffq.common.job.Progress;
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
+import io.diffq.gateway.support.WorkerStandIn;
 import io.diffq.testing.KafkaBrokerExtension;
 import java.net.URI;
 import java.net.http.HttpRequest;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -43,6 +49,9 @@ import tools.jackson.databind.JsonNode;
         "diffq.gateway.security.api-keys[1].key=" + ApiKeyIntegrationTests.BOB_KEY,
         "diffq.gateway.security.api-keys[2].name=carol",
         "diffq.gateway.security.api-keys[2].key-sha256=" + ApiKeyIntegrationTests.CAROL_SHA256_UPPER,
+        "diffq.gateway.security.api-keys[3].name=dave",
+        "diffq.gateway.security.api-keys[3].key=" + ApiKeyIntegrationTests.DAVE_KEY,
+        "diffq.gateway.security.api-keys[3].max-waiting=2",
         "diffq.gateway.security.rate-limit.requests-per-second=2",
         "diffq.gateway.security.rate-limit.burst=10",
         // These tests send many requests without a valid key; the limit on that has a test of its own.
@@ -55,6 +64,7 @@ class ApiKeyIntegrationTests {
     static final String ALICE_SHA256 = "1ab59c9290fecfe858a1675030cdccd209fadfad99ce4adc359e9939b8c459a4";
     static final String BOB_KEY = "bob-Zr4Nc8Yt1Kp6Wd3Qs9Lf2Bv";
     static final String CAROL_KEY = "carol-5Gf8Js2Qw7Ye4Ub9Ha3Mc6";
+    static final String DAVE_KEY = "dave-9Kd3Lx7Qp2Wm5Rt8Vb1Nz4";
     static final String CAROL_SHA256_UPPER = "993C67C148D1C7C954F1DB4C7CCF462C248409EE47D263D5CD40484995E7C0A4";
 
     private static final String JOB = "{\"prompt\":\"a locked door\",\"width\":16,\"height\":16,\"steps\":2}";
@@ -191,6 +201,52 @@ class ApiKeyIntegrationTests {
         assertThat(image.status()).as(image.text()).isEqualTo(409);
 
         assertUnauthorized(api.get("/v1/jobs/" + id));
+    }
+
+    /**
+     * dave's key may have 2 jobs waiting: a third is refused with a {@code quota-exceeded} problem naming the field
+     * and a {@code Retry-After}, no job is created, other keys are not held back; once one of dave's jobs has started
+     * he may submit again. Only this test uses dave's key.
+     */
+    @Test
+    void aKeyAtItsMaxWaitingIsRefusedUntilOneOfItsJobsStarts() {
+        Api api = new Api(port);
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            Api.Response r = api.send(submitAs(DAVE_KEY));
+            assertThat(r.status()).as(r.text()).isEqualTo(202);
+            ids.add(r.json().get("id").asString());
+        }
+
+        Api.Response refused = api.send(submitAs(DAVE_KEY));
+        assertThat(refused.status()).as(refused.text()).isEqualTo(429);
+        assertThat(refused.contentType()).startsWith("application/problem+json");
+        assertThat(refused.json().get("type").asString()).isEqualTo("https://diffq.io/problems/quota-exceeded");
+        assertThat(refused.json().get("field").asString()).isEqualTo("max-waiting");
+        assertThat(refused.json().get("detail").asString()).contains("'dave' has 2 jobs waiting (max-waiting 2)");
+        assertThat(Long.parseLong(refused.headers().firstValue("Retry-After").orElseThrow())).isPositive();
+        Api.Response alices = api.send(submitAs(ALICE_KEY));
+        assertThat(alices.status()).as("another key").isEqualTo(202);
+
+        try (WorkerStandIn worker = new WorkerStandIn(kafka.bootstrapServers())) {
+            Instant started = Instant.now();
+            worker.event(JobEvent.running(ids.get(0), 1, started, "stand-in", "simulated", new Progress(0, 2), started));
+        }
+        // Once the view has read the start (and its count of waiting jobs, at most a second old, holds it).
+        // Half a second apart: each try takes one of dave's rate-limit tokens (2 a second).
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(500)).until(() -> {
+            Api.Response r = api.send(submitAs(DAVE_KEY));
+            assertThat(r.status()).as(r.text()).isIn(202, 429);
+            return r.status() == 202;
+        });
+        Api.Response again = api.send(submitAs(DAVE_KEY));
+        assertThat(again.status()).as("2 waiting again: " + again.text()).isEqualTo(429);
+        assertThat(again.json().get("type").asString()).isEqualTo("https://diffq.io/problems/quota-exceeded");
+    }
+
+    private HttpRequest.Builder submitAs(String key) {
+        return request("/v1/jobs").header("Content-Type", "application/json").header("Authorization", "Bearer " + key)
+                .POST(HttpRequest.BodyPublishers.ofString(JOB));
     }
 
     @Test

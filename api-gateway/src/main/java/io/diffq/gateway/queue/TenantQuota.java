@@ -1,0 +1,62 @@
+package io.diffq.gateway.queue;
+
+import io.diffq.gateway.status.JobStatusView;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.stereotype.Component;
+
+/**
+ * Each API key's jobs waiting (accepted, not yet started) against its {@code max-waiting}: the status view's count
+ * of the key's waiting jobs, taken at most a second ago, plus what this gateway admitted for the key since that count
+ * began. A soft limit across gateways: another gateway's submits count once this one's view has read them.
+ */
+@Component
+public class TenantQuota {
+
+    /** How long an admission is remembered: far longer than the count it must be added to can be old. */
+    private static final long KEPT_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+    private final Supplier<JobStatusView.WaitingByOwner> waiting;
+    private final LongSupplier nanoTime;
+    /** Per key, when this gateway admitted its latest jobs ({@link System#nanoTime()}), oldest first. */
+    private final Map<String, Deque<Long>> admitted = new ConcurrentHashMap<>();
+
+    @Autowired
+    TenantQuota(JobStatusView view) {
+        this(view::waitingByOwner, System::nanoTime);
+    }
+
+    TenantQuota(Supplier<JobStatusView.WaitingByOwner> waiting, LongSupplier nanoTime) {
+        this.waiting = waiting;
+        this.nanoTime = nanoTime;
+    }
+
+    /**
+     * Counts one more waiting job of {@code owner} if fewer than {@code maxWaiting} wait.
+     *
+     * @return 0 when it was admitted; else how many of the key's jobs must start before one more may wait
+     */
+    long admit(String owner, int maxWaiting) {
+        JobStatusView.WaitingByOwner known = waiting.get();
+        Deque<Long> mine = admitted.computeIfAbsent(owner, k -> new ArrayDeque<>());
+        synchronized (mine) {
+            long now = nanoTime.getAsLong();
+            while (!mine.isEmpty() && now - mine.peekFirst() > KEPT_NANOS) {
+                mine.pollFirst();
+            }
+            long since = mine.stream().filter(t -> t - known.takenAt() >= 0).count();
+            long waitingNow = known.of(owner) + since;
+            if (waitingNow >= maxWaiting) {
+                return waitingNow - maxWaiting + 1;
+            }
+            mine.addLast(now);
+            return 0;
+        }
+    }
+}
