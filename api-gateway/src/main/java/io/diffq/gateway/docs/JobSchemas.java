@@ -223,11 +223,18 @@ final class JobSchemas {
                         "oldestWaitSeconds", number("How long the oldest waiting job has waited; 0 when none waits."),
                         "oldestQueuedAt", dateTime("When the oldest waiting job was accepted; absent when none waits.")),
                 "model", "waiting", "running", "workers", "throughputPerMinute", "oldestWaitSeconds");
+        Schema<Object> you = object("The caller's own jobs; only when an API key authenticated the request.", fields(
+                        "key", string("The API key's name."),
+                        "waiting", integer("Its jobs accepted and not yet started."),
+                        "maxWaiting", integer("The most it may have waiting (max-waiting); past it a submit gets 429 "
+                                + "quota-exceeded. Absent when it has no limit.")),
+                "key", "waiting");
         return object("The queue, model by model.", fields(
                         "at", dateTime("When it was read."),
                         "waiting", integer("Jobs waiting for a worker, all models together."),
                         "workers", integer("Members of the worker group, idle ones too."),
-                        "models", array(model, "Each model's queue.")),
+                        "models", array(model, "Each model's queue."),
+                        "you", you),
                 "at", "waiting", "workers", "models");
     }
 

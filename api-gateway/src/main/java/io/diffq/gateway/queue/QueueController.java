@@ -1,5 +1,6 @@
 package io.diffq.gateway.queue;
 
+import io.diffq.gateway.ApiClient;
 import io.diffq.gateway.models.KnownModels;
 import io.diffq.gateway.status.FleetStats;
 import io.diffq.gateway.status.JobStatusView;
@@ -14,6 +15,7 @@ import org.springframework.http.CacheControl;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RequestAttribute;
 import org.springframework.web.bind.annotation.RestController;
 
 /**
@@ -30,8 +32,19 @@ class QueueController {
      * @param waiting jobs no worker has taken, all models together
      * @param workers members of the worker group (idle ones too), all models together
      * @param models  each model known to the gateway or seen in a job
+     * @param you     the caller's own waiting jobs and limit; absent when the API is open
      */
-    record QueueView(Instant at, long waiting, int workers, List<ModelQueue> models) {
+    record QueueView(Instant at, long waiting, int workers, List<ModelQueue> models, You you) {
+    }
+
+    /**
+     * The caller's own jobs, when an API key authenticated the request.
+     *
+     * @param key        the key's name
+     * @param waiting    its jobs accepted and not yet started
+     * @param maxWaiting the most it may have waiting ({@code max-waiting}); absent when it has no limit
+     */
+    record You(String key, long waiting, Integer maxWaiting) {
     }
 
     /**
@@ -55,9 +68,12 @@ class QueueController {
     private final QueuePositions positions;
     private final QueueMonitor monitor;
     private final KnownModels models;
+    private final TenantQuota quota;
     private final Clock clock;
 
-    QueueController(JobStatusView view, FleetStats fleet, QueuePositions positions, QueueMonitor monitor, KnownModels models, Clock clock) {
+    QueueController(JobStatusView view, FleetStats fleet, QueuePositions positions, QueueMonitor monitor,
+            KnownModels models, TenantQuota quota, Clock clock) {
+        this.quota = quota;
         this.view = view;
         this.fleet = fleet;
         this.positions = positions;
@@ -67,7 +83,8 @@ class QueueController {
     }
 
     @GetMapping(path = "/v1/queue", produces = MediaType.APPLICATION_JSON_VALUE)
-    ResponseEntity<QueueView> queue() {
+    ResponseEntity<QueueView> queue(@RequestAttribute(name = ApiClient.ATTRIBUTE, required = false) String key,
+            @RequestAttribute(name = ApiClient.MAX_WAITING, required = false) Integer maxWaiting) {
         Instant now = clock.instant();
         int groupMembers = monitor.snapshot().workers();
         Set<String> names = new TreeSet<>(models.names());
@@ -85,6 +102,7 @@ class QueueController {
         long waiting = queued.values().stream().mapToLong(Long::longValue).sum();
         return ResponseEntity.ok()
                 .cacheControl(CacheControl.noStore())
-                .body(new QueueView(now, waiting, groupMembers, perModel));
+                .body(new QueueView(now, waiting, groupMembers, perModel,
+                        key == null ? null : new You(key, quota.waiting(key), maxWaiting)));
     }
 }

@@ -37,6 +37,18 @@ public class TenantQuota {
         this.nanoTime = nanoTime;
     }
 
+    /** The jobs of {@code owner} accepted and not yet started, as {@link #admit} counts them. */
+    long waiting(String owner) {
+        JobStatusView.WaitingByOwner known = waiting.get();
+        Deque<Long> mine = admitted.get(owner);
+        if (mine == null) {
+            return known.of(owner);
+        }
+        synchronized (mine) {
+            return known.of(owner) + mine.stream().filter(t -> t - known.takenAt() >= 0).count();
+        }
+    }
+
     /**
      * Counts one more waiting job of {@code owner} if fewer than {@code maxWaiting} wait.
      *

@@ -227,6 +227,10 @@ class ApiKeyIntegrationTests {
         assertThat(Long.parseLong(refused.headers().firstValue("Retry-After").orElseThrow())).isPositive();
         Api.Response alices = api.send(submitAs(ALICE_KEY));
         assertThat(alices.status()).as("another key").isEqualTo(202);
+        JsonNode you = api.send(request("/v1/queue").header("Authorization", "Bearer " + DAVE_KEY)).json().get("you");
+        assertThat(you.get("key").asString()).isEqualTo("dave");
+        assertThat(you.get("waiting").asLong()).isEqualTo(2);
+        assertThat(you.get("maxWaiting").asInt()).isEqualTo(2);
 
         try (WorkerStandIn worker = new WorkerStandIn(kafka.bootstrapServers())) {
             Instant started = Instant.now();
