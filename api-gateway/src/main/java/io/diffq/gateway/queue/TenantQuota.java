@@ -1,6 +1,9 @@
 package io.diffq.gateway.queue;
 
+import io.diffq.common.metrics.MetricNames;
 import io.diffq.gateway.status.JobStatusView;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Map;
@@ -24,17 +27,19 @@ public class TenantQuota {
 
     private final Supplier<JobStatusView.WaitingByOwner> waiting;
     private final LongSupplier nanoTime;
+    private final MeterRegistry meters;
     /** Per key, when this gateway admitted its latest jobs ({@link System#nanoTime()}), oldest first. */
     private final Map<String, Deque<Long>> admitted = new ConcurrentHashMap<>();
 
     @Autowired
-    TenantQuota(JobStatusView view) {
-        this(view::waitingByOwner, System::nanoTime);
+    TenantQuota(JobStatusView view, MeterRegistry meters) {
+        this(view::waitingByOwner, System::nanoTime, meters);
     }
 
-    TenantQuota(Supplier<JobStatusView.WaitingByOwner> waiting, LongSupplier nanoTime) {
+    TenantQuota(Supplier<JobStatusView.WaitingByOwner> waiting, LongSupplier nanoTime, MeterRegistry meters) {
         this.waiting = waiting;
         this.nanoTime = nanoTime;
+        this.meters = meters;
     }
 
     /** The jobs of {@code owner} accepted and not yet started, as {@link #admit} counts them. */
@@ -56,7 +61,13 @@ public class TenantQuota {
      */
     long admit(String owner, int maxWaiting) {
         JobStatusView.WaitingByOwner known = waiting.get();
-        Deque<Long> mine = admitted.computeIfAbsent(owner, k -> new ArrayDeque<>());
+        Deque<Long> mine = admitted.computeIfAbsent(owner, k -> {
+            Gauge.builder(MetricNames.TENANT_WAITING, () -> waiting(k))
+                    .description("Jobs of the API key accepted and not yet started, as this gateway counts them "
+                            + "(exported once the key submitted here; aggregate with max)")
+                    .tag(MetricNames.TAG_KEY, k).register(meters);
+            return new ArrayDeque<>();
+        });
         synchronized (mine) {
             long now = nanoTime.getAsLong();
             while (!mine.isEmpty() && now - mine.peekFirst() > KEPT_NANOS) {

@@ -346,11 +346,13 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
 
     /**
      * How the view's fold took the record at {@code offset} of {@code diffq.job-events} partition {@code partition},
-     * once the view has read it (waiting up to the read-your-writes timeout): a reader that must refuse what the view
-     * refuses decides by the record's place in the topic, not by what either has read since.
+     * once the view has read it (waiting up to the read-your-writes timeout; {@code UNKNOWN} at once while the view
+     * replays the topics after a start): a reader that must refuse what the view refuses decides by the record's place
+     * in the topic, not by what either has read since.
      */
     public EventVerdicts.Verdict verdict(int partition, long offset) {
-        if (!reader.awaitRead(new TopicPartition(Topics.JOB_EVENTS, partition), offset,
+        // Still replaying after a start: no waiting here (a lookup waits for the replay already).
+        if (!reader.isCaughtUp() || !reader.awaitRead(new TopicPartition(Topics.JOB_EVENTS, partition), offset,
                 properties.readYourWritesTimeout())) {
             return EventVerdicts.Verdict.UNKNOWN;
         }

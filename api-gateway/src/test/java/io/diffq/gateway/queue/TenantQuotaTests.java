@@ -6,6 +6,7 @@ import io.diffq.gateway.status.JobStatusView.WaitingByOwner;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 
 class TenantQuotaTests {
@@ -14,7 +15,7 @@ class TenantQuotaTests {
     private long countTakenAt = 1_000;
     private long now = 1_000;
     private final TenantQuota quota = new TenantQuota(() -> new WaitingByOwner(Map.copyOf(counted), countTakenAt),
-            () -> now);
+            () -> now, new SimpleMeterRegistry());
 
     @Test
     void aKeyIsAdmittedUpToItsMaxWaitingAndTheNextIsToldHowManyMustStartFirst() {

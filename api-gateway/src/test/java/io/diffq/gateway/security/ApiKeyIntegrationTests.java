@@ -231,6 +231,8 @@ class ApiKeyIntegrationTests {
         assertThat(you.get("key").asString()).isEqualTo("dave");
         assertThat(you.get("waiting").asLong()).isEqualTo(2);
         assertThat(you.get("maxWaiting").asInt()).isEqualTo(2);
+        assertThat(new Api(managementPort).get("/actuator/prometheus").text())
+                .containsPattern("diffq_tenant_waiting\\{[^}]*key=\"dave\"[^}]*\\} 2\\.0");
 
         try (WorkerStandIn worker = new WorkerStandIn(kafka.bootstrapServers())) {
             Instant started = Instant.now();

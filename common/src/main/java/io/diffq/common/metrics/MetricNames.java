@@ -22,6 +22,8 @@ public final class MetricNames {
     /** The backlog divided by the workers there are: how long the queue takes to drain at the current size. */
     public static final String QUEUE_DRAIN = "diffq.queue.drain.seconds";
     public static final String WORKERS = "diffq.workers";
+    /** Per API key ({@link #TAG_KEY}): its jobs accepted and not yet started (the gateway's {@code max-waiting}). */
+    public static final String TENANT_WAITING = "diffq.tenant.waiting";
     public static final String GPU_UTILIZATION = "diffq.gpu.utilization.percent";
     public static final String GPU_MEMORY_USED = "diffq.gpu.memory.used.bytes";
     public static final String GPU_MEMORY_TOTAL = "diffq.gpu.memory.total.bytes";
@@ -37,6 +39,7 @@ public final class MetricNames {
 
     public static final String TAG_OUTCOME = "outcome";
     public static final String TAG_MODEL = "model";
+    public static final String TAG_KEY = "key";
     public static final String TAG_STATE = "state";
     public static final String TAG_GPU = "gpu";
     public static final String TAG_TOPIC = "topic";
