@@ -150,11 +150,11 @@ class JobsController {
         }
         try {
             admission.admit(request, maxWaiting);
-        } catch (OverloadedException e) {
-            submitter.count("overloaded");
-            throw e;
         } catch (QuotaExceededException e) {
             submitter.count("quota-exceeded");
+            throw e;
+        } catch (OverloadedException e) {
+            submitter.count("overloaded");
             throw e;
         }
         RecordMetadata stored = submitter.submit(request);
