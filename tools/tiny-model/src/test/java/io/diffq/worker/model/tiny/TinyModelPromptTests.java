@@ -10,21 +10,9 @@ import io.diffq.worker.pipeline.StepListener;
 import java.awt.image.BufferedImage;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
-/**
- * What the committed tiny model draws for prompts typed as a user would, read back from the pixels.
- *
- * <p>Quarantined (2026-12-06): on this session's machine (AMD EPYC, AVX-512) about every other test JVM draws
- * pictures that miss their prompts (1 of 5 red-on-blue, 0 of 3 yellow-on-green) for the same seeds that pass in the
- * other half, and those runs are faster (4–6 s against 8–12 s); it failed so on main before this stop's changes. Not
- * garbage collection (none ran in a failing run with a 2 GiB young generation), not the thread count (one intra-op
- * thread, or one CPU), not oneDNN's instruction set ({@code DNNL_MAX_CPU_ISA=AVX2}); the batched path
- * ({@code TinyModelQualityIntegrationTests}) gave the same rates in every run. Open defect: docs/testing.md,
- * "Findings".
- */
-@Disabled("per-process nondeterminism of single-job generation on some CPUs: docs/testing.md, Findings")
+/** What the committed tiny model draws for prompts typed as a user would, read back from the pixels. */
 class TinyModelPromptTests {
 
     private static TinyDiffusionModel model;
