@@ -50,8 +50,13 @@ public class TenantQuota {
             return known.of(owner);
         }
         synchronized (mine) {
-            return known.of(owner) + mine.stream().filter(t -> t - known.takenAt() >= 0).count();
+            return waiting(known, owner, mine);
         }
+    }
+
+    /** The view's count plus the admissions made here since it began ({@code mine} locked by the caller). */
+    private static long waiting(JobStatusView.WaitingByOwner known, String owner, Deque<Long> mine) {
+        return known.of(owner) + mine.stream().filter(t -> t - known.takenAt() >= 0).count();
     }
 
     /**
@@ -73,8 +78,7 @@ public class TenantQuota {
             while (!mine.isEmpty() && now - mine.peekFirst() > KEPT_NANOS) {
                 mine.pollFirst();
             }
-            long since = mine.stream().filter(t -> t - known.takenAt() >= 0).count();
-            long waitingNow = known.of(owner) + since;
+            long waitingNow = waiting(known, owner, mine);
             if (waitingNow >= maxWaiting) {
                 return waitingNow - maxWaiting + 1;
             }
