@@ -3,9 +3,11 @@ package io.diffq.worker.model.tiny;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.djl.ndarray.NDManager;
 import io.diffq.worker.model.GenerationRequest;
 import io.diffq.worker.model.ModelException;
 import io.diffq.worker.pipeline.Device;
+import io.diffq.worker.pipeline.DjlRuntime;
 import io.diffq.worker.pipeline.GenerationCanceledException;
 import io.diffq.worker.pipeline.Schedulers;
 import io.diffq.worker.pipeline.StepListener;
@@ -48,6 +50,21 @@ class TinyDiffusionModelTests {
         byte[] other = png(model.generate(request("a red circle on a blue background", 43), StepListener.NONE));
         assertThat(second).isEqualTo(first);
         assertThat(other).isNotEqualTo(first);
+    }
+
+    /**
+     * A picture must not depend on what freed memory holds: with NaN-filled buffers freed before every step
+     * the model once drew flat pictures (a convolution read oneDNN's unzeroed channel padding; see
+     * {@code NnTests}), and on a long-running machine it did so by chance.
+     */
+    @Test
+    void drawsTheSamePictureWhateverFreedMemoryHolds() throws IOException {
+        byte[] clean = png(model.generate(request("a red circle on a blue background", 42), StepListener.NONE));
+        try (NDManager manager = NDManager.newBaseManager(ai.djl.Device.cpu(), DjlRuntime.ENGINE)) {
+            byte[] poisoned = png(model.generate(request("a red circle on a blue background", 42),
+                    (step, total) -> FreedNaNs.leaveOnTheHeap(manager)));
+            assertThat(poisoned).isEqualTo(clean);
+        }
     }
 
     @Test

@@ -47,12 +47,12 @@ final class ResBlock extends AbstractBlock {
         NDArray c = inputs.get(1);
         long n = x.getShape().get(0);
         NDArray h = Nn.silu(norm1.forward(store, new NDList(x), training).singletonOrThrow());
-        h = conv1.forward(store, new NDList(h), training).singletonOrThrow();
+        h = Nn.conv(conv1, store, h, training);
         NDList ss = film.forward(store, new NDList(c), training).singletonOrThrow().reshape(n, 2L * out, 1, 1).split(2, 1);
         h = norm2.forward(store, new NDList(h), training).singletonOrThrow();
         h = Nn.silu(h.mul(ss.get(0).add(1f)).add(ss.get(1)));
-        h = conv2.forward(store, new NDList(h), training).singletonOrThrow();
-        NDArray residual = skip == null ? x : skip.forward(store, new NDList(x), training).singletonOrThrow();
+        h = Nn.conv(conv2, store, h, training);
+        NDArray residual = skip == null ? x : Nn.conv(skip, store, x, training);
         return new NDList(h.add(residual));
     }
 

@@ -112,11 +112,11 @@ public final class TinyUNet extends AbstractBlock {
         temb = time2.forward(ps, new NDList(temb), training).singletonOrThrow();
         NDArray c = Nn.silu(temb.add(textVec));
 
-        NDArray h = stem.forward(ps, new NDList(Nn.pixelUnshuffle(x)), training).singletonOrThrow();
+        NDArray h = Nn.conv(stem, ps, Nn.pixelUnshuffle(x), training);
         NDArray s16 = down16.forward(ps, new NDList(h, c), training).singletonOrThrow();
-        h = pool16.forward(ps, new NDList(s16), training).singletonOrThrow();
+        h = Nn.conv(pool16, ps, s16, training);
         NDArray s8 = down8.forward(ps, new NDList(h, c), training).singletonOrThrow();
-        h = pool8.forward(ps, new NDList(s8), training).singletonOrThrow();
+        h = Nn.conv(pool8, ps, s8, training);
         h = mid1.forward(ps, new NDList(h, c), training).singletonOrThrow();
         long c3 = config.c3();
         NDArray a = attnNorm.forward(ps, new NDList(h), training).singletonOrThrow()
@@ -124,20 +124,20 @@ public final class TinyUNet extends AbstractBlock {
         a = attn.forward(ps, new NDList(a), training).singletonOrThrow().transpose(0, 2, 1).reshape(n, c3, 4, 4);
         h = h.add(a);
         h = mid2.forward(ps, new NDList(h, c), training).singletonOrThrow();
-        h = up4.forward(ps, new NDList(Nn.upsample2(h)), training).singletonOrThrow();
+        h = Nn.conv(up4, ps, Nn.upsample2(h), training);
         h = up8.forward(ps, new NDList(NDArrays.concat(new NDList(h, s8), 1), c), training).singletonOrThrow();
-        h = up8conv.forward(ps, new NDList(Nn.upsample2(h)), training).singletonOrThrow();
+        h = Nn.conv(up8conv, ps, Nn.upsample2(h), training);
         h = up16.forward(ps, new NDList(NDArrays.concat(new NDList(h, s16), 1), c), training).singletonOrThrow();
         h = Nn.silu(outNorm.forward(ps, new NDList(h), training).singletonOrThrow());
-        NDArray out = Nn.pixelShuffle(outConv.forward(ps, new NDList(h), training).singletonOrThrow());
+        NDArray out = Nn.pixelShuffle(Nn.conv(outConv, ps, h, training));
         if (refine != null) {
             // Full resolution: the noisy picture, the UNet's prediction and its last features, so that edges
             // and corners can be placed per pixel rather than per 2×2 patch.
             NDArray r = NDArrays.concat(new NDList(x, out, Nn.upsample2(h)), 1);
-            r = refineIn.forward(ps, new NDList(r), training).singletonOrThrow();
+            r = Nn.conv(refineIn, ps, r, training);
             r = refine.forward(ps, new NDList(r, c), training).singletonOrThrow();
             r = Nn.silu(refineNorm.forward(ps, new NDList(r), training).singletonOrThrow());
-            out = out.add(refineOut.forward(ps, new NDList(r), training).singletonOrThrow());
+            out = out.add(Nn.conv(refineOut, ps, r, training));
         }
         return new NDList(out, textVec);
     }
