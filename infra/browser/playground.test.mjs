@@ -72,6 +72,10 @@ try {
   await page.selectOption('#width', '256');
   await page.fill('#steps', '50');
   await page.fill('#seed', '3');
+  // An open gateway allows every priority; the job asks for low, which it runs with and shows.
+  assert.deepEqual(await page.locator('#priority option:not([disabled])').evaluateAll((os) => os.map((o) => o.value)),
+      ['high', 'normal', 'low'], 'every priority is offered on an open gateway');
+  await page.selectOption('#priority', 'low');
   await page.click('#submit');
   const state = page.getByTestId('job-state');
   await page.waitForFunction(() => document.querySelector('#job-state').dataset.state === 'SUCCEEDED',
@@ -159,11 +163,15 @@ try {
     assert.ok(params.includes(expected), `parameters show ${expected}: ${params}`);
   }
   assert.equal(shownSeed, '3', 'the seed asked for');
-  log(`ok - parameters shown with seed ${shownSeed}`);
+  assert.equal(api.request.priority, 'low', 'the job runs with the priority asked for');
+  assert.ok(params.includes('priority') && params.includes('low'), `parameters show the priority: ${params}`);
+  log(`ok - parameters shown with seed ${shownSeed} and priority low`);
 
   await page.fill('#seed', '');
   await page.fill('#prompt', 'something else');
+  await page.selectOption('#priority', 'normal');
   await page.click('#same-seed');
+  assert.equal(await page.locator('#priority').inputValue(), 'low', '"same seed again" refills the priority');
   assert.equal(await page.locator('#seed').inputValue(), shownSeed, '"same seed again" refills the seed');
   assert.equal(await page.locator('#prompt').inputValue(), 'a red circle on a blue background');
   assert.equal(await page.locator('#steps').inputValue(), '50');

@@ -5,7 +5,8 @@ const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELED', 'EXPIRED']);
 const KEY_STORE = 'diffq.playground.apiKey';
 const RECENT_STORE = 'diffq.playground.jobs';
 const RECENT_MAX = 10;
-const FIELDS = ['prompt', 'negativePrompt', 'model', 'scheduler', 'width', 'height', 'steps', 'guidanceScale', 'seed'];
+const FIELDS = ['prompt', 'negativePrompt', 'model', 'scheduler', 'priority', 'width', 'height', 'steps', 'guidanceScale',
+  'seed'];
 
 const $ = (id) => document.getElementById(id);
 const sleep = (ms, signal) => new Promise((resolve) => {
@@ -83,6 +84,14 @@ function showProblem(error, { focus = true } = {}) {
     return;
   }
   const p = error.problem;
+  if (error.status === 403 && p.field === 'priority') {
+    $('error-priority').textContent = p.detail || p.title;
+    $('priority').setAttribute('aria-invalid', 'true');
+    if (focus) {
+      $('priority').focus();
+    }
+    return;
+  }
   if (error.status === 400 && Array.isArray(p.errors) && p.errors.length) {
     const general = [];
     let first = null;
@@ -189,6 +198,7 @@ function requestBody() {
   if (text('negativePrompt')) body.negativePrompt = $('negativePrompt').value;
   if (text('model')) body.model = text('model');
   if (text('scheduler')) body.scheduler = text('scheduler');
+  if (text('priority') && text('priority') !== 'normal') body.priority = text('priority');
   // Numbers go as typed (a number when the input holds one), so that the gateway, not the page, judges them.
   for (const id of ['width', 'height', 'steps', 'guidanceScale', 'seed']) {
     const v = id === 'height' && $('height').disabled ? text('width') : text(id);
@@ -339,6 +349,7 @@ function renderParams(v) {
     ['steps', r.steps],
     ['guidance', r.guidanceScale],
     ['scheduler', r.scheduler],
+    ['priority', r.priority || 'normal'],
     ['seed', r.seed],
   ];
   if (v.timings?.totalMs != null && TERMINAL.has(v.state)) {
@@ -404,6 +415,7 @@ function sameSeed() {
   $('width').value = String(r.width);
   $('height').value = String(r.height);
   $('scheduler').value = r.scheduler;
+  $('priority').value = r.priority || 'normal';
   $('steps').value = String(r.steps);
   $('guidanceScale').value = String(r.guidanceScale);
   $('seed').value = String(r.seed);
@@ -644,6 +656,7 @@ async function pollQueue() {
     try {
       const q = await json('/v1/queue');
       renderQueue(q.models || []);
+      limitPriority(q.you?.maxPriority);
     } catch (e) {
       const quiet = document.createElement('p');
       quiet.className = 'quiet';
@@ -655,6 +668,20 @@ async function pollQueue() {
     }
     await sleep(wait);
   }
+}
+
+const PRIORITIES = ['high', 'normal', 'low'];
+
+/** Offers only the priorities the API key may ask for (all of them on an open gateway). */
+function limitPriority(max) {
+  const allowed = max ? PRIORITIES.slice(PRIORITIES.indexOf(max)) : PRIORITIES;
+  for (const o of $('priority').options) {
+    o.disabled = !allowed.includes(o.value);
+  }
+  if (!allowed.includes($('priority').value)) {
+    $('priority').value = 'normal';
+  }
+  $('priority-info').textContent = max ? `This key may ask for ${max} at most.` : '';
 }
 
 function renderQueue(list) {

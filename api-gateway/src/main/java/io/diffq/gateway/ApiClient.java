@@ -29,6 +29,12 @@ public final class ApiClient {
      */
     public static final String MAX_WAITING = "diffq.maxWaiting";
 
+    /**
+     * The request attribute holding the most urgent {@link io.diffq.common.job.Priority} the key that authenticated
+     * the request may ask for; absent when the API is open (every priority allowed).
+     */
+    public static final String MAX_PRIORITY = "diffq.maxPriority";
+
     /** The client of a gateway without API keys. */
     public static final String ANONYMOUS = "anonymous";
 

@@ -64,6 +64,7 @@ final class ApiDescription {
     static final Kind UNAVAILABLE = new Kind(Problems.QUEUE_UNAVAILABLE, "Queue unavailable");
     static final Kind FULL = new Kind(Problems.QUEUE_FULL, "Queue full");
     static final Kind QUOTA = new Kind(Problems.QUOTA_EXCEEDED, "Quota exceeded");
+    static final Kind PRIORITY = new Kind(Problems.PRIORITY_NOT_ALLOWED, "Priority not allowed");
     static final Kind FINISHED = new Kind(Problems.JOB_FINISHED, "Job already finished");
     static final Kind REUSED = new Kind(Problems.IDEMPOTENCY_KEY_REUSED, "Idempotency-Key reused");
     static final Kind UNAUTHORIZED = new Kind(Problems.UNAUTHORIZED, "Unauthorized");
@@ -159,6 +160,9 @@ final class ApiDescription {
                                         .schema(enumOf(List.of("true", "false"), null))))
                         .addApiResponse("400", problem("Invalid input: field names the first bad field, errors "
                                 + "lists all.", INVALID))
+                        .addApiResponse("403", problem("The priority asked for is above the API key's max-priority "
+                                + "(field priority; maxPriority names the most it may ask for). No job was created.",
+                                PRIORITY))
                         .addApiResponse("413", problem("The body is over " + maxBody + " bytes.", TOO_LARGE))
                         .addApiResponse("415", problem("Not Content-Type: application/json.", UNSUPPORTED))
                         .addApiResponse("422", problem("The Idempotency-Key was used for another request.", REUSED))

@@ -13,6 +13,7 @@ import static io.diffq.gateway.docs.Json.string;
 
 import io.diffq.common.job.JobRequest;
 import io.diffq.common.job.JobState;
+import io.diffq.common.job.Priority;
 import io.diffq.common.model.ModelCard;
 import io.diffq.gateway.GatewayProperties;
 import io.diffq.gateway.GatewayProperties.Limits;
@@ -102,12 +103,17 @@ final class JobSchemas {
                 "Which events to deliver to webhook; only with webhook. Default: [\"" + JobRequest.Webhook.COMPLETED
                         + "\"].").minItems(1).uniqueItems(true);
         webhookEvents.setDefault(List.of(JobRequest.Webhook.COMPLETED));
+        Schema<Object> priority = enumOf(Priority.NAMES, "How urgent the job is. Above the API key's max-priority "
+                + "(normal unless configured) it is refused with 403 priority-not-allowed. Recorded and shown; the order "
+                + "in which workers take waiting jobs does not follow it yet (docs/design/lanes.md). Default: normal.");
+        priority.setDefault(Priority.NORMAL.apiName());
 
         Schema<Object> s = object("A job to run. Strict JSON: unknown or duplicate fields and values of the wrong JSON "
                         + "type are refused (400 naming the field), never coerced; null means the default.",
                 fields("prompt", prompt, "negativePrompt", negative, "width", width, "height", height, "steps", steps,
                         "guidanceScale", guidance, "seed", seed, "model", model, "scheduler", scheduler,
-                        "deadlineSeconds", deadline, "webhook", webhook, "webhookEvents", webhookEvents),
+                        "deadlineSeconds", deadline, "webhook", webhook, "webhookEvents", webhookEvents,
+                        "priority", priority),
                 "prompt");
         s.additionalProperties(false);
         return s;
@@ -151,7 +157,8 @@ final class JobSchemas {
                 "scheduler", string("The scheduler, lower-cased; absent: the model's default."),
                 "deadline", dateTime("When a worker must have started it by (from deadlineSeconds)."),
                 "webhook", string("uri", "Where its events are delivered."),
-                "webhookEvents", array(string(null), "Which events are delivered.")));
+                "webhookEvents", array(string(null), "Which events are delivered."),
+                "priority", enumOf(Priority.NAMES, "How urgent it is (normal unless the submit asked otherwise).")));
         Schema<Object> links = object("Related resources.", fields(
                         "self", string("uri-reference", "This job."),
                         "image", string("uri-reference", "Its PNG, once SUCCEEDED.")),
@@ -227,7 +234,9 @@ final class JobSchemas {
                         "key", string("The API key's name."),
                         "waiting", integer("Its jobs accepted and not yet started."),
                         "maxWaiting", integer("The most it may have waiting (max-waiting); past it a submit gets 429 "
-                                + "quota-exceeded. Absent when it has no limit.")),
+                                + "quota-exceeded. Absent when it has no limit."),
+                        "maxPriority", enumOf(Priority.NAMES, "The most urgent priority its jobs may ask for "
+                                + "(max-priority).")),
                 "key", "waiting");
         return object("The queue, model by model.", fields(
                         "at", dateTime("When it was read."),
@@ -251,9 +260,12 @@ final class JobSchemas {
                         "status", integer("The HTTP status."),
                         "detail", string("What happened in this case."),
                         "instance", string("uri-reference", "The request's path."),
-                        "field", string("The first invalid field (400), or the header at fault (422)."),
+                        "field", string("The first invalid field (400), the field refused (403: priority; 429: "
+                                + "max-waiting), or the header at fault (422)."),
                         "errors", array(fieldError, "Every invalid field (400)."),
-                        "state", enumOf(STATES, "The job's state (409, 410).")),
+                        "state", enumOf(STATES, "The job's state (409, 410)."),
+                        "maxPriority", enumOf(Priority.NAMES, "The most urgent priority the API key may ask for "
+                                + "(403 priority-not-allowed).")),
                 "type", "title", "status");
     }
 }

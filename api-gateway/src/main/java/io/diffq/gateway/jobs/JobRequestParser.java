@@ -1,6 +1,7 @@
 package io.diffq.gateway.jobs;
 
 import io.diffq.common.job.JobRequest;
+import io.diffq.common.job.Priority;
 import io.diffq.common.model.ModelCard;
 import io.diffq.gateway.ApiClient;
 import io.diffq.gateway.GatewayProperties;
@@ -19,6 +20,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
@@ -48,7 +50,7 @@ public class JobRequestParser {
     private static final Pattern IDEMPOTENCY_KEY = Pattern.compile("[\\x21-\\x7E]{1,255}");
 
     private static final Set<String> FIELDS = Set.of("prompt", "negativePrompt", "width", "height", "steps",
-            "guidanceScale", "seed", "model", "scheduler", "deadlineSeconds", "webhook", "webhookEvents");
+            "guidanceScale", "seed", "model", "scheduler", "deadlineSeconds", "webhook", "webhookEvents", "priority");
 
     private final JsonMapper mapper = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -105,6 +107,7 @@ public class JobRequestParser {
         String scheduler = f.string("scheduler");
         long deadlineSeconds = f.integer("deadlineSeconds", 1, limits.maxDeadline().toSeconds(), -1);
         JobRequest.Webhook webhook = webhook(root, f, errors);
+        Priority priority = priority(f.string("priority"), f, errors);
 
         // What the model draws decides the sizes and schedulers a job may ask for.
         ModelCard card = f.failed("model") ? null : model(requestedModel, errors);
@@ -131,10 +134,16 @@ public class JobRequestParser {
         scheduler = ModelCard.schedulerName(scheduler);
         Instant now = clock.instant();
         // Without a webhook the digest is as it was before jobs had one, so a retry across an upgrade still matches.
-        String fingerprint = idempotencyKey == null ? null : webhook == null
-                ? fingerprint(prompt, negative, w, h, steps, guidance, seed, card.name(), scheduler, deadlineSeconds)
-                : fingerprint(prompt, negative, w, h, steps, guidance, seed, card.name(), scheduler, deadlineSeconds,
-                        webhook.url(), String.join(",", webhook.events()));
+        // Likewise a normal priority (asked or not) adds nothing to it.
+        List<Object> asked = new ArrayList<>(Arrays.asList(prompt, negative, w, h, steps, guidance, seed, card.name(),
+                scheduler, deadlineSeconds));
+        if (webhook != null) {
+            asked.addAll(List.of(webhook.url(), String.join(",", webhook.events())));
+        }
+        if (priority != Priority.NORMAL) {
+            asked.add("priority=" + priority.apiName());
+        }
+        String fingerprint = idempotencyKey == null ? null : fingerprint(asked.toArray());
         String id = idempotencyKey == null ? ids.random() : ids.idempotent(client, idempotencyKey);
         return new JobRequest(
                 id,
@@ -151,7 +160,20 @@ public class JobRequestParser {
                 deadlineSeconds > 0 ? now.plus(Duration.ofSeconds(deadlineSeconds)) : null,
                 fingerprint,
                 ApiClient.ANONYMOUS.equals(client) ? null : client,
-                webhook);
+                webhook,
+                priority);
+    }
+
+    /** The priority asked for: {@code normal} when absent, and an error for anything but an API name. */
+    private static Priority priority(String name, Fields f, List<FieldError> errors) {
+        if (name == null) {
+            return Priority.NORMAL;
+        }
+        Optional<Priority> priority = Priority.ofApiName(name);
+        if (priority.isEmpty() && !f.failed("priority")) {
+            errors.add(new FieldError("priority", "must be one of " + Priority.NAMES + ", not '" + name + "'"));
+        }
+        return priority.orElse(Priority.NORMAL);
     }
 
     /**

@@ -30,8 +30,8 @@ import org.springframework.stereotype.Service;
 public class JobSubmitter {
 
     /** The outcomes of a submission, as the {@code outcome} tag of {@code diffq.jobs.submitted}. */
-    public static final List<String> OUTCOMES = List.of("accepted", "invalid", "overloaded", "quota-exceeded",
-            "unavailable");
+    public static final List<String> OUTCOMES = List.of("accepted", "invalid", "priority-not-allowed", "overloaded",
+            "quota-exceeded", "unavailable");
 
     private final KafkaTemplate<String, byte[]> kafka;
     private final JobCodec codec;

@@ -56,16 +56,16 @@ public record JobView(
     public record Timings(Long queuedMs, Long inferenceMs, Long totalMs) {
     }
 
-    /** The generation parameters, defaults filled in. */
+    /** The generation parameters, defaults filled in; {@code priority} as the API writes it ({@code normal}). */
     public record Parameters(String prompt, String negativePrompt, int width, int height, int steps,
             double guidanceScale, long seed, String scheduler, Instant deadline, String webhook,
-            List<String> webhookEvents) {
+            List<String> webhookEvents, String priority) {
 
         static Parameters of(JobRequest r) {
             JobRequest.Webhook hook = r.webhook();
             return new Parameters(r.prompt(), r.negativePrompt(), r.width(), r.height(), r.steps(), r.guidanceScale(),
                     r.seed(), r.scheduler(), r.deadline(), hook == null ? null : hook.url(),
-                    hook == null ? null : hook.events());
+                    hook == null ? null : hook.events(), r.priority().apiName());
         }
     }
 

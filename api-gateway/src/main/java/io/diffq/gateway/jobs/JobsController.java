@@ -4,6 +4,7 @@ import io.diffq.common.job.JobControl;
 import io.diffq.common.job.JobRequest;
 import io.diffq.common.job.JobState;
 import io.diffq.common.job.JobStatus;
+import io.diffq.common.job.Priority;
 import io.diffq.gateway.ApiClient;
 import io.diffq.gateway.GatewayProperties;
 import io.diffq.gateway.queue.Admission;
@@ -79,8 +80,9 @@ class JobsController {
             @RequestHeader(name = "Content-Length", required = false) Long contentLength,
             @RequestHeader(name = JobRequestParser.IDEMPOTENCY_HEADER, required = false) String idempotencyKey,
             @RequestAttribute(name = ApiClient.ATTRIBUTE, required = false) String client,
-            @RequestAttribute(name = ApiClient.MAX_WAITING, required = false) Integer maxWaiting) throws IOException {
-        return accepted(store(body, contentLength, idempotencyKey, client, maxWaiting));
+            @RequestAttribute(name = ApiClient.MAX_WAITING, required = false) Integer maxWaiting,
+            @RequestAttribute(name = ApiClient.MAX_PRIORITY, required = false) Priority maxPriority) throws IOException {
+        return accepted(store(body, contentLength, idempotencyKey, client, maxWaiting, maxPriority));
     }
 
     /**
@@ -97,8 +99,9 @@ class JobsController {
             @RequestHeader(name = JobWaits.PREFER) List<String> prefer,
             @RequestAttribute(name = ApiClient.ATTRIBUTE, required = false) String client,
             @RequestAttribute(name = ApiClient.IDENTITY, required = false) String identity,
-            @RequestAttribute(name = ApiClient.MAX_WAITING, required = false) Integer maxWaiting) throws IOException {
-        Submitted submitted = store(body, contentLength, idempotencyKey, client, maxWaiting);
+            @RequestAttribute(name = ApiClient.MAX_WAITING, required = false) Integer maxWaiting,
+            @RequestAttribute(name = ApiClient.MAX_PRIORITY, required = false) Priority maxPriority) throws IOException {
+        Submitted submitted = store(body, contentLength, idempotencyKey, client, maxWaiting, maxPriority);
         OptionalLong requested = JobWaits.requestedWait(prefer);
         DeferredResult<ResponseEntity<?>> now = new DeferredResult<>();
         if (requested.isEmpty() || requested.getAsLong() == 0) {
@@ -132,8 +135,12 @@ class JobsController {
     private record Submitted(JobRequest request, boolean replayed) {
     }
 
+    /**
+     * @param maxWaiting  the most jobs the client's key may have waiting; {@code null} for no limit
+     * @param maxPriority the most urgent priority the client's key may ask for; {@code null} (an open API) for any
+     */
     private Submitted store(InputStream body, Long contentLength, String idempotencyKey, String client,
-            Integer maxWaiting) throws IOException {
+            Integer maxWaiting, Priority maxPriority) throws IOException {
         JobRequest request;
         try {
             request = parser.parse(readBounded(body, contentLength), idempotencyKey,
@@ -141,6 +148,10 @@ class JobsController {
         } catch (InvalidJobException | PayloadTooLargeException e) {
             submitter.count("invalid");
             throw e;
+        }
+        if (maxPriority != null && request.priority().isAbove(maxPriority)) {
+            submitter.count("priority-not-allowed");
+            throw new PriorityNotAllowedException(client, request.priority(), maxPriority);
         }
         if (idempotencyKey != null) {
             Optional<JobStatus> earlier = view.findWithRequest(request.id());

@@ -1,5 +1,6 @@
 package io.diffq.gateway.queue;
 
+import io.diffq.common.job.Priority;
 import io.diffq.gateway.ApiClient;
 import io.diffq.gateway.models.KnownModels;
 import io.diffq.gateway.status.FleetStats;
@@ -43,8 +44,9 @@ class QueueController {
      * @param key        the key's name
      * @param waiting    its jobs accepted and not yet started
      * @param maxWaiting the most it may have waiting ({@code max-waiting}); absent when it has no limit
+     * @param maxPriority the most urgent priority its jobs may ask for ({@code max-priority})
      */
-    record You(String key, long waiting, Integer maxWaiting) {
+    record You(String key, long waiting, Integer maxWaiting, String maxPriority) {
     }
 
     /**
@@ -84,7 +86,8 @@ class QueueController {
 
     @GetMapping(path = "/v1/queue", produces = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<QueueView> queue(@RequestAttribute(name = ApiClient.ATTRIBUTE, required = false) String key,
-            @RequestAttribute(name = ApiClient.MAX_WAITING, required = false) Integer maxWaiting) {
+            @RequestAttribute(name = ApiClient.MAX_WAITING, required = false) Integer maxWaiting,
+            @RequestAttribute(name = ApiClient.MAX_PRIORITY, required = false) Priority maxPriority) {
         Instant now = clock.instant();
         int groupMembers = monitor.snapshot().workers();
         Set<String> names = new TreeSet<>(models.names());
@@ -103,6 +106,7 @@ class QueueController {
         return ResponseEntity.ok()
                 .cacheControl(CacheControl.noStore())
                 .body(new QueueView(now, waiting, groupMembers, perModel,
-                        key == null ? null : new You(key, quota.waiting(key), maxWaiting)));
+                        key == null ? null : new You(key, quota.waiting(key), maxWaiting,
+                                maxPriority == null ? null : maxPriority.apiName())));
     }
 }

@@ -79,6 +79,7 @@ public final class ApiKeyFilter extends OncePerRequestFilter {
             if (maxWaiting > 0) {
                 request.setAttribute(ApiClient.MAX_WAITING, maxWaiting);
             }
+            request.setAttribute(ApiClient.MAX_PRIORITY, keys.maxPriority(name.get()));
             client = "key:" + name.get();
         } else {
             client = address;

@@ -1,5 +1,6 @@
 package io.diffq.gateway.security;
 
+import io.diffq.common.job.Priority;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -14,7 +15,7 @@ import java.util.Optional;
  */
 final class ApiKeys {
 
-    private record Entry(String name, byte[] digest, boolean admin, int maxWaiting) {
+    private record Entry(String name, byte[] digest, boolean admin, int maxWaiting, Priority maxPriority) {
     }
 
     private final List<Entry> entries;
@@ -23,7 +24,7 @@ final class ApiKeys {
         this.entries = keys.stream()
                 .map(k -> new Entry(k.name(), k.keySha256() != null
                         ? HexFormat.of().parseHex(k.keySha256().toLowerCase(Locale.ROOT))
-                        : sha256(k.key()), k.admin(), k.maxWaiting()))
+                        : sha256(k.key()), k.admin(), k.maxWaiting(), k.maxPriority()))
                 .toList();
     }
 
@@ -64,6 +65,12 @@ final class ApiKeys {
     /** The most jobs the key named {@code name} may have waiting; 0 for no limit. */
     int maxWaiting(String name) {
         return entries.stream().filter(e -> e.name().equals(name)).mapToInt(Entry::maxWaiting).findFirst().orElse(0);
+    }
+
+    /** The most urgent priority the key named {@code name} may ask for. */
+    Priority maxPriority(String name) {
+        return entries.stream().filter(e -> e.name().equals(name)).map(Entry::maxPriority).findFirst()
+                .orElse(Priority.NORMAL);
     }
 
     static byte[] sha256(String s) {

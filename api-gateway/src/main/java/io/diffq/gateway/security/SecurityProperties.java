@@ -1,5 +1,6 @@
 package io.diffq.gateway.security;
 
+import io.diffq.common.job.Priority;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -43,8 +44,11 @@ public record SecurityProperties(
      *                  past it a submit gets {@code 429} {@code quota-exceeded}, so one key cannot bury the others
      *                  under its backlog. A soft limit: gateways see each other's submits once their views have
      *                  read them, so several gateways may together let in a few more (the submits in flight)
+     * @param maxPriority the most urgent {@code priority} this key's jobs may ask for ({@code normal} when unset);
+     *                  asking for more gets {@code 403} {@code priority-not-allowed}
      */
-    public record ApiKey(String name, String key, String keySha256, String role, Integer maxWaiting) {
+    public record ApiKey(String name, String key, String keySha256, String role, Integer maxWaiting,
+            Priority maxPriority) {
 
         /** The role of a key that sees only its own jobs. */
         public static final String USER = "user";
@@ -86,6 +90,9 @@ public record SecurityProperties(
                 throw new IllegalArgumentException("api key '" + name + "': max-waiting must be 0 (no limit) or more, not "
                         + maxWaiting);
             }
+            if (maxPriority == null) {
+                maxPriority = Priority.NORMAL;
+            }
         }
 
         /** A key of the {@code user} role. */
@@ -93,9 +100,14 @@ public record SecurityProperties(
             this(name, key, keySha256, USER);
         }
 
-        /** A key with the default {@code max-waiting}. */
+        /** A key with the default {@code max-waiting} and {@code max-priority}. */
         public ApiKey(String name, String key, String keySha256, String role) {
-            this(name, key, keySha256, role, null);
+            this(name, key, keySha256, role, null, null);
+        }
+
+        /** A key with the default {@code max-priority}. */
+        public ApiKey(String name, String key, String keySha256, String role, Integer maxWaiting) {
+            this(name, key, keySha256, role, maxWaiting, null);
         }
 
         boolean admin() {

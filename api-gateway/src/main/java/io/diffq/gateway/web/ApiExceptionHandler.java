@@ -9,6 +9,7 @@ import io.diffq.gateway.jobs.JobFinishedException;
 import io.diffq.gateway.jobs.JobNotFoundException;
 import io.diffq.gateway.jobs.JobRequestParser;
 import io.diffq.gateway.jobs.PayloadTooLargeException;
+import io.diffq.gateway.jobs.PriorityNotAllowedException;
 import io.diffq.gateway.jobs.TooManyStreamsException;
 import io.diffq.gateway.kafka.KafkaUnavailableException;
 import io.diffq.gateway.queue.OverloadedException;
@@ -103,6 +104,15 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
     ResponseEntity<ProblemDetail> finished(JobFinishedException e) {
         return Problem.of(HttpStatus.CONFLICT, Problems.JOB_FINISHED, "Job already finished", e.getMessage())
                 .with("state", e.state())
+                .toResponseEntity();
+    }
+
+    @ExceptionHandler
+    ResponseEntity<ProblemDetail> priorityNotAllowed(PriorityNotAllowedException e) {
+        return Problem.of(HttpStatus.FORBIDDEN, Problems.PRIORITY_NOT_ALLOWED, "Priority not allowed",
+                        e.getMessage() + "; no job was created")
+                .with("field", "priority")
+                .with("maxPriority", e.maxPriority().apiName())
                 .toResponseEntity();
     }
 

@@ -14,6 +14,8 @@ public final class Problems {
     public static final URI QUEUE_FULL = uri("queue-full");
     /** The client's key has as many jobs waiting as it may ({@code max-waiting}): {@code 429} with {@code Retry-After}. */
     public static final URI QUOTA_EXCEEDED = uri("quota-exceeded");
+    /** The job asked for a priority above its key's {@code max-priority}: {@code 403}. */
+    public static final URI PRIORITY_NOT_ALLOWED = uri("priority-not-allowed");
     public static final URI JOB_FINISHED = uri("job-finished");
     public static final URI IDEMPOTENCY_KEY_REUSED = uri("idempotency-key-reused");
     public static final URI INTERNAL = uri("internal-error");

@@ -115,7 +115,7 @@ class OpenApiIntegrationTests {
                 "diffq.gateway.security.api-keys[0].name=tester",
                 "diffq.gateway.security.api-keys[0].key=" + KEY,
                 "diffq.gateway.security.rate-limit.requests-per-second=0.001",
-                "diffq.gateway.security.rate-limit.burst=1");
+                "diffq.gateway.security.rate-limit.burst=2");
         worker = new WorkerStandIn(broker.bootstrapServers());
         producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
                 ProducerConfig.ACKS_CONFIG, "all"), new StringSerializer(), new ByteArraySerializer());
@@ -267,9 +267,13 @@ class OpenApiIntegrationTests {
     private void exerciseGuardedGateway(Api api) {
         String id = UUID.randomUUID().toString();
         String bearer = "Bearer " + KEY;
-        // The one request the bucket holds: the queue, which shows a caller with a key its own quota ("you").
+        // The two requests the bucket holds: the queue, which shows a caller with a key its own quota ("you"), and a
+        // job above the key's max-priority (normal by default), refused with 403.
         assertThat(recorder.call(GUARDED, api, "GET", "/v1/queue", null, null, null, "Authorization", bearer).status())
                 .isEqualTo(200);
+        assertThat(recorder.call(GUARDED, api, "POST", "/v1/jobs", null, null,
+                "{\"prompt\":\"an urgent guarded job\",\"priority\":\"high\"}", "Authorization", bearer).status())
+                .isEqualTo(403);
         for (String op : doc.operations()) {
             String[] mp = op.split(" ", 2);
             String body = mp[0].equals("POST") && mp[1].equals("/v1/jobs") ? "{\"prompt\":\"a guarded job\"}" : null;
@@ -365,7 +369,7 @@ class OpenApiIntegrationTests {
     void theDescriptionIsOpenApi31ServedOutsideTheApiKeyFilter() {
         assertThat(doc.root().get("openapi").asString()).startsWith("3.1");
         assertThat(doc.root().at("/info/title").asString()).isEqualTo("diffq API");
-        // The guarded gateway serves it without a key (and its bucket of one was spent on /v1 long ago).
+        // The guarded gateway serves it without a key (and its bucket of two was spent on /v1 long ago).
         Api.Response r = guarded.api().get("/v3/api-docs");
         assertThat(r.status()).isEqualTo(200);
         assertThat(r.contentType()).startsWith("application/json");

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.diffq.common.job.JobRequest;
+import io.diffq.common.job.Priority;
 import io.diffq.common.model.ModelCard;
 import io.diffq.gateway.ApiClient;
 import io.diffq.gateway.GatewayProperties;
@@ -27,6 +28,8 @@ import org.springframework.boot.context.properties.source.MapConfigurationProper
 class JobRequestParserTests {
 
     private static final Instant NOW = Instant.parse("2026-03-01T12:00:00Z");
+    private static final String PLAIN_FINGERPRINT =
+            "sha256:ad3a99533f96d3e2adee05cdd9860a65757cf4ab94b7fa658624b7a6b3fea887";
     private static final ModelCard TINY = ModelCard.of("tiny", 256, 32, 1024, 32, true, List.of("ddim", "euler"))
             .advertisedBy("worker-1", NOW.minusSeconds(60));
     private static final ModelCard SIMULATED = ModelCard.of("simulated", 512, 8, 1024, 8, false,
@@ -197,6 +200,30 @@ class JobRequestParserTests {
                 .hasStackTraceContaining("diffq.gateway.limits: model any: default size 100 is not a size it draws");
     }
 
+    /**
+     * A job is {@code normal} unless it asks otherwise; a normal priority, asked or not, leaves the idempotency
+     * fingerprint as it was before jobs had priorities (a retry across the upgrade still matches), another one
+     * changes it (a retry asking another priority is another request).
+     */
+    @Test
+    void aPriorityIsNormalUnlessAskedAndJoinsTheFingerprintOnlyWhenNotNormal() {
+        assertThat(parse("{\"prompt\":\"p\"}").priority()).isEqualTo(Priority.NORMAL);
+        assertThat(parse("{\"prompt\":\"p\",\"priority\":null}").priority()).isEqualTo(Priority.NORMAL);
+        assertThat(parse("{\"prompt\":\"p\",\"priority\":\"high\"}").priority()).isEqualTo(Priority.HIGH);
+        assertThat(parse("{\"prompt\":\"p\",\"priority\":\"low\"}").priority()).isEqualTo(Priority.LOW);
+
+        String plain = fingerprint("{\"prompt\":\"p\",\"seed\":1}");
+        assertThat(fingerprint("{\"prompt\":\"p\",\"seed\":1,\"priority\":\"normal\"}")).isEqualTo(plain);
+        assertThat(fingerprint("{\"prompt\":\"p\",\"seed\":1,\"priority\":\"high\"}")).isNotEqualTo(plain)
+                .isNotEqualTo(fingerprint("{\"prompt\":\"p\",\"seed\":1,\"priority\":\"low\"}"));
+        // The digest of a plain request is the one stored before priorities: fixed here so that a change shows.
+        assertThat(plain).isEqualTo(PLAIN_FINGERPRINT);
+    }
+
+    private String fingerprint(String json) {
+        return parser.parse(json.getBytes(StandardCharsets.UTF_8), "k1", "client").fingerprint();
+    }
+
     @Test
     void nullMeansDefault() {
         assertThat(parse("{\"prompt\":\"p\",\"width\":null,\"seed\":null}").width()).isEqualTo(256);
@@ -233,6 +260,9 @@ class JobRequestParserTests {
             {"prompt":"p","scheduler":["ddim"]}             | scheduler       | must be a string
             {"prompt":"p","deadlineSeconds":0}              | deadlineSeconds | must be between 1 and 86400
             {"prompt":"p","promt":"typo"}                   | promt           | unknown field
+            {"prompt":"p","priority":"urgent"}              | priority        | must be one of [high, normal, low], not 'urgent'
+            {"prompt":"p","priority":"HIGH"}                | priority        | must be one of [high, normal, low], not 'HIGH'
+            {"prompt":"p","priority":1}                     | priority        | must be a string
             {"prompt":"a","prompt":"b"}                     | (body)          | a field appears twice
             {"prompt":"p"                                   | (body)          | malformed JSON
             ["prompt"]                                      | (body)          | must be a JSON object

@@ -52,6 +52,7 @@ import tools.jackson.databind.JsonNode;
         "diffq.gateway.security.api-keys[3].name=dave",
         "diffq.gateway.security.api-keys[3].key=" + ApiKeyIntegrationTests.DAVE_KEY,
         "diffq.gateway.security.api-keys[3].max-waiting=2",
+        "diffq.gateway.security.api-keys[1].max-priority=high",
         "diffq.gateway.security.rate-limit.requests-per-second=2",
         "diffq.gateway.security.rate-limit.burst=10",
         // These tests send many requests without a valid key; the limit on that has a test of its own.
@@ -248,6 +249,47 @@ class ApiKeyIntegrationTests {
         Api.Response again = api.send(submitAs(DAVE_KEY));
         assertThat(again.status()).as("2 waiting again: " + again.text()).isEqualTo(429);
         assertThat(again.json().get("type").asString()).isEqualTo("https://diffq.io/problems/quota-exceeded");
+    }
+
+    /**
+     * Keys may ask for {@code normal} at most unless configured otherwise: alice's {@code high} job is refused with a
+     * {@code 403} naming the field and her ceiling, and no job is created; bob's key ({@code max-priority: high})
+     * gets its {@code high} job, which shows its priority. {@code GET /v1/queue} tells each key its ceiling.
+     */
+    @Test
+    void aKeyMayAskForNoHigherPriorityThanItsMaxPriority() {
+        Api api = new Api(port);
+        String high = "{\"prompt\":\"urgent\",\"width\":16,\"height\":16,\"steps\":2,\"priority\":\"high\"}";
+        Api.Response refused = api.send(submitAs(ALICE_KEY, high));
+        assertThat(refused.status()).as(refused.text()).isEqualTo(403);
+        assertThat(refused.contentType()).startsWith("application/problem+json");
+        assertThat(refused.json().get("type").asString()).isEqualTo("https://diffq.io/problems/priority-not-allowed");
+        assertThat(refused.json().get("field").asString()).isEqualTo("priority");
+        assertThat(refused.json().get("maxPriority").asString()).isEqualTo("normal");
+        assertThat(refused.json().get("detail").asString()).contains("'alice' may ask for priority normal at most");
+        assertThat(api.send(request("/v1/jobs").header("Authorization", "Bearer " + ALICE_KEY)).json().get("jobs"))
+                .as("no job was created").noneMatch(j -> j.get("request").get("prompt").asString().equals("urgent"));
+
+        Api.Response low = api.send(submitAs(ALICE_KEY, high.replace("high", "low")));
+        assertThat(low.status()).as(low.text()).isEqualTo(202);
+        Api.Response accepted = api.send(submitAs(BOB_KEY, high));
+        assertThat(accepted.status()).as(accepted.text()).isEqualTo(202);
+        JsonNode job = api.send(request("/v1/jobs/" + accepted.json().get("id").asString())
+                .header("Authorization", "Bearer " + BOB_KEY)).json();
+        assertThat(job.get("request").get("priority").asString()).isEqualTo("high");
+        assertThat(api.send(request("/v1/jobs/" + low.json().get("id").asString())
+                .header("Authorization", "Bearer " + ALICE_KEY)).json().get("request").get("priority").asString())
+                .isEqualTo("low");
+
+        assertThat(api.send(request("/v1/queue").header("Authorization", "Bearer " + ALICE_KEY)).json()
+                .get("you").get("maxPriority").asString()).isEqualTo("normal");
+        assertThat(api.send(request("/v1/queue").header("Authorization", "Bearer " + BOB_KEY)).json()
+                .get("you").get("maxPriority").asString()).isEqualTo("high");
+    }
+
+    private HttpRequest.Builder submitAs(String key, String body) {
+        return request("/v1/jobs").header("Content-Type", "application/json").header("Authorization", "Bearer " + key)
+                .POST(HttpRequest.BodyPublishers.ofString(body));
     }
 
     private HttpRequest.Builder submitAs(String key) {

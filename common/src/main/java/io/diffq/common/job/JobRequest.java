@@ -25,6 +25,7 @@ import java.util.List;
  * @param owner          the name of the API key that submitted the job, or {@code null} when the gateway
  *                       runs without keys; only that key (or an {@code admin} key) sees the job
  * @param webhook        where to announce the job's events, or {@code null} for nowhere
+ * @param priority       how urgent it is; {@link Priority#NORMAL} for a record written without one
  */
 public record JobRequest(
         String id,
@@ -41,7 +42,22 @@ public record JobRequest(
         Instant deadline,
         String fingerprint,
         String owner,
-        Webhook webhook) {
+        Webhook webhook,
+        Priority priority) {
+
+    public JobRequest {
+        if (priority == null) {
+            priority = Priority.NORMAL;
+        }
+    }
+
+    /** A request of normal priority (as written before jobs had priorities). */
+    public JobRequest(String id, String prompt, String negativePrompt, int width, int height, int steps,
+            double guidanceScale, long seed, String model, String scheduler, Instant createdAt, Instant deadline,
+            String fingerprint, String owner, Webhook webhook) {
+        this(id, prompt, negativePrompt, width, height, steps, guidanceScale, seed, model, scheduler, createdAt,
+                deadline, fingerprint, owner, webhook, Priority.NORMAL);
+    }
 
     /** A request of nobody in particular, without a webhook (as written before jobs had owners). */
     public JobRequest(String id, String prompt, String negativePrompt, int width, int height, int steps,

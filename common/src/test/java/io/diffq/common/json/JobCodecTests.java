@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.diffq.common.job.JobEvent;
 import io.diffq.common.job.JobFailure;
 import io.diffq.common.job.JobRequest;
+import io.diffq.common.job.Priority;
 import io.diffq.common.job.JobState;
 import io.diffq.common.job.ResultRef;
 import io.diffq.common.model.ModelCard;
@@ -27,6 +28,18 @@ class JobCodecTests {
 
         assertThat(new String(json, StandardCharsets.UTF_8)).contains("\"createdAt\":\"2026-01-02T03:04:05.678Z\"");
         assertThat(codec.readRequest(json)).isEqualTo(r);
+    }
+
+    /** A request written before jobs had priorities reads as normal; one with a priority keeps it. */
+    @Test
+    void aRequestWithoutAPriorityIsNormalAndAPriorityRoundTrips() {
+        JobRequest high = new JobRequest("j1", "p", "", 32, 32, 20, 5, 1, "tiny", null,
+                Instant.parse("2026-01-02T03:04:05Z"), null, null, "alice", null, Priority.HIGH);
+        assertThat(codec.readRequest(codec.writeRequest(high))).isEqualTo(high);
+
+        String old = "{\"id\":\"j1\",\"prompt\":\"p\",\"negativePrompt\":\"\",\"width\":32,\"height\":32,"
+                + "\"steps\":20,\"guidanceScale\":5.0,\"seed\":1,\"model\":\"tiny\",\"createdAt\":\"2026-01-02T03:04:05Z\"}";
+        assertThat(codec.readRequest(old.getBytes(StandardCharsets.UTF_8)).priority()).isEqualTo(Priority.NORMAL);
     }
 
     @Test
