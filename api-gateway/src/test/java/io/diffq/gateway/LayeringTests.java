@@ -26,7 +26,8 @@ class LayeringTests {
 
     private static final String GATEWAY = "io.diffq.gateway";
     private static final String[] FEATURES = {"..gateway.jobs..", "..gateway.status..", "..gateway.queue..",
-            "..gateway.models..", "..gateway.web..", "..gateway.security..", "..gateway.webhooks..", "..gateway.docs.."};
+            "..gateway.models..", "..gateway.web..", "..gateway.security..", "..gateway.webhooks..", "..gateway.docs..",
+            "..gateway.lanes.."};
 
     static final ArchRule NO_CYCLES = slices().matching("io.diffq.gateway.(*)..").should().beFreeOfCycles();
 
