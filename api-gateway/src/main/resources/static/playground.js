@@ -670,11 +670,13 @@ async function pollQueue() {
   }
 }
 
-const PRIORITIES = ['high', 'normal', 'low'];
-
-/** Offers only the priorities the API key may ask for (all of them on an open gateway). */
+/**
+ * Offers only the priorities the API key may ask for (all of them on an open gateway); the select lists them most
+ * urgent first.
+ */
 function limitPriority(max) {
-  const allowed = max ? PRIORITIES.slice(PRIORITIES.indexOf(max)) : PRIORITIES;
+  const all = [...$('priority').options].map((o) => o.value);
+  const allowed = max ? all.slice(all.indexOf(max)) : all;
   for (const o of $('priority').options) {
     o.disabled = !allowed.includes(o.value);
   }

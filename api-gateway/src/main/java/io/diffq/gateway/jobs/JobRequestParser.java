@@ -107,7 +107,7 @@ public class JobRequestParser {
         String scheduler = f.string("scheduler");
         long deadlineSeconds = f.integer("deadlineSeconds", 1, limits.maxDeadline().toSeconds(), -1);
         JobRequest.Webhook webhook = webhook(root, f, errors);
-        Priority priority = priority(f.string("priority"), f, errors);
+        Priority priority = priority(f.string("priority"), errors);
 
         // What the model draws decides the sizes and schedulers a job may ask for.
         ModelCard card = f.failed("model") ? null : model(requestedModel, errors);
@@ -164,13 +164,16 @@ public class JobRequestParser {
                 priority);
     }
 
-    /** The priority asked for: {@code normal} when absent, and an error for anything but an API name. */
-    private static Priority priority(String name, Fields f, List<FieldError> errors) {
+    /**
+     * The priority asked for: {@code normal} when absent (or not a string, which {@code Fields} already reported),
+     * and an error for anything but an API name.
+     */
+    private static Priority priority(String name, List<FieldError> errors) {
         if (name == null) {
             return Priority.NORMAL;
         }
         Optional<Priority> priority = Priority.ofApiName(name);
-        if (priority.isEmpty() && !f.failed("priority")) {
+        if (priority.isEmpty()) {
             errors.add(new FieldError("priority", "must be one of " + Priority.NAMES + ", not '" + name + "'"));
         }
         return priority.orElse(Priority.NORMAL);

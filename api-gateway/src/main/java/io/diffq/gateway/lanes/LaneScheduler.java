@@ -2,10 +2,14 @@ package io.diffq.gateway.lanes;
 
 import io.diffq.common.job.Priority;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -42,7 +46,7 @@ public final class LaneScheduler {
         }
     }
 
-    /** Jobs of one class: per key, per model, oldest first; and the order in which they were added. */
+    /** Jobs of one class: per key, per model, oldest first (the keys in the order their first job came). */
     private static final class ClassQueue {
         final Map<String, Map<String, ArrayDeque<Entry>>> byKey = new LinkedHashMap<>();
     }
@@ -122,28 +126,25 @@ public final class LaneScheduler {
     /** The next job to release to {@code pool}, taken out; empty when none of its models has a waiting job. */
     public Optional<Job> next(Pool pool) {
         Map<Priority, Integer> poolCredits = credits.computeIfAbsent(pool.name(), n -> new EnumMap<>(Priority.class));
-        Priority top = null;
-        Priority due = null;
+        EnumSet<Priority> waiting = EnumSet.noneOf(Priority.class);
         for (Priority p : Priority.values()) {
-            if (!hasJobFor(p, pool)) {
-                continue;
-            }
-            if (top == null) {
-                top = p;
-            } else if (due == null && poolCredits.getOrDefault(p, 0) >= starvationCredit) {
-                due = p;
+            if (hasJobFor(p, pool)) {
+                waiting.add(p);
             }
         }
-        if (top == null) {
+        if (waiting.isEmpty()) {
             return Optional.empty();
         }
-        Priority chosen = due != null ? due : top;
+        // Most urgent first, as the enum is declared.
+        Priority top = waiting.iterator().next();
+        Priority chosen = waiting.stream().filter(p -> p != top && poolCredits.getOrDefault(p, 0) >= starvationCredit)
+                .findFirst().orElse(top);
         poolCredits.remove(chosen);
         for (Priority p : Priority.values()) {
             if (p == chosen || p == top) {
                 continue;
             }
-            if (hasJobFor(p, pool)) {
+            if (waiting.contains(p)) {
                 // Passed over while it had a job (when a lower class's credit fell due, the classes above it too).
                 poolCredits.merge(p, 1, Integer::sum);
             } else {
@@ -171,13 +172,18 @@ public final class LaneScheduler {
         Turns t = turns.computeIfAbsent(pool.name(), n -> new EnumMap<>(Priority.class))
                 .computeIfAbsent(p, c -> new Turns());
         // Keys that gained a job since the last turn join at the back, oldest job first.
-        queue.byKey.entrySet().stream()
-                .filter(k -> !t.inRing.contains(k.getKey()) && oldest(k.getValue(), pool) != null)
-                .sorted((a, b) -> Long.compare(oldest(a.getValue(), pool).seq(), oldest(b.getValue(), pool).seq()))
-                .forEach(k -> {
-                    t.ring.addLast(k.getKey());
-                    t.inRing.add(k.getKey());
-                });
+        List<Entry> joining = new ArrayList<>();
+        queue.byKey.forEach((key, models) -> {
+            Entry oldest = t.inRing.contains(key) ? null : oldest(models, pool);
+            if (oldest != null) {
+                joining.add(oldest);
+            }
+        });
+        joining.sort(Comparator.comparingLong(Entry::seq));
+        for (Entry e : joining) {
+            t.ring.addLast(e.job().key());
+            t.inRing.add(e.job().key());
+        }
         double quantum = pool.models().stream().mapToDouble(cost).max().orElse(1);
         while (true) {
             String key = t.ring.peekFirst();

@@ -59,18 +59,21 @@ final class ApiKeys {
 
     /** Whether the key named {@code name} has the {@code admin} role. */
     boolean admin(String name) {
-        return entries.stream().anyMatch(e -> e.name().equals(name) && e.admin());
+        return entry(name).map(Entry::admin).orElse(false);
     }
 
     /** The most jobs the key named {@code name} may have waiting; 0 for no limit. */
     int maxWaiting(String name) {
-        return entries.stream().filter(e -> e.name().equals(name)).mapToInt(Entry::maxWaiting).findFirst().orElse(0);
+        return entry(name).map(Entry::maxWaiting).orElse(0);
     }
 
     /** The most urgent priority the key named {@code name} may ask for. */
     Priority maxPriority(String name) {
-        return entries.stream().filter(e -> e.name().equals(name)).map(Entry::maxPriority).findFirst()
-                .orElse(Priority.NORMAL);
+        return entry(name).map(Entry::maxPriority).orElse(Priority.NORMAL);
+    }
+
+    private Optional<Entry> entry(String name) {
+        return entries.stream().filter(e -> e.name().equals(name)).findFirst();
     }
 
     static byte[] sha256(String s) {

@@ -181,27 +181,28 @@ class LaneSchedulerTests {
     @Test
     void turnsShareDeviceTimeNotJobCountAndFollowKeyWeights() {
         Map<String, Double> costs = Map.of("sdxl", 4.0, "tiny", 1.0);
-        LaneScheduler s = new LaneScheduler(CREDIT, costs::get, key -> key.equals("heavy-user") ? 2.0 : 1.0);
-        Pool both = new Pool("both", Set.of("sdxl", "tiny"));
-        for (int i = 0; i < 100; i++) {
-            add(s, "sdxl", "big", Priority.NORMAL);
-            add(s, "tiny", "small", Priority.NORMAL);
-        }
-        Map<String, Long> first50 = drain(s, both, 50).stream()
-                .collect(Collectors.groupingBy(Job::key, Collectors.counting()));
+        LaneScheduler s = new LaneScheduler(CREDIT, costs::get, key -> 1.0);
+        Map<String, Long> first50 = releasedPerKey(s, new Pool("both", Set.of("sdxl", "tiny")), 50,
+                "sdxl", "big", "tiny", "small");
         assertThat(first50.get("small")).isEqualTo(40);
         assertThat(first50.get("big")).isEqualTo(10);
 
         LaneScheduler weighted = new LaneScheduler(CREDIT, model -> 1.0,
                 key -> key.equals("heavy-user") ? 2.0 : 1.0);
-        for (int i = 0; i < 100; i++) {
-            add(weighted, "tiny", "heavy-user", Priority.NORMAL);
-            add(weighted, "tiny", "light-user", Priority.NORMAL);
-        }
-        Map<String, Long> first30 = drain(weighted, TINY, 30).stream()
-                .collect(Collectors.groupingBy(Job::key, Collectors.counting()));
+        Map<String, Long> first30 = releasedPerKey(weighted, TINY, 30,
+                "tiny", "heavy-user", "tiny", "light-user");
         assertThat(first30.get("heavy-user")).isEqualTo(20);
         assertThat(first30.get("light-user")).isEqualTo(10);
+    }
+
+    /** 100 jobs each of two (model, key) pairs, added alternately; how many of the first {@code n} each key got. */
+    private Map<String, Long> releasedPerKey(LaneScheduler s, Pool pool, int n, String model1, String key1,
+            String model2, String key2) {
+        for (int i = 0; i < 100; i++) {
+            add(s, model1, key1, Priority.NORMAL);
+            add(s, model2, key2, Priority.NORMAL);
+        }
+        return drain(s, pool, n).stream().collect(Collectors.groupingBy(Job::key, Collectors.counting()));
     }
 
     /** A pool gets only jobs of its models; a job no pool serves waits (it does not fail) until one asks for it. */

@@ -38,7 +38,7 @@ final class Nn {
      * NaN. Measured with PyTorch 2.7.1 (oneDNN 3.7.1): with freed NaN-filled buffers on the heap, 24, 40 and
      * 54 input channels gave NaN in nearly every call, 48 and 64 never; with AVX2 12 channels failed too.
      */
-    static final int CHANNEL_BLOCK = 16;
+    private static final int CHANNEL_BLOCK = 16;
     /** Below this many input channels oneDNN reads the input unblocked (no padding): measured safe at 3 and 6. */
     private static final int MIN_BLOCKED_CHANNELS = 8;
 
