@@ -320,18 +320,42 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     }
 
     /**
-     * {@code n} different loopback ports that were free a moment ago: held open together while chosen, as two
-     * calls of {@link #freePort()} may both answer the port the first one just let go.
+     * Takes {@code port} for the caller when it is free now and this JVM has not handed it out before (for a
+     * block of ports at fixed distances, such as a three-node cluster's).
      */
-    private static int[] freePorts(int n) {
+    public static synchronized boolean claimIfFree(int port) {
+        if (HANDED_OUT.contains(port)) {
+            return false;
+        }
+        try (ServerSocket s = new ServerSocket(port)) {
+            return HANDED_OUT.add(port);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Every port this JVM has handed out: test classes that run side by side never get the same one. */
+    private static final java.util.Set<Integer> HANDED_OUT = new java.util.HashSet<>();
+
+    /**
+     * {@code n} different loopback ports that were free a moment ago: held open together while chosen, as two
+     * calls of {@link #freePort()} may both answer the port the first one just let go; and never one this JVM
+     * answered before, as another test class running beside this one may not have bound its port yet.
+     */
+    private static synchronized int[] freePorts(int n) {
         List<ServerSocket> held = new ArrayList<>();
         try {
+            int[] ports = new int[n];
             for (int i = 0; i < n; i++) {
-                ServerSocket s = new ServerSocket(0);
-                held.add(s);
-                s.setReuseAddress(true);
+                ServerSocket s;
+                do {
+                    s = new ServerSocket(0);
+                    held.add(s);
+                    s.setReuseAddress(true);
+                } while (!HANDED_OUT.add(s.getLocalPort()));
+                ports[i] = s.getLocalPort();
             }
-            return held.stream().mapToInt(ServerSocket::getLocalPort).toArray();
+            return ports;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {

@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import io.diffq.observability.Repo;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,6 +18,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.ResourceLock;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -28,6 +28,7 @@ import tools.jackson.databind.JsonNode;
  * has the lag series; {@code down} leaves no container, network or volume of the project behind. Its own
  * project name, ports and state folder, so a stack a developer runs is not touched.
  */
+@ResourceLock("container-engine")
 class ComposeStackIntegrationTests {
 
     private static final String PROJECT = "diffqtest";
@@ -210,9 +211,7 @@ class ComposeStackIntegrationTests {
         return ContainerEngine.run(timeout, env, command.toArray(String[]::new));
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+    private static int freePort() {
+        return io.diffq.testing.KafkaBrokerProcess.freePort();
     }
 }

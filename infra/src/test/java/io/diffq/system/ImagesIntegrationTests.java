@@ -11,6 +11,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.ResourceLock;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.containers.wait.strategy.Wait;
 import org.testcontainers.utility.DockerImageName;
@@ -24,6 +25,7 @@ import tools.jackson.databind.JsonNode;
  * and worker images report healthy, {@link ComposeStackIntegrationTests} shows with the same tags (workers
  * scaled 1 → 3 → 1). Ryuk is off (its image cannot be pulled here): the container is removed by the test.
  */
+@ResourceLock("container-engine")
 class ImagesIntegrationTests {
 
     private static final String VERSION = "0.1.0-SNAPSHOT";

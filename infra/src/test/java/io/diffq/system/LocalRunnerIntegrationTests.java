@@ -136,19 +136,12 @@ class LocalRunnerIntegrationTests {
     private static int freeBlock() throws IOException {
         for (int attempt = 0; attempt < 50; attempt++) {
             int port = KafkaBrokerProcess.freePort();
-            if (port + 4 <= 65535 && free(port + 2) && free(port + 4)) {
+            if (port + 4 <= 65535 && KafkaBrokerProcess.claimIfFree(port + 2)
+                    && KafkaBrokerProcess.claimIfFree(port + 4)) {
                 return port;
             }
         }
         throw new IllegalStateException("no block of free ports");
-    }
-
-    private static boolean free(int port) {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(port)) {
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     private static boolean listening(int port) {

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Isolated;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -21,6 +22,7 @@ import tools.jackson.databind.JsonNode;
  * Absolute times on a shared 2-core machine are noisy, so the bound is generous: the 1-worker worst case
  * plus one second.
  */
+@Isolated("it measures the queue's idle overhead; a class beside it would load the cores")
 class QueueOverheadIntegrationTests {
 
     private static final int MEASURED = 20;
