@@ -1,5 +1,6 @@
 package io.diffq.worker;
 
+import io.diffq.common.model.Pool;
 import java.time.Duration;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -37,6 +38,12 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *                         jobs only while the device is free, and with two one job's writes and acknowledgement
  *                         overlap the next job's acquisition and run instead of standing between them. 1 (the
  *                         default) until the benchmark has measured 2
+ * @param pool             the worker pool this worker joins (docs/design/lanes.md §2): the workers serving the same
+ *                         models; by default its models' names sorted and joined by '.' ({@code simulated.tiny})
+ * @param source           where the worker takes jobs: {@code jobs} (the default: every worker shares
+ *                         {@code diffq.jobs} in the share group {@code diffq-workers}, and must serve every model)
+ *                         or {@code lanes} (its pool's lane {@code diffq.lane.<pool>} in the share group
+ *                         {@code diffq-lanes}, which a dispatcher fills with the jobs of the pool's models)
  */
 @ConfigurationProperties("diffq.worker")
 public record WorkerProperties(
@@ -49,7 +56,17 @@ public record WorkerProperties(
         @DefaultValue("30s") Duration shutdownGrace,
         @DefaultValue("1") int maxBatch,
         @DefaultValue("2m") Duration repeatWindow,
-        @DefaultValue("1") int consumersPerDevice) {
+        @DefaultValue("1") int consumersPerDevice,
+        String pool,
+        @DefaultValue("jobs") Source source) {
+
+    /** Where a worker takes jobs from. */
+    public enum Source {
+        /** {@code diffq.jobs}, every worker of every model in one share group. */
+        JOBS,
+        /** Its pool's lane. */
+        LANES
+    }
 
     public WorkerProperties {
         if (maxBatch < 1 || maxBatch > 64) {
@@ -62,6 +79,15 @@ public record WorkerProperties(
         if (consumersPerDevice < 1 || consumersPerDevice > 4) {
             throw new IllegalArgumentException("diffq.worker.consumers-per-device must be 1 to 4, not "
                     + consumersPerDevice);
+        }
+        if (models.isEmpty()) {
+            throw new IllegalArgumentException("diffq.worker.models names no model");
+        }
+        pool = pool == null || pool.isBlank() ? Pool.defaultName(models) : pool;
+        try {
+            Pool.requireName(pool);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("diffq.worker.pool: " + e.getMessage(), e);
         }
         if (repeatWindow.compareTo(Duration.ofSeconds(30)) < 0 || repeatWindow.compareTo(Duration.ofHours(1)) > 0) {
             throw new IllegalArgumentException("diffq.worker.repeat-window must be 30s to 1h, not " + repeatWindow);

@@ -1,6 +1,7 @@
 package io.diffq.gateway.lanes;
 
 import io.diffq.common.job.Priority;
+import io.diffq.common.model.Pool;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -36,14 +37,6 @@ public final class LaneScheduler {
 
     /** A job waiting to be released. {@code key} is its owner (any non-null name, e.g. {@code anonymous}). */
     public record Job(String id, String model, String key, Priority priority) {
-    }
-
-    /** A pool of workers: its name and the models its workers serve. */
-    public record Pool(String name, Set<String> models) {
-
-        public Pool {
-            models = Set.copyOf(models);
-        }
     }
 
     /** Jobs of one class: per key, per model, oldest first (the keys in the order their first job came). */

@@ -33,7 +33,7 @@ public record BacklogProperties(
     }
 
     /** The device time per job assumed for {@code model} while none of its jobs has been measured. */
-    Duration defaultFor(String model) {
+    public Duration defaultFor(String model) {
         return defaultServiceTimes.getOrDefault(model, defaultServiceTime);
     }
 }

@@ -25,6 +25,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -82,6 +84,7 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
 
     private final FleetStats fleet;
     private volatile boolean temporaryDir;
+    private final List<Runnable> batchListeners = new CopyOnWriteArrayList<>();
 
     public JobStatusView(JobCodec codec, KafkaProperties kafkaProperties, GatewayProperties properties,
             StatusStoreProperties storeProperties, FleetStats fleet, Clock clock, MeterRegistry meters) {
@@ -101,7 +104,10 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
                 // A new store (or a partition added since) starts at the retention window, not at the topics'
                 // beginning: diffq.jobs keeps a week, and a request older than the retention is not shown anyway.
                 .since(() -> clock.instant().minus(properties.statusRetention()).minus(CLOCK_SKEW))
-                .afterBatch(read -> writer().store(read))
+                .afterBatch(read -> {
+                    writer().store(read);
+                    batchListeners.forEach(Runnable::run);
+                })
                 .build(r -> writer().apply(r));
         this.writer = new StatusWriter(jobs, codec, properties, clock, fleet, watchers, verdicts, reader::isCaughtUp);
         openStore();
@@ -194,6 +200,43 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
     public Optional<JobStatus> peek(String id) {
         LiveJob l = lookup(id);
         return l == null ? Optional.empty() : Optional.of(l.status());
+    }
+
+    /** A job waiting ({@code QUEUED}) with its first request, and where that request lies in {@code diffq.jobs}. */
+    public record Waiting(JobRequest request, int partition, long offset) {
+    }
+
+    /** Calls {@code action} with every job this view holds as waiting with its request, in no particular order. */
+    public void forEachWaiting(Consumer<Waiting> action) {
+        jobs.heap.values().forEach(l -> {
+            if (l.queueEntry() != null) {
+                action.accept(new Waiting(l.status().request(), l.partition(), l.offset()));
+            }
+        });
+    }
+
+    /**
+     * When the oldest job this view holds as waiting or running with its request was accepted; empty when none is.
+     */
+    public Optional<Instant> oldestLiveAcceptedAt() {
+        Instant[] oldest = {null};
+        jobs.heap.values().forEach(l -> {
+            JobStatus s = l.status();
+            if ((s.state() == JobState.QUEUED || s.state() == JobState.RUNNING) && s.request() != null
+                    && s.request().createdAt() != null
+                    && (oldest[0] == null || s.request().createdAt().isBefore(oldest[0]))) {
+                oldest[0] = s.request().createdAt();
+            }
+        });
+        return Optional.ofNullable(oldest[0]);
+    }
+
+    /**
+     * Has {@code listener} run after every batch of records the view has applied and stored, on the reader's thread:
+     * it must be quick and must not block (e.g. wake a thread of its own).
+     */
+    public void afterEachBatch(Runnable listener) {
+        batchListeners.add(listener);
     }
 
     /**

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class TopicCreationIntegrationTests {
 
     private static final List<String> ALL = List.of(Topics.JOBS, Topics.JOB_EVENTS, Topics.RESULTS,
-            Topics.WEBHOOKS, Topics.JOB_CONTROLS, Topics.JOBS_DLT, Topics.MODELS);
+            Topics.WEBHOOKS, Topics.JOB_CONTROLS, Topics.JOBS_DLT, Topics.MODELS, Topics.POOLS, Topics.DISPATCH);
 
     @RegisterExtension
     static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
@@ -40,7 +40,9 @@ class TopicCreationIntegrationTests {
                     Topics.WEBHOOKS, 3,
                     Topics.JOB_CONTROLS, 1,
                     Topics.JOBS_DLT, 1,
-                    Topics.MODELS, 1)));
+                    Topics.MODELS, 1,
+                    Topics.POOLS, 1,
+                    Topics.DISPATCH, 1)));
         }
 
         // A gateway asking for more job partitions adds them to the existing diffq.jobs, and to it alone.

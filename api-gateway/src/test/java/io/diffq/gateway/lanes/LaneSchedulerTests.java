@@ -4,15 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.diffq.common.job.Priority;
+import io.diffq.common.model.Pool;
 import io.diffq.gateway.lanes.LaneScheduler.Job;
-import io.diffq.gateway.lanes.LaneScheduler.Pool;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
-import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,7 +20,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** The release order of {@link LaneScheduler}: priorities with starvation credits, fair turns between keys, routing. */
 class LaneSchedulerTests {
 
-    private static final Pool TINY = new Pool("tiny-pool", Set.of("tiny"));
+    private static final Pool TINY = new Pool("tiny-pool", List.of("tiny"));
     private static final int CREDIT = 10;
 
     private final LaneScheduler scheduler = new LaneScheduler(CREDIT, model -> 1.0, key -> 1.0);
@@ -182,7 +181,7 @@ class LaneSchedulerTests {
     void turnsShareDeviceTimeNotJobCountAndFollowKeyWeights() {
         Map<String, Double> costs = Map.of("sdxl", 4.0, "tiny", 1.0);
         LaneScheduler s = new LaneScheduler(CREDIT, costs::get, key -> 1.0);
-        Map<String, Long> first50 = releasedPerKey(s, new Pool("both", Set.of("sdxl", "tiny")), 50,
+        Map<String, Long> first50 = releasedPerKey(s, new Pool("both", List.of("sdxl", "tiny")), 50,
                 "sdxl", "big", "tiny", "small");
         assertThat(first50.get("small")).isEqualTo(40);
         assertThat(first50.get("big")).isEqualTo(10);
@@ -209,7 +208,7 @@ class LaneSchedulerTests {
     @Test
     void aPoolIsReleasedOnlyJobsOfItsModels() {
         LaneScheduler s = new LaneScheduler(CREDIT, model -> 1.0, key -> 1.0);
-        Pool simulated = new Pool("sim-pool", Set.of("simulated"));
+        Pool simulated = new Pool("sim-pool", List.of("simulated"));
         Job tiny = add(s, "tiny", "alice", Priority.HIGH);
         Job sim = add(s, "simulated", "alice", Priority.LOW);
         Job sdxl = add(s, "sdxl", "bob", Priority.HIGH);
@@ -219,7 +218,7 @@ class LaneSchedulerTests {
         assertThat(s.next(TINY)).contains(tiny);
         assertThat(s.next(TINY)).isEmpty();
         assertThat(s.waiting()).isEqualTo(1);
-        assertThat(s.next(new Pool("sdxl-pool", Set.of("sdxl")))).contains(sdxl);
+        assertThat(s.next(new Pool("sdxl-pool", List.of("sdxl")))).contains(sdxl);
     }
 
     @Test

@@ -5,6 +5,7 @@ import io.diffq.common.job.JobEvent;
 import io.diffq.common.job.JobFailure;
 import io.diffq.common.job.JobRequest;
 import io.diffq.common.model.ModelCard;
+import io.diffq.common.model.Pool;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.json.JsonMapper;
@@ -58,6 +59,15 @@ public final class JobCodec {
     /** Reads a card; one that breaks a card's rules (no name, a default size it cannot draw) is malformed. */
     public ModelCard readModelCard(byte[] json) {
         return read(json, ModelCard.class);
+    }
+
+    public byte[] writePool(Pool pool) {
+        return mapper.writeValueAsBytes(pool);
+    }
+
+    /** Reads a pool; one that breaks a pool's rules (a bad name, no model) is malformed. */
+    public Pool readPool(byte[] json) {
+        return read(json, Pool.class);
     }
 
     private <T> T read(byte[] json, Class<T> type) {

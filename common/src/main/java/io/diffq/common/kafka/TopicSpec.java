@@ -46,7 +46,7 @@ public record TopicSpec(String name, int partitions, Map<String, String> configs
         return List.of(
                 new TopicSpec(Topics.JOBS, jobPartitions, Map.of(
                         "cleanup.policy", "delete",
-                        "retention.ms", String.valueOf(Math.max(resultTtl.toMillis(), Duration.ofDays(7).toMillis())))),
+                        "retention.ms", String.valueOf(jobsRetention(resultTtl)))),
                 new TopicSpec(Topics.JOB_EVENTS, partitions, Map.of(
                         "cleanup.policy", "compact,delete",
                         "retention.ms", ttl)),
@@ -66,6 +66,29 @@ public record TopicSpec(String name, int partitions, Map<String, String> configs
                         "retention.ms", String.valueOf(Duration.ofDays(7).toMillis()))),
                 // Compaction only, no time-based deletion: a model's card stays until a newer one or a tombstone.
                 new TopicSpec(Topics.MODELS, 1, Map.of(
-                        "cleanup.policy", "compact")));
+                        "cleanup.policy", "compact")),
+                // Likewise a pool's declaration: which models its workers serve.
+                new TopicSpec(Topics.POOLS, 1, Map.of(
+                        "cleanup.policy", "compact")),
+                // Nothing is written to the lease's topic: its partition is only held.
+                new TopicSpec(Topics.DISPATCH, 1, Map.of(
+                        "cleanup.policy", "delete",
+                        "retention.ms", String.valueOf(Duration.ofHours(1).toMillis()))));
+    }
+
+    /**
+     * A worker pool's lane ({@link Topics#lane}): one partition (its workers share it in the lane share group,
+     * so it bounds no worker count), kept as long as {@code diffq.jobs}, which holds the same requests.
+     *
+     * @param resultTtl how long job events and images are kept
+     */
+    public static TopicSpec lane(String pool, Duration resultTtl) {
+        return new TopicSpec(Topics.lane(pool), 1, Map.of(
+                "cleanup.policy", "delete",
+                "retention.ms", String.valueOf(jobsRetention(resultTtl))));
+    }
+
+    private static long jobsRetention(Duration resultTtl) {
+        return Math.max(resultTtl.toMillis(), Duration.ofDays(7).toMillis());
     }
 }

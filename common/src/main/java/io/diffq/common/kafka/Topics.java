@@ -25,6 +25,35 @@ public final class Topics {
      */
     public static final String WEBHOOKS = "diffq.webhooks";
 
+    /**
+     * The worker pools (docs/design/lanes.md §2), keyed by pool name, value a {@code Pool}: which models the
+     * workers of each pool serve; compacted. Workers declare their pool here; gateways create its lane.
+     */
+    public static final String POOLS = "diffq.pools";
+
+    /**
+     * The dispatcher's lease: an empty single-partition topic; of the gateways in the consumer group
+     * {@link #DISPATCH_GROUP}, the one assigned its partition leads.
+     */
+    public static final String DISPATCH = "diffq.dispatch";
+
+    /** The classic consumer group whose holder of {@link #DISPATCH}'s partition is the dispatcher. */
+    public static final String DISPATCH_GROUP = "diffq-dispatcher";
+
+    /** A pool's lane topic name begins with this; the pool's name follows. */
+    public static final String LANE_PREFIX = "diffq.lane.";
+
+    /** The share group of the workers reading lanes: one group for every pool's lane. */
+    public static final String LANE_GROUP = "diffq-lanes";
+
+    /**
+     * The lane of a worker pool: one partition, the jobs released to the pool, which its workers share (one
+     * share consumer per device, subscribed to this topic alone).
+     */
+    public static String lane(String pool) {
+        return LANE_PREFIX + io.diffq.common.model.Pool.requireName(pool);
+    }
+
     /** The consumer group of the workers. */
     public static final String WORKER_GROUP = "diffq-workers";
     /**

@@ -29,7 +29,9 @@ class TopicSpecTests {
                 Topics.WEBHOOKS, 12,
                 Topics.JOB_CONTROLS, 1,
                 Topics.JOBS_DLT, 1,
-                Topics.MODELS, 1));
+                Topics.MODELS, 1,
+                Topics.POOLS, 1,
+                Topics.DISPATCH, 1));
     }
 
     @Test
@@ -41,7 +43,9 @@ class TopicSpecTests {
                 .containsEntry(Topics.WEBHOOKS, 3)
                 .containsEntry(Topics.JOB_CONTROLS, 1)
                 .containsEntry(Topics.JOBS_DLT, 1)
-                .containsEntry(Topics.MODELS, 1);
+                .containsEntry(Topics.MODELS, 1)
+                .containsEntry(Topics.POOLS, 1)
+                .containsEntry(Topics.DISPATCH, 1);
     }
 
     @Test
@@ -66,5 +70,16 @@ class TopicSpecTests {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("partitions must be at least 1");
         assertThatThrownBy(() -> TopicSpec.all(-1, Duration.ofHours(24)))
                 .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void aLaneHasOnePartitionAndKeepsRequestsAsLongAsDiffqJobs() {
+        TopicSpec jobs = TopicSpec.all(3, Duration.ofHours(24)).get(0);
+        TopicSpec lane = TopicSpec.lane("simulated.tiny", Duration.ofHours(24));
+        assertThat(lane.name()).isEqualTo("diffq.lane.simulated.tiny");
+        assertThat(lane.partitions()).isEqualTo(1);
+        assertThat(lane.configs()).isEqualTo(jobs.configs());
+        assertThat(TopicSpec.lane("p", Duration.ofDays(30)).configs())
+                .containsEntry("retention.ms", String.valueOf(Duration.ofDays(30).toMillis()));
     }
 }

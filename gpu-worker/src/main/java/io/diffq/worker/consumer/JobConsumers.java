@@ -4,6 +4,7 @@ import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import io.diffq.common.kafka.Topics;
 import io.diffq.common.model.ModelCard;
+import io.diffq.common.model.Pool;
 import io.diffq.worker.WorkerProperties;
 import io.diffq.worker.gpu.GpuMetrics;
 import io.diffq.worker.model.DiffusionModelProvider;
@@ -72,6 +73,7 @@ class JobConsumers implements SmartLifecycle {
     private final GpuMetrics gpus;
     private final ModelAdvertiser advertiser;
     private final JobAdmission admission;
+    private final PoolMembership pools;
     /** Each device's loop thread, with how to ask its loop to stop. */
     private final Map<Thread, Runnable> loops = new LinkedHashMap<>();
     private final List<DeviceModels> deviceModels = new ArrayList<>();
@@ -82,7 +84,7 @@ class JobConsumers implements SmartLifecycle {
 
     JobConsumers(JobProcessor processor, List<DiffusionModelProvider> providers, WorkerProperties properties,
             WorkerIdentity identity, KafkaProperties kafkaProperties, MeterRegistry meters, GpuMetrics gpus,
-            ModelAdvertiser advertiser, JobAdmission admission) {
+            ModelAdvertiser advertiser, JobAdmission admission, PoolMembership pools) {
         this.processor = processor;
         this.providers = providers;
         this.properties = properties;
@@ -92,6 +94,7 @@ class JobConsumers implements SmartLifecycle {
         this.gpus = gpus;
         this.advertiser = advertiser;
         this.admission = admission;
+        this.pools = pools;
     }
 
     @Override
@@ -100,6 +103,9 @@ class JobConsumers implements SmartLifecycle {
         List<DiffusionModelProvider> selected = selectedProviders();
         clientMetrics = new ConsumerClientMetrics(meters);
         int deliveryLimit = configureShareGroup();
+        if (properties.source() == WorkerProperties.Source.LANES) {
+            pools.join(new Pool(properties.pool(), selected.stream().map(DiffusionModelProvider::name).toList()));
+        }
         JobLoop.Timing timing = new JobLoop.Timing(POLL_TIMEOUT, RETRY_BACK_OFF, RENEW_EVERY);
         for (Device device : Devices.resolve(properties.devices(), gpus.gpuCount())) {
             DeviceModels models = DeviceModels.open(device, selected);
@@ -115,7 +121,7 @@ class JobConsumers implements SmartLifecycle {
                         shareConsumerConfig(clientId), new StringDeserializer(), new ByteArrayDeserializer());
                 clientMetrics.shareConsumerAdded(clientId, consumer);
                 String name = "consumer " + device.name() + (k == 1 ? "" : " #" + k);
-                JobLoop loop = new JobLoop(name, consumer, admission,
+                JobLoop loop = new JobLoop(name, topic(), consumer, admission,
                         (jobs, handBack) -> processor.process(jobs, models, handBack), this::handingBack, timing,
                         properties.maxBatch(), processor::batchKey, deliveryLimit, System::nanoTime, thread, gate,
                         consumers > 1);
@@ -133,7 +139,7 @@ class JobConsumers implements SmartLifecycle {
         Thread thread = new Thread(loop, "diffq-consumer-" + device.name() + (k == 1 ? "" : "-" + k));
         loops.put(thread, stop);
         thread.start();
-        log.info("consumer {} for {} started in share group {} serving {}", k, device.name(), Topics.WORKER_GROUP,
+        log.info("consumer {} for {} started on {} in share group {} serving {}", k, device.name(), topic(), group(),
                 selected.stream().map(DiffusionModelProvider::name).toList());
     }
 
@@ -172,13 +178,18 @@ class JobConsumers implements SmartLifecycle {
      */
     private int configureShareGroup() {
         int limit = properties.maxAttempts() + 1 + HAND_BACKS;
+        List<AlterConfigOp> configs = new ArrayList<>(List.of(set("share.auto.offset.reset", "earliest"),
+                set("share.delivery.count.limit", String.valueOf(limit))));
+        if (properties.source() == WorkerProperties.Source.LANES) {
+            // The dispatcher releases jobs to lanes in transactions: a release it aborted (a fenced leader) is
+            // never a job.
+            configs.add(set("share.isolation.level", "read_committed"));
+        }
         try (Admin admin = Admin.create(kafkaProperties.buildAdminProperties())) {
-            admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.GROUP, Topics.WORKER_GROUP),
-                    List.of(set("share.auto.offset.reset", "earliest"),
-                            set("share.delivery.count.limit", String.valueOf(limit)))))
+            admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.GROUP, group()), configs))
                     .all().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
-            throw new IllegalStateException("could not configure share group " + Topics.WORKER_GROUP + " (needs "
+            throw new IllegalStateException("could not configure share group " + group() + " (needs "
                     + "Kafka 4.3 or newer, and group.share.max.delivery.count.limit >= " + limit + " on the brokers)",
                     e);
         }
@@ -199,7 +210,7 @@ class JobConsumers implements SmartLifecycle {
                 ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG,
                 ConsumerConfig.GROUP_PROTOCOL_CONFIG, ConsumerConfig.GROUP_REMOTE_ASSIGNOR_CONFIG)
                 .forEach(config::remove);
-        config.put(ConsumerConfig.GROUP_ID_CONFIG, Topics.WORKER_GROUP);
+        config.put(ConsumerConfig.GROUP_ID_CONFIG, group());
         config.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
         config.put(ConsumerConfig.SHARE_ACKNOWLEDGEMENT_MODE_CONFIG, "explicit");
         config.put(ConsumerConfig.SHARE_ACQUIRE_MODE_CONFIG, "record_limit");
@@ -212,6 +223,16 @@ class JobConsumers implements SmartLifecycle {
             config.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) maxPollInterval().toMillis());
         }
         return config;
+    }
+
+    /** The share group this worker's consumers join: the lanes' group, or the one on {@code diffq.jobs}. */
+    private String group() {
+        return properties.source() == WorkerProperties.Source.LANES ? Topics.LANE_GROUP : Topics.WORKER_GROUP;
+    }
+
+    /** The topic this worker takes jobs from: its pool's lane, or {@code diffq.jobs}. */
+    private String topic() {
+        return properties.source() == WorkerProperties.Source.LANES ? Topics.lane(properties.pool()) : Topics.JOBS;
     }
 
     /** With consumers sharing a device: twice the longest a consumer may wait for its turn. */

@@ -181,6 +181,7 @@ final class JobLoop implements Runnable {
     }
 
     private final String name;
+    private final String topic;
     private final ShareConsumer<String, byte[]> consumer;
     private final Admission admission;
     private final Deliverer deliverer;
@@ -213,7 +214,7 @@ final class JobLoop implements Runnable {
     JobLoop(String name, ShareConsumer<String, byte[]> consumer, Admission admission, Deliverer deliverer,
             BooleanSupplier handBack, Timing timing, int maxBatch,
             Function<ConsumerRecord<String, byte[]>, Object> batchKey, int deliveryLimit, LongSupplier nanoClock) {
-        this(name, consumer, admission, deliverer, handBack, timing, maxBatch, batchKey, deliveryLimit, nanoClock,
+        this(name, Topics.JOBS, consumer, admission, deliverer, handBack, timing, maxBatch, batchKey, deliveryLimit, nanoClock,
                 null, new DeviceGate(), false);
     }
 
@@ -222,12 +223,14 @@ final class JobLoop implements Runnable {
      *                   this loop's own
      * @param gate       the device's turn, shared by its consumers' loops
      * @param gateShared whether other loops share the gate
+     * @param topic      the topic the loop takes jobs from: {@code diffq.jobs} or its pool's lane
      */
-    JobLoop(String name, ShareConsumer<String, byte[]> consumer, Admission admission, Deliverer deliverer,
+    JobLoop(String name, String topic, ShareConsumer<String, byte[]> consumer, Admission admission, Deliverer deliverer,
             BooleanSupplier handBack, Timing timing, int maxBatch,
             Function<ConsumerRecord<String, byte[]>, Object> batchKey, int deliveryLimit, LongSupplier nanoClock,
             ExecutorService device, DeviceGate gate, boolean gateShared) {
         this.name = name;
+        this.topic = topic;
         this.consumer = consumer;
         this.admission = admission;
         this.deliverer = deliverer;
@@ -257,7 +260,7 @@ final class JobLoop implements Runnable {
     public void run() {
         try {
             consumer.setAcknowledgementCommitCallback(this::committed);
-            consumer.subscribe(List.of(Topics.JOBS));
+            consumer.subscribe(List.of(topic));
             while (!stopping || !inHand.isEmpty()) {
                 // New jobs only in the device's turn (when its consumers share one); a loop with jobs in hand
                 // holds it, or its model is done.

@@ -3,9 +3,11 @@ package io.diffq.worker.consumer;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Topics;
 import io.diffq.common.model.ModelCard;
+import io.diffq.common.model.Pool;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Deque;
 import java.util.List;
@@ -25,7 +27,8 @@ import org.springframework.stereotype.Component;
 
 /**
  * Tells the gateways what this worker's models draw: one {@link ModelCard} per model on
- * {@code diffq.models}, keyed by model name, once the models are open. It works on its own thread and
+ * {@code diffq.models}, keyed by model name, once the models are open; and, for a worker reading lanes, its pool
+ * on {@code diffq.pools} ({@link PoolMembership}), after the cards. It works on its own thread and
  * retries with backoff until the broker has acknowledged every card (acks=all), so a broker outage never
  * holds up jobs. It never creates the topic (a producer could have the broker auto-create it without
  * compaction): the gateway does; until then it waits, as the worker's readers of other topics do.
@@ -44,6 +47,11 @@ class ModelAdvertiser implements DisposableBean {
     private final WorkerIdentity identity;
     private final Clock clock;
     private Thread thread;
+    private volatile Pool pool;
+
+    /** What is published: a record for a topic the gateway creates. */
+    private record Publication(String topic, String key, byte[] value, String what) {
+    }
 
     ModelAdvertiser(KafkaTemplate<String, byte[]> kafka, KafkaProperties kafkaProperties, JobCodec codec,
             WorkerIdentity identity, Clock clock) {
@@ -54,17 +62,28 @@ class ModelAdvertiser implements DisposableBean {
         this.clock = clock;
     }
 
-    /** Starts advertising {@code cards} in the background and returns at once. */
+    /** Has the next {@link #advertise} declare {@code pool} after the cards. */
+    void declare(Pool pool) {
+        this.pool = pool;
+    }
+
+    /** Starts advertising {@code cards} (and the pool declared) in the background and returns at once. */
     synchronized void advertise(Collection<ModelCard> cards) {
         destroy();
-        List<ModelCard> pending = List.copyOf(cards);
-        thread = new Thread(() -> run(pending), "diffq-model-advertiser");
+        List<ModelCard> advertised = List.copyOf(cards);
+        Pool declared = pool;
+        thread = new Thread(() -> run(advertised, declared), "diffq-model-advertiser");
         thread.setDaemon(true);
         thread.start();
     }
 
-    private void run(List<ModelCard> cards) {
-        Deque<ModelCard> pending = new ArrayDeque<>(cards);
+    private void run(List<ModelCard> cards, Pool declared) {
+        Deque<Publication> pending = new ArrayDeque<>();
+        Deque<ModelCard> unpublished = new ArrayDeque<>(cards);
+        if (declared != null) {
+            pending.add(new Publication(Topics.POOLS, declared.name(), codec.writePool(declared),
+                    "pool " + declared.name() + " serving " + declared.models()));
+        }
         Duration backoff = FIRST_BACKOFF;
         String lastProblem = null;
         try (Admin admin = Admin.create(kafkaProperties.buildAdminProperties())) {
@@ -72,11 +91,21 @@ class ModelAdvertiser implements DisposableBean {
                 String problem;
                 boolean waitingForTopic = false;
                 try {
-                    waitingForTopic = !topicExists(admin);
+                    waitingForTopic = !topicExists(admin, Topics.MODELS);
                     problem = waitingForTopic ? Topics.MODELS + " does not exist yet (the gateway creates it)" : null;
+                    while (problem == null && !unpublished.isEmpty()) {
+                        publish(unpublished.peek());
+                        unpublished.pop();
+                    }
                     while (problem == null && !pending.isEmpty()) {
-                        publish(pending.peek());
-                        pending.pop();
+                        Publication p = pending.peek();
+                        waitingForTopic = !topicExists(admin, p.topic());
+                        problem = waitingForTopic ? p.topic() + " does not exist yet (the gateway creates it)" : null;
+                        if (problem == null) {
+                            kafka.send(p.topic(), p.key(), p.value()).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                            log.info("declared {} on {}", p.what(), p.topic());
+                            pending.pop();
+                        }
                     }
                 } catch (KafkaException | ExecutionException | TimeoutException e) {
                     problem = (e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e).toString();
@@ -86,8 +115,9 @@ class ModelAdvertiser implements DisposableBean {
                 }
                 if (!problem.equals(lastProblem)) {
                     // A worker started before any gateway is normal; a broker that fails to answer is not.
-                    String message = "cannot advertise models {} yet, retrying: {}";
-                    List<String> names = pending.stream().map(ModelCard::name).toList();
+                    String message = "cannot advertise {} yet, retrying: {}";
+                    List<String> names = new ArrayList<>(unpublished.stream().map(ModelCard::name).toList());
+                    pending.forEach(p -> names.add(p.what()));
                     if (waitingForTopic) {
                         log.info(message, names, problem);
                     } else {
@@ -107,10 +137,10 @@ class ModelAdvertiser implements DisposableBean {
         }
     }
 
-    private static boolean topicExists(Admin admin) throws InterruptedException, ExecutionException,
+    private static boolean topicExists(Admin admin, String topic) throws InterruptedException, ExecutionException,
             TimeoutException {
         try {
-            admin.describeTopics(List.of(Topics.MODELS), new DescribeTopicsOptions().timeoutMs((int) TIMEOUT.toMillis()))
+            admin.describeTopics(List.of(topic), new DescribeTopicsOptions().timeoutMs((int) TIMEOUT.toMillis()))
                     .allTopicNames().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             return true;
         } catch (ExecutionException e) {

@@ -51,7 +51,11 @@ class RepeatIndex implements SmartLifecycle {
         this.window = properties.repeatWindow();
         this.clock = clock;
         this.lastEviction = clock.millis();
-        this.reader = TopicReader.builder("job-index", List.of(Topics.JOBS),
+        // A worker reading a lane sees only the records the dispatcher released there, one per job; the index still
+        // guards against a release made twice (docs/design/lanes.md §4).
+        String topic = properties.source() == WorkerProperties.Source.LANES ? Topics.lane(properties.pool())
+                : Topics.JOBS;
+        this.reader = TopicReader.builder("job-index", List.of(topic),
                         kafkaProperties.buildConsumerProperties(), kafkaProperties.buildAdminProperties())
                 .clientId("diffq-worker-job-index")
                 .since(() -> clock.instant().minus(window).minus(LOOK_BACK))

@@ -6,6 +6,7 @@ import static org.apache.kafka.clients.consumer.AcknowledgeType.RENEW;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.diffq.common.kafka.Topics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -134,9 +135,9 @@ class JobLoopTests {
             return List.of(JobLoop.Outcome.written(CompletableFuture.completedFuture(null)));
         };
         JobLoop.Timing timing = new JobLoop.Timing(Duration.ofMillis(20), Duration.ofMillis(10), Duration.ofMillis(50));
-        loop = new JobLoop("first", consumer, admission, deliverer, () -> false, timing, 1, r -> "", 8, this::now,
+        loop = new JobLoop("first", Topics.JOBS, consumer, admission, deliverer, () -> false, timing, 1, r -> "", 8, this::now,
                 device, gate, true);
-        JobLoop other = new JobLoop("second", second, admission, deliverer, () -> false, timing, 1, r -> "", 8,
+        JobLoop other = new JobLoop("second", Topics.JOBS, second, admission, deliverer, () -> false, timing, 1, r -> "", 8,
                 this::now, device, gate, true);
         second.watched = aDrawing::get;
         consumer.watched = () -> true;
@@ -192,9 +193,9 @@ class JobLoopTests {
         };
         consumer.watched = () -> true;
         second.watched = () -> true;
-        loop = new JobLoop("first", consumer, admission, deliverer, () -> false, timing, 1, r -> "", 8, this::now,
+        loop = new JobLoop("first", Topics.JOBS, consumer, admission, deliverer, () -> false, timing, 1, r -> "", 8, this::now,
                 device, gate, true);
-        JobLoop other = new JobLoop("second", second, admission, deliverer, () -> false, timing, 1, r -> "", 8,
+        JobLoop other = new JobLoop("second", Topics.JOBS, second, admission, deliverer, () -> false, timing, 1, r -> "", 8,
                 this::now, device, gate, true);
         thread = new Thread(loop);
         Thread otherThread = new Thread(other);

@@ -57,7 +57,8 @@ class JobProcessorTests {
         }
     };
     private final WorkerProperties properties = new WorkerProperties("w", List.of("cpu"), List.of("fake"),
-            Duration.ofHours(1), MAX_ATTEMPTS, Duration.ofMinutes(10), Duration.ofSeconds(30), 4, Duration.ofMinutes(2), 1);
+            Duration.ofHours(1), MAX_ATTEMPTS, Duration.ofMinutes(10), Duration.ofSeconds(30), 4, Duration.ofMinutes(2), 1,
+            null, WorkerProperties.Source.JOBS);
     /** The job events other workers wrote, folded in by the test (the index reads no topic). */
     private final JobEventsIndex jobEvents = new JobEventsIndex(new KafkaProperties(), Clock.systemUTC(), codec);
     private final JobProcessor processor = new JobProcessor(publisher, codec, new WorkerIdentity(properties),

@@ -1,0 +1,325 @@
+package io.diffq.gateway.lanes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.diffq.common.json.JobCodec;
+import io.diffq.common.kafka.Topics;
+import io.diffq.common.model.Pool;
+import io.diffq.gateway.support.Api;
+import io.diffq.gateway.support.Gateway;
+import io.diffq.gateway.support.WorkerStandIn;
+import io.diffq.testing.KafkaBrokerExtension;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.consumer.AcknowledgeType;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaShareConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The dispatcher against a real broker: pools declared on {@code diffq.pools} as workers declare them, and stand-in
+ * devices that are real share consumers of the lanes (group {@code diffq-lanes}, read_committed) and write what a
+ * worker writes when a job runs and succeeds. The tests share a broker; each uses pools of its own.
+ */
+class LaneDispatchIntegrationTests {
+
+    private static final byte[] PNG = {(byte) 0x89, 'P', 'N', 'G'};
+    private static final Duration LONG = Duration.ofSeconds(60);
+    /**
+     * Each test's models are its own (its pools serve them), so jobs a failed test left waiting do not count in
+     * another's.
+     */
+    private static final String MODELS = "diffq.gateway.models.served=a-one,a-two,b-one,b-two,c-one,d-one";
+
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
+
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private WorkerStandIn worker;
+
+    @BeforeEach
+    void groupAsWorkersSetIt() throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.GROUP, Topics.LANE_GROUP),
+                    List.of(new AlterConfigOp(new ConfigEntry("share.auto.offset.reset", "earliest"),
+                                    AlterConfigOp.OpType.SET),
+                            new AlterConfigOp(new ConfigEntry("share.isolation.level", "read_committed"),
+                                    AlterConfigOp.OpType.SET))))
+                    .all().get(30, TimeUnit.SECONDS);
+        }
+        worker = new WorkerStandIn(kafka.bootstrapServers());
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        for (int i = closeables.size() - 1; i >= 0; i--) {
+            closeables.get(i).close();
+        }
+        worker.close();
+    }
+
+    @Test
+    void eachJobIsReleasedOnceToTheLaneOfAPoolServingItsModel() {
+        Gateway gateway = gateway();
+        declare(new Pool("a-sim", List.of("a-one")));
+        declare(new Pool("a-tiny", List.of("a-two")));
+        Device sim = device("a-sim", "a-sim-1");
+        Device tiny = device("a-tiny", "a-tiny-1");
+
+        Map<String, String> modelOf = new HashMap<>();
+        for (int i = 0; i < 40; i++) {
+            String model = i % 3 == 0 ? "a-two" : "a-one";
+            modelOf.put(submit(gateway.api(), model, "normal"), model);
+        }
+        awaitAllSucceeded(gateway.api(), modelOf.keySet());
+
+        assertThat(sim.taken).as("jobs taken from the sim lane, each once")
+                .doesNotHaveDuplicates()
+                .containsExactlyInAnyOrderElementsOf(ids(modelOf, "a-one"));
+        assertThat(tiny.taken).as("jobs taken from the tiny lane, each once")
+                .doesNotHaveDuplicates()
+                .containsExactlyInAnyOrderElementsOf(ids(modelOf, "a-two"));
+    }
+
+    @Test
+    void aJobWhosePoolHasNoDeviceWaitsAndRunsWhenADeviceJoins() {
+        Gateway gateway = gateway();
+        declare(new Pool("b-sim", List.of("b-one")));
+        declare(new Pool("b-tiny", List.of("b-two")));
+        device("b-sim", "b-sim-1");
+
+        String tinyJob = submit(gateway.api(), "b-two", "normal");
+        List<String> later = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            later.add(submit(gateway.api(), "b-one", "normal"));
+        }
+        // The simulated jobs submitted after it all ran; the tiny one waits, neither run nor failed.
+        awaitAllSucceeded(gateway.api(), later);
+        assertThat(state(gateway.api(), tinyJob)).isEqualTo("QUEUED");
+
+        Device tiny = device("b-tiny", "b-tiny-1");
+        awaitAllSucceeded(gateway.api(), List.of(tinyJob));
+        assertThat(tiny.taken).containsExactly(tinyJob);
+    }
+
+    @Test
+    void aHighJobGoesAheadOfWaitingNormalOnesAndALowOneIsNotStarved() {
+        Gateway gateway = gateway("diffq.gateway.dispatch.starvation-credit=3");
+        LaneDispatcher dispatcher = gateway.bean(LaneDispatcher.class);
+        declare(new Pool("c-sim", List.of("c-one")));
+        Device sim = device("c-sim", "c-sim-1");
+        sim.pause();
+        List<String> all = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            all.add(submit(gateway.api(), "c-one", "normal"));
+        }
+        // The device holds its first job; the dispatcher released its budget (1 device × (1 + 1 ahead)).
+        await().atMost(LONG).until(() -> sim.taken.size() == 1 && dispatcher.waiting("c-one") == 28);
+        String low = submit(gateway.api(), "c-one", "low");
+        String high = submit(gateway.api(), "c-one", "high");
+        all.add(low);
+        all.add(high);
+        await().atMost(LONG).until(() -> dispatcher.waiting("c-one") == 30);
+        sim.resume();
+
+        awaitAllSucceeded(gateway.api(), all);
+        List<String> order = List.copyOf(sim.taken);
+        // Ahead of the high job: the job in hand and the one released behind it.
+        assertThat(order.indexOf(high)).as("place of the high job in %s", order).isEqualTo(2);
+        // The low job, behind 28 normal ones and the high one, earns a credit at each release that passes it over;
+        // at 3 it goes first: after the 2 already released, the high one and 2 normal ones.
+        assertThat(order.indexOf(low)).as("place of the low job in %s", order).isBetween(3, 2 + 1 + 3);
+        assertThat(order).doesNotHaveDuplicates().hasSize(32);
+    }
+
+    @Test
+    void whenTheLeadingGatewayStopsAnotherTakesOverAndNoJobIsReleasedTwice() {
+        Gateway first = gateway();
+        declare(new Pool("d-sim", List.of("d-one")));
+        Device sim = device("d-sim", "d-sim-1");
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            ids.add(submit(first.api(), "d-one", "normal"));
+        }
+        awaitAllSucceeded(first.api(), ids);
+        Gateway second = gateway();
+        sim.pause();
+        for (int i = 0; i < 10; i++) {
+            ids.add(submit(first.api(), "d-one", "normal"));
+        }
+        LaneDispatcher leader = first.bean(LaneDispatcher.class);
+        await().atMost(LONG).until(() -> sim.taken.size() == 11 && leader.waiting("d-one") == 8);
+        assertThat(second.bean(LaneDispatcher.class).leads()).as("the second gateway leads").isFalse();
+        first.close();
+        closeables.remove(first);
+        await().atMost(LONG).until(() -> second.bean(LaneDispatcher.class).leads());
+        sim.resume();
+        awaitAllSucceeded(second.api(), ids);
+        assertThat(sim.taken).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(ids);
+        assertThat(laneRecords("d-sim")).as("records on the lane").hasSize(ids.size());
+    }
+
+    // --- helpers
+
+    private Gateway gateway(String... extra) {
+        List<String> props = new ArrayList<>(List.of(MODELS, "diffq.gateway.dispatch.enabled=true",
+                "diffq.gateway.dispatch.lease-session=6s",
+                // The tests poll every job they wait for.
+                "diffq.gateway.security.rate-limit.requests-per-second=1000",
+                "diffq.gateway.security.rate-limit.burst=1000"));
+        props.addAll(List.of(extra));
+        Gateway g = Gateway.start(kafka.bootstrapServers(), props.toArray(String[]::new));
+        closeables.add(g);
+        return g;
+    }
+
+    private void declare(Pool pool) {
+        try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()), new StringSerializer(),
+                new ByteArraySerializer())) {
+            p.send(new ProducerRecord<>(Topics.POOLS, pool.name(), new JobCodec().writePool(pool)))
+                    .get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String submit(Api api, String model, String priority) {
+        Api.Response r = api.submit("{\"prompt\":\"a red circle\",\"model\":\"" + model + "\",\"priority\":\""
+                + priority + "\"}");
+        assertThat(r.status()).as(r.text()).isEqualTo(202);
+        return r.json().get("id").asString();
+    }
+
+    private static String state(Api api, String id) {
+        Api.Response r = api.get("/v1/jobs/" + id);
+        assertThat(r.status()).as(r.text()).isEqualTo(200);
+        return r.json().get("state").asString();
+    }
+
+    private static void awaitAllSucceeded(Api api, List<String> ids) {
+        await().atMost(LONG).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+            for (String id : ids) {
+                assertThat(state(api, id)).as(id).isEqualTo("SUCCEEDED");
+            }
+        });
+    }
+
+    private static void awaitAllSucceeded(Api api, java.util.Collection<String> ids) {
+        awaitAllSucceeded(api, List.copyOf(ids));
+    }
+
+    private static void awaitViewHolds(Api api, String id) {
+        await().atMost(LONG).until(() -> api.get("/v1/jobs/" + id).status() == 200);
+    }
+
+    private static List<String> ids(Map<String, String> modelOf, String model) {
+        return modelOf.entrySet().stream().filter(e -> e.getValue().equals(model)).map(Map.Entry::getKey).toList();
+    }
+
+    private List<String> laneRecords(String pool) {
+        Map<String, Object> config = new HashMap<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                kafka.bootstrapServers(), ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"));
+        try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(config, new StringDeserializer(),
+                new ByteArrayDeserializer())) {
+            var tp = new org.apache.kafka.common.TopicPartition(Topics.lane(pool), 0);
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            long end = consumer.endOffsets(List.of(tp)).get(tp);
+            List<String> keys = new ArrayList<>();
+            while (consumer.position(tp) < end) {
+                consumer.poll(Duration.ofMillis(200)).forEach(r -> keys.add(r.key()));
+            }
+            return keys;
+        }
+    }
+
+    /**
+     * A stand-in device of a pool: a share consumer of the pool's lane taking one job at a time, which writes the
+     * job's RUNNING and SUCCEEDED events as a worker would and then accepts the record. While {@code paused} it holds
+     * the job in hand and takes no other.
+     */
+    private Device device(String pool, String clientId) {
+        Device d = new Device(pool, clientId);
+        closeables.add(d);
+        d.thread.start();
+        return d;
+    }
+
+    private final class Device implements AutoCloseable {
+        final List<String> taken = new CopyOnWriteArrayList<>();
+        final Thread thread;
+        private volatile java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(0);
+        volatile boolean running = true;
+
+        /** The device holds the job it takes next (or has in hand) until {@link #resume}. */
+        void pause() {
+            gate = new java.util.concurrent.CountDownLatch(1);
+        }
+
+        void resume() {
+            gate.countDown();
+        }
+
+        Device(String pool, String clientId) {
+            Map<String, Object> config = new HashMap<>();
+            config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+            config.put(ConsumerConfig.GROUP_ID_CONFIG, Topics.LANE_GROUP);
+            config.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
+            config.put(ConsumerConfig.SHARE_ACKNOWLEDGEMENT_MODE_CONFIG, "explicit");
+            config.put(ConsumerConfig.SHARE_ACQUIRE_MODE_CONFIG, "record_limit");
+            config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
+            KafkaShareConsumer<String, byte[]> consumer = new KafkaShareConsumer<>(config, new StringDeserializer(),
+                    new ByteArrayDeserializer());
+            thread = new Thread(() -> {
+                try {
+                    consumer.subscribe(List.of(Topics.lane(pool)));
+                    while (running) {
+                        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+                            taken.add(r.key());
+                            while (running && !gate.await(100, TimeUnit.MILLISECONDS)) {
+                                // held while paused
+                            }
+                            worker.succeed(r.key(), PNG);
+                            consumer.acknowledge(r, AcknowledgeType.ACCEPT);
+                        }
+                        consumer.commitSync();
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    consumer.close(Duration.ofSeconds(5));
+                }
+            }, "device-" + clientId);
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            running = false;
+            thread.join(15_000);
+        }
+    }
+
+}
