@@ -34,6 +34,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
@@ -80,6 +81,11 @@ public class QueueMonitor implements SmartLifecycle {
     private static final int PEEK = 100;
 
     private final KafkaProperties kafkaProperties;
+    /**
+     * Whether workers read lanes (the dispatcher is enabled): then {@code diffq.jobs} is only the intake, and the
+     * queue is read from the view instead (below).
+     */
+    private final boolean lanes;
     private final JobStatusView view;
     private final QueueProperties properties;
     private final Clock clock;
@@ -96,7 +102,9 @@ public class QueueMonitor implements SmartLifecycle {
     private volatile String unreachable;
 
     public QueueMonitor(KafkaProperties kafkaProperties, JobStatusView view, QueueProperties properties,
-            Clock clock, MeterRegistry meters) {
+            Clock clock, MeterRegistry meters,
+            @Value("${diffq.gateway.dispatch.enabled:false}") boolean lanes) {
+        this.lanes = lanes;
         this.kafkaProperties = kafkaProperties;
         this.view = view;
         this.properties = properties;
@@ -171,6 +179,9 @@ public class QueueMonitor implements SmartLifecycle {
     }
 
     private QueueSnapshot read() throws Exception {
+        if (lanes) {
+            return readWithLanes();
+        }
         long admittedBefore = admitted.get();
         List<TopicPartition> partitions = admin.describeTopics(List.of(Topics.JOBS)).allTopicNames()
                 .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).get(Topics.JOBS).partitions().stream()
@@ -191,8 +202,31 @@ public class QueueMonitor implements SmartLifecycle {
             }
         }
         return new QueueSnapshot(lagByPartition, oldestWaiting(next, end),
-                group.map(g -> (int) g.members().stream().map(m -> Topics.workerDevice(m.clientId())).distinct()
-                        .count()).orElse(0), admittedBefore);
+                devices(group), admittedBefore);
+    }
+
+    /** A share group's devices: its members, a device's several consumers counted once. */
+    private static int devices(Optional<ShareGroupDescription> group) {
+        return group.map(g -> (int) g.members().stream().map(m -> Topics.workerDevice(m.clientId())).distinct()
+                .count()).orElse(0);
+    }
+
+    /**
+     * With lanes, {@code diffq.jobs} is read by no share group, so its lag would count every job it holds. The queue
+     * is then: waiting = the jobs the status view holds as {@code QUEUED} (waiting in the dispatcher or released and
+     * not started; its counts are at most a second old), reported as partition 0; the oldest wait from the view; the
+     * workers = the devices of the lanes' share group.
+     */
+    private QueueSnapshot readWithLanes() throws Exception {
+        long admittedBefore = admitted.get();
+        long queued = view.queuedByModel().values().stream().mapToLong(Long::longValue).sum();
+        Duration oldest = view.oldestWaitingAcceptedAt()
+                .map(t -> Duration.between(t, clock.instant()))
+                .filter(d -> !d.isNegative())
+                .orElse(Duration.ZERO);
+        Optional<ShareGroupDescription> group = group(Topics.LANE_GROUP);
+        return new QueueSnapshot(Map.of(0, queued), oldest,
+                devices(group), admittedBefore);
     }
 
     /**
@@ -219,9 +253,13 @@ public class QueueMonitor implements SmartLifecycle {
 
     /** The worker share group, or empty while there is none (no worker has ever joined). */
     private Optional<ShareGroupDescription> group() throws Exception {
+        return group(Topics.WORKER_GROUP);
+    }
+
+    private Optional<ShareGroupDescription> group(String groupId) throws Exception {
         try {
-            return Optional.of(admin.describeShareGroups(List.of(Topics.WORKER_GROUP)).describedGroups()
-                    .get(Topics.WORKER_GROUP).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
+            return Optional.of(admin.describeShareGroups(List.of(groupId)).describedGroups()
+                    .get(groupId).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
         } catch (ExecutionException e) {
             if (e.getCause() instanceof GroupIdNotFoundException notFound) {
                 // The broker says so too for a group of another type: consumer-group workers of an older release.

@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -219,10 +220,19 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
      * When the oldest job this view holds as waiting or running with its request was accepted; empty when none is.
      */
     public Optional<Instant> oldestLiveAcceptedAt() {
+        return oldestAcceptedAt(EnumSet.of(JobState.QUEUED, JobState.RUNNING));
+    }
+
+    /** When the oldest job this view holds as waiting with its request was accepted; empty when none is. */
+    public Optional<Instant> oldestWaitingAcceptedAt() {
+        return oldestAcceptedAt(EnumSet.of(JobState.QUEUED));
+    }
+
+    private Optional<Instant> oldestAcceptedAt(Set<JobState> states) {
         Instant[] oldest = {null};
         jobs.heap.values().forEach(l -> {
             JobStatus s = l.status();
-            if ((s.state() == JobState.QUEUED || s.state() == JobState.RUNNING) && s.request() != null
+            if (states.contains(s.state()) && s.request() != null
                     && s.request().createdAt() != null
                     && (oldest[0] == null || s.request().createdAt().isBefore(oldest[0]))) {
                 oldest[0] = s.request().createdAt();

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Topics;
 import io.diffq.common.model.Pool;
+import io.diffq.gateway.queue.QueueMonitor;
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
 import io.diffq.gateway.support.WorkerStandIn;
@@ -118,6 +119,14 @@ class LaneDispatchIntegrationTests {
         // The simulated jobs submitted after it all ran; the tiny one waits, neither run nor failed.
         awaitAllSucceeded(gateway.api(), later);
         assertThat(state(gateway.api(), tinyJob)).isEqualTo("QUEUED");
+        // The queue as backpressure and the dashboards read it: one job waiting (not every job diffq.jobs holds,
+        // which no share group reads with lanes), one device.
+        QueueMonitor monitor = gateway.bean(QueueMonitor.class);
+        await().atMost(LONG).untilAsserted(() -> {
+            assertThat(monitor.snapshot().totalLag()).isEqualTo(1);
+            assertThat(monitor.snapshot().workers()).isEqualTo(1);
+            assertThat(monitor.snapshot().oldestWait()).isPositive();
+        });
 
         Device tiny = device("b-tiny", "b-tiny-1");
         awaitAllSucceeded(gateway.api(), List.of(tinyJob));
@@ -186,6 +195,7 @@ class LaneDispatchIntegrationTests {
     private Gateway gateway(String... extra) {
         List<String> props = new ArrayList<>(List.of(MODELS, "diffq.gateway.dispatch.enabled=true",
                 "diffq.gateway.dispatch.lease-session=6s",
+                "diffq.queue.monitor-interval=200ms",
                 // The tests poll every job they wait for.
                 "diffq.gateway.security.rate-limit.requests-per-second=1000",
                 "diffq.gateway.security.rate-limit.burst=1000"));
