@@ -149,13 +149,22 @@ final class BenchFleet implements AutoCloseable {
         return rss;
     }
 
+    /**
+     * The workers' share group: the lanes' one when the workers read lanes ({@code BENCH_WORKER_ARGS} with
+     * {@code --diffq.worker.source=lanes}, the gateway with {@code BENCH_GATEWAY_ARGS=--diffq.gateway.dispatch.enabled=true}).
+     */
+    static String group() {
+        String more = System.getenv("BENCH_WORKER_ARGS");
+        return more != null && more.contains("--diffq.worker.source=lanes") ? Topics.LANE_GROUP : Topics.WORKER_GROUP;
+    }
+
     private boolean awaitAssigned(int n, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             try {
                 // A share group: every member takes records; settled when all n members have partitions.
-                ShareGroupDescription g = admin.describeShareGroups(List.of(Topics.WORKER_GROUP))
-                        .describedGroups().get(Topics.WORKER_GROUP).get(5, TimeUnit.SECONDS);
+                ShareGroupDescription g = admin.describeShareGroups(List.of(group()))
+                        .describedGroups().get(group()).get(5, TimeUnit.SECONDS);
                 if (g.members().size() == n && g.members().stream()
                         .allMatch(m -> !m.assignment().topicPartitions().isEmpty())) {
                     Map<String, Integer> a = new TreeMap<>();

@@ -7,6 +7,7 @@ import io.diffq.common.job.JobEvent;
 import io.diffq.common.job.JobState;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,19 +18,20 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Routing by model with real processes (issue 31, docs/design/lanes.md): a gateway with the dispatcher, a worker
  * serving {@code simulated} only and one serving {@code tiny} only (the real tiny model), each in the pool of its
- * model and reading its pool's lane. Every job runs on a worker that serves its model and none fails; a job whose
- * pool has no worker waits, neither run nor failed, and runs when a worker of its pool joins.
+ * model and reading its pool's lane. Every job runs on a worker that serves its model and none fails; priorities hold
+ * on the simulated pool (below); a job whose pool has no worker waits, neither run nor failed, and runs when a worker
+ * of its pool joins. One test, so the cluster starts once.
  */
 class LanesIntegrationTests {
 
     private static final String LANES = "--diffq.worker.source=lanes";
 
     @Test
-    void eachJobRunsOnAWorkerOfItsModelAndAJobWhosePoolHasNoWorkerWaitsForOne(@TempDir Path dir) {
+    void eachJobRunsOnAWorkerOfItsModelPrioritiesHoldAndAJobWhosePoolHasNoWorkerWaitsForOne(@TempDir Path dir) {
         try (Cluster cluster = new Cluster(dir)) {
             Http api = cluster.gateway("--diffq.gateway.dispatch.enabled=true");
             ServiceProcess simulated = cluster.worker(LANES, "--diffq.worker.models=simulated",
-                    "--diffq.worker.simulated.latency=20ms");
+                    "--diffq.worker.simulated.latency=100ms");
             ServiceProcess tiny = cluster.worker(1, LANES, "--diffq.worker.models=tiny");
             // The tiny worker's card makes the model known to the gateway.
             await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500))
@@ -55,6 +57,8 @@ class LanesIntegrationTests {
                                 .startsWith(workerOf.get(job.getValue()) + "/"));
             }
 
+            highBeforeNormalAndLowNotStarved(api);
+
             // No worker of pool tiny: a tiny job waits while simulated jobs submitted after it run.
             tiny.stop();
             String waiting = Cluster.submit(api, job("tiny", 1000));
@@ -70,6 +74,49 @@ class LanesIntegrationTests {
             assertThat(cluster.events().get(waiting)).filteredOn(e -> e.state() == JobState.RUNNING)
                     .allSatisfy(e -> assertThat(e.worker()).startsWith(joined.name() + "/"));
         }
+    }
+
+    /**
+     * The simulated worker busy on 100 ms jobs with 300 normal jobs waiting: a high job submitted then starts after at
+     * most the job running and the one released behind it (plus one release the dispatcher may have decided before
+     * its view read the high job); a low job submitted behind the 300 earns a starvation credit at each release that
+     * passes it over and starts within starvation-credit (10) + 1 releases, plus those.
+     */
+    private static void highBeforeNormalAndLowNotStarved(Http api) {
+        List<String> all = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            all.add(Cluster.submit(api, priorityJob("normal", i)));
+        }
+        String low = Cluster.submit(api, priorityJob("low", 300));
+        String high = Cluster.submit(api, priorityJob("high", 301));
+        all.add(low);
+        all.add(high);
+        awaitSucceeded(api, all, Duration.ofMinutes(3));
+
+        Map<String, Instant> started = new LinkedHashMap<>();
+        Map<String, Instant> accepted = new LinkedHashMap<>();
+        for (String id : all) {
+            var view = Cluster.status(api, id);
+            started.put(id, Instant.parse(view.get("startedAt").asString()));
+            accepted.put(id, Instant.parse(view.get("createdAt").asString()));
+        }
+        long beforeHigh = startedBetween(started, accepted.get(high), started.get(high));
+        long beforeLow = startedBetween(started, accepted.get(low), started.get(low));
+        System.out.printf("lanes: jobs started between acceptance and start: high %d, low %d (of 300 normal)%n",
+                beforeHigh, beforeLow);
+        assertThat(beforeHigh).as("jobs that started after the high job was accepted and before it started")
+                .isLessThanOrEqualTo(3);
+        assertThat(beforeLow).as("jobs that started after the low job was accepted and before it started")
+                .isLessThanOrEqualTo(3 + 10 + 1);
+    }
+
+    private static long startedBetween(Map<String, Instant> started, Instant from, Instant to) {
+        return started.values().stream().filter(t -> t.isAfter(from) && t.isBefore(to)).count();
+    }
+
+    private static String priorityJob(String priority, int seed) {
+        return "{\"prompt\":\"a red circle\",\"model\":\"simulated\",\"priority\":\"" + priority
+                + "\",\"width\":8,\"height\":8,\"steps\":1,\"seed\":" + seed + "}";
     }
 
     private static String job(String model, int seed) {

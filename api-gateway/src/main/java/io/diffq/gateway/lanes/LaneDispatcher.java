@@ -11,6 +11,8 @@ import io.diffq.kafka.NoGroupConsumerConfig;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -106,6 +108,8 @@ public class LaneDispatcher implements SmartLifecycle {
     private volatile Map<String, Integer> waitingByModel = Map.of();
     private volatile int unrouted;
     private long devicesAt;
+    private MultiGauge poolBacklog;
+    private MultiGauge poolDevices;
     private Map<String, Integer> devices = Map.of();
 
     LaneDispatcher(DispatchProperties properties, PoolCatalog pools, JobStatusView view, FleetStats fleet,
@@ -122,13 +126,16 @@ public class LaneDispatcher implements SmartLifecycle {
         this.clock = clock;
     }
 
+    private record Released(String pool, String model) {
+    }
+
     /** What the leader holds. */
     private final class Lead {
         final long term;
         final KafkaProducer<String, byte[]> producer;
         final LaneScheduler scheduler;
-        /** Jobs released and not known to have ended, by id: the pool they went to. */
-        final Map<String, String> released = new HashMap<>();
+        /** Jobs released and not known to have ended, by id: the pool they went to and their model. */
+        final Map<String, Released> released = new HashMap<>();
         /** Pools whose lane this lead has read (releases of earlier leaders known), before it releases to them. */
         final Set<String> lanesRead = new HashSet<>();
         /** Jobs in the scheduler, with their requests. */
@@ -170,6 +177,14 @@ public class LaneDispatcher implements SmartLifecycle {
                 .register(meters);
         Gauge.builder("diffq.dispatch.unrouted", this, d -> d.unrouted)
                 .description("Waiting jobs whose model no pool serves (on the leader)").register(meters);
+        poolBacklog = MultiGauge.builder("diffq.pool.backlog.seconds")
+                .description("Work for a worker pool, in device-seconds: jobs released to it and not ended, and "
+                        + "waiting jobs of its models (split between the pools serving a model), at the model's "
+                        + "recent device time (on the leading gateway; what KEDA scales each pool by)")
+                .baseUnit("seconds").register(meters);
+        poolDevices = MultiGauge.builder("diffq.pool.devices")
+                .description("Devices of a worker pool in the lanes' share group (on the leading gateway)")
+                .register(meters);
         view.afterEachBatch(this::wake);
         lease = new DispatchLease(kafkaProperties.buildConsumerProperties(), "diffq-gateway-dispatch-" + hostAndPid(),
                 properties.leaseSession(), this::wake);
@@ -261,6 +276,38 @@ public class LaneDispatcher implements SmartLifecycle {
         }
         sync(lead);
         release(lead);
+        publishPools(lead);
+    }
+
+    /**
+     * Per pool: its devices, and its backlog in device-seconds, the work KEDA sizes the pool by: jobs released to it
+     * and not ended, and waiting jobs of its models (a model several pools serve split evenly between them), each at
+     * its model's recent device time. Only the leader exports them (the others export none): aggregate with max.
+     */
+    private void publishPools(Lead l) {
+        List<Pool> all = pools.pools();
+        Map<String, Double> backlog = new HashMap<>();
+        all.forEach(p -> backlog.put(p.name(), 0.0));
+        for (Released r : l.released.values()) {
+            backlog.computeIfPresent(r.pool(), (p, b) -> b + cost(r.model()));
+        }
+        Map<String, List<String>> servedBy = new HashMap<>();
+        for (JobStatusView.Waiting w : l.scheduled.values()) {
+            String model = w.request().model() == null ? "" : w.request().model();
+            List<String> serving = servedBy.computeIfAbsent(model,
+                    m -> all.stream().filter(p -> p.serves(m)).map(Pool::name).toList());
+            for (String pool : serving) {
+                backlog.merge(pool, cost(model) / serving.size(), Double::sum);
+            }
+        }
+        List<MultiGauge.Row<?>> backlogRows = new ArrayList<>();
+        List<MultiGauge.Row<?>> deviceRows = new ArrayList<>();
+        backlog.forEach((pool, b) -> {
+            backlogRows.add(MultiGauge.Row.of(Tags.of("pool", pool), b));
+            deviceRows.add(MultiGauge.Row.of(Tags.of("pool", pool), devices.getOrDefault(pool, 0)));
+        });
+        poolBacklog.register(backlogRows, true);
+        poolDevices.register(deviceRows, true);
     }
 
     private Lead takeLead(long term) {
@@ -316,7 +363,7 @@ public class LaneDispatcher implements SmartLifecycle {
                 }
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     if (r.key() != null) {
-                        l.released.put(r.key(), pool);
+                        l.released.put(r.key(), new Released(pool, modelOf(r.value())));
                         // Released by an earlier leader: not the scheduler's to release again.
                         if (l.scheduled.remove(r.key()) != null) {
                             l.scheduler.remove(r.key());
@@ -408,7 +455,7 @@ public class LaneDispatcher implements SmartLifecycle {
 
     private void release(Lead l) {
         Map<String, Integer> inFlight = new HashMap<>();
-        l.released.values().forEach(pool -> inFlight.merge(pool, 1, Integer::sum));
+        l.released.values().forEach(r -> inFlight.merge(r.pool(), 1, Integer::sum));
         List<ProducerRecord<String, byte[]>> records = new ArrayList<>();
         List<String[]> chosen = new ArrayList<>();
         for (Pool pool : pools.pools()) {
@@ -418,7 +465,7 @@ public class LaneDispatcher implements SmartLifecycle {
             if (l.lanesRead.add(pool.name())) {
                 readReleases(l, pool.name());
                 inFlight.clear();
-                l.released.values().forEach(p -> inFlight.merge(p, 1, Integer::sum));
+                l.released.values().forEach(r -> inFlight.merge(r.pool(), 1, Integer::sum));
             }
             int budget = devices.getOrDefault(pool.name(), 0) * (1 + properties.aheadPerDevice())
                     - inFlight.getOrDefault(pool.name(), 0);
@@ -441,7 +488,7 @@ public class LaneDispatcher implements SmartLifecycle {
         records.forEach(l.producer::send);
         l.producer.commitTransaction();
         for (String[] c : chosen) {
-            l.released.put(c[0], c[1]);
+            l.released.put(c[0], new Released(c[1], c[3]));
             l.scheduled.remove(c[0]);
             Counter.builder("diffq.dispatch.released").description("Jobs released to a pool's lane")
                     .tag("pool", c[1]).tag("priority", c[2]).register(meters).increment();
@@ -452,6 +499,15 @@ public class LaneDispatcher implements SmartLifecycle {
             byModel.computeIfPresent(c[3], (m, n) -> n - 1);
         }
         waitingByModel = byModel;
+    }
+
+    private String modelOf(byte[] request) {
+        try {
+            String model = codec.readRequest(request).model();
+            return model == null ? "" : model;
+        } catch (RuntimeException e) {
+            return "";
+        }
     }
 
     private ProducerRecord<String, byte[]> record(Pool pool, JobStatusView.Waiting w) {
@@ -475,6 +531,10 @@ public class LaneDispatcher implements SmartLifecycle {
         lead = null;
         waiting = 0;
         unrouted = 0;
+        if (poolBacklog != null) {
+            poolBacklog.register(List.of(), true);
+            poolDevices.register(List.of(), true);
+        }
         if (l != null) {
             l.producer.close(Duration.ZERO);
             log.info("no longer leading the dispatch (term {})", l.term);

@@ -52,7 +52,7 @@ class LaneDispatchIntegrationTests {
      * Each test's models are its own (its pools serve them), so jobs a failed test left waiting do not count in
      * another's.
      */
-    private static final String MODELS = "diffq.gateway.models.served=a-one,a-two,b-one,b-two,c-one,d-one";
+    private static final String MODELS = "diffq.gateway.models.served=a-one,a-two,b-one,b-two,c-one,d-one,e-one";
 
     @RegisterExtension
     static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
@@ -127,6 +127,13 @@ class LaneDispatchIntegrationTests {
             assertThat(monitor.snapshot().workers()).isEqualTo(1);
             assertThat(monitor.snapshot().oldestWait()).isPositive();
         });
+        // Per pool, what KEDA scales each by: the waiting job's model time (the default, 5 s: none has run) in its
+        // pool's backlog, nothing in the other's; the devices of each.
+        await().atMost(LONG).untilAsserted(() -> assertThat(gateway.managementApi().get("/actuator/prometheus").text())
+                .containsPattern("diffq_pool_backlog_seconds\\{[^}]*pool=\"b-tiny\"[^}]*} 5.0")
+                .containsPattern("diffq_pool_backlog_seconds\\{[^}]*pool=\"b-sim\"[^}]*} 0.0")
+                .containsPattern("diffq_pool_devices\\{[^}]*pool=\"b-tiny\"[^}]*} 0.0")
+                .containsPattern("diffq_pool_devices\\{[^}]*pool=\"b-sim\"[^}]*} 1.0"));
 
         Device tiny = device("b-tiny", "b-tiny-1");
         awaitAllSucceeded(gateway.api(), List.of(tinyJob));
@@ -190,7 +197,68 @@ class LaneDispatchIntegrationTests {
         assertThat(laneRecords("d-sim")).as("records on the lane").hasSize(ids.size());
     }
 
+    @Test
+    void aKeyWithADeepBacklogDelaysAnotherKeysJobByAboutOneJobPerKeyNotByItsBacklog() {
+        List<String> keys = List.of("key-a", "key-b", "key-c", "key-d", "key-e");
+        List<String> props = new ArrayList<>();
+        for (int i = 0; i < keys.size(); i++) {
+            props.add("diffq.gateway.security.api-keys[" + i + "].name=" + keys.get(i));
+            props.add("diffq.gateway.security.api-keys[" + i + "].key=" + secret(keys.get(i)));
+        }
+        props.add("diffq.gateway.security.api-keys[5].name=root");
+        props.add("diffq.gateway.security.api-keys[5].key=" + secret("root"));
+        props.add("diffq.gateway.security.api-keys[5].role=admin");
+        props.add("diffq.gateway.job-id-secret=a-test-secret-of-at-least-32-characters");
+        Gateway gateway = gateway(props.toArray(String[]::new));
+        LaneDispatcher dispatcher = gateway.bean(LaneDispatcher.class);
+        declare(new Pool("e-sim", List.of("e-one")));
+        Device sim = device("e-sim", "e-sim-1");
+        sim.pause();
+        List<String> backlog = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            backlog.add(submitAs(gateway.api(), "key-a", "e-one"));
+        }
+        await().atMost(LONG).until(() -> sim.taken.size() == 1 && dispatcher.waiting("e-one") == 58);
+        Map<String, String> others = new HashMap<>();
+        for (String key : keys.subList(1, keys.size())) {
+            others.put(submitAs(gateway.api(), key, "e-one"), key);
+        }
+        await().atMost(LONG).until(() -> dispatcher.waiting("e-one") == 62);
+        sim.resume();
+
+        List<String> all = new ArrayList<>(backlog);
+        all.addAll(others.keySet());
+        await().atMost(LONG).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+            for (String id : all) {
+                Api.Response r = gateway.api().send(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(gateway.api().base() + "/v1/jobs/" + id))
+                        .header("Authorization", "Bearer " + secret("root")).GET());
+                assertThat(r.json().get("state").asString()).as(id).isEqualTo("SUCCEEDED");
+            }
+        });
+        List<String> order = List.copyOf(sim.taken);
+        assertThat(order).doesNotHaveDuplicates().hasSize(64);
+        // Ahead of each of B-E: the two of A's released before they came, then at most one job per key a turn.
+        for (Map.Entry<String, String> job : others.entrySet()) {
+            assertThat(order.indexOf(job.getKey())).as("place of %s's job in %s", job.getValue(), order)
+                    .isLessThanOrEqualTo(2 + keys.size());
+        }
+    }
+
     // --- helpers
+
+    private static String secret(String key) {
+        return "secret-of-" + key + "-for-the-lane-tests";
+    }
+
+    private static String submitAs(Api api, String key, String model) {
+        Api.Response r = api.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(api.base() + "/v1/jobs"))
+                .header("Content-Type", "application/json").header("Authorization", "Bearer " + secret(key))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                        "{\"prompt\":\"a red circle\",\"model\":\"" + model + "\"}")));
+        assertThat(r.status()).as(r.text()).isEqualTo(202);
+        return r.json().get("id").asString();
+    }
 
     private Gateway gateway(String... extra) {
         List<String> props = new ArrayList<>(List.of(MODELS, "diffq.gateway.dispatch.enabled=true",
