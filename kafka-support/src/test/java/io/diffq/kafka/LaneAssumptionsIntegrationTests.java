@@ -134,9 +134,12 @@ class LaneAssumptionsIntegrationTests {
     }
 
     /**
-     * A share group with {@code share.isolation.level=read_committed} (the dispatcher releases jobs to lanes in
-     * transactions): a record of an open transaction is not delivered, an aborted one never is, and a consumer
-     * already waiting in {@code poll} gets a committed one within that same poll, well before its timeout.
+     * A share group with {@code share.isolation.level=read_committed} (the workers' lanes group is set so; the
+     * dispatcher writes without transactions today, see {@code LaneDispatcher}): a record of an open transaction is
+     * not delivered, an aborted one never is, and a committed one reaches a consumer waiting in {@code poll}. Measured
+     * on 4.3.1 beside this test: a transactional record written while a share fetch is held is delivered only by the
+     * next fetch, about 140 ms after the commit whatever the isolation level, where an idempotent one takes about
+     * 12 ms; so the dispatcher does not write in transactions.
      */
     @Test
     void aReadCommittedShareGroupDeliversCommittedReleasesOnlyAndToAWaitingPoll() throws Exception {

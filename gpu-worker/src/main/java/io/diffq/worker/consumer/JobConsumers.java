@@ -181,8 +181,8 @@ class JobConsumers implements SmartLifecycle {
         List<AlterConfigOp> configs = new ArrayList<>(List.of(set("share.auto.offset.reset", "earliest"),
                 set("share.delivery.count.limit", String.valueOf(limit))));
         if (properties.source() == WorkerProperties.Source.LANES) {
-            // The dispatcher releases jobs to lanes in transactions: a release it aborted (a fenced leader) is
-            // never a job.
+            // A release the dispatcher aborted would never be a job, should it write in transactions (it does not
+            // today: a share group delivers a transactional record only at its next fetch).
             configs.add(set("share.isolation.level", "read_committed"));
         }
         try (Admin admin = Admin.create(kafkaProperties.buildAdminProperties())) {
