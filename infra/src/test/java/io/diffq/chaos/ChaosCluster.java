@@ -94,10 +94,7 @@ final class ChaosCluster implements AutoCloseable {
         ServiceProcess p = target.startsWith("gateway-")
                 ? ServiceProcess.gateway(dir, target, bootstrapServers(), gatewayPorts[index(target) - 1], mgmt,
                         gatewayArgs(dir.resolve(target + "-status")))
-                : ServiceProcess.worker(dir, target, bootstrapServers(), mgmt,
-                        "--diffq.worker.simulated.step-latency=50ms",
-                        "--diffq.worker.simulated.fail-pattern=" + FAIL_MARK,
-                        "--diffq.worker.max-attempts=" + MAX_ATTEMPTS);
+                : ServiceProcess.worker(dir, target, bootstrapServers(), mgmt, workerArgs());
         services.put(target, p);
     }
 
@@ -159,6 +156,25 @@ final class ChaosCluster implements AutoCloseable {
      * The production settings the campaign holds diffq to, plus API keys and a shared job-id secret; each gateway
      * keeps its status store in {@code statusDir} across kills and restarts, as a pod keeps its volume.
      */
+    /**
+     * Whether the campaign runs the lanes (docs/design/lanes.md): the gateways' dispatcher on and the workers reading
+     * their pool's lane, with {@code CHAOS_LANES=1} in the environment. Off: the workers share {@code diffq.jobs}.
+     */
+    static boolean lanes() {
+        return "1".equals(System.getenv("CHAOS_LANES"));
+    }
+
+    private static String[] workerArgs() {
+        List<String> args = new ArrayList<>(List.of(
+                "--diffq.worker.simulated.step-latency=50ms",
+                "--diffq.worker.simulated.fail-pattern=" + FAIL_MARK,
+                "--diffq.worker.max-attempts=" + MAX_ATTEMPTS));
+        if (lanes()) {
+            args.add("--diffq.worker.source=lanes");
+        }
+        return args.toArray(String[]::new);
+    }
+
     private static String[] gatewayArgs(Path statusDir) {
         List<String> args = new ArrayList<>(List.of(
                 "--diffq.gateway.status.dir=" + statusDir,
@@ -176,6 +192,9 @@ final class ChaosCluster implements AutoCloseable {
             args.add("--diffq.gateway.security.api-keys[" + i + "].name=" + key.getKey());
             args.add("--diffq.gateway.security.api-keys[" + i + "].key-sha256=" + sha256(key.getValue()));
             i++;
+        }
+        if (lanes()) {
+            args.add("--diffq.gateway.dispatch.enabled=true");
         }
         return args.toArray(String[]::new);
     }
