@@ -93,8 +93,12 @@ class ComposeFileTests {
         Map<String, String> k8sGpu = images(Manifests.render("overlays/gpu"));
         assertThat(image(compose, "gateway")).isEqualTo(k8sCpu.get("diffq-gateway")).isEqualTo(k8sGpu.get("diffq-gateway"));
         assertThat(image(compose, "worker")).isEqualTo(k8sCpu.get("diffq-worker"));
-        assertThat(image(gpu, "worker")).isEqualTo(k8sGpu.get("diffq-worker"));
-        assertThat(image(gpu, "worker")).startsWith("diffq/worker-cuda:");
+        // The gpu overlay runs the CPU pool tiny beside the GPU pool sd (Deployment diffq-worker-sd); the Compose
+        // GPU file's worker (worker-sd where it has one) is the GPU one.
+        String gpuWorker = gpu.get("services").has("worker-sd") ? "worker-sd" : "worker";
+        assertThat(k8sGpu.get("diffq-worker")).isEqualTo(k8sCpu.get("diffq-worker"));
+        assertThat(image(gpu, gpuWorker)).isEqualTo(k8sGpu.get("diffq-worker-sd"));
+        assertThat(image(gpu, gpuWorker)).startsWith("diffq/worker-cuda:");
     }
 
     private static Map<String, String> images(Manifests.Rendered rendered) {

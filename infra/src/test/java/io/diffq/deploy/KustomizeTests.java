@@ -47,6 +47,13 @@ class KustomizeTests {
         return overlays;
     }
 
+    /** The overlays and the base itself (which no one applies alone, but whose pools every overlay keeps). */
+    static List<String> overlaysAndBase() {
+        List<String> all = new ArrayList<>(overlays());
+        all.add("base");
+        return all;
+    }
+
     private static Rendered rendered(String overlay) {
         return RENDERED.computeIfAbsent(overlay, o -> Manifests.render("overlays/" + o));
     }
@@ -118,35 +125,98 @@ class KustomizeTests {
     @MethodSource("overlays")
     void theWorkersGracePeriodCoversTheShutdownGraceAndTheLongestJob(String overlay) {
         Rendered r = rendered(overlay);
-        K8sObject worker = r.get("Deployment", "diffq-worker");
-        Map<String, String> env = environment(r, worker);
         Map<String, Duration> defaults = workerDefaults();
-        Duration grace = env.containsKey("DIFFQ_WORKER_SHUTDOWN_GRACE")
-                ? duration(env.get("DIFFQ_WORKER_SHUTDOWN_GRACE")) : defaults.get("shutdownGrace");
-        Duration longestJob = env.containsKey("DIFFQ_WORKER_MAX_JOB_DURATION")
-                ? duration(env.get("DIFFQ_WORKER_MAX_JOB_DURATION")) : defaults.get("maxJobDuration");
-        JsonNode pod = podSpec(worker);
-        long preStop = pod.path("containers").get(0).path("lifecycle").path("preStop").path("sleep").path("seconds").asLong(0);
-        long period = pod.path("terminationGracePeriodSeconds").asLong(30);
-        assertThat(period).as("%s: terminationGracePeriodSeconds >= preStop %d s + shutdown-grace %s + max-job-duration %s",
-                overlay, preStop, grace, longestJob).isGreaterThanOrEqualTo(preStop + grace.plus(longestJob).toSeconds());
-        assertThat(worker.json().path("spec").has("replicas"))
-                .as("the worker Deployment leaves replicas to KEDA").isFalse();
+        assertThat(workers(r)).as(overlay + " worker Deployments").isNotEmpty();
+        for (K8sObject worker : workers(r)) {
+            Map<String, String> env = environment(r, worker);
+            Duration grace = env.containsKey("DIFFQ_WORKER_SHUTDOWN_GRACE")
+                    ? duration(env.get("DIFFQ_WORKER_SHUTDOWN_GRACE")) : defaults.get("shutdownGrace");
+            Duration longestJob = env.containsKey("DIFFQ_WORKER_MAX_JOB_DURATION")
+                    ? duration(env.get("DIFFQ_WORKER_MAX_JOB_DURATION")) : defaults.get("maxJobDuration");
+            JsonNode pod = podSpec(worker);
+            long preStop = pod.path("containers").get(0).path("lifecycle").path("preStop").path("sleep").path("seconds")
+                    .asLong(0);
+            long period = pod.path("terminationGracePeriodSeconds").asLong(30);
+            assertThat(period).as("%s %s: terminationGracePeriodSeconds >= preStop %d s + shutdown-grace %s + "
+                    + "max-job-duration %s", overlay, worker, preStop, grace, longestJob)
+                    .isGreaterThanOrEqualTo(preStop + grace.plus(longestJob).toSeconds());
+            assertThat(worker.json().path("spec").has("replicas"))
+                    .as(worker + " leaves replicas to KEDA").isFalse();
+        }
+    }
+
+    /**
+     * Workers run as pools on the lanes (docs/design/lanes.md §2): each worker Deployment is one pool, read from
+     * its lane, declared on the gateway (so that a pool at zero workers is known and its jobs count toward its
+     * backlog), and scaled by exactly one ScaledObject whose query is that pool's backlog.
+     */
+    @ParameterizedTest
+    @MethodSource("overlaysAndBase")
+    void eachWorkerPoolHasItsOwnScaledObjectOnItsBacklog(String kustomization) {
+        Rendered r = kustomization.equals("base") ? Manifests.render("base") : rendered(kustomization);
+        K8sObject gatewaySet = r.get("StatefulSet", "diffq-gateway");
+        Map<String, String> gateway = environment(r, gatewaySet);
+        assertThat(gateway.get("DIFFQ_GATEWAY_DISPATCH_ENABLED")).as(kustomization + ": the gateways dispatch")
+                .isEqualTo("true");
+        List<K8sObject> workers = workers(r);
+        assertThat(workers).as(kustomization + " worker Deployments").isNotEmpty();
+        List<K8sObject> scaledObjects = r.ofKind("ScaledObject");
+        Set<String> pools = new TreeSet<>();
+        for (K8sObject worker : workers) {
+            Map<String, String> env = environment(r, worker);
+            String where = kustomization + " " + worker;
+            assertThat(env.get("DIFFQ_WORKER_SOURCE")).as(where + ": DIFFQ_WORKER_SOURCE").isEqualTo("lanes");
+            String pool = env.get("DIFFQ_WORKER_POOL");
+            assertThat(pool).as(where + ": DIFFQ_WORKER_POOL (one environment variable of the gateway names it: no "
+                    + "'.', '-' or '_')").isNotNull().matches("[a-z0-9]+");
+            assertThat(pools.add(pool)).as(where + ": pool " + pool + " is one Deployment's").isTrue();
+            assertThat(worker.json().path("spec").path("selector").path("matchLabels").path("diffq.io/pool").asString())
+                    .as(where + ": the selector (and so the HPA's) takes only this pool's pods").isEqualTo(pool);
+            Set<String> models = new TreeSet<>(List.of(env.getOrDefault("DIFFQ_WORKER_MODELS", "").split(",")));
+            String declared = gateway.get("DIFFQ_GATEWAY_DISPATCH_POOLS_" + pool.toUpperCase(java.util.Locale.ROOT));
+            assertThat(declared).as(kustomization + ": the gateway declares pool " + pool).isNotNull();
+            assertThat(new TreeSet<>(List.of(declared.split(",")))).as(kustomization + ": pool " + pool
+                    + " declared with its workers' models (a worker refuses a pool declared with others)")
+                    .isEqualTo(models);
+
+            List<K8sObject> scaling = scaledObjects.stream().filter(so -> so.json().path("spec").path("scaleTargetRef")
+                    .path("name").asString().equals(worker.name())).toList();
+            assertThat(scaling).as(where + ": ScaledObjects targeting it").hasSize(1);
+            JsonNode spec = scaling.get(0).json().path("spec");
+            assertThat(spec.path("scaleTargetRef").path("kind").asString()).isEqualTo("Deployment");
+            assertThat(spec.path("triggers")).as(scaling.get(0) + " triggers").hasSize(1);
+            String query = spec.path("triggers").get(0).path("metadata").path("query").asString();
+            assertThat(query).as(scaling.get(0) + " query").startsWith("max(")
+                    .contains("diffq_pool_backlog_seconds{").contains("application=\"diffq-gateway\"")
+                    .contains("pool=\"" + pool + "\"");
+            assertThat(Pattern.compile("pool=\"([^\"]*)\"").matcher(query).results().map(m -> m.group(1)).toList())
+                    .as(scaling.get(0) + ": the query names exactly its Deployment's pool").containsExactly(pool);
+        }
+        assertThat(scaledObjects).as(kustomization + ": one ScaledObject per worker Deployment, no other")
+                .hasSize(workers.size());
+        assertThat(gateway.keySet().stream().filter(k -> k.startsWith("DIFFQ_GATEWAY_DISPATCH_POOLS_"))
+                .map(k -> k.substring("DIFFQ_GATEWAY_DISPATCH_POOLS_".length()).toLowerCase(java.util.Locale.ROOT)))
+                .as(kustomization + ": the gateway declares no pool without a Deployment").containsExactlyInAnyOrderElementsOf(pools);
     }
 
     @ParameterizedTest
     @MethodSource("overlays")
-    void theScaledObjectScalesTheWorkersWithinTheShareGroupsMembers(String overlay) {
+    void theScaledObjectsScaleTheWorkersWithinTheShareGroupsMembers(String overlay) {
         Rendered r = rendered(overlay);
         List<K8sObject> scaledObjects = r.ofKind("ScaledObject");
-        assertThat(scaledObjects).hasSize(1);
-        JsonNode spec = scaledObjects.get(0).json().path("spec");
-        K8sObject worker = r.get("Deployment", spec.path("scaleTargetRef").path("name").asString());
-        int maxReplicas = spec.path("maxReplicaCount").asInt();
-        // Share-group members share partitions: the bound is the broker's group.share.max.size (200 members by
-        // default), one member per device of a worker.
-        int devices = environment(r, worker).getOrDefault("DIFFQ_WORKER_DEVICES", "cpu").split(",").length;
-        assertThat(maxReplicas * devices).as("share group members at maxReplicaCount").isBetween(1, 200);
+        assertThat(scaledObjects).isNotEmpty();
+        // Every pool's devices are members of the one share group diffq-lanes: the bound is the broker's
+        // group.share.max.size (200 members by default), one member per device of a worker, all pools together.
+        int members = 0;
+        for (K8sObject so : scaledObjects) {
+            JsonNode spec = so.json().path("spec");
+            K8sObject worker = r.get("Deployment", spec.path("scaleTargetRef").path("name").asString());
+            int maxReplicas = spec.path("maxReplicaCount").asInt();
+            assertThat(maxReplicas).as(so + " maxReplicaCount").isPositive();
+            int devices = environment(r, worker).getOrDefault("DIFFQ_WORKER_DEVICES", "cpu").split(",").length;
+            members += maxReplicas * devices;
+        }
+        assertThat(members).as(overlay + ": share group members with every pool at maxReplicaCount").isBetween(1, 200);
     }
 
     @ParameterizedTest
@@ -154,15 +224,21 @@ class KustomizeTests {
     void theImagesAreThisVersionsImages(String overlay) {
         Rendered r = rendered(overlay);
         String version = projectVersion();
-        String worker = overlay.equals("gpu") ? "diffq/worker-cuda" : "diffq/worker-cpu";
         assertThat(image(r.get("StatefulSet", "diffq-gateway"))).isEqualTo("diffq/gateway:" + version);
-        assertThat(image(r.get("Deployment", "diffq-worker"))).isEqualTo(worker + ":" + version);
+        assertThat(image(r.get("Deployment", "diffq-worker"))).as(overlay + ": the CPU pool tiny")
+                .isEqualTo("diffq/worker-cpu:" + version);
+        if (overlay.equals("gpu")) {
+            assertThat(image(r.get("Deployment", "diffq-worker-sd"))).isEqualTo("diffq/worker-cuda:" + version);
+        }
     }
 
+    /** The gpu overlay adds the GPU pool sd beside the base's CPU pool tiny; it does not replace it. */
     @Test
-    void theGpuOverlayGivesEachWorkerAGpuAndTheStableDiffusionVolume() {
+    void theGpuOverlayAddsAPoolWithAGpuPerWorkerAndTheStableDiffusionVolume() {
         Rendered r = rendered("gpu");
-        K8sObject worker = r.get("Deployment", "diffq-worker");
+        assertThat(workers(r)).extracting(K8sObject::name).as("gpu overlay worker Deployments")
+                .containsExactlyInAnyOrder("diffq-worker", "diffq-worker-sd");
+        K8sObject worker = r.get("Deployment", "diffq-worker-sd");
         JsonNode pod = podSpec(worker);
         JsonNode container = pod.path("containers").get(0);
         assertThat(container.path("resources").path("limits").path("nvidia.com/gpu").asInt()).isEqualTo(1);
@@ -170,7 +246,9 @@ class KustomizeTests {
         assertThat(pod.path("nodeSelector").has("nvidia.com/gpu.present")).isTrue();
 
         Map<String, String> env = environment(r, worker);
-        assertThat(List.of(env.get("DIFFQ_WORKER_MODELS").split(","))).contains("sd");
+        assertThat(env.get("DIFFQ_WORKER_POOL")).isEqualTo("sd");
+        assertThat(List.of(env.get("DIFFQ_WORKER_MODELS").split(","))).containsExactly("sd");
+        assertThat(env.get("DIFFQ_WORKER_DEVICES")).as("one consumer per GPU the pod sees").isEqualTo("all");
         String modelDir = env.get("DIFFQ_WORKER_STABLE_DIFFUSION_MODEL_DIR");
         assertThat(modelDir).as("diffq.worker.stable-diffusion.model-dir").isNotBlank();
         JsonNode mount = StreamSupport.stream(container.path("volumeMounts").spliterator(), false)
@@ -182,10 +260,12 @@ class KustomizeTests {
         assertThat(claim).as("the model directory comes from a PersistentVolumeClaim, not the image").isNotBlank();
         r.get("PersistentVolumeClaim", claim);
 
-        for (String overlay : List.of("cpu", "strimzi")) {
-            JsonNode limits = podSpec(rendered(overlay).get("Deployment", "diffq-worker"))
-                    .path("containers").get(0).path("resources").path("limits");
-            assertThat(limits.has("nvidia.com/gpu")).as(overlay + " workers ask for no GPU").isFalse();
+        for (String overlay : List.of("cpu", "gpu", "strimzi")) {
+            K8sObject cpu = rendered(overlay).get("Deployment", "diffq-worker");
+            JsonNode limits = podSpec(cpu).path("containers").get(0).path("resources").path("limits");
+            assertThat(limits.has("nvidia.com/gpu")).as(overlay + ": pool tiny's workers ask for no GPU").isFalse();
+            assertThat(environment(rendered(overlay), cpu).get("DIFFQ_WORKER_DEVICES")).as(overlay + ": pool tiny")
+                    .isEqualTo("cpu");
         }
     }
 
@@ -195,10 +275,13 @@ class KustomizeTests {
     void theGatewayAcceptsTheWorkersModelsWhileNoWorkerRuns(String overlay) {
         Rendered r = rendered(overlay);
         Map<String, String> gateway = environment(r, r.get("StatefulSet", "diffq-gateway"));
-        Map<String, String> worker = environment(r, r.get("Deployment", "diffq-worker"));
-        String sdName = worker.getOrDefault("DIFFQ_WORKER_STABLE_DIFFUSION_NAME", "sd");
-        Set<String> served = new TreeSet<>(List.of(worker.getOrDefault("DIFFQ_WORKER_MODELS", "tiny").split(",")))
-                .stream().map(m -> m.equals("sd") ? sdName : m).collect(Collectors.toCollection(TreeSet::new));
+        Set<String> served = new TreeSet<>();
+        for (K8sObject w : workers(r)) {
+            Map<String, String> worker = environment(r, w);
+            String sdName = worker.getOrDefault("DIFFQ_WORKER_STABLE_DIFFUSION_NAME", "sd");
+            List.of(worker.getOrDefault("DIFFQ_WORKER_MODELS", "tiny").split(","))
+                    .forEach(m -> served.add(m.equals("sd") ? sdName : m));
+        }
         assertThat(List.of(gateway.getOrDefault("DIFFQ_GATEWAY_MODELS_SERVED", "").split(",")))
                 .as(overlay + ": DIFFQ_GATEWAY_MODELS_SERVED").containsAll(served);
         assertThat(served).as(overlay + ": the gateway's default model is one the workers serve")
@@ -342,8 +425,10 @@ class KustomizeTests {
         JsonNode listener = kafka.json().path("spec").path("kafka").path("listeners").get(0);
         assertThat(gateway.get("SPRING_KAFKA_BOOTSTRAP_SERVERS"))
                 .isEqualTo(kafka.name() + "-kafka-bootstrap:" + listener.path("port").asInt());
-        assertThat(environment(r, r.get("Deployment", "diffq-worker")).get("SPRING_KAFKA_BOOTSTRAP_SERVERS"))
-                .isEqualTo(gateway.get("SPRING_KAFKA_BOOTSTRAP_SERVERS"));
+        for (K8sObject worker : workers(r)) {
+            assertThat(environment(r, worker).get("SPRING_KAFKA_BOOTSTRAP_SERVERS")).as(worker.toString())
+                    .isEqualTo(gateway.get("SPRING_KAFKA_BOOTSTRAP_SERVERS"));
+        }
         JsonNode config = kafka.json().path("spec").path("kafka").path("config");
         assertThat(config.path("min.insync.replicas").asString()).isEqualTo(minInSync);
         assertThat(config.path("offsets.topic.replication.factor").asInt()).isEqualTo(replicas);
@@ -372,6 +457,13 @@ class KustomizeTests {
         Set<String> u = new TreeSet<>(a);
         u.addAll(b);
         return u;
+    }
+
+    /** The worker Deployments: those whose pods the worker scrape job keeps (app.kubernetes.io/name=diffq-worker). */
+    private static List<K8sObject> workers(Rendered r) {
+        return r.ofKind("Deployment").stream().filter(d -> podSpec(d).isObject() && d.json().path("spec")
+                .path("template").path("metadata").path("labels").path("app.kubernetes.io/name").asString()
+                .equals("diffq-worker")).toList();
     }
 
     private static JsonNode podSpec(K8sObject deployment) {

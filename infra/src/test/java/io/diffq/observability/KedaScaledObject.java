@@ -11,20 +11,29 @@ import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
 
 /**
- * The workers' KEDA ScaledObject ({@code infra/k8s/base/worker-scaledobject.yaml}) as data, and the replica
- * count KEDA and the HPA it drives settle on for a value of its Prometheus trigger's query.
+ * A worker pool's KEDA ScaledObject as data, and the replica count KEDA and the HPA it drives settle on for a
+ * value of its Prometheus trigger's query. One per worker Deployment (pool): {@link #FILE} for the base's pool
+ * tiny, {@link #SD_FILE} for the gpu overlay's pool sd.
  *
  * @param document the whole YAML document
  */
 record KedaScaledObject(Map<String, Object> document) {
 
     static final Path FILE = Repo.ROOT.resolve("infra/k8s/base/worker-scaledobject.yaml");
+    static final Path SD_FILE = Repo.ROOT.resolve("infra/k8s/overlays/gpu/worker-sd-scaledobject.yaml");
+    /** Every pool's ScaledObject file. */
+    static final List<Path> FILES = List.of(FILE, SD_FILE);
+    private static final java.util.regex.Pattern POOL = java.util.regex.Pattern.compile("pool=\"([^\"]*)\"");
     /** The HPA's default tolerance: no change while the value is within 10% of the target. */
     static final double HPA_TOLERANCE = 0.1;
 
     static KedaScaledObject read() {
+        return read(FILE);
+    }
+
+    static KedaScaledObject read(Path file) {
         try {
-            Object doc = new Yaml(new SafeConstructor(new LoaderOptions())).load(Files.readString(FILE));
+            Object doc = new Yaml(new SafeConstructor(new LoaderOptions())).load(Files.readString(file));
             @SuppressWarnings("unchecked")
             Map<String, Object> map = (Map<String, Object>) doc;
             return new KedaScaledObject(map);
@@ -51,6 +60,20 @@ record KedaScaledObject(Map<String, Object> document) {
 
     String query() {
         return metadata().get("query");
+    }
+
+    /** The pool the query selects ({@code pool="..."}); fails unless it names exactly one. */
+    String pool() {
+        List<String> pools = POOL.matcher(query()).results().map(m -> m.group(1)).toList();
+        if (pools.size() != 1) {
+            throw new AssertionError("the query names " + pools + ", not one pool: " + query());
+        }
+        return pools.get(0);
+    }
+
+    @SuppressWarnings("unchecked")
+    String name() {
+        return (String) ((Map<String, Object>) document.get("metadata")).get("name");
     }
 
     double threshold() {

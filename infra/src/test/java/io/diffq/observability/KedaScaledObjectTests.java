@@ -2,14 +2,18 @@ package io.diffq.observability;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The workers' ScaledObject: the fields of KEDA's v1alpha1 CRD only, the target, the bounds, one Prometheus
- * trigger on the gateways' backlog; and the replica arithmetic the live test applies to it.
+ * Each worker pool's ScaledObject (the base's pool tiny, the gpu overlay's pool sd): the fields of KEDA's v1alpha1
+ * CRD only, the target, the bounds, one Prometheus trigger on the pool's backlog; and the replica arithmetic the
+ * live test applies to it.
  */
 class KedaScaledObjectTests {
 
@@ -32,10 +36,16 @@ class KedaScaledObjectTests {
             "activationThreshold", "namespace", "customHeaders", "ignoreNullValues", "unsafeSsl", "awsRegion",
             "timeout", "identityOwner");
 
+    static List<Path> files() {
+        return KedaScaledObject.FILES;
+    }
+
     private final KedaScaledObject so = KedaScaledObject.read();
 
-    @Test
-    void usesOnlyFieldsOfTheCrd() {
+    @ParameterizedTest
+    @MethodSource("files")
+    void usesOnlyFieldsOfTheCrd(Path file) {
+        KedaScaledObject so = KedaScaledObject.read(file);
         Map<String, Object> spec = so.spec();
         assertThat(so.document()).containsEntry("apiVersion", "keda.sh/v1alpha1").containsEntry("kind", "ScaledObject");
         assertThat(spec.keySet()).isSubsetOf(SPEC);
@@ -64,33 +74,44 @@ class KedaScaledObjectTests {
         assertThat(spec.get("cooldownPeriod")).isInstanceOf(Integer.class);
     }
 
-    @Test
-    void scalesTheWorkerDeploymentFromZeroUpToABudgetWithinTheShareGroupsMembers() {
-        assertThat(map(so.document(), "metadata")).containsEntry("name", "diffq-worker");
-        assertThat(map(so.spec(), "scaleTargetRef")).containsEntry("name", "diffq-worker")
+    @ParameterizedTest
+    @MethodSource("files")
+    void scalesItsPoolsWorkerDeploymentFromZeroUpToABudgetWithinTheShareGroupsMembers(Path file) {
+        KedaScaledObject so = KedaScaledObject.read(file);
+        String deployment = so.pool().equals("tiny") ? "diffq-worker" : "diffq-worker-" + so.pool();
+        assertThat(so.name()).isEqualTo(deployment);
+        assertThat(map(so.spec(), "scaleTargetRef")).containsEntry("name", deployment)
                 .containsEntry("kind", "Deployment");
         assertThat(so.minReplicaCount()).isZero();
-        // The workers are members of a share group, which share the partitions of diffq.jobs (1 by default):
-        // partitions no longer bound them. What does is the GPUs paid for (a budget, this file's choice) and
-        // the broker's group.share.max.size, 200 members, one per device. KustomizeTests checks the rendered
-        // worker's delivery against it (a consumer group would be bound by the job partitions).
+        // The workers are members of the share group diffq-lanes, which share their pool's one-partition lane:
+        // partitions do not bound them. What does is the devices paid for (a budget, this file's choice) and
+        // the broker's group.share.max.size, 200 members, one per device, all pools together. KustomizeTests
+        // checks the sum over every rendered ScaledObject against it.
         assertThat(so.maxReplicaCount()).as("maxReplicaCount: at least one worker, within group.share.max.size")
                 .isBetween(1, 200);
         assertThat((Integer) so.spec().get("cooldownPeriod")).as("cooldown covers a model load")
                 .isGreaterThanOrEqualTo(300);
     }
 
-    @Test
-    void scalesOnTheBacklogOfTheGatewaysTakenOnce() {
+    @ParameterizedTest
+    @MethodSource("files")
+    void scalesOnItsPoolsBacklogTakenOnce(Path file) {
+        KedaScaledObject so = KedaScaledObject.read(file);
         assertThat(so.triggers()).singleElement().satisfies(t -> {
             assertThat(t).containsEntry("type", "prometheus").containsEntry("metricType", "AverageValue");
         });
         assertThat(so.metadata()).containsEntry("serverAddress", "http://prometheus-operated.monitoring.svc:9090")
                 .containsEntry("activationThreshold", "0");
-        // Every gateway exports the same backlog: max over them, never sum.
-        assertThat(so.query()).startsWith("max(").contains("diffq_queue_backlog_seconds")
-                .contains("application=\"diffq-gateway\"").doesNotContain("sum");
+        // The pool's backlog, exported by the leading gateway: max, never sum.
+        assertThat(so.query()).isEqualTo("max(diffq_pool_backlog_seconds{application=\"diffq-gateway\",pool=\""
+                + so.pool() + "\"})");
         assertThat(so.threshold()).isPositive();
+    }
+
+    @Test
+    void thePoolsAreTinyInTheBaseAndSdInTheGpuOverlay() {
+        assertThat(KedaScaledObject.read(KedaScaledObject.FILE).pool()).isEqualTo("tiny");
+        assertThat(KedaScaledObject.read(KedaScaledObject.SD_FILE).pool()).isEqualTo("sd");
     }
 
     @Test

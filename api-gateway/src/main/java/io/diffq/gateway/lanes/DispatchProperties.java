@@ -2,6 +2,7 @@ package io.diffq.gateway.lanes;
 
 import io.diffq.common.model.Pool;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -22,8 +23,11 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *                          the dispatcher's order
  * @param leaseSession      how long a leader that stopped answering keeps the lead (the classic group's session
  *                          timeout; the broker allows 6 s at least by default)
- * @param pools             pools declared up front, by name, with their models (a pool at zero workers must be known
- *                          so its jobs count toward its backlog); workers declare theirs on {@code diffq.pools}
+ * @param pools             pools declared up front, by name, each with its models separated by commas (a pool at zero
+ *                          workers must be known so its jobs count toward its backlog); workers declare theirs on
+ *                          {@code diffq.pools}. A string, not a list, so that an environment variable per pool binds
+ *                          ({@code DIFFQ_GATEWAY_DISPATCH_POOLS_SD=sd}: Spring binds no list-valued map from the
+ *                          environment)
  */
 @ConfigurationProperties("diffq.gateway.dispatch")
 public record DispatchProperties(
@@ -31,7 +35,7 @@ public record DispatchProperties(
         @DefaultValue("10") int starvationCredit,
         @DefaultValue("1") int aheadPerDevice,
         @DefaultValue("10s") Duration leaseSession,
-        Map<String, List<String>> pools) {
+        Map<String, String> pools) {
 
     public DispatchProperties {
         if (starvationCredit < 1 || starvationCredit > 1000) {
@@ -55,10 +59,10 @@ public record DispatchProperties(
         return declaredPools(pools);
     }
 
-    private static List<Pool> declaredPools(Map<String, List<String>> pools) {
+    private static List<Pool> declaredPools(Map<String, String> pools) {
         return new TreeMap<>(pools).entrySet().stream().map(e -> {
             try {
-                return new Pool(e.getKey(), e.getValue());
+                return new Pool(e.getKey(), Arrays.stream(e.getValue().split(",")).map(String::strip).toList());
             } catch (IllegalArgumentException ex) {
                 throw new IllegalArgumentException("diffq.gateway.dispatch.pools." + e.getKey() + ": " + ex.getMessage(),
                         ex);
