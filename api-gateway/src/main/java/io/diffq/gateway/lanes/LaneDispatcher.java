@@ -34,6 +34,7 @@ import org.apache.kafka.clients.admin.ShareGroupDescription;
 import org.apache.kafka.clients.admin.ShareMemberDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -116,7 +117,8 @@ public class LaneDispatcher implements SmartLifecycle {
     private volatile int waiting;
     private volatile Map<String, Integer> waitingByModel = Map.of();
     private volatile int unrouted;
-    private long devicesAt;
+    /** When the devices were last read ({@link System#nanoTime()}); far enough back that the first cycle reads them. */
+    private long devicesAt = System.nanoTime() - DEVICES_EVERY.toNanos() - 1;
     private MultiGauge poolBacklog;
     private MultiGauge poolDevices;
     private Map<String, Integer> devices = Map.of();
@@ -358,12 +360,18 @@ public class LaneDispatcher implements SmartLifecycle {
                 OffsetAndTimestamp at = start.get(tp);
                 consumer.seek(tp, at == null ? end.get(tp) : at.offset());
             }
-            long deadline = System.nanoTime() + TIMEOUT.multipliedBy(3).toNanos();
+            // However long the lane is (a job live for days sends the read back days), the read goes on while it
+            // makes progress: a time limit on the whole read would stop a leader from ever releasing.
+            long progressBy = System.nanoTime() + TIMEOUT.toNanos();
             while (lanes.stream().anyMatch(tp -> consumer.position(tp, TIMEOUT) < end.get(tp))) {
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("could not read the lanes to their end within " + TIMEOUT.multipliedBy(3));
+                if (System.nanoTime() > progressBy) {
+                    throw new IllegalStateException("reading lane " + pool + " made no progress in " + TIMEOUT);
                 }
-                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(200));
+                if (!records.isEmpty()) {
+                    progressBy = System.nanoTime() + TIMEOUT.toNanos();
+                }
+                for (ConsumerRecord<String, byte[]> r : records) {
                     if (r.key() != null) {
                         l.released.put(r.key(), new Released(pool, modelOf(r.value())));
                         // Released by an earlier leader: not the scheduler's to release again.
