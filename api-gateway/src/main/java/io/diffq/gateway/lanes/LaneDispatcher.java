@@ -140,6 +140,10 @@ public class LaneDispatcher implements SmartLifecycle {
     private record Released(String pool, String model) {
     }
 
+    /** A job the scheduler gave a pool in this cycle. */
+    private record Chosen(LaneScheduler.Job job, String pool) {
+    }
+
     /** What the leader holds. */
     private final class Lead {
         final long term;
@@ -350,20 +354,15 @@ public class LaneDispatcher implements SmartLifecycle {
         config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, IsolationLevel.READ_COMMITTED.toString());
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(config, new StringDeserializer(),
                 new ByteArrayDeserializer())) {
-            List<TopicPartition> lanes = List.of(new TopicPartition(Topics.lane(pool), 0));
-            consumer.assign(lanes);
-            Map<TopicPartition, Long> query = new HashMap<>();
-            lanes.forEach(tp -> query.put(tp, since));
-            Map<TopicPartition, OffsetAndTimestamp> start = consumer.offsetsForTimes(query, TIMEOUT);
-            Map<TopicPartition, Long> end = consumer.endOffsets(lanes, TIMEOUT);
-            for (TopicPartition tp : lanes) {
-                OffsetAndTimestamp at = start.get(tp);
-                consumer.seek(tp, at == null ? end.get(tp) : at.offset());
-            }
+            TopicPartition lane = new TopicPartition(Topics.lane(pool), 0);
+            consumer.assign(List.of(lane));
+            OffsetAndTimestamp start = consumer.offsetsForTimes(Map.of(lane, since), TIMEOUT).get(lane);
+            long end = consumer.endOffsets(List.of(lane), TIMEOUT).get(lane);
+            consumer.seek(lane, start == null ? end : start.offset());
             // However long the lane is (a job live for days sends the read back days), the read goes on while it
             // makes progress: a time limit on the whole read would stop a leader from ever releasing.
             long progressBy = System.nanoTime() + TIMEOUT.toNanos();
-            while (lanes.stream().anyMatch(tp -> consumer.position(tp, TIMEOUT) < end.get(tp))) {
+            while (consumer.position(lane, TIMEOUT) < end) {
                 if (System.nanoTime() > progressBy) {
                     throw new IllegalStateException("reading lane " + pool + " made no progress in " + TIMEOUT);
                 }
@@ -467,7 +466,7 @@ public class LaneDispatcher implements SmartLifecycle {
         Map<String, Integer> inFlight = new HashMap<>();
         l.released.values().forEach(r -> inFlight.merge(r.pool(), 1, Integer::sum));
         List<ProducerRecord<String, byte[]>> records = new ArrayList<>();
-        List<String[]> chosen = new ArrayList<>();
+        List<Chosen> chosen = new ArrayList<>();
         for (Pool pool : pools.pools()) {
             if (!pools.laneReady(pool.name())) {
                 continue;
@@ -486,8 +485,7 @@ public class LaneDispatcher implements SmartLifecycle {
                 }
                 JobStatusView.Waiting w = l.scheduled.get(next.get().id());
                 records.add(record(pool, w));
-                chosen.add(new String[] {next.get().id(), pool.name(), next.get().priority().apiName(),
-                        next.get().model()});
+                chosen.add(new Chosen(next.get(), pool.name()));
                 budget--;
             }
         }
@@ -513,16 +511,16 @@ public class LaneDispatcher implements SmartLifecycle {
                 throw new IllegalStateException("a release failed: " + e, e);
             }
         }
-        for (String[] c : chosen) {
-            l.released.put(c[0], new Released(c[1], c[3]));
-            l.scheduled.remove(c[0]);
+        for (Chosen c : chosen) {
+            l.released.put(c.job().id(), new Released(c.pool(), c.job().model()));
+            l.scheduled.remove(c.job().id());
             Counter.builder("diffq.dispatch.released").description("Jobs released to a pool's lane")
-                    .tag("pool", c[1]).tag("priority", c[2]).register(meters).increment();
+                    .tag("pool", c.pool()).tag("priority", c.job().priority().apiName()).register(meters).increment();
         }
         waiting = l.scheduler.waiting();
         Map<String, Integer> byModel = new HashMap<>(waitingByModel);
-        for (String[] c : chosen) {
-            byModel.computeIfPresent(c[3], (m, n) -> n - 1);
+        for (Chosen c : chosen) {
+            byModel.computeIfPresent(c.job().model(), (m, n) -> n - 1);
         }
         waitingByModel = byModel;
     }
