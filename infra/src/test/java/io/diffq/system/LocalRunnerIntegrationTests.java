@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.diffq.testing.KafkaBrokerProcess;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,6 +42,7 @@ class LocalRunnerIntegrationTests {
                 "DIFFQ_KAFKA_PORT", String.valueOf(kafka),
                 "DIFFQ_KAFKA_CONTROLLER_PORT", String.valueOf(KafkaBrokerProcess.freePort()),
                 "DIFFQ_PROMETHEUS_PORT", String.valueOf(KafkaBrokerProcess.freePort()));
+        List<ProcessHandle> started = new ArrayList<>();
         try {
             Result start = run(env, Duration.ofMinutes(8), RUNNER.toString(), "start");
             assertThat(start.exit).as(start.output).isZero();
@@ -77,12 +77,11 @@ class LocalRunnerIntegrationTests {
             Result status = run(env, Duration.ofSeconds(60), RUNNER.toString(), "status");
             assertThat(status.output).contains("worker-1").contains("worker-2").contains("gateway").contains("broker");
         } finally {
+            started.addAll(startedProcesses(home));
             Result stop = run(env, Duration.ofMinutes(3), RUNNER.toString(), "stop");
             assertThat(stop.exit).as(stop.output).isZero();
         }
-        for (int port : new int[] {gateway, gatewayManagement, worker, kafka}) {
-            assertThat(listening(port)).as("port %d after stop", port).isFalse();
-        }
+        assertNothingLeftRunning(home, started);
     }
 
     @Test
@@ -100,6 +99,7 @@ class LocalRunnerIntegrationTests {
                 "DIFFQ_KAFKA_PORT", String.valueOf(kafka),
                 "DIFFQ_KAFKA_CONTROLLER_PORT", String.valueOf(controller),
                 "DIFFQ_PROMETHEUS_PORT", String.valueOf(KafkaBrokerProcess.freePort()));
+        List<ProcessHandle> started = new ArrayList<>();
         try {
             Result start = run(env, Duration.ofMinutes(8), RUNNER.toString(), "start");
             assertThat(start.exit).as(start.output).isZero();
@@ -124,12 +124,11 @@ class LocalRunnerIntegrationTests {
                     assertThat(run(env, Duration.ofSeconds(60), RUNNER.toString(), "status").output)
                             .containsPattern("broker-2 +\\S+ +no").containsPattern("broker-3 +\\S+ +yes"));
         } finally {
+            started.addAll(startedProcesses(home));
             Result stop = run(env, Duration.ofMinutes(3), RUNNER.toString(), "stop");
             assertThat(stop.exit).as(stop.output).isZero();
         }
-        for (int port : new int[] {gateway, kafka, kafka + 4, controller, controller + 4}) {
-            assertThat(listening(port)).as("port %d after stop", port).isFalse();
-        }
+        assertNothingLeftRunning(home, started);
     }
 
     /** A free port whose next four (a three-node cluster's other two nodes, two apart) are free too. */
@@ -144,12 +143,52 @@ class LocalRunnerIntegrationTests {
         throw new IllegalStateException("no block of free ports");
     }
 
-    private static boolean listening(int port) {
-        try (Socket s = new Socket("127.0.0.1", port)) {
-            return true;
-        } catch (IOException e) {
+    /** The processes the runner has pid files for, and their children. */
+    private static List<ProcessHandle> startedProcesses(Path home) throws IOException {
+        List<ProcessHandle> started = new ArrayList<>();
+        try (var pidFiles = Files.newDirectoryStream(home.resolve("run"), "*.pid")) {
+            for (Path pidFile : pidFiles) {
+                String pid = Files.readString(pidFile).trim();
+                if (pid.matches("[0-9]+")) {
+                    ProcessHandle.of(Long.parseLong(pid)).ifPresent(p -> {
+                        started.add(p);
+                        p.descendants().forEach(started::add);
+                    });
+                }
+            }
+        }
+        return started;
+    }
+
+    /**
+     * Alive and not a zombie: a process that has exited stays in the table until its parent reaps it, and the
+     * runner's children are reparented to init once the runner exits, which reaps them when it gets to it.
+     */
+    private static boolean running(ProcessHandle p) {
+        if (!p.isAlive()) {
             return false;
         }
+        try {
+            String stat = Files.readString(Path.of("/proc", String.valueOf(p.pid()), "stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
+        } catch (IOException e) {
+            return p.isAlive(); // gone between the two looks, or no /proc
+        }
+    }
+
+    /**
+     * What "stop stops them all" means to a user: none of the processes it started, nor any process working in
+     * this DIFFQ_HOME, is alive once stop returns. (Not "their ports are closed": the tests run two classes at a
+     * time, and a port the runner gave back is free for another test's process to take.)
+     */
+    private static void assertNothingLeftRunning(Path home, List<ProcessHandle> started) {
+        assertThat(started).as("processes the runner started").isNotEmpty();
+        assertThat(started).filteredOn(LocalRunnerIntegrationTests::running).as("running after stop").isEmpty();
+        String dir = home.toString();
+        assertThat(ProcessHandle.allProcesses()
+                .filter(p -> p.info().commandLine().map(c -> c.contains(dir)).orElse(false))
+                .map(p -> p.pid() + " " + p.info().commandLine().orElse(""))
+                .toList()).as("processes in %s after stop", dir).isEmpty();
     }
 
     private record Result(int exit, String output) {
