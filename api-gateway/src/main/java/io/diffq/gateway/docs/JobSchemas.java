@@ -238,11 +238,25 @@ final class JobSchemas {
                         "maxPriority", enumOf(Priority.NAMES, "The most urgent priority its jobs may ask for "
                                 + "(max-priority).")),
                 "key", "waiting");
-        return object("The queue, model by model.", fields(
+        Schema<Object> pool = object("One pool of workers (with lanes). A model two pools serve counts in both.",
+                fields(
+                        "pool", string("The pool."),
+                        "models", array(string(null), "The models it serves."),
+                        "devices", integer("Its devices: workers' devices assigned its lane."),
+                        "waiting", integer("Jobs of its models that no worker has started."),
+                        "running", integer("Jobs of its models a worker is running."),
+                        "oldestWaitSeconds", number("How long the oldest of those waiting has waited; 0 when none "
+                                + "waits.")),
+                "pool", "models", "devices", "waiting", "running", "oldestWaitSeconds");
+        return object("The queue, model by model (and pool by pool, with lanes).", fields(
                         "at", dateTime("When it was read."),
                         "waiting", integer("Jobs waiting for a worker, all models together."),
                         "workers", integer("Members of the worker group, idle ones too."),
                         "models", array(model, "Each model's queue."),
+                        "pools", array(pool, "With lanes (diffq.gateway.dispatch.enabled), each pool's queue; absent "
+                                + "without."),
+                        "unrouted", integer("With lanes, the waiting jobs whose model no pool serves: they wait until a "
+                                + "worker declares a pool for it. Absent without lanes."),
                         "you", you),
                 "at", "waiting", "workers", "models");
     }

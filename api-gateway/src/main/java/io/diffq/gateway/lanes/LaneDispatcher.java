@@ -5,6 +5,7 @@ import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Topics;
 import io.diffq.common.model.Pool;
 import io.diffq.gateway.queue.BacklogProperties;
+import io.diffq.gateway.queue.QueueMonitor;
 import io.diffq.gateway.status.FleetStats;
 import io.diffq.gateway.status.JobStatusView;
 import io.diffq.kafka.NoGroupConsumerConfig;
@@ -31,7 +32,6 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ShareGroupDescription;
-import org.apache.kafka.clients.admin.ShareMemberDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -93,6 +93,11 @@ public class LaneDispatcher implements SmartLifecycle {
     static final Duration CLOCK_SKEW = Duration.ofMinutes(5);
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
     private static final String ANONYMOUS = "anonymous";
+    /** The order waiting jobs join the scheduler in: acceptance, then their place in {@code diffq.jobs}. */
+    static final Comparator<JobStatusView.Waiting> ACCEPTANCE_ORDER = Comparator
+            .comparing((JobStatusView.Waiting w) -> w.request().createdAt(),
+                    Comparator.nullsFirst(Comparator.naturalOrder()))
+            .thenComparingInt(JobStatusView.Waiting::partition).thenComparingLong(JobStatusView.Waiting::offset);
 
     private final DispatchProperties properties;
     private final PoolCatalog pools;
@@ -400,18 +405,7 @@ public class LaneDispatcher implements SmartLifecycle {
             log.warn("could not describe {}: {}", Topics.LANE_GROUP, e.toString());
             return devices;
         }
-        Map<String, Set<String>> byPool = new HashMap<>();
-        for (ShareMemberDescription m : group.members()) {
-            for (TopicPartition tp : m.assignment().topicPartitions()) {
-                if (tp.topic().startsWith(Topics.LANE_PREFIX)) {
-                    byPool.computeIfAbsent(tp.topic().substring(Topics.LANE_PREFIX.length()), k -> new HashSet<>())
-                            .add(Topics.workerDevice(m.clientId()));
-                }
-            }
-        }
-        Map<String, Integer> counts = new HashMap<>();
-        byPool.forEach((pool, d) -> counts.put(pool, d.size()));
-        return counts;
+        return QueueMonitor.devicesByPool(group);
     }
 
     /** Brings the scheduler in step with the view: new waiting jobs in acceptance order; jobs no longer waiting out. */
@@ -425,14 +419,10 @@ public class LaneDispatcher implements SmartLifecycle {
                 added.add(w);
             }
         });
-        added.sort(Comparator.comparing((JobStatusView.Waiting w) -> w.request().createdAt(),
-                        Comparator.nullsFirst(Comparator.naturalOrder()))
-                .thenComparingInt(JobStatusView.Waiting::partition).thenComparingLong(JobStatusView.Waiting::offset));
+        added.sort(ACCEPTANCE_ORDER);
         for (JobStatusView.Waiting w : added) {
-            JobRequest r = w.request();
-            l.scheduler.add(new LaneScheduler.Job(r.id(), r.model() == null ? "" : r.model(),
-                    r.owner() == null ? ANONYMOUS : r.owner(), r.priority()));
-            l.scheduled.put(r.id(), w);
+            l.scheduler.add(job(w.request()));
+            l.scheduled.put(w.request().id(), w);
         }
         l.scheduled.keySet().removeIf(id -> {
             if (stillWaiting.contains(id)) {
@@ -547,7 +537,18 @@ public class LaneDispatcher implements SmartLifecycle {
 
     /** A job's cost in the scheduler: its model's recent device time, else the configured default. */
     private double cost(String model) {
+        return cost(fleet, backlog, model);
+    }
+
+    /** A job's cost in the scheduler, in seconds: its model's recent device time, else the configured default. */
+    static double cost(FleetStats fleet, BacklogProperties backlog, String model) {
         return fleet.recentServiceTime(model).orElse(backlog.defaultFor(model)).toNanos() / 1e9;
+    }
+
+    /** A waiting job as the scheduler takes it: no model is {@code ""}, no owner {@code anonymous}. */
+    static LaneScheduler.Job job(JobRequest r) {
+        return new LaneScheduler.Job(r.id(), r.model() == null ? "" : r.model(),
+                r.owner() == null ? ANONYMOUS : r.owner(), r.priority());
     }
 
     private void stepDown() {

@@ -6,6 +6,7 @@ import io.diffq.common.kafka.TopicSpec;
 import io.diffq.common.kafka.Topics;
 import io.diffq.common.model.Pool;
 import io.diffq.gateway.kafka.TopicsProperties;
+import io.diffq.gateway.queue.ServingPools;
 import io.diffq.kafka.TopicReader;
 import java.time.Duration;
 import java.util.Comparator;
@@ -38,7 +39,7 @@ import org.springframework.stereotype.Component;
  * subscribe before any job is released to them.
  */
 @Component
-public class PoolCatalog implements SmartLifecycle {
+public class PoolCatalog implements SmartLifecycle, ServingPools {
 
     private static final Logger log = LoggerFactory.getLogger(PoolCatalog.class);
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
@@ -70,6 +71,7 @@ public class PoolCatalog implements SmartLifecycle {
      * Every pool known, in the order the dispatcher offers them jobs: those serving fewest models first (specialists
      * keep generalists free), then by name. A pool declared on the topic replaces a configured one of the same name.
      */
+    @Override
     public List<Pool> pools() {
         Map<String, Pool> all = new HashMap<>(configured);
         all.putAll(declared);

@@ -1,6 +1,7 @@
 package io.diffq.gateway.queue;
 
 import io.diffq.common.job.Priority;
+import io.diffq.common.model.Pool;
 import io.diffq.gateway.ApiClient;
 import io.diffq.gateway.models.KnownModels;
 import io.diffq.gateway.status.FleetStats;
@@ -10,8 +11,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.http.CacheControl;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -33,9 +37,26 @@ class QueueController {
      * @param waiting jobs no worker has taken, all models together
      * @param workers members of the worker group (idle ones too), all models together
      * @param models  each model known to the gateway or seen in a job
+     * @param pools    with lanes, each pool of workers; absent without
+     * @param unrouted with lanes, the waiting jobs whose model no pool serves (they wait for one); absent without
      * @param you     the caller's own waiting jobs and limit; absent when the API is open
      */
-    record QueueView(Instant at, long waiting, int workers, List<ModelQueue> models, You you) {
+    record QueueView(Instant at, long waiting, int workers, List<ModelQueue> models, List<PoolQueue> pools,
+            Long unrouted, You you) {
+    }
+
+    /**
+     * One pool's queue (with lanes). A model that two pools serve counts in both.
+     *
+     * @param pool              the pool
+     * @param models            the models it serves
+     * @param devices           its devices: workers' devices assigned its lane
+     * @param waiting           jobs of its models that no worker has started (released to its lane or not)
+     * @param running           jobs of its models that a worker is running
+     * @param oldestWaitSeconds how long the oldest of those waiting has waited; 0 when none waits
+     */
+    record PoolQueue(String pool, List<String> models, int devices, long waiting, long running,
+            double oldestWaitSeconds) {
     }
 
     /**
@@ -72,10 +93,15 @@ class QueueController {
     private final KnownModels models;
     private final TenantQuota quota;
     private final Clock clock;
+    private final ServingPools pools;
+    private final boolean lanes;
 
     QueueController(JobStatusView view, FleetStats fleet, QueuePositions positions, QueueMonitor monitor,
-            KnownModels models, TenantQuota quota, Clock clock) {
+            KnownModels models, TenantQuota quota, Clock clock, Optional<ServingPools> pools,
+            @Value("${diffq.gateway.dispatch.enabled:false}") boolean lanes) {
         this.quota = quota;
+        this.pools = pools.orElse(List::of);
+        this.lanes = lanes;
         this.view = view;
         this.fleet = fleet;
         this.positions = positions;
@@ -89,7 +115,8 @@ class QueueController {
             @RequestAttribute(name = ApiClient.MAX_WAITING, required = false) Integer maxWaiting,
             @RequestAttribute(name = ApiClient.MAX_PRIORITY, required = false) Priority maxPriority) {
         Instant now = clock.instant();
-        int groupMembers = monitor.snapshot().workers();
+        QueueSnapshot snapshot = monitor.snapshot();
+        int groupMembers = snapshot.workers();
         Set<String> names = new TreeSet<>(models.names());
         names.addAll(view.models());
         var queued = view.queuedByModel();
@@ -103,9 +130,25 @@ class QueueController {
                     Math.round(fleet.recentThroughput(model) * 60 * 100) / 100.0, waited, oldest);
         }).toList();
         long waiting = queued.values().stream().mapToLong(Long::longValue).sum();
+        List<PoolQueue> perPool = null;
+        Long unrouted = null;
+        if (lanes) {
+            List<Pool> all = pools.pools();
+            perPool = all.stream().map(pool -> {
+                double waited = pool.models().stream().map(positions::oldestQueued).flatMap(Optional::stream)
+                        .map(t -> Math.max(0, Duration.between(t, now).toMillis() / 1000.0))
+                        .max(Double::compare).orElse(0.0);
+                return new PoolQueue(pool.name(), pool.models(),
+                        snapshot.devicesByPool().getOrDefault(pool.name(), 0),
+                        pool.models().stream().mapToLong(m -> queued.getOrDefault(m, 0L)).sum(),
+                        pool.models().stream().mapToLong(m -> running.getOrDefault(m, 0L)).sum(), waited);
+            }).toList();
+            unrouted = queued.entrySet().stream().filter(e -> all.stream().noneMatch(p -> p.serves(e.getKey())))
+                    .mapToLong(Map.Entry::getValue).sum();
+        }
         return ResponseEntity.ok()
                 .cacheControl(CacheControl.noStore())
-                .body(new QueueView(now, waiting, groupMembers, perModel,
+                .body(new QueueView(now, waiting, groupMembers, perModel, perPool, unrouted,
                         key == null ? null : new You(key, quota.waiting(key), maxWaiting,
                                 maxPriority == null ? null : maxPriority.apiName())));
     }

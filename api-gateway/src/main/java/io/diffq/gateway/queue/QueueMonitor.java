@@ -12,9 +12,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -24,6 +26,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListShareGroupOffsetsSpec;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.ShareGroupDescription;
+import org.apache.kafka.clients.admin.ShareMemberDescription;
 import org.apache.kafka.clients.admin.SharePartitionOffsetInfo;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -202,7 +205,7 @@ public class QueueMonitor implements SmartLifecycle {
             }
         }
         return new QueueSnapshot(lagByPartition, oldestWaiting(next, end),
-                devices(group), admittedBefore);
+                devices(group), Map.of(), admittedBefore);
     }
 
     /** A share group's devices: its members, a device's several consumers counted once. */
@@ -226,7 +229,23 @@ public class QueueMonitor implements SmartLifecycle {
                 .orElse(Duration.ZERO);
         Optional<ShareGroupDescription> group = group(Topics.LANE_GROUP);
         return new QueueSnapshot(Map.of(0, queued), oldest,
-                devices(group), admittedBefore);
+                devices(group), group.map(QueueMonitor::devicesByPool).orElse(Map.of()), admittedBefore);
+    }
+
+    /** Devices per pool: the members of the lanes' share group by the lane each is assigned, a device counted once. */
+    public static Map<String, Integer> devicesByPool(ShareGroupDescription lanes) {
+        Map<String, Set<String>> byPool = new HashMap<>();
+        for (ShareMemberDescription m : lanes.members()) {
+            for (TopicPartition tp : m.assignment().topicPartitions()) {
+                if (tp.topic().startsWith(Topics.LANE_PREFIX)) {
+                    byPool.computeIfAbsent(tp.topic().substring(Topics.LANE_PREFIX.length()), k -> new HashSet<>())
+                            .add(Topics.workerDevice(m.clientId()));
+                }
+            }
+        }
+        Map<String, Integer> counts = new HashMap<>();
+        byPool.forEach((pool, d) -> counts.put(pool, d.size()));
+        return counts;
     }
 
     /**

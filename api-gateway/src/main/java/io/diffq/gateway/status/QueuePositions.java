@@ -8,28 +8,46 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.springframework.stereotype.Component;
 
 /**
  * Where each waiting job stands: a snapshot of the queue's order over the live jobs (rebuilt at most twice a
  * second, since each poll of a queued job reads it), the jobs ahead of one and when it should start and finish,
- * from the fleet's recent pace.
+ * from the fleet's recent pace. The order is the log's ({@link QueueOrder}) unless a {@link QueueOrdering} bean
+ * gives another (the lanes' dispatcher rule).
  */
 @Component
 public class QueuePositions {
 
+    private static final QueueOrdering.Snapshot EMPTY = new QueueOrdering.Snapshot() {
+        @Override
+        public OptionalLong ahead(JobStatus queued) {
+            return OptionalLong.empty();
+        }
+
+        @Override
+        public Set<String> sharing(String model) {
+            return Set.of(model);
+        }
+    };
+
     private final JobStatusView view;
     private final FleetStats fleet;
     private final Clock clock;
+    private final QueueOrdering ordering;
     private volatile QueueOrder order = QueueOrder.EMPTY;
+    private volatile QueueOrdering.Snapshot snapshot = EMPTY;
     private volatile long orderAt;
     private final AtomicBoolean rebuilding = new AtomicBoolean();
 
-    public QueuePositions(JobStatusView view, FleetStats fleet, Clock clock) {
+    public QueuePositions(JobStatusView view, FleetStats fleet, Clock clock, Optional<QueueOrdering> ordering) {
         this.view = view;
         this.fleet = fleet;
         this.clock = clock;
+        this.ordering = ordering.orElseGet(() -> this::logOrder);
     }
 
     /**
@@ -37,22 +55,26 @@ public class QueuePositions {
      * is not queued or its request (and so its place in the log) is not known here.
      */
     public Optional<QueuePosition> position(JobStatus s) {
-        QueueOrder.Entry entry = s.state() == JobState.QUEUED ? view.queueEntry(s.id()) : null;
-        if (entry == null) {
+        if (s.state() != JobState.QUEUED || s.request() == null) {
             return Optional.empty();
         }
-        String model = entry.model();
-        long ahead = queueOrder().ahead(entry);
-        Instant now = clock.instant();
+        QueueOrdering.Snapshot now = current();
+        OptionalLong counted = now.ahead(s);
+        if (counted.isEmpty()) {
+            return Optional.empty();
+        }
+        long ahead = counted.getAsLong();
+        String model = LiveJobs.modelOf(s);
+        Set<String> sharing = now.sharing(model);
         Optional<Duration> perJob = fleet.recentServiceTime(model);
-        double rate = fleet.recentThroughput(model);
+        double rate = sharing.stream().mapToDouble(fleet::recentThroughput).sum();
         Instant start = null;
         if (rate > 0) {
-            start = now.plusMillis(Math.round(ahead * 1000 / rate));
+            start = clock.instant().plusMillis(Math.round(ahead * 1000 / rate));
         } else if (perJob.isPresent()) {
-            int workers = fleet.activeWorkers(model);
+            int workers = sharing.stream().mapToInt(fleet::activeWorkers).max().orElse(0);
             if (workers > 0) {
-                start = now.plus(perJob.get().multipliedBy(ahead).dividedBy(workers));
+                start = clock.instant().plus(perJob.get().multipliedBy(ahead).dividedBy(workers));
             }
         }
         Instant finish = start == null || perJob.isEmpty() ? null : start.plus(perJob.get());
@@ -61,21 +83,40 @@ public class QueuePositions {
 
     /** When the oldest job of {@code model} that no worker has taken was accepted, if one waits. */
     public Optional<Instant> oldestQueued(String model) {
-        return Optional.ofNullable(queueOrder().oldest(model));
+        current();
+        return Optional.ofNullable(order.oldest(model));
     }
 
     /** The snapshot; one caller at a time rebuilds it when it is older than half a second, the others take it. */
-    private QueueOrder queueOrder() {
+    private QueueOrdering.Snapshot current() {
         if (System.nanoTime() - orderAt > 500_000_000L && rebuilding.compareAndSet(false, true)) {
             try {
                 orderAt = System.nanoTime();
                 List<QueueOrder.Entry> queued = new ArrayList<>();
                 view.forEachQueued(queued::add);
                 order = QueueOrder.of(queued);
+                snapshot = ordering.snapshot();
             } finally {
                 rebuilding.set(false);
             }
         }
-        return order;
+        return snapshot;
+    }
+
+    /** The log's order (the default {@link QueueOrdering}), from the snapshot of it taken just before. */
+    private QueueOrdering.Snapshot logOrder() {
+        QueueOrder built = order;
+        return new QueueOrdering.Snapshot() {
+            @Override
+            public OptionalLong ahead(JobStatus queued) {
+                QueueOrder.Entry entry = view.queueEntry(queued.id());
+                return entry == null ? OptionalLong.empty() : OptionalLong.of(built.ahead(entry));
+            }
+
+            @Override
+            public Set<String> sharing(String model) {
+                return Set.of(model);
+            }
+        };
     }
 }

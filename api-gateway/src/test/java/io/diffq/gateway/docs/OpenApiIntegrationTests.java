@@ -115,7 +115,11 @@ class OpenApiIntegrationTests {
                 "diffq.gateway.security.api-keys[0].name=tester",
                 "diffq.gateway.security.api-keys[0].key=" + KEY,
                 "diffq.gateway.security.rate-limit.requests-per-second=0.001",
-                "diffq.gateway.security.rate-limit.burst=2");
+                "diffq.gateway.security.rate-limit.burst=2",
+                // With lanes the queue answers pool by pool. No device joins the pool's lane, so this gateway's
+                // dispatcher releases nothing of what the open gateway's jobs put in diffq.jobs.
+                "diffq.gateway.dispatch.enabled=true",
+                "diffq.gateway.dispatch.pools.openapi-pool=square");
         worker = new WorkerStandIn(broker.bootstrapServers());
         producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
                 ProducerConfig.ACKS_CONFIG, "all"), new StringSerializer(), new ByteArraySerializer());
@@ -267,8 +271,8 @@ class OpenApiIntegrationTests {
     private void exerciseGuardedGateway(Api api) {
         String id = UUID.randomUUID().toString();
         String bearer = "Bearer " + KEY;
-        // The two requests the bucket holds: the queue, which shows a caller with a key its own quota ("you"), and a
-        // job above the key's max-priority (normal by default), refused with 403.
+        // The two requests the bucket holds: the queue, which shows a caller with a key its own quota ("you") and,
+        // with lanes, the pools, and a job above the key's max-priority (normal by default), refused with 403.
         assertThat(recorder.call(GUARDED, api, "GET", "/v1/queue", null, null, null, "Authorization", bearer).status())
                 .isEqualTo(200);
         assertThat(recorder.call(GUARDED, api, "POST", "/v1/jobs", null, null,

@@ -50,9 +50,10 @@ class LaneDispatchIntegrationTests {
     private static final Duration LONG = Duration.ofSeconds(60);
     /**
      * Each test's models are its own (its pools serve them), so jobs a failed test left waiting do not count in
-     * another's.
+     * another's. No pool serves {@code z-none}.
      */
-    private static final String MODELS = "diffq.gateway.models.served=a-one,a-two,b-one,b-two,c-one,d-one,e-one";
+    private static final String MODELS = "diffq.gateway.models.served=a-one,a-two,b-one,b-two,c-one,d-one,e-one,"
+            + "z-none";
 
     @RegisterExtension
     static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
@@ -112,6 +113,7 @@ class LaneDispatchIntegrationTests {
         device("b-sim", "b-sim-1");
 
         String tinyJob = submit(gateway.api(), "b-two", "normal");
+        String unservedJob = submit(gateway.api(), "z-none", "normal");
         List<String> later = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
             later.add(submit(gateway.api(), "b-one", "normal"));
@@ -119,11 +121,12 @@ class LaneDispatchIntegrationTests {
         // The simulated jobs submitted after it all ran; the tiny one waits, neither run nor failed.
         awaitAllSucceeded(gateway.api(), later);
         assertThat(state(gateway.api(), tinyJob)).isEqualTo("QUEUED");
-        // The queue as backpressure and the dashboards read it: one job waiting (not every job diffq.jobs holds,
+        assertThat(state(gateway.api(), unservedJob)).isEqualTo("QUEUED");
+        // The queue as backpressure and the dashboards read it: two jobs waiting (not every job diffq.jobs holds,
         // which no share group reads with lanes), one device.
         QueueMonitor monitor = gateway.bean(QueueMonitor.class);
         await().atMost(LONG).untilAsserted(() -> {
-            assertThat(monitor.snapshot().totalLag()).isEqualTo(1);
+            assertThat(monitor.snapshot().totalLag()).isEqualTo(2);
             assertThat(monitor.snapshot().workers()).isEqualTo(1);
             assertThat(monitor.snapshot().oldestWait()).isPositive();
         });
@@ -134,6 +137,15 @@ class LaneDispatchIntegrationTests {
                 .containsPattern("diffq_pool_backlog_seconds\\{[^}]*pool=\"b-sim\"[^}]*} 0.0")
                 .containsPattern("diffq_pool_devices\\{[^}]*pool=\"b-tiny\"[^}]*} 0.0")
                 .containsPattern("diffq_pool_devices\\{[^}]*pool=\"b-sim\"[^}]*} 1.0"));
+
+        // The queue as a client reads it, pool by pool: the tiny pool has the waiting job and no device, the sim
+        // pool a device and nothing waiting; the job of a model no pool serves is counted apart.
+        await().atMost(LONG).untilAsserted(() -> {
+            var queue = gateway.api().get("/v1/queue").json();
+            assertThat(queue.path("unrouted").asLong(-1)).isEqualTo(1);
+            assertThat(pool(queue, "b-tiny")).isEqualTo("[b-two] devices 0 waiting 1 running 0");
+            assertThat(pool(queue, "b-sim")).isEqualTo("[b-one] devices 1 waiting 0 running 0");
+        });
 
         Device tiny = device("b-tiny", "b-tiny-1");
         awaitAllSucceeded(gateway.api(), List.of(tinyJob));
@@ -158,6 +170,15 @@ class LaneDispatchIntegrationTests {
         all.add(low);
         all.add(high);
         await().atMost(LONG).until(() -> dispatcher.waiting("c-one") == 30);
+        // What a client polling each job reads: the high one counts only what the dispatcher will release before
+        // it (none; the two already released, if the view still shows them waiting), the low one its credits and
+        // the high one, the last normal one every other job.
+        String lastNormal = all.get(29);
+        await().atMost(LONG).untilAsserted(() -> {
+            assertThat(position(gateway.api(), high)).as("high").isBetween(0L, 2L);
+            assertThat(position(gateway.api(), low)).as("low").isBetween(3L, 2L + 1 + 3);
+            assertThat(position(gateway.api(), lastNormal)).as("last normal").isGreaterThanOrEqualTo(29);
+        });
         sim.resume();
 
         awaitAllSucceeded(gateway.api(), all);
@@ -289,6 +310,27 @@ class LaneDispatchIntegrationTests {
                 + priority + "\"}");
         assertThat(r.status()).as(r.text()).isEqualTo(202);
         return r.json().get("id").asString();
+    }
+
+    /** One pool's entry in {@code GET /v1/queue}, as "[models] devices D waiting W running R". */
+    private static String pool(tools.jackson.databind.JsonNode queue, String name) {
+        for (var p : queue.path("pools")) {
+            if (p.path("pool").asString().equals(name)) {
+                List<String> models = new ArrayList<>();
+                p.path("models").forEach(m -> models.add(m.asString()));
+                return models + " devices " + p.path("devices").asLong() + " waiting " + p.path("waiting").asLong()
+                        + " running " + p.path("running").asLong();
+            }
+        }
+        return "absent";
+    }
+
+    /** The job's {@code queue.position} as a client reads it; -1 when the view shows none. */
+    private static long position(Api api, String id) {
+        Api.Response r = api.get("/v1/jobs/" + id);
+        assertThat(r.status()).as(r.text()).isEqualTo(200);
+        var position = r.json().path("queue").path("position");
+        return position.isNumber() ? position.asLong() : -1;
     }
 
     private static String state(Api api, String id) {
