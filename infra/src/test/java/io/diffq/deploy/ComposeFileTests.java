@@ -80,7 +80,8 @@ class ComposeFileTests {
         Map<String, String> targets = new TreeMap<>();
         config.get("scrape_configs").forEach(job -> job.path("dns_sd_configs").forEach(sd ->
                 targets.put(sd.get("names").get(0).asString(), sd.get("port").asString())));
-        assertThat(targets).containsExactly(Map.entry("gateway", "8081"), Map.entry("worker", "8091"));
+        assertThat(targets).containsExactly(Map.entry("gateway", "8081"), Map.entry("worker", "8091"),
+                Map.entry("worker-sd", "8091"));
         assertThat(compose.get("services").has("gateway")).isTrue();
         assertThat(compose.get("services").has("worker")).isTrue();
         assertThat(config.get("alerting").get("alertmanagers").get(0).get("static_configs").get(0).get("targets")
@@ -93,12 +94,42 @@ class ComposeFileTests {
         Map<String, String> k8sGpu = images(Manifests.render("overlays/gpu"));
         assertThat(image(compose, "gateway")).isEqualTo(k8sCpu.get("diffq-gateway")).isEqualTo(k8sGpu.get("diffq-gateway"));
         assertThat(image(compose, "worker")).isEqualTo(k8sCpu.get("diffq-worker"));
-        // The gpu overlay runs the CPU pool tiny beside the GPU pool sd (Deployment diffq-worker-sd); the Compose
-        // GPU file's worker (worker-sd where it has one) is the GPU one.
-        String gpuWorker = gpu.get("services").has("worker-sd") ? "worker-sd" : "worker";
+        // The gpu overlay runs the CPU pool tiny beside the GPU pool sd (Deployment diffq-worker-sd), as the
+        // Compose GPU file runs worker-sd beside worker.
         assertThat(k8sGpu.get("diffq-worker")).isEqualTo(k8sCpu.get("diffq-worker"));
-        assertThat(image(gpu, gpuWorker)).isEqualTo(k8sGpu.get("diffq-worker-sd"));
-        assertThat(image(gpu, gpuWorker)).startsWith("diffq/worker-cuda:");
+        assertThat(image(gpu, "worker-sd")).isEqualTo(k8sGpu.get("diffq-worker-sd"));
+        assertThat(image(gpu, "worker-sd")).startsWith("diffq/worker-cuda:");
+    }
+
+    /**
+     * The GPU file adds a pool instead of replacing one: it leaves the CPU workers as they are and adds worker-sd,
+     * on its own pool's lane; every worker reads its pool's lane, the gateway dispatches, and serves both pools'
+     * models.
+     */
+    @Test
+    void theGpuFileAddsAPoolBesideTheCpuWorkers() {
+        assertThat(gpu.get("services").has("worker")).as("the GPU file overrides the CPU workers").isFalse();
+        Map<String, String> cpu = environment(compose, "worker");
+        Map<String, String> sd = environment(gpu, "worker-sd");
+        assertThat(cpu).containsEntry("DIFFQ_WORKER_SOURCE", "lanes").containsEntry("DIFFQ_WORKER_POOL", "cpu")
+                .containsEntry("DIFFQ_WORKER_MODELS", "simulated,tiny");
+        assertThat(sd).containsEntry("DIFFQ_WORKER_SOURCE", "lanes").containsEntry("DIFFQ_WORKER_POOL", "sd")
+                .containsEntry("DIFFQ_WORKER_MODELS", "sd");
+        assertThat(environment(compose, "gateway")).containsEntry("DIFFQ_GATEWAY_DISPATCH_ENABLED", "true");
+        Map<String, String> gateway = environment(gpu, "gateway");
+        assertThat(gateway.get("DIFFQ_GATEWAY_MODELS_SERVED").split(","))
+                .containsExactlyInAnyOrder("simulated", "tiny", "sd");
+        assertThat(gateway).containsEntry("DIFFQ_GATEWAY_DISPATCH_POOLS_SD", "sd");
+        // Both pools' workers can start on their own: worker-sd waits for the broker as worker does.
+        assertThat(gpu.get("services").get("worker-sd").get("depends_on").has("kafka")).isTrue();
+    }
+
+    /** A service's environment, with ${NAME:-default} as compose reads it with NAME unset. */
+    private static Map<String, String> environment(JsonNode file, String service) {
+        Map<String, String> env = new TreeMap<>();
+        file.get("services").get(service).get("environment").properties()
+                .forEach(e -> env.put(e.getKey(), expand(e.getValue().asString())));
+        return env;
     }
 
     private static Map<String, String> images(Manifests.Rendered rendered) {
