@@ -28,6 +28,12 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *                          {@code diffq.pools}. A string, not a list, so that an environment variable per pool binds
  *                          ({@code DIFFQ_GATEWAY_DISPATCH_POOLS_SD=sd}: Spring binds no list-valued map from the
  *                          environment)
+ * @param weights           each API key's share of its pools, by the key's name (1 to 1000; a key not named weighs 1):
+ *                          keys with jobs waiting in the same class take turns, and each turn a key may release jobs
+ *                          worth its weight in device time, so a key of weight 3 gets about three times the jobs of a
+ *                          key of weight 1 while both have jobs waiting. One variable per key
+ *                          ({@code DIFFQ_GATEWAY_DISPATCH_WEIGHTS_INTERACTIVE=4}; a name with a hyphen needs a
+ *                          configuration file: {@code diffq.gateway.dispatch.weights.[batch-renderer]=1})
  */
 @ConfigurationProperties("diffq.gateway.dispatch")
 public record DispatchProperties(
@@ -35,7 +41,8 @@ public record DispatchProperties(
         @DefaultValue("10") int starvationCredit,
         @DefaultValue("1") int aheadPerDevice,
         @DefaultValue("10s") Duration leaseSession,
-        Map<String, String> pools) {
+        Map<String, String> pools,
+        Map<String, Integer> weights) {
 
     public DispatchProperties {
         if (starvationCredit < 1 || starvationCredit > 1000) {
@@ -52,6 +59,18 @@ public record DispatchProperties(
         }
         pools = pools == null ? Map.of() : Map.copyOf(pools);
         declaredPools(pools);
+        weights = weights == null ? Map.of() : Map.copyOf(weights);
+        weights.forEach((key, weight) -> {
+            if (weight < 1 || weight > 1000) {
+                throw new IllegalArgumentException("diffq.gateway.dispatch.weights." + key + " must be 1 to 1000, not "
+                        + weight);
+            }
+        });
+    }
+
+    /** A key's weight in its pools' turns: as configured, else 1. */
+    public double weight(String key) {
+        return weights.getOrDefault(key, 1);
     }
 
     /** The pools declared here, checked as pools (names, models). */

@@ -164,7 +164,8 @@ public class LaneDispatcher implements SmartLifecycle {
         Lead(long term, KafkaProducer<String, byte[]> producer) {
             this.term = term;
             this.producer = producer;
-            this.scheduler = new LaneScheduler(properties.starvationCredit(), LaneDispatcher.this::cost, key -> 1);
+            this.scheduler = new LaneScheduler(properties.starvationCredit(), LaneDispatcher.this::cost,
+                    properties::weight);
         }
     }
 

@@ -77,7 +77,7 @@ class LaneQueueOrdering implements QueueOrdering {
     Snapshot snapshot(List<Pool> pools, List<LaneScheduler.Job> waiting) {
         Map<String, Double> costs = new HashMap<>();
         LaneScheduler scheduler = new LaneScheduler(properties.starvationCredit(),
-                model -> costs.computeIfAbsent(model, m -> LaneDispatcher.cost(fleet, backlog, m)), key -> 1);
+                model -> costs.computeIfAbsent(model, m -> LaneDispatcher.cost(fleet, backlog, m)), properties::weight);
         Map<String, Route> routes = new HashMap<>();
         for (LaneScheduler.Job job : waiting) {
             scheduler.add(job);

@@ -34,6 +34,15 @@ class DispatchPropertiesTests {
     }
 
     @Test
+    void aKeysWeightBindsFromItsVariableAndAKeyNotNamedWeighsOne() {
+        DispatchProperties p = bind(Map.of("DIFFQ_GATEWAY_DISPATCH_WEIGHTS_INTERACTIVE", "4"));
+        assertThat(p.weight("interactive")).isEqualTo(4);
+        assertThat(p.weight("batch")).isEqualTo(1);
+        assertThatThrownBy(() -> bind(Map.of("DIFFQ_GATEWAY_DISPATCH_WEIGHTS_INTERACTIVE", "0")))
+                .hasStackTraceContaining("diffq.gateway.dispatch.weights.interactive");
+    }
+
+    @Test
     void theDefaultsAreOffWithNoPool() {
         DispatchProperties p = bind(Map.of());
         assertThat(p.enabled()).isFalse();

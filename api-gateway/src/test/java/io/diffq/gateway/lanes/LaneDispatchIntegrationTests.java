@@ -53,7 +53,7 @@ class LaneDispatchIntegrationTests {
      * another's. No pool serves {@code z-none}.
      */
     private static final String MODELS = "diffq.gateway.models.served=a-one,a-two,b-one,b-two,c-one,d-one,e-one,"
-            + "z-none";
+            + "f-one,z-none";
 
     @RegisterExtension
     static final KafkaBrokerExtension kafka = new KafkaBrokerExtension();
@@ -264,6 +264,39 @@ class LaneDispatchIntegrationTests {
             assertThat(order.indexOf(job.getKey())).as("place of %s's job in %s", job.getValue(), order)
                     .isLessThanOrEqualTo(2 + keys.size());
         }
+    }
+
+    @Test
+    void aKeyOfWeightThreeGetsAboutThreeJobsForEachOfAKeyOfWeightOne() {
+        Gateway gateway = gateway(
+                "diffq.gateway.security.api-keys[0].name=light",
+                "diffq.gateway.security.api-keys[0].key=" + secret("light"),
+                "diffq.gateway.security.api-keys[1].name=heavy",
+                "diffq.gateway.security.api-keys[1].key=" + secret("heavy"),
+                "diffq.gateway.job-id-secret=a-test-secret-of-at-least-32-characters",
+                "diffq.gateway.dispatch.weights.heavy=3");
+        LaneDispatcher dispatcher = gateway.bean(LaneDispatcher.class);
+        declare(new Pool("f-sim", List.of("f-one")));
+        Device sim = device("f-sim", "f-sim-1");
+        sim.pause();
+        Map<String, String> keyOf = new HashMap<>();
+        for (int i = 0; i < 20; i++) {
+            keyOf.put(submitAs(gateway.api(), "light", "f-one"), "light");
+        }
+        await().atMost(LONG).until(() -> sim.taken.size() == 1 && dispatcher.waiting("f-one") == 18);
+        for (int i = 0; i < 20; i++) {
+            keyOf.put(submitAs(gateway.api(), "heavy", "f-one"), "heavy");
+        }
+        await().atMost(LONG).until(() -> dispatcher.waiting("f-one") == 38);
+        sim.resume();
+
+        await().atMost(LONG).until(() -> sim.taken.size() == 40);
+        List<String> order = List.copyOf(sim.taken);
+        assertThat(order).doesNotHaveDuplicates();
+        // After the two light jobs released before any heavy one came, 20 releases while both wait: 15 heavy at
+        // weight 3 (10 if the weight were ignored), give or take the turn under way when heavy arrived.
+        long heavy = order.subList(2, 22).stream().filter(id -> keyOf.get(id).equals("heavy")).count();
+        assertThat(heavy).as("heavy jobs among releases 3-22 of %s", order).isBetween(13L, 16L);
     }
 
     // --- helpers

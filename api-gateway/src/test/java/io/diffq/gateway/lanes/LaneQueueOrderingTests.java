@@ -33,7 +33,7 @@ class LaneQueueOrderingTests {
     private static final Pool SIM = new Pool("sim-pool", List.of("simulated"));
 
     private final LaneQueueOrdering ordering = new LaneQueueOrdering(
-            new DispatchProperties(true, CREDIT, 1, Duration.ofSeconds(10), Map.of()), null, null,
+            new DispatchProperties(true, CREDIT, 1, Duration.ofSeconds(10), Map.of(), Map.of("heavy", 3)), null, null,
             new FleetStats(Clock.systemUTC(), new SimpleMeterRegistry()),
             new BacklogProperties(Duration.ofSeconds(5), Map.of()));
     private final List<Job> waiting = new ArrayList<>();
@@ -96,6 +96,23 @@ class LaneQueueOrderingTests {
             assertThat(ahead(snapshot, job)).as(job.key()).isLessThanOrEqualTo(others.size());
         }
         assertThat(ahead(snapshot, waiting.get(499))).isEqualTo(503);
+    }
+
+    @Test
+    void aKeyOfWeightThreeIsCountedThreeJobsATurnToTheOthersOne() {
+        List<Job> light = new ArrayList<>();
+        List<Job> heavy = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            light.add(add("tiny", "light", Priority.NORMAL));
+            heavy.add(add("tiny", "heavy", Priority.NORMAL));
+        }
+
+        QueueOrdering.Snapshot snapshot = ordering.snapshot(List.of(TINY), waiting);
+
+        // Turns: light 1, heavy 3, light 1, heavy 3, ...: the 10th heavy job comes after 4 light ones and 9 heavy
+        // ones, the 10th light one after 9 light ones and 9 heavy turns of 3.
+        assertThat(ahead(snapshot, heavy.get(9))).isEqualTo(4 + 9);
+        assertThat(ahead(snapshot, light.get(9))).isEqualTo(9 + 27);
     }
 
     @Test
