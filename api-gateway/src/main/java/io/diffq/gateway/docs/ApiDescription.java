@@ -6,6 +6,7 @@ import static io.diffq.gateway.docs.Json.ref;
 import static io.diffq.gateway.docs.Json.string;
 
 import io.diffq.common.job.JobState;
+import io.diffq.common.job.Priority;
 import io.diffq.gateway.GatewayProperties;
 import io.diffq.gateway.jobs.JobRequestParser;
 import io.diffq.gateway.models.KnownModels;
@@ -180,11 +181,14 @@ final class ApiDescription {
                 .summary("The client's jobs, newest first (an admin key sees every client's)")
                 .addParametersItem(query("state", "Only jobs in this state.",
                         enumOf(Arrays.stream(JobState.values()).map(Enum::name).toList(), null)))
+                .addParametersItem(query("priority", "Only jobs of this priority (comma-separated for several). "
+                        + "A page may then hold fewer jobs than the limit, even none, and still have a next: each "
+                        + "page reads at most 2000 jobs of the listing.", enumOf(Priority.NAMES, null)))
                 .addParametersItem(query("limit", "Most jobs in one page.", withDefault(integer(1, 100, null), 20)))
                 .addParametersItem(query("cursor", "The next page: 'next' of the previous one.", string(null)))
                 .responses(api(new ApiResponses()
                         .addApiResponse("200", json("A page of jobs.", JobSchemas.JOB_LIST))
-                        .addApiResponse("400", problem("An invalid state, limit or cursor.", INVALID))));
+                        .addApiResponse("400", problem("An invalid state, priority, limit or cursor.", INVALID))));
     }
 
     private Operation get() {

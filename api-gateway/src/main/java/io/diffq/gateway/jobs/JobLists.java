@@ -2,6 +2,7 @@ package io.diffq.gateway.jobs;
 
 import io.diffq.common.job.JobState;
 import io.diffq.common.job.JobStatus;
+import io.diffq.common.job.Priority;
 import io.diffq.gateway.status.StatusStore;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
@@ -15,6 +16,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -28,7 +30,13 @@ final class JobLists {
     static final int MAX_LIMIT = 100;
 
     private static final String CURSOR_VERSION = "c1";
-    private static final Set<String> PARAMETERS = Set.of("state", "limit", "cursor");
+    private static final Set<String> PARAMETERS = Set.of("state", "priority", "limit", "cursor");
+    /**
+     * With a {@code priority} filter, the most jobs of the index one page looks at: a filter that matches few jobs
+     * answers a page with fewer jobs than asked (even none) and a {@code next} that goes on from where it stopped,
+     * instead of reading the whole index in one request.
+     */
+    static final int MAX_SCANNED = 2000;
     private static final int MAX_QUERY_LENGTH = 2048;
     /**
      * One page.
@@ -39,9 +47,10 @@ final class JobLists {
      */
     record Page(List<JobStatus> jobs, String next, int limit) {
 
-        /** The next page's path, with the same filter and size. */
-        String nextLink(String state) {
+        /** The next page's path, with the same filters and size. */
+        String nextLink(String state, String priority) {
             return "/v1/jobs?" + (state == null ? "" : "state=" + URLEncoder.encode(state, StandardCharsets.UTF_8) + "&")
+                    + (priority == null ? "" : "priority=" + URLEncoder.encode(priority, StandardCharsets.UTF_8) + "&")
                     + "limit=" + limit + "&cursor=" + next;
         }
     }
@@ -53,36 +62,54 @@ final class JobLists {
      * What a list asks for: the states, the page size and where the previous page ended ({@code null}: from the
      * newest job).
      */
-    record Query(Set<JobState> states, int limit, StatusStore.Place after) {
+    record Query(Set<JobState> states, Set<Priority> priorities, int limit, StatusStore.Place after) {
+
+        /** Whether the query keeps only some priorities. */
+        boolean filtersPriority() {
+            return priorities.size() < Priority.values().length;
+        }
     }
 
     /**
-     * The query that {@code state}, {@code limit} and {@code cursor} name, the parameters as the client sent
-     * them (each checked, every error naming it).
+     * The query that {@code state}, {@code priority}, {@code limit} and {@code cursor} name, the parameters as the
+     * client sent them (each checked, every error naming it).
      */
-    static Query query(String state, String limit, String cursor) {
+    static Query query(String state, String priority, String limit, String cursor) {
         List<InvalidJobException.FieldError> errors = new ArrayList<>();
         Set<JobState> states = states(state, errors);
+        Set<Priority> priorities = priorities(priority, errors);
         int size = limit(limit, errors);
         StatusStore.Place after = cursor == null ? null : decode(cursor, errors);
         if (!errors.isEmpty()) {
             throw new InvalidJobException(errors);
         }
-        return new Query(states, size, after);
+        return new Query(states, priorities, size, after);
     }
 
     /**
-     * The page of a query from up to {@code limit + 1} jobs that follow its cursor, newest first: the last one
-     * only tells that there is a next page.
+     * The page of a query from up to {@code limit + 1} jobs that follow its cursor, newest first (the last one
+     * only tells that there is a next page), and, where the listing stopped at {@link #MAX_SCANNED} before
+     * finding them, the place it stopped at ({@code null} otherwise).
      */
-    static Page page(Query query, List<JobStatus> newestFirst) {
+    static Page page(Query query, List<JobStatus> newestFirst, StatusStore.Place stoppedAt) {
         List<JobStatus> page = newestFirst;
         String next = null;
         if (page.size() > query.limit()) {
             page = page.subList(0, query.limit());
-            next = encode(page.get(query.limit() - 1));
+            next = encode(place(page.get(query.limit() - 1)));
+        } else if (stoppedAt != null) {
+            next = encode(stoppedAt);
         }
         return new Page(List.copyOf(page), next, query.limit());
+    }
+
+    /** The page of a query from up to {@code limit + 1} jobs that follow its cursor, newest first. */
+    static Page page(Query query, List<JobStatus> newestFirst) {
+        return page(query, newestFirst, null);
+    }
+
+    private static StatusStore.Place place(JobStatus job) {
+        return new StatusStore.Place(job.request().createdAt(), job.id());
     }
 
     /**
@@ -131,6 +158,23 @@ final class JobLists {
         return states;
     }
 
+    private static Set<Priority> priorities(String priority, List<InvalidJobException.FieldError> errors) {
+        if (priority == null || priority.isBlank()) {
+            return EnumSet.allOf(Priority.class);
+        }
+        Set<Priority> priorities = EnumSet.noneOf(Priority.class);
+        for (String name : priority.split(",")) {
+            Optional<Priority> p = Priority.ofApiName(name.strip().toLowerCase(Locale.ROOT));
+            if (p.isEmpty()) {
+                errors.add(new InvalidJobException.FieldError("priority", "must be one or more of " + Priority.NAMES
+                        + ", comma-separated"));
+                break;
+            }
+            priorities.add(p.get());
+        }
+        return priorities;
+    }
+
     private static int limit(String limit, List<InvalidJobException.FieldError> errors) {
         if (limit == null) {
             return DEFAULT_LIMIT;
@@ -147,9 +191,9 @@ final class JobLists {
         return DEFAULT_LIMIT;
     }
 
-    /** A cursor: the last job's acceptance time and id, base64url-encoded (opaque to clients). */
-    private static String encode(JobStatus last) {
-        Instant t = last.request().createdAt();
+    /** A cursor: the last place listed (a job's acceptance time and id), base64url-encoded (opaque to clients). */
+    private static String encode(StatusStore.Place last) {
+        Instant t = last.createdAt();
         String raw = CURSOR_VERSION + ":" + t.getEpochSecond() + ":" + t.getNano() + ":" + last.id();
         return Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
     }

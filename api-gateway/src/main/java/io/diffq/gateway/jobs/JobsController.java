@@ -258,7 +258,10 @@ class JobsController {
      * {@code GET /v1/jobs}: the caller's jobs (every job for an {@code admin} key, or while the API is open),
      * newest first, as far as the status view holds them ({@code diffq.gateway.status-retention}).
      *
-     * @param state  only jobs in these states (comma-separated, any case)
+     * @param state    only jobs in these states (comma-separated, any case)
+     * @param priority only jobs of these priorities (comma-separated: high, normal, low); a page may then hold
+     *                 fewer jobs than asked, even none, with a next: the index is read {@value JobLists#MAX_SCANNED}
+     *                 jobs at most per page
      * @param limit  at most this many, 1 to {@value JobLists#MAX_LIMIT} (default {@value JobLists#DEFAULT_LIMIT})
      * @param cursor the {@code next} of the previous page
      */
@@ -268,15 +271,24 @@ class JobsController {
         // parameters, bad escapes) with an exception of its own, where this answers a 400 naming the problem.
         Map<String, String> query = JobLists.query(request.getQueryString());
         String state = query.get("state");
+        String priority = query.get("priority");
         String limit = query.get("limit");
         String cursor = query.get("cursor");
-        JobLists.Query q = JobLists.query(state, limit, cursor);
-        JobLists.Page page = JobLists.page(q, view.page(listedOwner(request), q.states(), q.after(), q.limit() + 1));
+        JobLists.Query q = JobLists.query(state, priority, limit, cursor);
+        JobLists.Page page;
+        if (q.filtersPriority()) {
+            // The index knows owners and states, not priorities: the jobs are filtered as they are read.
+            JobStatusView.Filtered listed = view.page(listedOwner(request), q.states(), q.after(), q.limit() + 1,
+                    s -> q.priorities().contains(s.request().priority()), JobLists.MAX_SCANNED);
+            page = JobLists.page(q, listed.jobs(), listed.stoppedAt());
+        } else {
+            page = JobLists.page(q, view.page(listedOwner(request), q.states(), q.after(), q.limit() + 1));
+        }
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("jobs", page.jobs().stream().map(this::view).toList());
         if (page.next() != null) {
             body.put("next", page.next());
-            body.put("links", Map.of("next", page.nextLink(state)));
+            body.put("links", Map.of("next", page.nextLink(state, priority)));
         }
         return ResponseEntity.ok().cacheControl(CacheControl.noStore()).body(body);
     }

@@ -28,8 +28,10 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -256,18 +258,69 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
      * (at most the read-your-writes timeout) until the view holds every request this instance stored.
      */
     public List<JobStatus> page(String owner, Set<JobState> states, StatusStore.Place after, int n) {
-        long deadline = System.nanoTime() + properties.readYourWritesTimeout().toNanos();
-        acceptedHere.forEach((partition, offset) -> reader.awaitRead(new TopicPartition(Topics.JOBS, partition),
-                offset, Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))));
-        List<String> owners = owner == null ? List.of(StatusStore.EVERYONE) : List.of(owner, "");
+        awaitAcceptedHere();
         List<JobStatus> page = new ArrayList<>();
-        for (StatusStore.Place p : jobs.store().page(owners, states, after, n)) {
+        for (StatusStore.Place p : jobs.store().page(owners(owner), states, after, n)) {
             LiveJob l = lookup(p.id());
             if (l != null && l.status().request() != null) {
                 page.add(l.status());
             }
         }
         return page;
+    }
+
+    /**
+     * A page of a listing filtered by more than the index holds (owner and state): the jobs {@code keep} accepts.
+     *
+     * @param jobs      up to {@code n} jobs, newest first
+     * @param stoppedAt where the listing stopped after looking at {@code maxScanned} jobs of the index without
+     *                  finding {@code n}: the next page goes on after it; {@code null} when it did not stop so
+     */
+    public record Filtered(List<JobStatus> jobs, StatusStore.Place stoppedAt) {
+    }
+
+    /**
+     * As {@link #page(String, Set, StatusStore.Place, int)}, keeping only the jobs {@code keep} accepts, and looking
+     * at no more than {@code maxScanned} jobs of the index for them.
+     */
+    public Filtered page(String owner, Set<JobState> states, StatusStore.Place after, int n,
+            Predicate<JobStatus> keep, int maxScanned) {
+        awaitAcceptedHere();
+        List<JobStatus> page = new ArrayList<>();
+        StatusStore.Place at = after;
+        int scanned = 0;
+        while (true) {
+            int chunk = Math.min(Math.max(n, 256), maxScanned - scanned);
+            if (chunk <= 0) {
+                return new Filtered(page, at);
+            }
+            List<StatusStore.Place> places = jobs.store().page(owners(owner), states, at, chunk);
+            for (StatusStore.Place p : places) {
+                scanned++;
+                at = p;
+                LiveJob l = lookup(p.id());
+                if (l != null && l.status().request() != null && keep.test(l.status())) {
+                    page.add(l.status());
+                    if (page.size() == n) {
+                        return new Filtered(page, null);
+                    }
+                }
+            }
+            if (places.size() < chunk) {
+                return new Filtered(page, null);
+            }
+        }
+    }
+
+    private static List<String> owners(String owner) {
+        return owner == null ? List.of(StatusStore.EVERYONE) : List.of(owner, "");
+    }
+
+    /** Waits (at most the read-your-writes timeout) until the view holds every request this instance stored. */
+    private void awaitAcceptedHere() {
+        long deadline = System.nanoTime() + properties.readYourWritesTimeout().toNanos();
+        acceptedHere.forEach((partition, offset) -> reader.awaitRead(new TopicPartition(Topics.JOBS, partition),
+                offset, Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))));
     }
 
     /**

@@ -4,8 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.diffq.common.job.JobEvent;
+import io.diffq.common.job.JobState;
+import io.diffq.common.job.JobStatus;
+import io.diffq.common.job.Priority;
 import io.diffq.common.job.Progress;
 import io.diffq.common.job.ResultRef;
+import io.diffq.gateway.status.JobStatusView;
 import io.diffq.gateway.support.Api;
 import io.diffq.gateway.support.Gateway;
 import io.diffq.gateway.support.WorkerStandIn;
@@ -17,6 +21,7 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -46,6 +51,7 @@ class JobsApiFeaturesIntegrationTests {
     static final String ROOT = "root-key-0123456789abcdef";
     static final String DAVE = "dave-key-0123456789abcdef";
     static final String ERIN = "erin-key-0123456789abcdef";
+    static final String FRANK = "frank-key-0123456789abcdef";
     static final int WAIT_CAP = 16;
 
     @RegisterExtension
@@ -74,6 +80,8 @@ class JobsApiFeaturesIntegrationTests {
                 "diffq.gateway.security.api-keys[3].key=" + DAVE,
                 "diffq.gateway.security.api-keys[4].name=erin",
                 "diffq.gateway.security.api-keys[4].key=" + ERIN,
+                "diffq.gateway.security.api-keys[5].name=frank",
+                "diffq.gateway.security.api-keys[5].key=" + FRANK,
                 "diffq.gateway.waits.max=30s",
                 "diffq.gateway.waits.max-per-client=" + WAIT_CAP,
                 // Few request threads: waiting submits must not hold one each.
@@ -160,6 +168,49 @@ class JobsApiFeaturesIntegrationTests {
             assertThat(r.contentType()).startsWith("application/problem+json");
             assertThat(r.json().at("/errors/0/field").asString()).as(bad[0]).isEqualTo(bad[1]);
         }
+    }
+
+    @Test
+    void theListKeepsTheJobsOfThePrioritiesAskedForPageByPage() {
+        List<String> low = new ArrayList<>();
+        List<String> normal = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            String priority = i % 2 == 0 ? "low" : "normal";
+            String id = submit(FRANK, "{\"prompt\":\"p" + i + "\",\"model\":\"listing\",\"priority\":\"" + priority
+                    + "\"}").json().get("id").asString();
+            (priority.equals("low") ? low : normal).add(0, id);
+        }
+
+        assertThat(ids(as(FRANK, "/v1/jobs?priority=low"))).isEqualTo(low);
+        assertThat(ids(as(FRANK, "/v1/jobs?priority=normal"))).isEqualTo(normal);
+        assertThat(ids(as(FRANK, "/v1/jobs?priority=LOW,normal&state=queued"))).hasSize(5);
+        Api.Response none = as(FRANK, "/v1/jobs?priority=high");
+        assertThat(ids(none)).isEmpty();
+        assertThat(none.json().has("next")).isFalse();
+        // Pages of the filtered list, the filter carried in the next link.
+        Api.Response first = as(FRANK, "/v1/jobs?priority=low&limit=2");
+        assertThat(ids(first)).isEqualTo(low.subList(0, 2));
+        String next = first.json().at("/links/next").asString();
+        assertThat(next).contains("priority=low");
+        Api.Response second = as(FRANK, next);
+        assertThat(ids(second)).isEqualTo(low.subList(2, 3));
+        assertThat(second.json().has("next")).isFalse();
+
+        Api.Response bad = as(FRANK, "/v1/jobs?priority=urgent");
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(bad.json().at("/errors/0/field").asString()).isEqualTo("priority");
+
+        // A page that looks at no more jobs of the index than its bound stops there and says where: here the two
+        // newest (a low one and a normal one) hold one low job, and the listing goes on after the second.
+        JobStatusView view = gateway.bean(JobStatusView.class);
+        JobStatusView.Filtered bounded = view.page("frank", EnumSet.allOf(JobState.class), null, 3,
+                j -> j.request().priority() == Priority.LOW, 2);
+        assertThat(bounded.jobs()).extracting(JobStatus::id).containsExactly(low.get(0));
+        assertThat(bounded.stoppedAt().id()).isEqualTo(normal.get(0));
+        JobStatusView.Filtered rest = view.page("frank", EnumSet.allOf(JobState.class), bounded.stoppedAt(), 3,
+                j -> j.request().priority() == Priority.LOW, 100);
+        assertThat(rest.jobs()).extracting(JobStatus::id).containsExactlyElementsOf(low.subList(1, 3));
+        assertThat(rest.stoppedAt()).isNull();
     }
 
     @Test
