@@ -2,6 +2,7 @@ package io.diffq.gateway.status;
 
 import io.diffq.common.job.JobState;
 import io.diffq.common.job.JobStatus;
+import jakarta.annotation.PreDestroy;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -10,7 +11,12 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
@@ -22,6 +28,7 @@ import org.springframework.stereotype.Component;
 @Component
 public class QueuePositions {
 
+    private static final Logger log = LoggerFactory.getLogger(QueuePositions.class);
     private static final QueueOrdering.Snapshot EMPTY = new QueueOrdering.Snapshot() {
         @Override
         public OptionalLong ahead(JobStatus queued) {
@@ -41,7 +48,13 @@ public class QueuePositions {
     private volatile QueueOrder order = QueueOrder.EMPTY;
     private volatile QueueOrdering.Snapshot snapshot = EMPTY;
     private volatile long orderAt;
+    private volatile boolean built;
     private final AtomicBoolean rebuilding = new AtomicBoolean();
+    private final ExecutorService rebuilder = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "diffq-queue-positions");
+        t.setDaemon(true);
+        return t;
+    });
 
     public QueuePositions(JobStatusView view, FleetStats fleet, Clock clock, Optional<QueueOrdering> ordering) {
         this.view = view;
@@ -87,20 +100,45 @@ public class QueuePositions {
         return Optional.ofNullable(order.oldest(model));
     }
 
-    /** The snapshot; one caller at a time rebuilds it when it is older than half a second, the others take it. */
+    /**
+     * The snapshot. When it is older than half a second, one caller has it rebuilt on a thread of its own and every
+     * caller takes the one there is meanwhile: a rebuild walks every waiting job, and no request waits for it. Only
+     * the first ever is built by its caller.
+     */
     private QueueOrdering.Snapshot current() {
         if (System.nanoTime() - orderAt > 500_000_000L && rebuilding.compareAndSet(false, true)) {
-            try {
-                orderAt = System.nanoTime();
-                List<QueueOrder.Entry> queued = new ArrayList<>();
-                view.forEachQueued(queued::add);
-                order = QueueOrder.of(queued);
-                snapshot = ordering.snapshot();
-            } finally {
-                rebuilding.set(false);
+            orderAt = System.nanoTime();
+            if (!built) {
+                rebuild();
+            } else {
+                try {
+                    rebuilder.execute(this::rebuild);
+                } catch (RejectedExecutionException e) {
+                    rebuilding.set(false); // shutting down
+                }
             }
         }
         return snapshot;
+    }
+
+    private void rebuild() {
+        try {
+            List<QueueOrder.Entry> queued = new ArrayList<>();
+            view.forEachQueued(queued::add);
+            order = QueueOrder.of(queued);
+            snapshot = ordering.snapshot();
+            built = true;
+        } catch (RuntimeException e) {
+            log.warn("could not rebuild the queue's order: {}", e.toString());
+        } finally {
+            orderAt = System.nanoTime();
+            rebuilding.set(false);
+        }
+    }
+
+    @PreDestroy
+    void close() {
+        rebuilder.shutdownNow();
     }
 
     /** The log's order (the default {@link QueueOrdering}), from the snapshot of it taken just before. */
