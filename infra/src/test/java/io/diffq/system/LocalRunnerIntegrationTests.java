@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * README's first command, as a newcomer runs it: {@code infra/local/diffq-local start}, one job with curl,
- * {@code add-worker}, {@code status}, {@code stop}. Non-default ports, so it runs beside anything else.
+ * {@code add-worker} (a worker of its own models, in a pool of its own), {@code status}, {@code stop}. Non-default ports, so it runs beside anything else.
  */
 class LocalRunnerIntegrationTests {
 
@@ -72,10 +72,26 @@ class LocalRunnerIntegrationTests {
             BufferedImage decoded = ImageIO.read(png.toFile());
             assertThat(decoded.getWidth()).isEqualTo(64);
 
-            Result added = run(env, Duration.ofMinutes(3), RUNNER.toString(), "add-worker");
+            // A worker of its own models joins beside the others (the runner runs lanes): its pool is tiny, the
+            // first worker's simulated.tiny, and a tiny job still runs.
+            Map<String, String> tinyOnly = new java.util.HashMap<>(env);
+            tinyOnly.put("DIFFQ_WORKER_MODELS", "tiny");
+            Result added = run(tinyOnly, Duration.ofMinutes(3), RUNNER.toString(), "add-worker");
             assertThat(added.exit).as(added.output).isZero();
             Result status = run(env, Duration.ofSeconds(60), RUNNER.toString(), "status");
             assertThat(status.output).contains("worker-1").contains("worker-2").contains("gateway").contains("broker");
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() ->
+                    assertThat(run(env, Duration.ofSeconds(30), "curl", "-sS", base + "/v1/queue").output)
+                            .contains("{\"pool\":\"tiny\",\"models\":[\"tiny\"],\"devices\":1,")
+                            .contains("{\"pool\":\"simulated.tiny\",\"models\":[\"simulated\",\"tiny\"],\"devices\":1,"));
+            Result tinyJob = run(env, Duration.ofSeconds(30), "curl", "-sS", "-X", "POST", base + "/v1/jobs",
+                    "-H", "Content-Type: application/json",
+                    "-d", "{\"prompt\":\"a blue square\",\"model\":\"tiny\",\"width\":64,\"height\":64}");
+            Matcher tinyId = Pattern.compile("\"id\":\"([0-9a-f-]{36})\"").matcher(tinyJob.output);
+            assertThat(tinyId.find()).as(tinyJob.output).isTrue();
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() ->
+                    run(env, Duration.ofSeconds(30), "curl", "-sS", base + "/v1/jobs/" + tinyId.group(1))
+                            .output.contains("\"state\":\"SUCCEEDED\""));
         } finally {
             started.addAll(startedProcesses(home));
             Result stop = run(env, Duration.ofMinutes(3), RUNNER.toString(), "stop");
