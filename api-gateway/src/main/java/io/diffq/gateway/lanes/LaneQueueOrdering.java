@@ -7,6 +7,7 @@ import io.diffq.gateway.queue.BacklogProperties;
 import io.diffq.gateway.status.FleetStats;
 import io.diffq.gateway.status.JobStatusView;
 import io.diffq.gateway.status.QueueOrdering;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumMap;
@@ -70,11 +71,23 @@ class LaneQueueOrdering implements QueueOrdering {
         List<JobStatusView.Waiting> waiting = new ArrayList<>();
         view.forEachWaiting(waiting::add);
         waiting.sort(LaneDispatcher.ACCEPTANCE_ORDER);
-        return snapshot(pools.pools(), waiting.stream().map(w -> LaneDispatcher.job(w.request())).toList());
+        List<LaneScheduler.Job> jobs = new ArrayList<>(waiting.size());
+        Map<String, Instant> oldest = new HashMap<>();
+        for (JobStatusView.Waiting w : waiting) {
+            LaneScheduler.Job job = LaneDispatcher.job(w.request());
+            jobs.add(job);
+            if (w.request().createdAt() != null) {
+                oldest.putIfAbsent(job.model(), w.request().createdAt());
+            }
+        }
+        return snapshot(pools.pools(), jobs, oldest);
     }
 
-    /** The order of {@code waiting} (in acceptance order) over {@code pools}. */
-    Snapshot snapshot(List<Pool> pools, List<LaneScheduler.Job> waiting) {
+    /**
+     * The order of {@code waiting} (in acceptance order) over {@code pools}; {@code oldest}: when each model's oldest
+     * waiting job was accepted.
+     */
+    Snapshot snapshot(List<Pool> pools, List<LaneScheduler.Job> waiting, Map<String, Instant> oldest) {
         Map<String, Double> costs = new HashMap<>();
         LaneScheduler scheduler = new LaneScheduler(properties.starvationCredit(),
                 model -> costs.computeIfAbsent(model, m -> LaneDispatcher.cost(fleet, backlog, m)), properties::weight);
@@ -139,6 +152,11 @@ class LaneQueueOrdering implements QueueOrdering {
                 Set<String> sharing = new TreeSet<>(Route.of(model, pools).models());
                 sharing.add(model);
                 return sharing;
+            }
+
+            @Override
+            public Instant oldest(String model) {
+                return oldest.get(model);
             }
         };
     }

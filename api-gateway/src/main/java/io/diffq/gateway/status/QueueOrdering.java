@@ -1,6 +1,7 @@
 package io.diffq.gateway.status;
 
 import io.diffq.common.job.JobStatus;
+import java.time.Instant;
 import java.util.OptionalLong;
 import java.util.Set;
 
@@ -28,5 +29,8 @@ public interface QueueOrdering {
          * pace at which the jobs ahead drain. Holds {@code model} itself.
          */
         Set<String> sharing(String model);
+
+        /** When the oldest waiting job of {@code model} was accepted; {@code null} when none waits. */
+        Instant oldest(String model);
     }
 }

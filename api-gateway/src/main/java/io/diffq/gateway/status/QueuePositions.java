@@ -39,13 +39,17 @@ public class QueuePositions {
         public Set<String> sharing(String model) {
             return Set.of(model);
         }
+
+        @Override
+        public Instant oldest(String model) {
+            return null;
+        }
     };
 
     private final JobStatusView view;
     private final FleetStats fleet;
     private final Clock clock;
     private final QueueOrdering ordering;
-    private volatile QueueOrder order = QueueOrder.EMPTY;
     private volatile QueueOrdering.Snapshot snapshot = EMPTY;
     private volatile long orderAt;
     private volatile boolean built;
@@ -96,8 +100,7 @@ public class QueuePositions {
 
     /** When the oldest job of {@code model} that no worker has taken was accepted, if one waits. */
     public Optional<Instant> oldestQueued(String model) {
-        current();
-        return Optional.ofNullable(order.oldest(model));
+        return Optional.ofNullable(current().oldest(model));
     }
 
     /**
@@ -123,9 +126,6 @@ public class QueuePositions {
 
     private void rebuild() {
         try {
-            List<QueueOrder.Entry> queued = new ArrayList<>();
-            view.forEachQueued(queued::add);
-            order = QueueOrder.of(queued);
             snapshot = ordering.snapshot();
             built = true;
         } catch (RuntimeException e) {
@@ -141,9 +141,11 @@ public class QueuePositions {
         rebuilder.shutdownNow();
     }
 
-    /** The log's order (the default {@link QueueOrdering}), from the snapshot of it taken just before. */
+    /** The log's order: the default {@link QueueOrdering}. */
     private QueueOrdering.Snapshot logOrder() {
-        QueueOrder built = order;
+        List<QueueOrder.Entry> queued = new ArrayList<>();
+        view.forEachQueued(queued::add);
+        QueueOrder built = QueueOrder.of(queued);
         return new QueueOrdering.Snapshot() {
             @Override
             public OptionalLong ahead(JobStatus queued) {
@@ -154,6 +156,11 @@ public class QueuePositions {
             @Override
             public Set<String> sharing(String model) {
                 return Set.of(model);
+            }
+
+            @Override
+            public Instant oldest(String model) {
+                return built.oldest(model);
             }
         };
     }

@@ -143,7 +143,7 @@ class LaneDispatchIntegrationTests {
         await().atMost(LONG).untilAsserted(() -> {
             var queue = gateway.api().get("/v1/queue").json();
             assertThat(queue.path("unrouted").asLong(-1)).isEqualTo(1);
-            assertThat(pool(queue, "b-tiny")).isEqualTo("[b-two] devices 0 waiting 1 running 0");
+            assertThat(pool(queue, "b-tiny")).isEqualTo("[b-two] devices 0 waiting 1 running 0 has waited");
             assertThat(pool(queue, "b-sim")).isEqualTo("[b-one] devices 1 waiting 0 running 0");
         });
 
@@ -345,14 +345,15 @@ class LaneDispatchIntegrationTests {
         return r.json().get("id").asString();
     }
 
-    /** One pool's entry in {@code GET /v1/queue}, as "[models] devices D waiting W running R". */
+    /** One pool's entry in {@code GET /v1/queue}, as "[models] devices D waiting W running R[ has waited]". */
     private static String pool(tools.jackson.databind.JsonNode queue, String name) {
         for (var p : queue.path("pools")) {
             if (p.path("pool").asString().equals(name)) {
                 List<String> models = new ArrayList<>();
                 p.path("models").forEach(m -> models.add(m.asString()));
                 return models + " devices " + p.path("devices").asLong() + " waiting " + p.path("waiting").asLong()
-                        + " running " + p.path("running").asLong();
+                        + " running " + p.path("running").asLong()
+                        + (p.path("oldestWaitSeconds").asDouble() > 0 ? " has waited" : "");
             }
         }
         return "absent";

@@ -62,7 +62,7 @@ class LaneQueueOrderingTests {
         }
         Job high = add("tiny", "bulk", Priority.HIGH);
 
-        QueueOrdering.Snapshot snapshot = ordering.snapshot(List.of(TINY), waiting);
+        QueueOrdering.Snapshot snapshot = ordering.snapshot(List.of(TINY), waiting, Map.of());
 
         assertThat(ahead(snapshot, high)).isZero();
         // The normal ones keep their order, each one place further back for the high job before them.
@@ -78,7 +78,7 @@ class LaneQueueOrderingTests {
         }
 
         // Passed over CREDIT times, it goes next.
-        assertThat(ahead(ordering.snapshot(List.of(TINY), waiting), low)).isEqualTo(CREDIT);
+        assertThat(ahead(ordering.snapshot(List.of(TINY), waiting, Map.of()), low)).isEqualTo(CREDIT);
     }
 
     @Test
@@ -89,7 +89,7 @@ class LaneQueueOrderingTests {
         List<Job> others = List.of(add("tiny", "key-b", Priority.NORMAL), add("tiny", "key-c", Priority.NORMAL),
                 add("tiny", "key-d", Priority.NORMAL), add("tiny", "key-e", Priority.NORMAL));
 
-        QueueOrdering.Snapshot snapshot = ordering.snapshot(List.of(TINY), waiting);
+        QueueOrdering.Snapshot snapshot = ordering.snapshot(List.of(TINY), waiting, Map.of());
 
         // A's first job, then one job per key a turn.
         for (Job job : others) {
@@ -107,7 +107,7 @@ class LaneQueueOrderingTests {
             heavy.add(add("tiny", "heavy", Priority.NORMAL));
         }
 
-        QueueOrdering.Snapshot snapshot = ordering.snapshot(List.of(TINY), waiting);
+        QueueOrdering.Snapshot snapshot = ordering.snapshot(List.of(TINY), waiting, Map.of());
 
         // Turns: light 1, heavy 3, light 1, heavy 3, ...: the 10th heavy job comes after 4 light ones and 9 heavy
         // ones, the 10th light one after 9 light ones and 9 heavy turns of 3.
@@ -125,12 +125,12 @@ class LaneQueueOrderingTests {
         // A pool serving both models shares its devices between them: their jobs drain what is ahead.
         Pool both = new Pool("both", List.of("simulated", "tiny"));
 
-        QueueOrdering.Snapshot split = ordering.snapshot(List.of(SIM, TINY), waiting);
+        QueueOrdering.Snapshot split = ordering.snapshot(List.of(SIM, TINY), waiting, Map.of());
         assertThat(ahead(split, tiny)).isZero();
         assertThat(ahead(split, nextTiny)).isEqualTo(1);
         assertThat(split.sharing("tiny")).containsExactly("tiny");
 
-        QueueOrdering.Snapshot shared = ordering.snapshot(List.of(both), waiting);
+        QueueOrdering.Snapshot shared = ordering.snapshot(List.of(both), waiting, Map.of());
         assertThat(ahead(shared, tiny)).isEqualTo(50);
         assertThat(shared.sharing("tiny")).containsExactlyInAnyOrder("simulated", "tiny");
     }
@@ -144,7 +144,7 @@ class LaneQueueOrderingTests {
         Job sdHigh = add("sd", "k", Priority.HIGH);
         Job sdLater = add("sd", "k", Priority.NORMAL);
 
-        QueueOrdering.Snapshot snapshot = ordering.snapshot(List.of(TINY), waiting);
+        QueueOrdering.Snapshot snapshot = ordering.snapshot(List.of(TINY), waiting, Map.of());
 
         assertThat(ahead(snapshot, sdHigh)).isZero();
         assertThat(ahead(snapshot, sd)).isEqualTo(1);
@@ -158,7 +158,7 @@ class LaneQueueOrderingTests {
         }
         add("tiny", "k", Priority.HIGH);
         add("simulated", "k", Priority.HIGH);
-        QueueOrdering.Snapshot snapshot = ordering.snapshot(List.of(TINY, SIM), waiting);
+        QueueOrdering.Snapshot snapshot = ordering.snapshot(List.of(TINY, SIM), waiting, Map.of());
 
         assertThat(ahead(snapshot, new Job("new-high", "tiny", "k", Priority.HIGH))).isEqualTo(1);
         assertThat(ahead(snapshot, new Job("new-normal", "tiny", "k", Priority.NORMAL))).isEqualTo(11);
@@ -174,7 +174,7 @@ class LaneQueueOrderingTests {
         Job lateHigh = add("tiny", "k", Priority.HIGH);
         Job lateNormal = add("tiny", "k", Priority.NORMAL);
 
-        QueueOrdering.Snapshot snapshot = ordering.snapshot(List.of(TINY), waiting);
+        QueueOrdering.Snapshot snapshot = ordering.snapshot(List.of(TINY), waiting, Map.of());
 
         assertThat(ahead(snapshot, lateHigh)).isZero();
         assertThat(ahead(snapshot, waiting.get(n - 1))).isEqualTo(n);
@@ -201,7 +201,7 @@ class LaneQueueOrderingTests {
                 released.add(next.get().id());
             }
 
-            QueueOrdering.Snapshot snapshot = ordering.snapshot(List.of(TINY), waiting);
+            QueueOrdering.Snapshot snapshot = ordering.snapshot(List.of(TINY), waiting, Map.of());
 
             for (Job job : waiting) {
                 assertThat(ahead(snapshot, job)).as("seed %d, %s", seed, job).isEqualTo(released.indexOf(job.id()));
