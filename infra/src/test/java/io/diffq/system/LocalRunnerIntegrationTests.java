@@ -32,7 +32,8 @@ class LocalRunnerIntegrationTests {
     void startSubmitWithCurlAddAWorkerAndStop(@TempDir Path home) throws Exception {
         int gateway = KafkaBrokerProcess.freePort();
         int gatewayManagement = KafkaBrokerProcess.freePort();
-        int worker = KafkaBrokerProcess.freePort();
+        // add-worker takes the first free port from here upward: this one and the next are the workers'.
+        int worker = workerPorts();
         int kafka = KafkaBrokerProcess.freePort();
         Map<String, String> env = Map.of(
                 "DIFFQ_HOME", home.toString(),
@@ -145,6 +146,21 @@ class LocalRunnerIntegrationTests {
             assertThat(stop.exit).as(stop.output).isZero();
         }
         assertNothingLeftRunning(home, started);
+    }
+
+    /**
+     * Two free ports in a row for the workers, below the range the system hands out for port 0 (32768 and up here):
+     * the runner picks the second worker's port itself, seconds before that worker binds it, and a port in that
+     * range may meanwhile go to any process of a test running beside this one (CI failed so once, on 9fb42f8).
+     * Scanned in order, no draw; claimed, so no other test class of this JVM gets them.
+     */
+    private static int workerPorts() {
+        for (int port = 24000; port < 32000; port += 2) {
+            if (KafkaBrokerProcess.claimIfFree(port) && KafkaBrokerProcess.claimIfFree(port + 1)) {
+                return port;
+            }
+        }
+        throw new IllegalStateException("no two free ports in a row in 24000-32000");
     }
 
     /** A free port whose next four (a three-node cluster's other two nodes, two apart) are free too. */
