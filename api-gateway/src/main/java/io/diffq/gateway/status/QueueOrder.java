@@ -19,8 +19,6 @@ import java.util.Map;
  */
 final class QueueOrder {
 
-    static final QueueOrder EMPTY = new QueueOrder(Map.of());
-
     /** A queued job's place in the log. */
     record Entry(String model, int partition, long offset, Instant createdAt) {
     }

@@ -52,7 +52,6 @@ public class QueuePositions {
     private final QueueOrdering ordering;
     private volatile QueueOrdering.Snapshot snapshot = EMPTY;
     private volatile long orderAt;
-    private volatile boolean built;
     private final AtomicBoolean rebuilding = new AtomicBoolean();
     private final ExecutorService rebuilder = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "diffq-queue-positions");
@@ -111,7 +110,7 @@ public class QueuePositions {
     private QueueOrdering.Snapshot current() {
         if (System.nanoTime() - orderAt > 500_000_000L && rebuilding.compareAndSet(false, true)) {
             orderAt = System.nanoTime();
-            if (!built) {
+            if (snapshot == EMPTY) {
                 rebuild();
             } else {
                 try {
@@ -127,7 +126,6 @@ public class QueuePositions {
     private void rebuild() {
         try {
             snapshot = ordering.snapshot();
-            built = true;
         } catch (RuntimeException e) {
             log.warn("could not rebuild the queue's order: {}", e.toString());
         } finally {
