@@ -1,8 +1,10 @@
 package io.diffq.testing;
 
+import io.diffq.launcher.BrokerSettings;
+import io.diffq.launcher.KafkaReadiness;
+import io.diffq.launcher.Processes;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.StringReader;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -31,17 +33,12 @@ import org.apache.kafka.common.Uuid;
  */
 public final class KafkaBrokerProcess implements AutoCloseable {
 
-    /** diffq's broker settings, relative to the repository's root. */
-    static final String SETTINGS = "infra/kafka/broker.properties";
-
     private final Path dir;
     private final int nodeId;
     private final int port;
     private final int controllerPort;
-    /** {@code id@host:port,...} of every controller of the cluster. */
-    private String voters;
-    /** How many nodes the cluster has: the replication of its internal topics. */
-    private int clusterSize = 1;
+    /** Every node of the cluster, this one included: the quorum's voters, and the replication of its topics. */
+    private List<BrokerSettings.Node> cluster;
     private volatile Process process;
 
     private KafkaBrokerProcess(Path dir, int nodeId, int port, int controllerPort) {
@@ -49,7 +46,7 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         this.nodeId = nodeId;
         this.port = port;
         this.controllerPort = controllerPort;
-        this.voters = nodeId + "@127.0.0.1:" + controllerPort;
+        this.cluster = List.of(node());
         // A test JVM that ends without closing its broker (a failed set-up, a crash in a test) leaves none behind.
         Runtime.getRuntime().addShutdownHook(new Thread(this::kill, "kill-kafka-node-" + nodeId));
     }
@@ -75,12 +72,10 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         for (int id = 1; id <= nodes; id++) {
             cluster.add(new KafkaBrokerProcess(dir.resolve("node-" + id), id, ports[2 * id - 2], ports[2 * id - 1]));
         }
-        String voters = String.join(",", cluster.stream().map(b -> b.nodeId + "@127.0.0.1:" + b.controllerPort)
-                .toList());
+        List<BrokerSettings.Node> all = cluster.stream().map(KafkaBrokerProcess::node).toList();
         String clusterId = Uuid.randomUuid().toString();
         for (KafkaBrokerProcess b : cluster) {
-            b.voters = voters;
-            b.clusterSize = nodes;
+            b.cluster = all;
             b.format(clusterId);
         }
         List<Thread> starting = new ArrayList<>();
@@ -173,17 +168,9 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     private void format(String clusterId) {
         try {
             Files.createDirectories(dir);
-            Properties p = new Properties();
-            p.put("process.roles", "broker,controller");
-            p.put("node.id", String.valueOf(nodeId));
-            p.put("controller.quorum.voters", voters);
-            p.put("listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
-            p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
-            p.put("controller.listener.names", "CONTROLLER");
-            p.put("inter.broker.listener.name", "PLAINTEXT");
-            p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
-            p.put("log.dirs", dir.resolve("data").toString());
-            p.putAll(settings(clusterSize));
+            // The settings every diffq broker starts with, as the local runner writes them.
+            Properties p = BrokerSettings.server(BrokerSettings.findRoot(Path.of("")), cluster, node(),
+                    dir.resolve("data"));
             // A killed consumer's partitions move after 6 s instead of 45 s, so fault tests stay short.
             p.put("group.consumer.session.timeout.ms", "6000");
             p.put("group.consumer.min.session.timeout.ms", "6000");
@@ -215,67 +202,17 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         }
     }
 
-    /**
-     * diffq's broker settings for a cluster of {@code size} brokers: {@code infra/kafka/broker.properties}, the
-     * one copy every diffq broker starts with, found from the working directory up (a module's or the
-     * repository's).
-     */
-    public static Properties settings(int size) {
-        Path template = null;
-        for (Path d = Path.of("").toAbsolutePath(); d != null && template == null; d = d.getParent()) {
-            Path candidate = d.resolve(SETTINGS);
-            if (Files.isRegularFile(candidate)) {
-                template = candidate;
-            }
-        }
-        if (template == null) {
-            throw new IllegalStateException(SETTINGS + " not found from " + Path.of("").toAbsolutePath() + " up");
-        }
-        try {
-            String text = Files.readString(template)
-                    .replace("@REPLICAS@", String.valueOf(size))
-                    .replace("@MIN_ISR@", size >= 3 ? "2" : "1");
-            Properties p = new Properties();
-            p.load(new StringReader(text));
-            return p;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    private BrokerSettings.Node node() {
+        return new BrokerSettings.Node(nodeId, port, controllerPort);
     }
 
     private void startProcess() {
-        try {
-            List<String> cmd = javaCommand(List.of("kafka.Kafka", config().toString()));
-            process = new ProcessBuilder(cmd)
-                    .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("broker.log").toFile()))
-                    .start();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        awaitReady(Duration.ofSeconds(90));
-    }
-
-    private void awaitReady(Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        Map<String, Object> conf = Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2000,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 3000);
-        try (Admin admin = Admin.create(conf)) {
-            while (System.nanoTime() < deadline) {
-                if (!process.isAlive()) {
-                    throw new IllegalStateException("broker exited with " + process.exitValue() + "; see "
-                            + dir.resolve("broker.log"));
-                }
-                try {
-                    admin.describeCluster().nodes().get(3, TimeUnit.SECONDS);
-                    return;
-                } catch (Exception notYet) {
-                    sleep(200);
-                }
-            }
-        }
-        throw new IllegalStateException("broker not ready within " + timeout + "; see " + dir.resolve("broker.log"));
+        Path log = dir.resolve("broker.log");
+        long offset = Processes.size(log);
+        process = Processes.start(javaCommand(List.of("kafka.Kafka", config().toString())), log, Path.of(""), Map.of(),
+                false);
+        KafkaReadiness.await("node " + nodeId, process.toHandle(), bootstrapServers(), Duration.ofSeconds(90), log,
+                offset);
     }
 
     private Path config() {

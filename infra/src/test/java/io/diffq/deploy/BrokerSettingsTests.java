@@ -2,8 +2,8 @@ package io.diffq.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.diffq.launcher.BrokerSettings;
 import io.diffq.observability.Repo;
-import io.diffq.testing.KafkaBrokerProcess;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.Map;
@@ -26,18 +26,7 @@ class BrokerSettingsTests {
         kafka.path("spec").path("kafka").path("config").properties()
                 .forEach(e -> strimzi.put(e.getKey(), e.getValue().asString()));
 
-        assertThat(strimzi).isEqualTo(asMap(KafkaBrokerProcess.settings(3)));
-    }
-
-    @Test
-    void oneBrokerKeepsOneCopyOfEverythingAndThreeKeepThreeWithTwoInSync() {
-        Map<String, String> one = asMap(KafkaBrokerProcess.settings(1));
-        Map<String, String> three = asMap(KafkaBrokerProcess.settings(3));
-        assertThat(one).containsEntry("share.coordinator.state.topic.replication.factor", "1")
-                .containsEntry("min.insync.replicas", "1").containsEntry("auto.create.topics.enable", "false");
-        assertThat(three).containsEntry("share.coordinator.state.topic.replication.factor", "3")
-                .containsEntry("share.coordinator.state.topic.min.isr", "2").containsEntry("min.insync.replicas", "2");
-        assertThat(one.values()).noneMatch(v -> v.contains("@"));
+        assertThat(strimzi).isEqualTo(asMap(BrokerSettings.diffq(Repo.ROOT, 3)));
     }
 
     private static Map<String, String> asMap(Properties p) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.diffq.launcher.PrometheusTargets;
 import io.diffq.observability.Dashboards.Dashboard;
 import io.diffq.observability.Dashboards.Query;
 import io.diffq.system.ServiceProcess;
@@ -183,8 +184,8 @@ class DashboardsLiveIntegrationTests {
     }
 
     /**
-     * The shipped prometheus.yml with its rules, as infra/local/diffq-local renders it: the literal local
-     * targets point at the started processes; scrapes and rule evaluations every second.
+     * The shipped prometheus.yml with its rules, as the local runner renders it ({@link PrometheusTargets}): the
+     * literal local targets point at the started processes; scrapes and rule evaluations every second.
      */
     private static Path prometheusConfig(Path dir, int gatewayManagementPort, int apiPort, int workerPort,
             int prometheusPort) throws IOException {
@@ -198,10 +199,7 @@ class DashboardsLiveIntegrationTests {
         for (String target : List.of("localhost:8081", "localhost:8091", "localhost:9090")) {
             assertThat(config).as("prometheus.yml targets").contains(target);
         }
-        config = config.replace("localhost:8081", "127.0.0.1:" + gatewayManagementPort)
-                .replace("localhost:8080", "127.0.0.1:" + apiPort)
-                .replace("localhost:8091", "127.0.0.1:" + workerPort)
-                .replace("localhost:9090", "127.0.0.1:" + prometheusPort)
+        config = PrometheusTargets.render(config, gatewayManagementPort, apiPort, List.of(workerPort), prometheusPort)
                 .replaceAll("(?m)^(\\s*)(scrape_interval|scrape_timeout|evaluation_interval):.*$", "$1$2: 1s");
         Path file = dir.resolve("prometheus.yml");
         Files.writeString(file, config);

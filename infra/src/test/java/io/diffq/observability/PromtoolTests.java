@@ -29,7 +29,7 @@ class PromtoolTests {
 
     @Test
     void localConfigKeepsTheTargetsTheLocalRunnerRewrites() throws IOException {
-        // infra/local/diffq-local replaces exactly these strings (the worker as a block-list item).
+        // The local runner (PrometheusTargets) replaces exactly these strings (the worker as a block-list item).
         String config = Files.readString(Repo.PROMETHEUS.resolve("prometheus.yml"));
         assertThat(config).contains("- localhost:8081\n", "- localhost:8091\n", "- localhost:9090\n");
     }

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * README's first command, as a newcomer runs it: {@code infra/local/diffq-local start}, one job with curl,
- * {@code add-worker} (a worker of its own models, in a pool of its own), {@code status}, {@code stop}. Non-default ports, so it runs beside anything else.
+ * {@code add-worker} (a worker of its own models, in a pool of its own), {@code status}, {@code logs}, {@code stop}. Non-default ports, so it runs beside anything else.
  */
 class LocalRunnerIntegrationTests {
 
@@ -81,6 +81,9 @@ class LocalRunnerIntegrationTests {
             assertThat(added.exit).as(added.output).isZero();
             Result status = run(env, Duration.ofSeconds(60), RUNNER.toString(), "status");
             assertThat(status.output).contains("worker-1").contains("worker-2").contains("gateway").contains("broker");
+            // logs follows a process's log (tail -F, until stopped): here, stopped after a few seconds.
+            assertThat(run(env, Duration.ofSeconds(5), RUNNER.toString(), "logs", "worker-2").output)
+                    .contains("Started WorkerApplication");
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() ->
                     assertThat(run(env, Duration.ofSeconds(30), "curl", "-sS", base + "/v1/queue").output)
                             .contains("{\"pool\":\"tiny\",\"models\":[\"tiny\"],\"devices\":1,")

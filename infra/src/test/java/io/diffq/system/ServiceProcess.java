@@ -1,5 +1,7 @@
 package io.diffq.system;
 
+import io.diffq.launcher.Processes;
+import io.diffq.launcher.Services;
 import io.diffq.testing.JvmOptions;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -51,10 +53,8 @@ public final class ServiceProcess implements AutoCloseable {
      */
     static ServiceProcess launchGateway(Path dir, String name, String bootstrap, int port, int managementPort,
             String... extra) {
-        List<String> args = new ArrayList<>(List.of(
-                "--server.port=" + port,
-                "--management.server.port=" + managementPort,
-                "--spring.kafka.bootstrap-servers=" + bootstrap,
+        List<String> args = new ArrayList<>(Services.gateway(port, managementPort, bootstrap));
+        args.addAll(List.of(
                 "--diffq.topics.partitions=4",
                 // Several partitions of diffq.jobs, as a production fleet has: the workers' share group spreads
                 // them (failover, fencing and the spread of jobs are tested across partitions).
@@ -87,17 +87,9 @@ public final class ServiceProcess implements AutoCloseable {
                 Map.of("OMP_NUM_THREADS", String.valueOf(torchThreads)));
     }
 
+    /** The system tests' jobs run on the simulated model unless a test names the models itself. */
     private static List<String> workerArgs(String name, String bootstrap, int managementPort, String... extra) {
-        List<String> args = new ArrayList<>(List.of(
-                "--server.port=" + managementPort,
-                "--spring.kafka.bootstrap-servers=" + bootstrap,
-                "--diffq.worker.id=" + name));
-        // The system tests' jobs run on the simulated model unless a test names the models itself.
-        if (Arrays.stream(extra).noneMatch(a -> a.startsWith("--diffq.worker.models="))) {
-            args.add("--diffq.worker.models=simulated");
-        }
-        args.addAll(List.of(extra));
-        return args;
+        return overridden(Services.worker(name, managementPort, bootstrap, "simulated"), extra);
     }
 
     /**
@@ -130,49 +122,20 @@ public final class ServiceProcess implements AutoCloseable {
             throw new IllegalStateException(jar + " is missing: run the build (mvn package) first");
         }
         List<String> cmd = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                Processes.java(),
                 "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
         cmd.addAll(jvmOptions);
         cmd.addAll(List.of("-jar", jar.toString()));
         cmd.addAll(args);
         Path log = dir.resolve(name + ".log");
-        try {
-            ProcessBuilder builder = new ProcessBuilder(cmd)
-                    .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-            builder.environment().putAll(environment);
-            long startedNanos = System.nanoTime();
-            Process p = builder.start();
-            return new ServiceProcess(name, log, managementPort, p, startedNanos);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        long startedNanos = System.nanoTime();
+        Process p = Processes.start(cmd, log, Path.of(""), environment, false);
+        return new ServiceProcess(name, log, managementPort, p, startedNanos);
     }
 
     private void awaitHealthy(Duration timeout) {
-        HttpClient http = HttpClient.newHttpClient();
-        HttpRequest health = HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + managementPort + "/actuator/health")).timeout(Duration.ofSeconds(2))
-                .build();
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new IllegalStateException(name + " exited with " + process.exitValue() + ":\n" + tail());
-            }
-            try {
-                HttpResponse<String> r = http.send(health, HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200 && r.body().contains("\"UP\"")) {
-                    return;
-                }
-            } catch (IOException notYet) {
-                // not listening yet
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-            sleep(250);
-        }
-        throw new IllegalStateException(name + " not healthy within " + timeout + ":\n" + tail());
+        Processes.await(name, process.toHandle(), timeout, Duration.ofMillis(250),
+                () -> Processes.healthy("http://127.0.0.1:" + managementPort + "/actuator/health"), log, 0);
     }
 
     /** SIGTERM: a graceful shutdown. */

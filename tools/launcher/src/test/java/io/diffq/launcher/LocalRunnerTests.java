@@ -1,0 +1,43 @@
+package io.diffq.launcher;
+
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Settings a user gets wrong are refused before anything starts, naming the variable. */
+class LocalRunnerTests {
+
+    private static void refused(Map<String, String> env, String message) {
+        assertThatThrownBy(() -> new LocalRunner(Path.of("/repo"), env)).isInstanceOf(LocalRunner.Failure.class)
+                .hasMessage(message);
+    }
+
+    @Test
+    void aPortMustBeANumberInRange() {
+        refused(Map.of("DIFFQ_GATEWAY_PORT", "80a"), "DIFFQ_GATEWAY_PORT='80a' is not a port number (1-65535)");
+        refused(Map.of("DIFFQ_KAFKA_PORT", "70000"), "DIFFQ_KAFKA_PORT='70000' is not a port number (1-65535)");
+    }
+
+    @Test
+    void twoSettingsMayNotShareAPort() {
+        refused(Map.of("DIFFQ_PROMETHEUS_PORT", "8080"),
+                "DIFFQ_PROMETHEUS_PORT and DIFFQ_GATEWAY_PORT are both 8080; give each its own port");
+    }
+
+    @Test
+    void aClusterIsOneOrThreeNodesWhosePortsAreFree() {
+        refused(Map.of("DIFFQ_KAFKA_BROKERS", "2"), "DIFFQ_KAFKA_BROKERS='2' must be 1 or 3");
+        // Node 2 takes the Kafka port + 2: here the controller's default.
+        refused(Map.of("DIFFQ_KAFKA_BROKERS", "3", "DIFFQ_KAFKA_PORT", "9091"),
+                "broker-2's port 9093 is also DIFFQ_KAFKA_CONTROLLER_PORT; move DIFFQ_KAFKA_PORT or "
+                        + "DIFFQ_KAFKA_CONTROLLER_PORT");
+    }
+
+    @Test
+    void lanesAndTimeoutsTakeWhatTheySay() {
+        refused(Map.of("DIFFQ_LANES", "yes"), "DIFFQ_LANES must be 0 or 1, not yes");
+        refused(Map.of("DIFFQ_STOP_TIMEOUT", "10s"), "DIFFQ_STOP_TIMEOUT='10s' is not a number of seconds");
+    }
+}
