@@ -3,6 +3,7 @@ package io.diffq.system;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.diffq.launcher.Processes;
 import io.diffq.testing.KafkaBrokerProcess;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -196,29 +197,13 @@ class LocalRunnerIntegrationTests {
     }
 
     /**
-     * Alive and not a zombie: a process that has exited stays in the table until its parent reaps it, and the
-     * runner's children are reparented to init once the runner exits, which reaps them when it gets to it.
-     */
-    private static boolean running(ProcessHandle p) {
-        if (!p.isAlive()) {
-            return false;
-        }
-        try {
-            String stat = Files.readString(Path.of("/proc", String.valueOf(p.pid()), "stat"));
-            return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
-        } catch (IOException e) {
-            return p.isAlive(); // gone between the two looks, or no /proc
-        }
-    }
-
-    /**
      * What "stop stops them all" means to a user: none of the processes it started, nor any process working in
      * this DIFFQ_HOME, is alive once stop returns. (Not "their ports are closed": the tests run two classes at a
      * time, and a port the runner gave back is free for another test's process to take.)
      */
     private static void assertNothingLeftRunning(Path home, List<ProcessHandle> started) {
         assertThat(started).as("processes the runner started").isNotEmpty();
-        assertThat(started).filteredOn(LocalRunnerIntegrationTests::running).as("running after stop").isEmpty();
+        assertThat(started).filteredOn(Processes::running).as("running after stop").isEmpty();
         String dir = home.toString();
         assertThat(ProcessHandle.allProcesses()
                 .filter(p -> p.info().commandLine().map(c -> c.contains(dir)).orElse(false))

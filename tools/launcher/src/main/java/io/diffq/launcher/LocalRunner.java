@@ -244,7 +244,7 @@ public final class LocalRunner {
                 main.interrupt();
                 System.out.println();
                 say("stopping everything");
-                releaseLock();
+                unlock();
                 stop();
                 // A stop asked for is a clean end (the JVM would say 130 after a Ctrl-C).
                 Runtime.getRuntime().halt(exitStatus);
@@ -896,11 +896,7 @@ public final class LocalRunner {
         }
     }
 
-    private void unlock() {
-        releaseLock();
-    }
-
-    private synchronized void releaseLock() {
+    private synchronized void unlock() {
         try {
             if (lock != null) {
                 lock.release();
