@@ -20,7 +20,7 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
         Duration submitDuration, List<Integer> floodClients, int scaleSeconds, List<Integer> scaleWorkers,
         int abuseConnections, Duration abuseDuration, int partitions, int holSeconds, long holSeed,
         List<Integer> statusJobs, double statusWaiting, int statusKeys, int statusReads, int statusSample,
-        long statusSeed) {
+        long statusSeed, List<Integer> statusThreads) {
 
     static BenchSettings parse(String[] args) {
         Map<String, String> o = new LinkedHashMap<>();
@@ -45,6 +45,7 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
                     + " [--hol-seconds S] [--hol-seed N]"
                     + " [--abuse-connections N] [--abuse-seconds S] [--partitions 12]"
                     + " [--status-jobs 100000,1000000] [--status-waiting 0.1] [--status-keys 100] [--status-reads N]"
+                    + " [--status-threads 8 (a list: the reads again at each number of client threads)]"
                     + " [--status-sample 2000] [--status-seed 41]"
                     + "\nWithout --scenarios: " + String.join(",", Bench.DEFAULT_SCENARIOS)
                     + " (status only when named; it always runs last)");
@@ -87,7 +88,9 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
                 Integer.parseInt(o.getOrDefault("status-keys", "100")),
                 Integer.parseInt(o.getOrDefault("status-reads", quick ? "2000" : "4000")),
                 Integer.parseInt(o.getOrDefault("status-sample", "2000")),
-                Long.parseLong(o.getOrDefault("status-seed", "41")));
+                Long.parseLong(o.getOrDefault("status-seed", "41")),
+                Arrays.stream(o.getOrDefault("status-threads", String.valueOf(BenchStatusReads.THREADS)).split(","))
+                        .map(String::trim).map(Integer::valueOf).toList());
     }
 
     Map<String, Object> describe() {
@@ -113,6 +116,7 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
             m.put("statusReadsPerKind", statusReads);
             m.put("statusSample", statusSample);
             m.put("statusSeed", statusSeed);
+            m.put("statusReadThreads", statusThreads);
         }
         m.put("partitions", partitions);
         m.put("delivery", "share group");

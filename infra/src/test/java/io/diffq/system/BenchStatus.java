@@ -94,7 +94,8 @@ final class BenchStatus {
                 + Math.round(BenchStatusJobs.REDELIVERED_SHARE * 100) + " % redelivered with a late write of attempt "
                 + "1; owners Zipf over " + settings.statusKeys() + " keys; seed " + settings.statusSeed() + "), then a "
                 + "fresh gateway on an empty diffq.gateway.status.dir: process start -> first 200 on "
-                + "/actuator/health/readiness; reads from " + BenchStatusReads.THREADS + " threads, "
+                + "/actuator/health/readiness; reads from " + settings.statusThreads() + " client threads (reads, then "
+                + "readsFromNThreads), "
                 + settings.statusReads() + " of each kind after " + WARMUP_READS + " unmeasured; heap after a GC, "
                 + "RSS, disk; a graceful restart and a kill -9 restart on the same directory, each compared with the "
                 + "jobs shown before (a fixed sample and the waiting jobs). The API is open (no keys): lists hold "
@@ -155,8 +156,15 @@ final class BenchStatus {
         }
         BenchStatusReads reads = new BenchStatusReads(fresh.port());
         Bench.log("status: reads");
+        // The first number of client threads gives "reads"; each further one its own, in the same run.
+        List<Integer> threads = settings.statusThreads();
         r.put("reads", reads.measure(waiting, finished, settings.statusReads(), WARMUP_READS,
-                settings.statusSeed() + n));
+                settings.statusSeed() + n, threads.get(0)));
+        for (int t : threads.subList(1, threads.size())) {
+            Bench.log("status: reads from " + t + " threads");
+            r.put("readsFrom" + t + "Threads", reads.measure(waiting, finished, settings.statusReads(), WARMUP_READS,
+                    settings.statusSeed() + n, t));
+        }
         List<String> sample = sample(jobs.jobs(), waiting, settings.statusSample(), settings.statusSeed() + n);
         Map<String, JsonNode> before = reads.snapshot(sample);
         r.put("shownAsWritten", asWritten(before, kinds));

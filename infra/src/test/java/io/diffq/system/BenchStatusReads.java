@@ -24,9 +24,9 @@ import tools.jackson.databind.node.JsonNodeFactory;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * The {@code status} scenario's client: the reads of the status view, each kind timed on its own from
- * {@value #THREADS} client threads (closed loops on kept-alive connections), and snapshots of jobs as the
- * gateway shows them, to compare across restarts.
+ * The {@code status} scenario's client: the reads of the status view, each kind timed on its own from a number of
+ * client threads ({@value #THREADS} unless the bench says otherwise; closed loops on kept-alive connections), and
+ * snapshots of jobs as the gateway shows them, to compare across restarts.
  */
 final class BenchStatusReads {
 
@@ -52,7 +52,8 @@ final class BenchStatusReads {
      * polls of waiting and of finished jobs, the queue, the first page of the list, its {@value #DEEP_PAGE}th page
      * (following {@code next}), and the first page of {@code SUCCEEDED} jobs.
      */
-    Map<String, Object> measure(List<String> waiting, List<String> finished, int reads, int warmup, long seed) {
+    Map<String, Object> measure(List<String> waiting, List<String> finished, int reads, int warmup, long seed,
+            int threads) {
         Map<String, Function<SplittableRandom, String>> kinds = new LinkedHashMap<>();
         if (!waiting.isEmpty()) {
             kinds.put("pollWaiting", r -> "/v1/jobs/" + waiting.get(r.nextInt(waiting.size())));
@@ -73,22 +74,22 @@ final class BenchStatusReads {
         int k = 0;
         for (Map.Entry<String, Function<SplittableRandom, String>> kind : kinds.entrySet()) {
             k++;
-            run(warmup, kind.getValue(), seed + 1000L * k);
-            Map<String, Object> m = run(reads, kind.getValue(), seed + 1000L * k + 500);
+            run(warmup, kind.getValue(), seed + 1000L * k, threads);
+            Map<String, Object> m = run(reads, kind.getValue(), seed + 1000L * k + 500, threads);
             out.put(kind.getKey() + "Ms", m);
         }
         return out;
     }
 
     /**
-     * {@code n} requests from {@value #THREADS} threads, thread {@code t} drawing its paths with
+     * {@code n} requests from {@code threads} threads, thread {@code t} drawing its paths with
      * {@code seed + t}; the latency of each {@code 200} (send to the whole body read) and the other answers.
      */
-    private Map<String, Object> run(int n, Function<SplittableRandom, String> path, long seed) {
+    private Map<String, Object> run(int n, Function<SplittableRandom, String> path, long seed, int threads) {
         Queue<Double> millis = new ConcurrentLinkedQueue<>();
         Map<String, Integer> others = new ConcurrentHashMap<>();
         AtomicInteger left = new AtomicInteger(n);
-        parallel(t -> {
+        parallel(threads, t -> {
             SplittableRandom random = new SplittableRandom(seed + t);
             while (left.getAndDecrement() > 0) {
                 long t0 = System.nanoTime();
@@ -123,7 +124,7 @@ final class BenchStatusReads {
     Map<String, JsonNode> snapshot(List<String> ids) {
         Map<String, JsonNode> shown = new ConcurrentHashMap<>();
         AtomicInteger next = new AtomicInteger();
-        parallel(t -> {
+        parallel(THREADS, t -> {
             for (int i = next.getAndIncrement(); i < ids.size(); i = next.getAndIncrement()) {
                 shown.put(ids.get(i), shown(ids.get(i)));
             }
@@ -164,10 +165,10 @@ final class BenchStatusReads {
         return m;
     }
 
-    /** Runs {@code body} on {@value #THREADS} threads (given their number) and waits for all of them. */
-    private static void parallel(IntConsumer body) {
+    /** Runs {@code body} on {@code count} threads (given their number) and waits for all of them. */
+    private static void parallel(int count, IntConsumer body) {
         List<Thread> threads = new ArrayList<>();
-        for (int t = 0; t < THREADS; t++) {
+        for (int t = 0; t < count; t++) {
             int n = t;
             Thread thread = new Thread(() -> body.accept(n), "bench-status-" + t);
             thread.start();
