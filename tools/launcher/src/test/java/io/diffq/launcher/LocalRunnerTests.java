@@ -1,10 +1,16 @@
 package io.diffq.launcher;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Settings a user gets wrong are refused before anything starts, naming the variable. */
 class LocalRunnerTests {
@@ -39,5 +45,34 @@ class LocalRunnerTests {
     void lanesAndTimeoutsTakeWhatTheySay() {
         refused(Map.of("DIFFQ_LANES", "yes"), "DIFFQ_LANES must be 0 or 1, not yes");
         refused(Map.of("DIFFQ_STOP_TIMEOUT", "10s"), "DIFFQ_STOP_TIMEOUT='10s' is not a number of seconds");
+    }
+
+    @Test
+    void statusTakesARecycledPidForNoneOfOurs(@TempDir Path home) throws Exception {
+        Files.createDirectories(home.resolve("run"));
+        // This test's own JVM: alive, but without the gateway's marker argument, so not the gateway.
+        Files.writeString(home.resolve("run/gateway.pid"), ProcessHandle.current().pid() + "\n");
+        Files.writeString(home.resolve("run/gateway.port"), "8080 8081\n");
+        Files.writeString(home.resolve("run/worker-2.pid"), "999999999\n");
+
+        String status = statusOf(new LocalRunner(Path.of("/repo"), Map.of("DIFFQ_HOME", home.toString())));
+
+        long self = ProcessHandle.current().pid();
+        assertThat(status).containsPattern("gateway +" + self + " +no \\(stale pid file\\) +8080,8081 +-")
+                .containsPattern("worker-2 +999999999 +no \\(stale pid file\\)")
+                .containsPattern("broker +- +no +- +-")
+                .contains("(nothing is running; state in " + home + ")");
+    }
+
+    private static String statusOf(LocalRunner runner) {
+        PrintStream out = System.out;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            runner.status();
+        } finally {
+            System.setOut(out);
+        }
+        return captured.toString(StandardCharsets.UTF_8);
     }
 }
