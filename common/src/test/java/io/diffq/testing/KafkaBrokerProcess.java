@@ -243,14 +243,6 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         }
     }
 
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     /** A loopback port that was free a moment ago. */
     public static int freePort() {
         return freePorts(1)[0];

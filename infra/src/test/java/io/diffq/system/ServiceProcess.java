@@ -216,12 +216,7 @@ public final class ServiceProcess implements AutoCloseable {
     }
 
     public String tail() {
-        try {
-            List<String> lines = Files.readAllLines(log);
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
-        } catch (IOException e) {
-            return "(no log: " + e + ")";
-        }
+        return Processes.tail(log, 0, 40);
     }
 
     private void await(Duration timeout) {
@@ -236,11 +231,7 @@ public final class ServiceProcess implements AutoCloseable {
 
     /** Sleeps, keeping the interrupt flag if interrupted: the system tests' one pause. */
     static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Processes.sleep(ms);
     }
 
     @Override

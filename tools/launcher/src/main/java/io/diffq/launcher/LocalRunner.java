@@ -42,6 +42,7 @@ public final class LocalRunner {
 
     private static final Pattern PORT = Pattern.compile("[0-9]{1,5}");
     private static final Pattern SECONDS = Pattern.compile("[0-9]+");
+    private static final Pattern HEALTH_STATUS = Pattern.compile("\"status\"\\s*:\\s*\"([A-Z_]+)\"");
 
     private final Path root;
     private final Path home;
@@ -167,8 +168,8 @@ public final class LocalRunner {
                         + "DIFFQ_KAFKA_CONTROLLER_PORT");
             }
         }
-        boolean haveWorker = !liveWorkers().isEmpty();
-        String firstWorker = haveWorker ? null : nextWorkerName();
+        boolean haveWorker = !brokerOnly && !liveWorkers().isEmpty();
+        String firstWorker = brokerOnly || haveWorker ? null : nextWorkerName();
         if (!brokerOnly) {
             if (!alive("gateway")) {
                 requireFree(taken, gatewayPort, "gateway, DIFFQ_GATEWAY_PORT");
@@ -684,7 +685,7 @@ public final class LocalRunner {
         }
         String body = Processes.request("http://127.0.0.1:" + port + "/actuator/health")
                 .map(Processes.Answer::body).orElse("");
-        Matcher m = Pattern.compile("\"status\"\\s*:\\s*\"([A-Z_]+)\"").matcher(body);
+        Matcher m = HEALTH_STATUS.matcher(body);
         return body.contains("\"UP\"") ? "UP" : m.find() ? m.group(1) : "UNREACHABLE";
     }
 
