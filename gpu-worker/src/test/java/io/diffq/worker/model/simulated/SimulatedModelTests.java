@@ -70,7 +70,9 @@ class SimulatedModelTests {
         long shortSeed = seedTaking(0, 10, mean);
         long longSeed = seedTaking(400, 600, mean);
 
-        assertThat(tookMs(spread, List.of(request("short", shortSeed)))).isBetween(0L, 150L);
+        // Short: below where the long seed begins (the first call also pays for drawing's first use, up to
+        // ~170 ms on a busy machine, so no tighter bound holds everywhere).
+        assertThat(tookMs(spread, List.of(request("short", shortSeed)))).isLessThan(400L);
         assertThat(tookMs(spread, List.of(request("long", longSeed)))).isBetween(400L, 5_000L);
         // A batch takes its longest job's time.
         assertThat(tookMs(spread, List.of(request("a", shortSeed), request("b", longSeed)))).isBetween(400L, 5_000L);
