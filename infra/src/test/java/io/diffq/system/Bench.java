@@ -1,5 +1,6 @@
 package io.diffq.system;
 
+import io.diffq.launcher.AotCache;
 import io.diffq.system.BenchClient.Submit;
 import io.diffq.system.JobEventsTap.Trace;
 import io.diffq.testing.KafkaBrokerProcess;
@@ -73,6 +74,9 @@ public final class Bench {
         report.put("startedAt", Instant.now().toString());
         report.put("settings", settings.describe());
         report.put("loadAverageAtStart", loadAverage());
+        // The services' JVM, and whether they start from their start-up caches (docs/configuration.md, "Start-up").
+        report.put("java", Runtime.version().toString());
+        report.put("startUpCache", AotCache.enabled(System.getenv()));
         try (Cluster cluster = new Cluster(dir)) {
             int port = KafkaBrokerProcess.freePort();
             List<String> gatewayArgs = new ArrayList<>(List.of(

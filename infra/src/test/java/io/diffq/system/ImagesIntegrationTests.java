@@ -72,12 +72,29 @@ class ImagesIntegrationTests {
             long bytes = inspect(tag).get("Size").asLong();
             sizes.append(String.format("%-36s %5d MB%n", tag, bytes / 1_000_000));
         }
-        JsonNode base = inspect("diffq/base-jre:17-bookworm");
-        sizes.append(String.format("%-36s %5d MB (the local base)%n", "diffq/base-jre:17-bookworm",
+        JsonNode base = inspect("diffq/base-jre:25-bookworm");
+        sizes.append(String.format("%-36s %5d MB (the local base)%n", "diffq/base-jre:25-bookworm",
                 base.get("Size").asLong() / 1_000_000));
         Path out = Path.of("target/image-sizes.txt");
         Files.writeString(out, sizes);
         System.out.print("images:\n" + sizes);
+    }
+
+    /**
+     * Gateway and CPU worker start from the AOT cache their image build trained: the image's JVM maps it for the
+     * image's class path ({@code -XX:AOTMode=on} makes a cache it would refuse an error, not a slow start).
+     */
+    @Test
+    void gatewayAndWorkerImagesCarryAStartUpCacheTheirJvmAccepts() {
+        for (String image : List.of("diffq/gateway:api-gateway", "diffq/worker-cpu:gpu-worker")) {
+            String tag = tag(image.substring(0, image.indexOf(':')));
+            String jar = "/app/" + image.substring(image.indexOf(':') + 1) + ".jar";
+            ContainerEngine.Result check = ContainerEngine.docker(Duration.ofMinutes(2), "run", "--rm", "--entrypoint",
+                    "java", tag, "-XX:AOTMode=on", "-XX:AOTCache=/app/service.aot", "-Xlog:aot=info", "-cp", jar,
+                    "-version");
+            assertThat(check.exit()).as(check.output()).isZero();
+            assertThat(check.output()).as(tag).contains("Opened AOT cache /app/service.aot").contains("sharing");
+        }
     }
 
     /**
@@ -90,13 +107,13 @@ class ImagesIntegrationTests {
     void theCudaImageBuildsAsFarAsTheJarStageAndStopsAtTheCudaBase() {
         String dockerfile = "infra/images/worker-cuda/Dockerfile";
         ContainerEngine.Result stage = ContainerEngine.docker(Duration.ofMinutes(10), "build", "--file", dockerfile,
-                "--target", "layers", "--build-arg", "BASE=diffq/base-jre:17-bookworm",
+                "--target", "layers", "--build-arg", "BASE=diffq/base-jre:25-bookworm",
                 "--tag", "diffq/worker-cuda-layers:test", ".");
         assertThat(stage.exit()).as(stage.output()).isZero();
         ContainerEngine.docker(Duration.ofSeconds(60), "image", "rm", "diffq/worker-cuda-layers:test");
 
         ContainerEngine.Result whole = ContainerEngine.docker(Duration.ofMinutes(10), "build", "--file", dockerfile,
-                "--build-arg", "BASE=diffq/base-jre:17-bookworm", "--tag", "diffq/worker-cuda:" + VERSION, ".");
+                "--build-arg", "BASE=diffq/base-jre:25-bookworm", "--tag", "diffq/worker-cuda:" + VERSION, ".");
         List<String> lines = whole.output().lines().filter(l -> !l.isBlank()).toList();
         String step = lines.stream().filter(l -> l.startsWith("Step ")).reduce((a, b) -> b).orElse("");
         String last = lines.isEmpty() ? "" : lines.get(lines.size() - 1);

@@ -49,6 +49,17 @@ class LocalRunnerIntegrationTests {
             Result start = run(env, Duration.ofMinutes(8), RUNNER.toString(), "start");
             assertThat(start.exit).as(start.output).isZero();
             assertThat(start.output).contains("http://localhost:" + gateway).contains("curl");
+            if (Runtime.version().feature() >= 25) {
+                // From JDK 25 on, gateway and worker run from their start-up caches: each JVM has its cache mapped.
+                for (String service : List.of("gateway", "worker-1")) {
+                    String pid = Files.readString(home.resolve("run/" + service + ".pid")).trim();
+                    String cache = Processes.arguments(Long.parseLong(pid)).stream()
+                            .filter(a -> a.startsWith("-XX:AOTCache=")).findFirst().orElseThrow()
+                            .substring("-XX:AOTCache=".length());
+                    assertThat(Files.readString(Path.of("/proc", pid, "maps"))).as(service)
+                            .contains(Path.of(cache).toRealPath().toString());
+                }
+            }
             // The job-id secret is generated once, readable by its owner only, and never on a command line.
             Path secret = home.resolve("job-id-secret");
             assertThat(Files.readString(secret)).matches("[0-9a-f]{64}");

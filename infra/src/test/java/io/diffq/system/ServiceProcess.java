@@ -1,5 +1,6 @@
 package io.diffq.system;
 
+import io.diffq.launcher.AotCache;
 import io.diffq.launcher.Processes;
 import io.diffq.launcher.Services;
 import io.diffq.testing.JvmOptions;
@@ -24,6 +25,8 @@ public final class ServiceProcess implements AutoCloseable {
     /** The repository root: {@code diffq.root}, else the infra module's parent (tests run in the module). */
     static final Path ROOT = System.getProperty("diffq.root") != null ? Path.of(System.getProperty("diffq.root"))
             : Path.of("").toAbsolutePath().getParent();
+    private static final Path GATEWAY_JAR = ROOT.resolve("api-gateway/target/api-gateway.jar");
+    private static final Path WORKER_JAR = ROOT.resolve("gpu-worker/target/gpu-worker.jar");
 
     private final String name;
     private final Path log;
@@ -65,12 +68,12 @@ public final class ServiceProcess implements AutoCloseable {
                 // advertised it (they start, stop and kill workers throughout). Other models must be advertised.
                 "--diffq.gateway.models.served=simulated",
                 "--diffq.gateway.models.default-model=simulated"));
-        return launch(name, ROOT.resolve("api-gateway/target/api-gateway.jar"), dir, managementPort,
+        return launch(name, GATEWAY_JAR, dir, managementPort,
                 overridden(args, extra), JvmOptions.fromEnvironment("BENCH_GATEWAY_JVM_ARGS"), Map.of());
     }
 
     public static ServiceProcess worker(Path dir, String name, String bootstrap, int managementPort, String... extra) {
-        return start(name, ROOT.resolve("gpu-worker/target/gpu-worker.jar"), dir, managementPort,
+        return start(name, WORKER_JAR, dir, managementPort,
                 workerArgs(name, bootstrap, managementPort, extra), JvmOptions.fromEnvironment("BENCH_WORKER_JVM_ARGS"),
                 Map.of());
     }
@@ -81,7 +84,7 @@ public final class ServiceProcess implements AutoCloseable {
      */
     public static ServiceProcess worker(Path dir, String name, String bootstrap, int managementPort, int torchThreads,
             String... extra) {
-        return start(name, ROOT.resolve("gpu-worker/target/gpu-worker.jar"), dir, managementPort,
+        return start(name, WORKER_JAR, dir, managementPort,
                 workerArgs(name, bootstrap, managementPort, extra),
                 List.of("-Dai.djl.pytorch.num_threads=" + torchThreads),
                 Map.of("OMP_NUM_THREADS", String.valueOf(torchThreads)));
@@ -125,7 +128,15 @@ public final class ServiceProcess implements AutoCloseable {
                 Processes.java(),
                 "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
         cmd.addAll(jvmOptions);
-        cmd.addAll(List.of("-jar", jar.toString()));
+        // Started from the start-up cache (JDK 25 and later), as the local runner starts them: about half the time.
+        List<String> start = AotCache.launch(
+                jar.equals(GATEWAY_JAR) ? Services.gatewayTraining(jar) : Services.workerTraining(jar), System.getenv(),
+                message -> System.out.println("[" + name + "] " + message));
+        if (start.get(0).startsWith("-XX:AOTCache=")) {
+            // A cache the JVM refuses fails the start here, rather than only costing the time it should save.
+            cmd.add("-XX:AOTMode=on");
+        }
+        cmd.addAll(start);
         cmd.addAll(args);
         Path log = dir.resolve(name + ".log");
         long startedNanos = System.nanoTime();

@@ -410,8 +410,10 @@ public final class LocalRunner {
         say("starting gateway on :" + gatewayPort + " (management :" + gatewayManagementPort + ")");
         List<String> cmd = new ArrayList<>(List.of(Processes.java()));
         cmd.addAll(words("DIFFQ_JAVA_OPTS"));
-        cmd.addAll(List.of(marker("gateway"), "-jar", root.resolve("api-gateway/target/api-gateway.jar").toString(),
-                "--diffq.gateway.job-id-secret-file=" + jobIdSecret()));
+        cmd.add(marker("gateway"));
+        cmd.addAll(AotCache.launch(Services.gatewayTraining(root.resolve("api-gateway/target/api-gateway.jar")), env,
+                LocalRunner::say));
+        cmd.add("--diffq.gateway.job-id-secret-file=" + jobIdSecret());
         cmd.addAll(Services.gateway(gatewayPort, gatewayManagementPort, bootstrap()));
         cmd.add("--diffq.topics.replicas=" + brokers);
         if (lanes) {
@@ -455,8 +457,9 @@ public final class LocalRunner {
         say("starting " + name + " on :" + port);
         List<String> cmd = new ArrayList<>(List.of(Processes.java()));
         cmd.addAll(words("DIFFQ_JAVA_OPTS"));
-        cmd.addAll(List.of(marker(name), "-Dai.djl.offline=true", "-jar",
-                root.resolve("gpu-worker/target/gpu-worker.jar").toString()));
+        cmd.addAll(List.of(marker(name), "-Dai.djl.offline=true"));
+        cmd.addAll(AotCache.launch(Services.workerTraining(root.resolve("gpu-worker/target/gpu-worker.jar")), env,
+                LocalRunner::say));
         cmd.addAll(Services.worker(name, port, bootstrap(), workerModels));
         if (lanes) {
             cmd.add("--diffq.worker.source=lanes");
