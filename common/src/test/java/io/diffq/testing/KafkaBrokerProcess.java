@@ -1,8 +1,11 @@
 package io.diffq.testing;
 
+import io.diffq.launcher.AotCache;
 import io.diffq.launcher.BrokerSettings;
 import io.diffq.launcher.KafkaReadiness;
 import io.diffq.launcher.Processes;
+import io.diffq.launcher.Trees;
+import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -10,6 +13,7 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -40,6 +44,8 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     /** Every node of the cluster, this one included: the quorum's voters, and the replication of its topics. */
     private List<BrokerSettings.Node> cluster;
     private volatile Process process;
+    /** Set on the broker that trains the start-up cache: where its JVM writes it. */
+    private Path trainingOutput;
 
     private KafkaBrokerProcess(Path dir, int nodeId, int port, int controllerPort) {
         this.dir = dir;
@@ -219,19 +225,75 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         return dir.resolve("server.properties");
     }
 
-    private static List<String> javaCommand(List<String> mainAndArgs) {
+    private List<String> javaCommand(List<String> mainAndArgs) {
         List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add(Processes.java());
         cmd.add("-Xms128m");
         cmd.add("-Xmx512m");
         cmd.add("-XX:+UseSerialGC");
         cmd.add("-XX:TieredStopAtLevel=1");
         // The benchmark may run the broker as deployed (BENCH_BROKER_JVM_ARGS=-XX:TieredStopAtLevel=4: later wins).
         cmd.addAll(JvmOptions.fromEnvironment("BENCH_BROKER_JVM_ARGS"));
+        if (trainingOutput != null) {
+            cmd.add("-XX:AOTCacheOutput=" + trainingOutput);
+        } else {
+            // From JDK 25 on, from the start-up cache for this class path (about half the time to ready); a cache
+            // the JVM would refuse fails the start rather than slowing it.
+            startUpCache().ifPresent(cache -> cmd.addAll(List.of("-XX:AOTCache=" + cache, "-XX:AOTMode=on")));
+        }
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
+        // The training's class path has no folders (a cache cannot hold their classes, and the JVM will not train
+        // with a non-empty one); the rest run with the folders after it.
+        cmd.add(trainingOutput != null ? String.join(File.pathSeparator, JARS) : CLASS_PATH);
         cmd.addAll(mainAndArgs);
         return cmd;
+    }
+
+    /**
+     * The test JVM's class path with its jars first and its folders (a module's classes) after them: a start-up
+     * cache holds classes from jars only, and accepts a class path that extends the one it was trained on.
+     */
+    private static final String CLASS_PATH;
+    private static final List<String> JARS;
+
+    static {
+        List<String> entries = List.of(System.getProperty("java.class.path").split(File.pathSeparator));
+        JARS = entries.stream().filter(e -> e.endsWith(".jar") && Files.isRegularFile(Path.of(e))).toList();
+        List<String> ordered = new ArrayList<>(JARS);
+        entries.stream().filter(e -> !JARS.contains(e)).forEach(ordered::add);
+        CLASS_PATH = String.join(File.pathSeparator, ordered);
+    }
+
+    /**
+     * The brokers' start-up cache for this class path (JDK 25 and later): made once per class path and JDK by a
+     * broker started and stopped for it, kept in {@code target/aot/} of the module (else the temporary folder).
+     */
+    private static Optional<Path> startUpCache() {
+        Path parent = Files.isDirectory(Path.of("target")) ? Path.of("target", "aot").toAbsolutePath()
+                : Path.of(System.getProperty("java.io.tmpdir"), "diffq-aot");
+        Path dir = AotCache.directory(parent, "kafka-broker", String.join(File.pathSeparator, JARS));
+        return AotCache.cache(dir, "the Kafka broker", System.getenv(), output -> {
+            Path work = Files.createTempDirectory(dir, "training");
+            int[] ports = freePorts(2);
+            KafkaBrokerProcess broker = new KafkaBrokerProcess(work, 1, ports[0], ports[1]);
+            broker.trainingOutput = output;
+            try {
+                broker.format(Uuid.randomUuid().toString());
+                broker.startProcess();
+                // A controlled stop: the JVM writes the cache as it exits.
+                broker.process.destroy();
+                return await(broker.process, Duration.ofMinutes(2));
+            } catch (RuntimeException e) {
+                return false;
+            } finally {
+                broker.kill();
+                if (Files.exists(work.resolve("broker.log"))) {
+                    Files.copy(work.resolve("broker.log"), dir.resolve("training.log"),
+                            StandardCopyOption.REPLACE_EXISTING);
+                }
+                Trees.delete(work);
+            }
+        }, message -> System.out.println("[kafka] " + message));
     }
 
     private static boolean await(Process p, Duration timeout) {

@@ -1,16 +1,15 @@
 package io.diffq.chaos;
 
+import io.diffq.launcher.Trees;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -76,7 +75,7 @@ public final class ChaosCampaign {
                 summary.add(line(r));
                 exit = Math.max(exit, r.violations().isEmpty() ? 0 : 1);
                 if (r.violations().isEmpty()) {
-                    deleteTree(work.resolve("seed-" + seed));
+                    Trees.delete(work.resolve("seed-" + seed));
                 } else {
                     System.out.println("  the services' logs and the brokers' data: " + work.resolve("seed-" + seed));
                 }
@@ -94,14 +93,6 @@ public final class ChaosCampaign {
         System.exit(exit);
     }
 
-    /** A clean seed's logs and broker data are not kept; a failing seed's are, for its evidence. */
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
 
     private static Map<String, Object> line(CampaignReport r) {
         Map<String, Object> m = new LinkedHashMap<>();

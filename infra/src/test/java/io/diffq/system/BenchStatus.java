@@ -1,6 +1,7 @@
 package io.diffq.system;
 
 import io.diffq.common.kafka.Topics;
+import io.diffq.launcher.AotCache;
 import io.diffq.system.BenchStatusJobs.Job;
 import io.diffq.system.BenchStatusJobs.Kind;
 import io.diffq.testing.KafkaBrokerProcess;
@@ -118,8 +119,16 @@ final class BenchStatus {
         Map<String, Long> records = recordsInTopics(admin);
         r.put("recordsInTopics", records);
         Path statusDir = dir.resolve("status-baseline");
-        Ready ready = start("gateway-status-baseline", statusDir);
+        Ready ready = start("gateway-status-baseline", statusDir, List.of());
         r.put("freshStart", started(ready, records.get("total")));
+        if (AotCache.enabled(System.getenv())) {
+            // The same start without the start-up cache (docs/configuration.md, "Start-up"), on its own directory.
+            Ready plain = start("gateway-status-baseline-plain", dir.resolve("status-baseline-plain"),
+                    List.of(ServiceProcess.NO_START_UP_CACHE));
+            plain.process().stop();
+            r.put("freshStartWithoutStartUpCache", started(plain, records.get("total")));
+            r.put("startUpCacheSpeedup", LatencyStats.round(plain.readyMs() / ready.readyMs()));
+        }
         Map<String, Object> memory = memory(ready.process());
         r.put("memory", memory);
         Map<String, Object> disk = disk(statusDir);
@@ -203,10 +212,14 @@ final class BenchStatus {
      * {@code 200} on {@code /actuator/health/readiness} (asked every 10 ms).
      */
     private Ready start(String name, Path statusDir) {
+        return start(name, statusDir, List.of());
+    }
+
+    private Ready start(String name, Path statusDir, List<String> jvmOptions) {
         int port = KafkaBrokerProcess.freePort();
         List<String> args = new ArrayList<>(gatewayArgs);
         args.add("--diffq.gateway.status.dir=" + statusDir);
-        ServiceProcess p = cluster.launchGateway(name, port, args.toArray(String[]::new));
+        ServiceProcess p = cluster.launchGateway(name, port, jvmOptions, args.toArray(String[]::new));
         HttpRequest readiness = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p.managementPort()
                 + "/actuator/health/readiness")).timeout(Duration.ofSeconds(5)).build();
         long deadline = p.startedNanos() + READY_TIMEOUT.toNanos();

@@ -81,8 +81,13 @@ final class Cluster implements AutoCloseable {
      * stopped with the cluster unless stopped before.
      */
     ServiceProcess launchGateway(String name, int port, String... args) {
+        return launchGateway(name, port, List.of(), args);
+    }
+
+    /** As above, with JVM options. */
+    ServiceProcess launchGateway(String name, int port, List<String> jvmOptions, String... args) {
         ServiceProcess p = ServiceProcess.launchGateway(dir, name, bootstrapServers(), port,
-                KafkaBrokerProcess.freePort(), args);
+                KafkaBrokerProcess.freePort(), jvmOptions, args);
         processes.add(p);
         return p;
     }

@@ -25,6 +25,8 @@ public final class ServiceProcess implements AutoCloseable {
     /** The repository root: {@code diffq.root}, else the infra module's parent (tests run in the module). */
     static final Path ROOT = System.getProperty("diffq.root") != null ? Path.of(System.getProperty("diffq.root"))
             : Path.of("").toAbsolutePath().getParent();
+    /** A JVM option that starts the plain Boot jar, without the start-up cache (AotCache), for comparisons. */
+    static final String NO_START_UP_CACHE = "-XX:AOTMode=off";
     private static final Path GATEWAY_JAR = ROOT.resolve("api-gateway/target/api-gateway.jar");
     private static final Path WORKER_JAR = ROOT.resolve("gpu-worker/target/gpu-worker.jar");
 
@@ -56,6 +58,12 @@ public final class ServiceProcess implements AutoCloseable {
      */
     static ServiceProcess launchGateway(Path dir, String name, String bootstrap, int port, int managementPort,
             String... extra) {
+        return launchGateway(dir, name, bootstrap, port, managementPort, List.of(), extra);
+    }
+
+    /** As above, with JVM options after the bench's ({@link #NO_START_UP_CACHE}: without the start-up cache). */
+    static ServiceProcess launchGateway(Path dir, String name, String bootstrap, int port, int managementPort,
+            List<String> jvmOptions, String... extra) {
         List<String> args = new ArrayList<>(Services.gateway(port, managementPort, bootstrap));
         args.addAll(List.of(
                 "--diffq.topics.partitions=4",
@@ -68,8 +76,9 @@ public final class ServiceProcess implements AutoCloseable {
                 // advertised it (they start, stop and kill workers throughout). Other models must be advertised.
                 "--diffq.gateway.models.served=simulated",
                 "--diffq.gateway.models.default-model=simulated"));
-        return launch(name, GATEWAY_JAR, dir, managementPort,
-                overridden(args, extra), JvmOptions.fromEnvironment("BENCH_GATEWAY_JVM_ARGS"), Map.of());
+        List<String> options = new ArrayList<>(JvmOptions.fromEnvironment("BENCH_GATEWAY_JVM_ARGS"));
+        options.addAll(jvmOptions);
+        return launch(name, GATEWAY_JAR, dir, managementPort, overridden(args, extra), options, Map.of());
     }
 
     public static ServiceProcess worker(Path dir, String name, String bootstrap, int managementPort, String... extra) {
@@ -129,9 +138,9 @@ public final class ServiceProcess implements AutoCloseable {
                 "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
         cmd.addAll(jvmOptions);
         // Started from the start-up cache (JDK 25 and later), as the local runner starts them: about half the time.
-        List<String> start = AotCache.launch(
-                jar.equals(GATEWAY_JAR) ? Services.gatewayTraining(jar) : Services.workerTraining(jar), System.getenv(),
-                message -> System.out.println("[" + name + "] " + message));
+        List<String> start = jvmOptions.contains(NO_START_UP_CACHE) ? List.of("-jar", jar.toString())
+                : AotCache.launch(jar.equals(GATEWAY_JAR) ? Services.gatewayTraining(jar) : Services.workerTraining(jar),
+                        System.getenv(), message -> System.out.println("[" + name + "] " + message));
         if (start.get(0).startsWith("-XX:AOTCache=")) {
             // A cache the JVM refuses fails the start here, rather than only costing the time it should save.
             cmd.add("-XX:AOTMode=on");

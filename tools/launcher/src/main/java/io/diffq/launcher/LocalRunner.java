@@ -570,12 +570,12 @@ public final class LocalRunner {
         Path tmp = home.resolve("prometheus-config.tmp");
         List<Integer> workers = liveWorkers().stream().flatMap(w -> readPorts(w).stream().limit(1)).toList();
         try {
-            deleteTree(tmp);
+            Trees.delete(tmp);
             copyTree(prometheusConfig.toAbsolutePath().getParent(), tmp);
             Path file = tmp.resolve(prometheusConfig.getFileName());
             Files.writeString(file, PrometheusTargets.render(Files.readString(prometheusConfig), gatewayManagementPort,
                     gatewayPort, workers.isEmpty() ? List.of(workerBasePort) : workers, prometheusPort));
-            deleteTree(dir);
+            Trees.delete(dir);
             Files.move(tmp, dir);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -998,15 +998,6 @@ public final class LocalRunner {
         }
     }
 
-    private static void deleteTree(Path dir) throws IOException {
-        if (Files.exists(dir)) {
-            try (Stream<Path> all = Files.walk(dir)) {
-                for (Path p : all.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
-                    Files.delete(p);
-                }
-            }
-        }
-    }
 
     private static void say(String message) {
         System.out.println("diffq-local: " + message);

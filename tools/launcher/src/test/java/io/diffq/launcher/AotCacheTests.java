@@ -3,12 +3,20 @@ package io.diffq.launcher;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -65,5 +73,60 @@ class AotCacheTests {
         assertThat(launch).containsExactly("-jar", jar.toString());
         assertThat(said).isEmpty();
         assertThat(dir.resolve("aot")).doesNotExist();
+    }
+
+    @Test
+    void aCacheIsTrainedOnceThenFoundAndAnotherClassPathGetsItsOwn(@TempDir Path dir) throws Exception {
+        assumeTrue(Runtime.version().feature() >= AotCache.FIRST_JDK, "start-up caches need JDK 25");
+        Path cacheDir = AotCache.directory(dir, "program", "a.jar:b.jar");
+        AtomicInteger trainings = new AtomicInteger();
+        AotCache.Trainer trainer = out -> {
+            trainings.incrementAndGet();
+            Files.writeString(out, "a cache");
+            return true;
+        };
+
+        Optional<Path> first = AotCache.cache(cacheDir, "program", Map.of(), trainer, m -> { });
+        Optional<Path> second = AotCache.cache(cacheDir, "program", Map.of(), trainer, m -> { });
+
+        assertThat(first).contains(cacheDir.resolve(AotCache.CACHE));
+        assertThat(Files.readString(first.orElseThrow())).isEqualTo("a cache");
+        assertThat(second).isEqualTo(first);
+        assertThat(trainings).hasValue(1);
+        assertThat(AotCache.directory(dir, "program", "a.jar:c.jar")).isNotEqualTo(cacheDir);
+        assertThat(AotCache.directory(dir, "program", "a.jar:b.jar")).isEqualTo(cacheDir);
+    }
+
+    @Test
+    void whileOneThreadTrainsAnotherStartsWithoutWaiting(@TempDir Path dir) throws Exception {
+        assumeTrue(Runtime.version().feature() >= AotCache.FIRST_JDK, "start-up caches need JDK 25");
+        Path cacheDir = AotCache.directory(dir, "program", "a.jar");
+        CountDownLatch training = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        ExecutorService trainer = Executors.newSingleThreadExecutor();
+        try {
+            Future<Optional<Path>> trained = trainer.submit(() -> AotCache.cache(cacheDir, "program", Map.of(), out -> {
+                training.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    throw new IOException(e);
+                }
+                Files.writeString(out, "a cache");
+                return true;
+            }, m -> { }));
+            assertThat(training.await(10, TimeUnit.SECONDS)).isTrue();
+
+            Optional<Path> meanwhile = AotCache.cache(cacheDir, "program", Map.of(), out -> {
+                throw new AssertionError("a second training while the first runs");
+            }, m -> { });
+
+            assertThat(meanwhile).isEmpty();
+            release.countDown();
+            assertThat(trained.get(10, TimeUnit.SECONDS)).contains(cacheDir.resolve(AotCache.CACHE));
+        } finally {
+            release.countDown();
+            trainer.shutdownNow();
+        }
     }
 }
