@@ -231,5 +231,4 @@ public final class AotCache {
             return -1;
         }
     }
-
 }
