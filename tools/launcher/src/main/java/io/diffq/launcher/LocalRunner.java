@@ -729,6 +729,8 @@ public final class LocalRunner {
                   DIFFQ_WORKER_ARGS               extra Spring args for workers, e.g. "--diffq.worker.simulated.latency=500ms"
                   DIFFQ_GATEWAY_ARGS              extra Spring args for the gateway
                   DIFFQ_SKIP_BUILD=1              never build; use the jars as they are
+                  DIFFQ_AOT_CACHE=0               start gateway and workers without their start-up caches (JDK 25:
+                                                  made once per build in */target/aot/, about half the start time)
                   DIFFQ_START_TIMEOUT             seconds each process may take to become healthy [180]
                   DIFFQ_STOP_TIMEOUT              seconds each stop waits after SIGTERM before SIGKILL [30]
                   DIFFQ_PROMETHEUS_CONFIG         the Prometheus config to run [infra/prometheus/prometheus.yml]
