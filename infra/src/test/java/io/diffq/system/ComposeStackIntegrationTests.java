@@ -42,6 +42,7 @@ class ComposeStackIntegrationTests {
     @BeforeAll
     static void up(@org.junit.jupiter.api.io.TempDir Path state) throws IOException {
         Assumptions.assumeTrue(ContainerEngine.host().isPresent(), ContainerEngine.skipReason());
+        Assumptions.assumeTrue(ContainerEngine.canBuildJvmImages(), ContainerEngine.NO_JDK_25);
         Assumptions.assumeTrue(Repo.executable("docker-compose").isPresent(),
                 "docker-compose is not installed (Debian: apt-get install docker-compose)");
         port = freePort();

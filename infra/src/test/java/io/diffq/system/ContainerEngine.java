@@ -36,6 +36,18 @@ final class ContainerEngine {
         return host;
     }
 
+    /**
+     * Whether the JVM images can be built here: they run Java 25 (their start-up caches), so infra/images/build
+     * makes their local base from a JDK 25 on this machine, unless DIFFQ_IMAGE_BASE names another base. The test
+     * JVM runs on JAVA_HOME's JDK, the first place the script looks.
+     */
+    static boolean canBuildJvmImages() {
+        return Runtime.version().feature() >= 25 || System.getenv("DIFFQ_IMAGE_BASE") != null;
+    }
+
+    static final String NO_JDK_25 = "the images run Java 25 and their local base is made from a JDK 25 here: run the "
+            + "tests with JAVA_HOME on one (.ci/run does where the machine has it), or set DIFFQ_IMAGE_BASE";
+
     static String skipReason() {
         return "no container engine answers (DOCKER_HOST, /var/run/docker.sock or infra/images/engine's socket): "
                 + "start one as root with `infra/images/engine start` (Debian: docker.io) and export the "

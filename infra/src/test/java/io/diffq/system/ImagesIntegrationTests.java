@@ -35,6 +35,7 @@ class ImagesIntegrationTests {
     @BeforeAll
     static void build() {
         Assumptions.assumeTrue(ContainerEngine.host().isPresent(), ContainerEngine.skipReason());
+        Assumptions.assumeTrue(ContainerEngine.canBuildJvmImages(), ContainerEngine.NO_JDK_25);
         ContainerEngine.buildImages();
         tags = ContainerEngine.run(Duration.ofSeconds(30), Map.of(), "infra/images/build", "--print-tags").output();
     }
