@@ -271,14 +271,8 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     private static Optional<Path> startUpCache() {
         Path parent = Files.isDirectory(Path.of("target")) ? Path.of("target", "aot").toAbsolutePath()
                 : Path.of(System.getProperty("java.io.tmpdir"), "diffq-aot");
-        // The JVM takes a cache only for jars of the size and time it was trained on: a rebuilt module jar (failsafe
-        // puts it on the class path) needs a new one.
-        StringBuilder key = new StringBuilder();
-        for (String jar : JARS) {
-            File f = new File(jar);
-            key.append(jar).append(' ').append(f.length()).append(' ').append(f.lastModified()).append('\n');
-        }
-        Path dir = AotCache.directory(parent, "kafka-broker", key.toString());
+        // A rebuilt module jar (failsafe puts it on the class path) gets a new cache.
+        Path dir = AotCache.directory(parent, "kafka-broker", AotCache.stamp(JARS.stream().map(Path::of).toList()));
         return AotCache.cache(dir, "the Kafka broker", System.getenv(), output -> {
             Path work = Files.createTempDirectory(dir, "training");
             int[] ports = freePorts(2);

@@ -84,7 +84,7 @@ public final class AotCache {
         if (!enabled(env)) {
             return List.of("-jar", plain.toString());
         }
-        Path dir = directory(plain.resolveSibling("aot"), baseName(plain), stamp(plain));
+        Path dir = directory(plain);
         Path jar = dir.resolve("app").resolve(plain.getFileName());
         return cache(dir, baseName(plain), env, out -> extract(plain, dir) && train(training, jar, dir, out), say)
                 .map(cache -> List.of("-XX:AOTCache=" + cache, "-jar", jar.toString()))
@@ -163,15 +163,24 @@ public final class AotCache {
 
     /** A Boot jar's cache directory: {@code aot/NAME-STAMP} beside it, STAMP following the jar's size and time. */
     static Path directory(Path bootJar) {
-        return directory(bootJar.resolveSibling("aot"), baseName(bootJar), stamp(bootJar));
+        return directory(bootJar.resolveSibling("aot"), baseName(bootJar), stamp(List.of(bootJar)));
     }
 
-    private static String stamp(Path jar) {
+    /**
+     * A {@link #directory} key for a cache made from {@code jars}: each one's path, size and time, which the JVM
+     * checks before it takes a cache (a rebuilt jar needs a new one).
+     */
+    public static String stamp(List<Path> jars) {
+        StringBuilder key = new StringBuilder();
         try {
-            return Files.size(jar) + " " + Files.getLastModifiedTime(jar).toMillis();
+            for (Path jar : jars) {
+                key.append(jar).append(' ').append(Files.size(jar)).append(' ')
+                        .append(Files.getLastModifiedTime(jar).toMillis()).append('\n');
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        return key.toString();
     }
 
     private static String baseName(Path jar) {
