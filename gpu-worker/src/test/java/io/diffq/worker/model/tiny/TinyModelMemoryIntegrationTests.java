@@ -10,12 +10,14 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * Native memory stays flat across jobs: every job's tensors live in a scope closed when it ends. Resident
  * memory is read from {@code /proc/self/status}; the Java heap's committed size is taken off it, since a
  * heap that grows into its limit (each job leaves small garbage Java objects behind) is not a leak.
  */
+@Isolated("it measures the JVM's resident memory; a class beside it would allocate in the same process")
 class TinyModelMemoryIntegrationTests {
 
     @Test
