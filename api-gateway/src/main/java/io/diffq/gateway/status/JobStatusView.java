@@ -182,6 +182,11 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
         return jobs.queueEntry(id);
     }
 
+    /** A count of the changes to the jobs held in the heap: unchanged means the queue is as it was. */
+    long liveChanges() {
+        return jobs.changes();
+    }
+
     /** Calls {@code action} with the entry of every job this view holds as queued with its request. */
     void forEachQueued(Consumer<QueueOrder.Entry> action) {
         jobs.forEachQueued(action);
@@ -381,7 +386,7 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
      */
     public void accepted(JobRequest request, int partition, long offset) {
         acceptedHere.merge(partition, offset, Math::max);
-        jobs.heap.compute(request.id(), (id, current) -> {
+        jobs.compute(request.id(), (id, current) -> {
             if (current == null) {
                 // Not live: new, or finished and stored (a later record of a job done, or one whose events this
                 // view read before its request: it then holds the request until the reader stores it).

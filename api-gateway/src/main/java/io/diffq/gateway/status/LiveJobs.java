@@ -4,11 +4,14 @@ import io.diffq.common.job.JobRequest;
 import io.diffq.common.job.JobState;
 import io.diffq.common.job.JobStatus;
 import io.diffq.common.json.JobCodec;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
 
 /**
@@ -17,8 +20,13 @@ import java.util.function.Consumer;
  */
 final class LiveJobs {
 
-    /** Jobs not finished, and jobs changed by the batch being read: each with its status and where its request lies. */
-    final Map<String, LiveJob> heap = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, LiveJob> live = new ConcurrentHashMap<>();
+    /**
+     * Jobs not finished, and jobs changed by the batch being read: each with its status and where its request lies.
+     * Read-only: they change through {@link #compute} and its siblings, which count the changes.
+     */
+    final Map<String, LiveJob> heap = Collections.unmodifiableMap(live);
+    private final AtomicLong changes = new AtomicLong();
     private final JobCodec codec;
     private volatile StatusStore store;
 
@@ -29,6 +37,44 @@ final class LiveJobs {
 
     LiveJobs(JobCodec codec) {
         this.codec = codec;
+    }
+
+    /**
+     * How many times the heap has changed: equal at two moments when no job was added, changed or dropped in
+     * between (each change counts once it is made).
+     */
+    long changes() {
+        return changes.get();
+    }
+
+    /** As {@link Map#compute}, counted. */
+    LiveJob compute(String id, BiFunction<String, LiveJob, LiveJob> change) {
+        try {
+            return live.compute(id, change);
+        } finally {
+            changes.incrementAndGet();
+        }
+    }
+
+    /** As {@link Map#computeIfPresent}, counted. */
+    void computeIfPresent(String id, BiFunction<String, LiveJob, LiveJob> change) {
+        try {
+            live.computeIfPresent(id, change);
+        } finally {
+            changes.incrementAndGet();
+        }
+    }
+
+    /** As {@link Map#put}, counted. */
+    void put(String id, LiveJob job) {
+        live.put(id, job);
+        changes.incrementAndGet();
+    }
+
+    /** As {@link Map#putIfAbsent}, counted. */
+    void putIfAbsent(String id, LiveJob job) {
+        live.putIfAbsent(id, job);
+        changes.incrementAndGet();
     }
 
     StatusStore store() {

@@ -96,7 +96,7 @@ final class StatusWriter {
         ids.parallelStream().forEach(id -> {
             LiveJob l = jobs.stored(id);
             if (l != null) {
-                jobs.heap.put(id, l);
+                jobs.put(id, l);
             }
         });
         jobs.heap.forEach((id, l) -> storedLive.put(id, Stored.of(l)));
@@ -200,7 +200,7 @@ final class StatusWriter {
                 c = new Change(false, new Stored(null, -1));
             } else {
                 c = new Change(s.status().state().isTerminal(), Stored.of(s));
-                jobs.heap.putIfAbsent(id, s);
+                jobs.putIfAbsent(id, s);
             }
         }
         changes.put(id, c);
@@ -246,7 +246,7 @@ final class StatusWriter {
         }
         Change c = touch(request.id());
         LiveJob before = jobs.heap.get(request.id());
-        LiveJob after = jobs.heap.compute(request.id(), (id, current) -> current == null
+        LiveJob after = jobs.compute(request.id(), (id, current) -> current == null
                 ? new LiveJob(JobStatus.queued(request), r.partition(), r.offset())
                 : current.withRequest(request, r.partition(), r.offset()));
         if (after != before && after.offset() == r.offset()) {
@@ -260,7 +260,7 @@ final class StatusWriter {
         LiveJob held = jobs.heap.get(event.jobId());
         JobStatus before = held == null ? null : held.status();
         boolean[] refused = {false};
-        JobStatus after = jobs.heap.compute(event.jobId(), (id, current) -> {
+        JobStatus after = jobs.compute(event.jobId(), (id, current) -> {
             if (current == null) {
                 return new LiveJob(JobStatus.fromSnapshot(event), -1, -1);
             }
@@ -343,7 +343,7 @@ final class StatusWriter {
             }
             if (l.status().state().isTerminal()) {
                 storedLive.remove(id);
-                jobs.heap.computeIfPresent(id, (k, current) -> current.status().state().isTerminal() ? null : current);
+                jobs.computeIfPresent(id, (k, current) -> current.status().state().isTerminal() ? null : current);
             } else {
                 storedLive.put(id, Stored.of(l));
             }
