@@ -44,7 +44,7 @@ import tools.jackson.databind.JsonNode;
 final class BenchStatus {
 
     /** Unmeasured reads of each kind before the measured ones. */
-    static final int WARMUP_READS = 200;
+    static final int WARMUP_READS = 1000;
     /** At most this many waiting jobs join the compared sample (all of them below it). */
     static final int MAX_WAITING_COMPARED = 10_000;
     static final long TEN_MILLION = 10_000_000L;
