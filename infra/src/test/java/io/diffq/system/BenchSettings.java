@@ -20,7 +20,7 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
         Duration submitDuration, List<Integer> floodClients, int scaleSeconds, List<Integer> scaleWorkers,
         int abuseConnections, Duration abuseDuration, int partitions, int holSeconds, long holSeed,
         List<Integer> statusJobs, double statusWaiting, int statusKeys, int statusReads, int statusSample,
-        long statusSeed, List<Integer> statusThreads) {
+        long statusSeed, List<Integer> statusThreads, int statusRate) {
 
     static BenchSettings parse(String[] args) {
         Map<String, String> o = new LinkedHashMap<>();
@@ -46,6 +46,7 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
                     + " [--abuse-connections N] [--abuse-seconds S] [--partitions 12]"
                     + " [--status-jobs 100000,1000000] [--status-waiting 0.1] [--status-keys 100] [--status-reads N]"
                     + " [--status-threads 8 (a list: the reads again at each number of client threads)]"
+                    + " [--status-rate 1000 (polls a second, open loop; 0: none)]"
                     + " [--status-sample 2000] [--status-seed 41]"
                     + "\nWithout --scenarios: " + String.join(",", Bench.DEFAULT_SCENARIOS)
                     + " (status only when named; it always runs last)");
@@ -90,7 +91,8 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
                 Integer.parseInt(o.getOrDefault("status-sample", "2000")),
                 Long.parseLong(o.getOrDefault("status-seed", "41")),
                 Arrays.stream(o.getOrDefault("status-threads", String.valueOf(BenchStatusReads.THREADS)).split(","))
-                        .map(String::trim).map(Integer::valueOf).toList());
+                        .map(String::trim).map(Integer::valueOf).toList(),
+                Integer.parseInt(o.getOrDefault("status-rate", "1000")));
     }
 
     Map<String, Object> describe() {
@@ -117,6 +119,7 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
             m.put("statusSample", statusSample);
             m.put("statusSeed", statusSeed);
             m.put("statusReadThreads", statusThreads);
+            m.put("statusPollsPerSecond", statusRate);
         }
         m.put("partitions", partitions);
         m.put("delivery", "share group");

@@ -174,6 +174,11 @@ final class BenchStatus {
             r.put("readsFrom" + t + "Threads", reads.measure(waiting, finished, settings.statusReads(), WARMUP_READS,
                     settings.statusSeed() + n, t));
         }
+        if (settings.statusRate() > 0) {
+            Bench.log("status: polls at " + settings.statusRate() + "/s");
+            r.put("pollsAt" + settings.statusRate() + "PerSecond", reads.atRate(waiting, finished,
+                    settings.statusReads(), settings.statusRate(), settings.statusSeed() + n));
+        }
         List<String> sample = sample(jobs.jobs(), waiting, settings.statusSample(), settings.statusSeed() + n);
         Map<String, JsonNode> before = reads.snapshot(sample);
         r.put("shownAsWritten", asWritten(before, kinds));

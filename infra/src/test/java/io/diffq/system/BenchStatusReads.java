@@ -17,6 +17,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
 import tools.jackson.databind.JsonNode;
@@ -31,6 +32,8 @@ import tools.jackson.databind.node.ObjectNode;
 final class BenchStatusReads {
 
     static final int THREADS = 8;
+    /** Connections that the open loop's polls go out on: enough that one slow answer does not hold the next. */
+    static final int OPEN_LOOP_CONNECTIONS = 16;
     /** The page that {@code listPage10} reads, reached by following {@code next} from the first. */
     static final int DEEP_PAGE = 10;
     static final int PAGE_SIZE = 20;
@@ -117,6 +120,65 @@ final class BenchStatusReads {
         });
         Map<String, Object> m = LatencyStats.of(millis);
         m.put("other", new TreeMap<>(others));
+        return m;
+    }
+
+    /**
+     * Polls at a fixed rate, open loop, as a fleet's clients poll whatever the gateway's answers: {@code reads}
+     * polls of waiting jobs, then as many of finished ones, at {@code perSecond}. Poll {@code i} is due at
+     * {@code i / perSecond} after the start and goes out on the first of {@value #OPEN_LOOP_CONNECTIONS}
+     * connections that is free; it is timed from when it was due, so a poll that waited for a connection counts
+     * that wait (no coordinated omission). Ids are drawn with {@code seed}, in order, before the start.
+     */
+    Map<String, Object> atRate(List<String> waiting, List<String> finished, int reads, int perSecond, long seed) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        if (!waiting.isEmpty()) {
+            out.put("pollWaitingMs", openLoop(reads, waiting, perSecond, seed + 1));
+        }
+        if (!finished.isEmpty()) {
+            out.put("pollFinishedMs", openLoop(reads, finished, perSecond, seed + 2));
+        }
+        return out;
+    }
+
+    private Map<String, Object> openLoop(int n, List<String> ids, int perSecond, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        String[] paths = new String[n];
+        for (int i = 0; i < n; i++) {
+            paths[i] = "/v1/jobs/" + ids.get(random.nextInt(ids.size()));
+        }
+        Queue<Double> millis = new ConcurrentLinkedQueue<>();
+        Map<String, Integer> others = new ConcurrentHashMap<>();
+        AtomicInteger next = new AtomicInteger();
+        double intervalNanos = 1e9 / perSecond;
+        long start = System.nanoTime() + 20_000_000L;
+        parallel(OPEN_LOOP_CONNECTIONS, t -> {
+            try (BenchConnection connection = new BenchConnection(host, port, (int) TIMEOUT.toMillis())) {
+                for (int i = next.getAndIncrement(); i < n; i = next.getAndIncrement()) {
+                    long due = start + Math.round(i * intervalNanos);
+                    for (long wait = due - System.nanoTime(); wait > 0; wait = due - System.nanoTime()) {
+                        LockSupport.parkNanos(wait);
+                    }
+                    int status;
+                    try {
+                        status = connection.get(paths[i]);
+                    } catch (IOException e) {
+                        connection.close();
+                        status = -1;
+                    }
+                    if (status == 200) {
+                        millis.add((System.nanoTime() - due) / 1e6);
+                    } else {
+                        others.merge(String.valueOf(status), 1, Integer::sum);
+                    }
+                }
+            }
+        });
+        double seconds = (System.nanoTime() - start) / 1e9;
+        Map<String, Object> m = LatencyStats.of(millis);
+        m.put("other", new TreeMap<>(others));
+        m.put("perSecond", perSecond);
+        m.put("achievedPerSecond", LatencyStats.round(n / seconds));
         return m;
     }
 

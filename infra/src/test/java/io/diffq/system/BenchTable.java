@@ -76,6 +76,14 @@ final class BenchTable {
             ((Map<String, Object>) r.getOrDefault("reads", Map.of())).forEach((kind, stats) ->
                     reads.append(' ').append(kind.replaceFirst("Ms$", "")).append(' ').append(pair(stats)));
             System.out.println(reads);
+            r.forEach((key, value) -> {
+                if (key.startsWith("pollsAt") && value instanceof Map<?, ?> polls) {
+                    StringBuilder line = new StringBuilder("  " + key + " (open loop) p50/p99 ms:");
+                    polls.forEach((kind, stats) -> line.append(' ').append(kind.toString().replaceFirst("Ms$", ""))
+                            .append(' ').append(pair(stats)));
+                    System.out.println(line);
+                }
+            });
             Map<String, Object> memory = (Map<String, Object>) r.getOrDefault("memory", Map.of());
             Map<String, Object> disk = (Map<String, Object>) r.getOrDefault("disk", Map.of());
             System.out.printf("  heap after GC %s MiB, RSS %s MiB (peak %s), status dir %s MiB%n",
