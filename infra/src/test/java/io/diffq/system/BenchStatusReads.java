@@ -47,10 +47,17 @@ final class BenchStatusReads {
     private final String host = "127.0.0.1";
     private final int port;
     private final String base;
+    /** The gateway's management port, for its own histogram of the open loop's polls; 0: none read. */
+    private final int managementPort;
 
     BenchStatusReads(int port) {
+        this(port, 0);
+    }
+
+    BenchStatusReads(int port, int managementPort) {
         this.port = port;
         this.base = "http://" + host + ":" + port;
+        this.managementPort = managementPort;
     }
 
     /**
@@ -150,6 +157,7 @@ final class BenchStatusReads {
         Queue<Double> millis = new ConcurrentLinkedQueue<>();
         Map<String, Integer> others = new ConcurrentHashMap<>();
         AtomicInteger next = new AtomicInteger();
+        BenchServerHistogram serverBefore = serverHistogram();
         double intervalNanos = 1e9 / perSecond;
         long start = System.nanoTime() + 20_000_000L;
         parallel(OPEN_LOOP_CONNECTIONS, t -> {
@@ -179,7 +187,37 @@ final class BenchStatusReads {
         m.put("other", new TreeMap<>(others));
         m.put("perSecond", perSecond);
         m.put("achievedPerSecond", LatencyStats.round(n / seconds));
+        BenchServerHistogram serverAfter = serverHistogram();
+        if (serverBefore != null && serverAfter != null) {
+            // As the gateway timed them (first filter to last), to a bucket's upper bound.
+            BenchServerHistogram run = serverAfter.since(serverBefore);
+            Map<String, Object> server = new LinkedHashMap<>();
+            server.put("count", run.count());
+            for (double q : new double[] {0.5, 0.99}) {
+                double ms = run.quantileMs(q);
+                server.put(q == 0.5 ? "p50AtMost" : "p99AtMost", Double.isFinite(ms) ? LatencyStats.round(ms) : null);
+            }
+            m.put("gatewayHistogramMs", server);
+        }
         return m;
+    }
+
+    /** The gateway's histogram of {@code GET /v1/jobs/{id}}; null without a management port or an answer. */
+    private BenchServerHistogram serverHistogram() {
+        if (managementPort == 0) {
+            return null;
+        }
+        try {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://" + host + ":"
+                    + managementPort + "/actuator/prometheus")).timeout(TIMEOUT).GET().build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return r.statusCode() == 200 ? BenchServerHistogram.read(r.body(), "/v1/jobs/{id}") : null;
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
     }
 
     /** The path of page {@code page} (from 1) of {@code first}'s list, or null when the list is shorter. */

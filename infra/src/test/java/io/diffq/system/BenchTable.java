@@ -79,8 +79,13 @@ final class BenchTable {
             r.forEach((key, value) -> {
                 if (key.startsWith("pollsAt") && value instanceof Map<?, ?> polls) {
                     StringBuilder line = new StringBuilder("  " + key + " (open loop) p50/p99 ms:");
-                    polls.forEach((kind, stats) -> line.append(' ').append(kind.toString().replaceFirst("Ms$", ""))
-                            .append(' ').append(pair(stats)));
+                    polls.forEach((kind, stats) -> {
+                        line.append(' ').append(kind.toString().replaceFirst("Ms$", "")).append(' ').append(pair(stats));
+                        if (stats instanceof Map<?, ?> k && k.get("gatewayHistogramMs") instanceof Map<?, ?> g) {
+                            line.append(" (gateway's histogram <=").append(fmt(g.get("p50AtMost"))).append("/<=")
+                                    .append(fmt(g.get("p99AtMost"))).append(')');
+                        }
+                    });
                     System.out.println(line);
                 }
             });
