@@ -163,7 +163,7 @@ final class BenchStatus {
             (j.kind() == Kind.WAITING ? waiting : finished).add(j.id());
             kinds.put(j.id(), j.kind());
         }
-        BenchStatusReads reads = new BenchStatusReads(fresh.port(), fresh.process().managementPort());
+        BenchStatusReads reads = new BenchStatusReads(fresh.port(), fresh.process()::scrape);
         Bench.log("status: reads");
         // The first number of client threads gives "reads"; each further one its own, in the same run.
         List<Integer> threads = settings.statusThreads();

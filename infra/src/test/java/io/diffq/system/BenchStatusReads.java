@@ -1,6 +1,7 @@
 package io.diffq.system;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -20,6 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
+import java.util.function.Supplier;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.JsonNodeFactory;
 import tools.jackson.databind.node.ObjectNode;
@@ -47,17 +49,17 @@ final class BenchStatusReads {
     private final String host = "127.0.0.1";
     private final int port;
     private final String base;
-    /** The gateway's management port, for its own histogram of the open loop's polls; 0: none read. */
-    private final int managementPort;
+    /** The gateway's Prometheus scrape, for its own histogram of the open loop's polls; null: none read. */
+    private final Supplier<String> scrape;
 
     BenchStatusReads(int port) {
-        this(port, 0);
+        this(port, null);
     }
 
-    BenchStatusReads(int port, int managementPort) {
+    BenchStatusReads(int port, Supplier<String> scrape) {
         this.port = port;
         this.base = "http://" + host + ":" + port;
-        this.managementPort = managementPort;
+        this.scrape = scrape;
     }
 
     /**
@@ -101,33 +103,18 @@ final class BenchStatusReads {
      * read) and the other answers.
      */
     private Map<String, Object> run(int n, Function<SplittableRandom, String> path, long seed, int threads) {
-        Queue<Double> millis = new ConcurrentLinkedQueue<>();
-        Map<String, Integer> others = new ConcurrentHashMap<>();
+        Tally tally = new Tally();
         AtomicInteger left = new AtomicInteger(n);
         parallel(threads, t -> {
             SplittableRandom random = new SplittableRandom(seed + t);
             try (BenchConnection connection = new BenchConnection(host, port, (int) TIMEOUT.toMillis())) {
                 while (left.getAndDecrement() > 0) {
                     String p = path.apply(random);
-                    long t0 = System.nanoTime();
-                    int status;
-                    try {
-                        status = connection.get(p);
-                    } catch (IOException e) {
-                        connection.close(); // a new connection for the next one
-                        status = -1;
-                    }
-                    if (status == 200) {
-                        millis.add((System.nanoTime() - t0) / 1e6);
-                    } else {
-                        others.merge(String.valueOf(status), 1, Integer::sum);
-                    }
+                    tally.get(connection, p, System.nanoTime());
                 }
             }
         });
-        Map<String, Object> m = LatencyStats.of(millis);
-        m.put("other", new TreeMap<>(others));
-        return m;
+        return tally.stats();
     }
 
     /**
@@ -154,8 +141,7 @@ final class BenchStatusReads {
         for (int i = 0; i < n; i++) {
             paths[i] = "/v1/jobs/" + ids.get(random.nextInt(ids.size()));
         }
-        Queue<Double> millis = new ConcurrentLinkedQueue<>();
-        Map<String, Integer> others = new ConcurrentHashMap<>();
+        Tally tally = new Tally();
         AtomicInteger next = new AtomicInteger();
         BenchServerHistogram serverBefore = serverHistogram();
         double intervalNanos = 1e9 / perSecond;
@@ -167,24 +153,12 @@ final class BenchStatusReads {
                     for (long wait = due - System.nanoTime(); wait > 0; wait = due - System.nanoTime()) {
                         LockSupport.parkNanos(wait);
                     }
-                    int status;
-                    try {
-                        status = connection.get(paths[i]);
-                    } catch (IOException e) {
-                        connection.close();
-                        status = -1;
-                    }
-                    if (status == 200) {
-                        millis.add((System.nanoTime() - due) / 1e6);
-                    } else {
-                        others.merge(String.valueOf(status), 1, Integer::sum);
-                    }
+                    tally.get(connection, paths[i], due);
                 }
             }
         });
         double seconds = (System.nanoTime() - start) / 1e9;
-        Map<String, Object> m = LatencyStats.of(millis);
-        m.put("other", new TreeMap<>(others));
+        Map<String, Object> m = tally.stats();
         m.put("perSecond", perSecond);
         m.put("achievedPerSecond", LatencyStats.round(n / seconds));
         BenchServerHistogram serverAfter = serverHistogram();
@@ -193,29 +167,57 @@ final class BenchStatusReads {
             BenchServerHistogram run = serverAfter.since(serverBefore);
             Map<String, Object> server = new LinkedHashMap<>();
             server.put("count", run.count());
-            for (double q : new double[] {0.5, 0.99}) {
-                double ms = run.quantileMs(q);
-                server.put(q == 0.5 ? "p50AtMost" : "p99AtMost", Double.isFinite(ms) ? LatencyStats.round(ms) : null);
-            }
+            server.put("p50AtMost", finiteOrNull(run.quantileMs(0.5)));
+            server.put("p99AtMost", finiteOrNull(run.quantileMs(0.99)));
             m.put("gatewayHistogramMs", server);
         }
         return m;
     }
 
-    /** The gateway's histogram of {@code GET /v1/jobs/{id}}; null without a management port or an answer. */
+    private static Double finiteOrNull(double ms) {
+        return Double.isFinite(ms) ? LatencyStats.round(ms) : null;
+    }
+
+    /**
+     * The answers of one measured run: the latency of each {@code 200} (from a given start to the whole body read)
+     * and the count of every other status ({@code -1}: none came, and the connection is opened again).
+     */
+    private static final class Tally {
+
+        private final Queue<Double> millis = new ConcurrentLinkedQueue<>();
+        private final Map<String, Integer> others = new ConcurrentHashMap<>();
+
+        /** {@code GET path} on {@code connection}, timed from {@code fromNanos}. */
+        void get(BenchConnection connection, String path, long fromNanos) {
+            int status;
+            try {
+                status = connection.get(path);
+            } catch (IOException e) {
+                connection.close();
+                status = -1;
+            }
+            if (status == 200) {
+                millis.add((System.nanoTime() - fromNanos) / 1e6);
+            } else {
+                others.merge(String.valueOf(status), 1, Integer::sum);
+            }
+        }
+
+        Map<String, Object> stats() {
+            Map<String, Object> m = LatencyStats.of(millis);
+            m.put("other", new TreeMap<>(others));
+            return m;
+        }
+    }
+
+    /** The gateway's histogram of {@code GET /v1/jobs/{id}}; null without a scrape or when it fails. */
     private BenchServerHistogram serverHistogram() {
-        if (managementPort == 0) {
+        if (scrape == null) {
             return null;
         }
         try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://" + host + ":"
-                    + managementPort + "/actuator/prometheus")).timeout(TIMEOUT).GET().build(),
-                    HttpResponse.BodyHandlers.ofString());
-            return r.statusCode() == 200 ? BenchServerHistogram.read(r.body(), "/v1/jobs/{id}") : null;
-        } catch (IOException e) {
-            return null;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            return BenchServerHistogram.read(scrape.get(), "/v1/jobs/{id}");
+        } catch (UncheckedIOException e) {
             return null;
         }
     }
