@@ -98,13 +98,17 @@ final class LiveJobs {
         if (snapshot == null) {
             return null; // every job stored has a status (its request, when read, beside it)
         }
-        StatusStore.StoredRequest request = s.request(id);
-        JobRequest r = request == null ? null : codec.readRequest(request.bytes());
+        return decoded(snapshot, s.request(id));
+    }
+
+    /** A job from its stored status and request ({@code null} while not read). */
+    LiveJob decoded(byte[] snapshot, StatusStore.StoredRequest request) {
         JobStatus status = JobStatus.fromSnapshot(codec.readEvent(snapshot));
-        if (r != null) {
-            status = status.withRequest(r);
+        if (request == null) {
+            return new LiveJob(status, -1, -1);
         }
-        return request == null ? new LiveJob(status, -1, -1) : new LiveJob(status, request.partition(), request.offset());
+        return new LiveJob(status.withRequest(codec.readRequest(request.bytes())), request.partition(),
+                request.offset());
     }
 
     /** The queue's entry of a job held as queued with its request; {@code null} otherwise. */

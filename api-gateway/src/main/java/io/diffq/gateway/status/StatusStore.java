@@ -53,13 +53,15 @@ import org.rocksdb.WriteOptions;
 public final class StatusStore implements AutoCloseable {
 
     /** The layout's version: a store of another one is dropped and rebuilt from the topics. */
-    static final int FORMAT = 1;
+    static final int FORMAT = 2;
     /** The owner under which every job is also listed (for admins, and while the API is open). */
     static final String EVERYONE = "\u0001";
 
     private static final List<String> FAMILIES = List.of("status", "requests", "cancels", "byOwner", "live",
             "expiry", "meta");
     private static final byte[] NOTHING = new byte[0];
+    private static final byte LIVE_REQUEST = 'r';
+    private static final byte LIVE_STATUS = 's';
     private static final byte[] FORMAT_KEY = "format".getBytes(StandardCharsets.UTF_8);
     private static final byte[] COUNTS_KEY = "counts".getBytes(StandardCharsets.UTF_8);
     private static final String OFFSET_PREFIX = "offset/";
@@ -181,9 +183,10 @@ public final class StatusStore implements AutoCloseable {
     /** The job's first request as stored, or {@code null}. */
     public StoredRequest request(String id) {
         byte[] v = get(requests, key(id));
-        if (v == null) {
-            return null;
-        }
+        return v == null ? null : storedRequest(v);
+    }
+
+    private static StoredRequest storedRequest(byte[] v) {
         ByteBuffer b = ByteBuffer.wrap(v);
         int partition = b.getInt();
         long offset = b.getLong();
@@ -239,13 +242,46 @@ public final class StatusStore implements AutoCloseable {
         return counts;
     }
 
-    /** Calls {@code action} with the id of every job marked {@linkplain Batch#live live}. */
-    public void forEachLive(Consumer<String> action) {
-        try (RocksIterator it = db.newIterator(live)) {
+    /**
+     * Calls {@code action} with every job held {@linkplain Batch#live live}, in one scan of their copies (no point
+     * read: a restart loads its live jobs at the pace of a sequential read, whatever the store's size).
+     */
+    public void forEachLive(Consumer<LiveCopy> action) {
+        try (ReadOptions scan = new ReadOptions().setFillCache(false);
+                RocksIterator it = db.newIterator(live, scan)) {
+            String id = null;
+            byte[] snapshot = null;
+            StoredRequest request = null;
             for (it.seekToFirst(); it.isValid(); it.next()) {
-                action.accept(new String(it.key(), StandardCharsets.UTF_8));
+                byte[] k = it.key();
+                String of = new String(k, 0, k.length - 2, StandardCharsets.UTF_8);
+                if (id != null && !id.equals(of)) {
+                    if (snapshot != null) {
+                        action.accept(new LiveCopy(id, snapshot, request));
+                    }
+                    snapshot = null;
+                    request = null;
+                }
+                id = of;
+                if (k[k.length - 1] == LIVE_STATUS) {
+                    snapshot = it.value();
+                } else {
+                    request = storedRequest(it.value());
+                }
+            }
+            if (snapshot != null) {
+                action.accept(new LiveCopy(id, snapshot, request));
             }
         }
+    }
+
+    /**
+     * A live job's copy as stored beside its live mark.
+     *
+     * @param snapshot its status as {@link #status} holds it
+     * @param request  its request as {@link #request} holds it; {@code null} while not read
+     */
+    public record LiveCopy(String id, byte[] snapshot, StoredRequest request) {
     }
 
     /** A job's place in the lists: its acceptance time and id. */
@@ -382,8 +418,7 @@ public final class StatusStore implements AutoCloseable {
         }
 
         public Batch request(String id, int partition, long offset, byte[] bytes) {
-            return put(requests, key(id), ByteBuffer.allocate(12 + bytes.length).putInt(partition).putLong(offset)
-                    .put(bytes).array());
+            return put(requests, key(id), requestValue(partition, offset, bytes));
         }
 
         public Batch cancel(String id, Instant at) {
@@ -403,8 +438,22 @@ public final class StatusStore implements AutoCloseable {
             return delete(byOwner, concat(indexPrefix(EVERYONE, state), place(place)));
         }
 
-        public Batch live(String id, boolean live) {
-            return live ? put(StatusStore.this.live, key(id), NOTHING) : delete(StatusStore.this.live, key(id));
+        /**
+         * Marks the job live with a copy of its status ({@link #status}'s bytes), read back by {@link #forEachLive}.
+         */
+        public Batch live(String id, byte[] snapshot) {
+            return put(live, liveKey(id, LIVE_STATUS), snapshot);
+        }
+
+        /** Keeps a copy of a live job's request ({@link #request}'s arguments) beside its live mark. */
+        public Batch liveRequest(String id, int partition, long offset, byte[] bytes) {
+            return put(live, liveKey(id, LIVE_REQUEST), requestValue(partition, offset, bytes));
+        }
+
+        /** Drops the job's live mark and copies: it finished. */
+        public Batch ended(String id) {
+            delete(live, liveKey(id, LIVE_STATUS));
+            return delete(live, liveKey(id, LIVE_REQUEST));
         }
 
         /** Asks the retention sweep to look at the job at {@code at}. */
@@ -417,7 +466,7 @@ public final class StatusStore implements AutoCloseable {
             delete(status, key(id));
             delete(requests, key(id));
             delete(cancels, key(id));
-            return delete(live, key(id));
+            return ended(id);
         }
 
         /** Done with a sweep entry. */
@@ -483,6 +532,15 @@ public final class StatusStore implements AutoCloseable {
 
     private static byte[] key(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] requestValue(int partition, long offset, byte[] bytes) {
+        return ByteBuffer.allocate(12 + bytes.length).putInt(partition).putLong(offset).put(bytes).array();
+    }
+
+    /** A live copy's key: the id, a zero byte (so one job's copies lie together, before any longer id's), a kind. */
+    private static byte[] liveKey(String id, byte kind) {
+        return concat(key(id), new byte[] {0, kind});
     }
 
     private static byte[] indexPrefix(String owner, JobState state) {

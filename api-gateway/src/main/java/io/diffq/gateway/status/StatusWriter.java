@@ -44,6 +44,8 @@ final class StatusWriter {
      */
     static final Duration SWEEP_EVERY = Duration.ofMinutes(1);
     static final int SWEEP_MAX = 20_000;
+    /** Live jobs decoded together at start-up: enough to keep every core busy, few enough to hold undecoded. */
+    private static final int LOAD_SLICE = 4096;
 
     private final LiveJobs jobs;
     private final JobCodec codec;
@@ -90,17 +92,22 @@ final class StatusWriter {
         finished.putAll(store.counts());
         finishedCounts = Map.copyOf(finished);
         storedOffsets = store.offsets();
-        // Point reads and two decodes per job, on every core: about 110 µs a job on one core of this 2-core machine.
-        List<String> ids = new ArrayList<>();
-        store.forEachLive(ids::add);
-        ids.parallelStream().forEach(id -> {
-            LiveJob l = jobs.stored(id);
-            if (l != null) {
-                jobs.put(id, l);
+        // One scan of the live jobs' copies; their two decodes each on every core, a slice at a time.
+        List<StatusStore.LiveCopy> slice = new ArrayList<>(LOAD_SLICE);
+        store.forEachLive(copy -> {
+            slice.add(copy);
+            if (slice.size() == LOAD_SLICE) {
+                loadLive(slice);
             }
         });
+        loadLive(slice);
         jobs.heap.forEach((id, l) -> storedLive.put(id, Stored.of(l)));
         return jobs.heap.size();
+    }
+
+    private void loadLive(List<StatusStore.LiveCopy> slice) {
+        slice.parallelStream().forEach(c -> jobs.put(c.id(), jobs.decoded(c.snapshot(), c.request())));
+        slice.clear();
     }
 
     /** Where the store stopped in {@code tp}; {@code null} when it holds nothing of it. */
@@ -300,12 +307,18 @@ final class StatusWriter {
                     return;
                 }
                 JobStatus s = l.status();
-                b.status(id, snapshot(s));
+                boolean ended = s.state().isTerminal();
+                byte[] snapshot = snapshot(s);
+                b.status(id, snapshot);
                 if (s.request() != null && l.offset() != c.stored.requestOffset()) {
                     // The request the job shows is not the one stored: the record as read, or, when this instance
                     // holds it from its own submit and read the job's events first, the request written anew.
-                    b.request(id, l.partition(), l.offset(), c.requestBytesOffset == l.offset() ? c.requestBytes
-                            : codec.writeRequest(s.request()));
+                    byte[] request = c.requestBytesOffset == l.offset() ? c.requestBytes
+                            : codec.writeRequest(s.request());
+                    b.request(id, l.partition(), l.offset(), request);
+                    if (!ended) {
+                        b.liveRequest(id, l.partition(), l.offset(), request);
+                    }
                 }
                 Indexed now = Indexed.of(s);
                 Indexed was = c.stored.indexed();
@@ -317,8 +330,11 @@ final class StatusWriter {
                         b.index(now.owner(), now.state(), now.place());
                     }
                 }
-                boolean ended = s.state().isTerminal();
-                b.live(id, !ended);
+                if (ended) {
+                    b.ended(id);
+                } else {
+                    b.live(id, snapshot);
+                }
                 if (ended && !c.wasFinished) {
                     newlyFinished.merge(s.state(), 1L, Long::sum);
                     b.expiry(expiresAt(s), id);

@@ -33,7 +33,8 @@ class StatusStoreTests {
         TopicPartition events = new TopicPartition("diffq.job-events", 11);
         try (StatusStore store = StatusStore.open(dir, CACHE); StatusStore.Batch b = store.batch()) {
             b.status("a", bytes("snapshot-a")).request("a", 0, 41, bytes("request-a")).cancel("a", T0)
-                    .live("a", true).offsets(Map.of(jobs, 42L, events, 7L))
+                    .live("a", bytes("snapshot-a")).liveRequest("a", 0, 41, bytes("request-a"))
+                    .offsets(Map.of(jobs, 42L, events, 7L))
                     .counts(Map.of(JobState.SUCCEEDED, 3L)).commit();
         }
         try (StatusStore store = StatusStore.open(dir, CACHE)) {
@@ -45,12 +46,42 @@ class StatusStoreTests {
             assertThat(store.cancelAt("a")).isEqualTo(T0);
             assertThat(store.offsets()).isEqualTo(Map.of(jobs, 42L, events, 7L));
             assertThat(store.counts()).containsEntry(JobState.SUCCEEDED, 3L).containsEntry(JobState.FAILED, 0L);
-            List<String> live = new ArrayList<>();
-            store.forEachLive(live::add);
-            assertThat(live).containsExactly("a");
+            assertThat(live(store)).containsExactly("a snapshot-a 0@41 request-a");
             assertThat(store.status("b")).isNull();
             assertThat(store.request("b")).isNull();
         }
+    }
+
+    @Test
+    void oneScanReturnsEachLiveJobOnceWithItsLatestCopiesUntilItEnds() {
+        try (StatusStore store = StatusStore.open(dir, CACHE)) {
+            try (StatusStore.Batch b = store.batch()) {
+                // "a" and "a1" share a prefix: their copies must not mix; "b" has no request yet.
+                b.live("a", bytes("queued-a")).liveRequest("a", 3, 7, bytes("request-a"))
+                        .live("a1", bytes("queued-a1")).liveRequest("a1", 1, 2, bytes("request-a1"))
+                        .live("b", bytes("running-b")).live("c", bytes("queued-c")).commit();
+            }
+            try (StatusStore.Batch b = store.batch()) {
+                b.live("a", bytes("running-a")).ended("c").commit();
+            }
+            assertThat(live(store)).containsExactly("a running-a 3@7 request-a", "a1 queued-a1 1@2 request-a1",
+                    "b running-b -");
+            try (StatusStore.Batch b = store.batch()) {
+                b.ended("a").forget("b").commit();
+            }
+            assertThat(live(store)).containsExactly("a1 queued-a1 1@2 request-a1");
+        }
+    }
+
+    private static List<String> live(StatusStore store) {
+        List<String> live = new ArrayList<>();
+        store.forEachLive(c -> live.add(c.id() + " " + text(c.snapshot()) + " " + (c.request() == null ? "-"
+                : c.request().partition() + "@" + c.request().offset() + " " + text(c.request().bytes()))));
+        return live;
+    }
+
+    private static String text(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
     }
 
     @Test
