@@ -57,7 +57,7 @@ public final class StatusStore implements AutoCloseable {
     /** The owner under which every job is also listed (for admins, and while the API is open). */
     static final String EVERYONE = "\u0001";
 
-    private static final List<String> FAMILIES = List.of("status", "requests", "cancels", "byOwner", "live",
+    static final List<String> FAMILIES = List.of("status", "requests", "cancels", "byOwner", "live",
             "expiry", "meta");
     private static final byte[] NOTHING = new byte[0];
     private static final byte LIVE_REQUEST = 'r';
@@ -143,6 +143,10 @@ public final class StatusStore implements AutoCloseable {
             Files.createDirectories(dir);
             StatusStore store = new StatusStore(dir, cacheBytes);
             byte[] format = store.db.get(store.meta, FORMAT_KEY);
+            if (format != null && ByteBuffer.wrap(format).getInt() == 1) {
+                store.copyLiveJobs();
+                return store;
+            }
             if (format != null && ByteBuffer.wrap(format).getInt() != FORMAT) {
                 return store.wiped();
             }
@@ -154,6 +158,43 @@ public final class StatusStore implements AutoCloseable {
             throw new IllegalStateException("cannot open the status store in " + dir + ": " + e.getMessage(), e);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Brings a store of format 1 (a live job's mark was its bare id, with no copy) to this one: each live job's
+     * status and request copied beside a mark of the new kind, at the cost of one start of format 1 (two point
+     * reads a job), where dropping the store would read the topics again.
+     */
+    private void copyLiveJobs() throws RocksDBException {
+        List<byte[]> marks = new ArrayList<>();
+        try (RocksIterator it = db.newIterator(live)) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                byte[] k = it.key();
+                if (k.length < 2 || k[k.length - 2] != 0) { // not a copy made by a copying cut short
+                    marks.add(k);
+                }
+            }
+        }
+        for (int from = 0; from <= marks.size(); from += 10_000) {
+            try (Batch b = batch()) {
+                for (byte[] mark : marks.subList(from, Math.min(marks.size(), from + 10_000))) {
+                    String id = new String(mark, StandardCharsets.UTF_8);
+                    b.delete(live, mark);
+                    byte[] snapshot = status(id);
+                    byte[] request = get(requests, mark);
+                    if (snapshot != null) {
+                        b.live(id, snapshot);
+                    }
+                    if (snapshot != null && request != null) {
+                        b.put(live, liveKey(id, LIVE_REQUEST), request);
+                    }
+                }
+                if (from + 10_000 > marks.size()) {
+                    b.put(meta, FORMAT_KEY, ByteBuffer.allocate(4).putInt(FORMAT).array()); // with the last marks
+                }
+                b.commit();
+            }
         }
     }
 

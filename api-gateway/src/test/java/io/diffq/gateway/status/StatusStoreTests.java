@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.diffq.common.job.JobState;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -17,6 +18,11 @@ import java.util.Set;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.DBOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
 
 /** The status store on a real RocksDB in a temporary directory: what it keeps, lists and forgets. */
 class StatusStoreTests {
@@ -70,6 +76,39 @@ class StatusStoreTests {
                 b.ended("a").forget("b").commit();
             }
             assertThat(live(store)).containsExactly("a1 queued-a1 1@2 request-a1");
+        }
+    }
+
+    @Test
+    void aStoreOfFormatOneKeepsEveryJobAndGainsTheLiveCopiesOnce() throws RocksDBException {
+        // Written as format 1 wrote: a live job's mark was its bare id, with nothing beside it.
+        List<ColumnFamilyDescriptor> families = new ArrayList<>();
+        families.add(new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY));
+        StatusStore.FAMILIES.forEach(f -> families.add(new ColumnFamilyDescriptor(bytes(f))));
+        List<ColumnFamilyHandle> h = new ArrayList<>();
+        try (DBOptions options = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true);
+                RocksDB db = RocksDB.open(options, dir.toString(), families, h)) {
+            ColumnFamilyHandle status = h.get(1 + StatusStore.FAMILIES.indexOf("status"));
+            ColumnFamilyHandle requests = h.get(1 + StatusStore.FAMILIES.indexOf("requests"));
+            ColumnFamilyHandle live = h.get(1 + StatusStore.FAMILIES.indexOf("live"));
+            db.put(h.get(1 + StatusStore.FAMILIES.indexOf("meta")), bytes("format"),
+                    ByteBuffer.allocate(4).putInt(1).array());
+            db.put(status, bytes("a"), bytes("queued-a"));
+            db.put(requests, bytes("a"), ByteBuffer.allocate(12 + 9).putInt(3).putLong(7).put(bytes("request-a"))
+                    .array());
+            db.put(live, bytes("a"), new byte[0]);
+            db.put(status, bytes("b"), bytes("running-b"));
+            db.put(live, bytes("b"), new byte[0]);
+            db.put(status, bytes("done"), bytes("succeeded"));
+            h.forEach(ColumnFamilyHandle::close);
+        }
+        for (int open = 1; open <= 2; open++) { // copied at the first open, as it is at the second
+            try (StatusStore store = StatusStore.open(dir, CACHE)) {
+                assertThat(live(store)).as("open %d", open)
+                        .containsExactly("a queued-a 3@7 request-a", "b running-b -");
+                assertThat(text(store.status("done"))).isEqualTo("succeeded");
+                assertThat(store.request("a").offset()).isEqualTo(7);
+            }
         }
     }
 
