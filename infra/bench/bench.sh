@@ -5,7 +5,7 @@
 # (status runs only when named: see docs/benchmarks.md)
 # Builds the jars and infra's test classes in this checkout (mvn package, nothing installed into ~/.m2),
 # then runs io.diffq.system.Bench. BENCH_SKIP_BUILD=1 uses what is already built; BENCH_MVN_ARGS (e.g. -o)
-# go to that mvn.
+# go to that mvn; BENCH_CLIENT_JVM_ARGS go to the bench's own JVM (its clients), e.g. -Xlog:gc:file=/tmp/client-gc.log.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd -P)"
 cd "$ROOT"
@@ -16,6 +16,6 @@ if [[ "${BENCH_SKIP_BUILD:-0}" != 1 || ! -f "$CP_FILE" ]]; then
   mvn -B -q -Dstyle.color=never ${BENCH_MVN_ARGS:-} package -DskipTests dependency:build-classpath -Dmdep.includeScope=test \
     -Dmdep.outputFile=target/bench.classpath
 fi
-exec java -Xmx1g -Ddiffq.root="$ROOT" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+exec java -Xmx1g ${BENCH_CLIENT_JVM_ARGS:-} -Ddiffq.root="$ROOT" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
   -Dorg.slf4j.simpleLogger.log.org.apache.kafka=error \
   -cp "infra/target/test-classes:$(cat "$CP_FILE")" io.diffq.system.Bench "$@"

@@ -44,7 +44,6 @@ import tools.jackson.databind.JsonNode;
 final class BenchStatus {
 
     /** Unmeasured reads of each kind before the measured ones. */
-    static final int WARMUP_READS = 1000;
     /** At most this many waiting jobs join the compared sample (all of them below it). */
     static final int MAX_WAITING_COMPARED = 10_000;
     static final long TEN_MILLION = 10_000_000L;
@@ -97,7 +96,8 @@ final class BenchStatus {
                 + "fresh gateway on an empty diffq.gateway.status.dir: process start -> first 200 on "
                 + "/actuator/health/readiness; reads from " + settings.statusThreads() + " client threads (reads, then "
                 + "readsFromNThreads), "
-                + settings.statusReads() + " of each kind after " + WARMUP_READS + " unmeasured; heap after a GC, "
+                + settings.statusReads() + " of each kind after " + settings.statusWarmup()
+                + " unmeasured; heap after a GC, "
                 + "RSS, disk; a graceful restart and a kill -9 restart on the same directory, each compared with the "
                 + "jobs shown before (a fixed sample and the waiting jobs). The API is open (no keys): lists hold "
                 + "every job. The bench's shared gateway and workers were stopped before. baseline: a gateway on the "
@@ -167,11 +167,12 @@ final class BenchStatus {
         Bench.log("status: reads");
         // The first number of client threads gives "reads"; each further one its own, in the same run.
         List<Integer> threads = settings.statusThreads();
-        r.put("reads", reads.measure(waiting, finished, settings.statusReads(), WARMUP_READS,
+        r.put("reads", reads.measure(waiting, finished, settings.statusReads(), settings.statusWarmup(),
                 settings.statusSeed() + n, threads.get(0)));
         for (int t : threads.subList(1, threads.size())) {
             Bench.log("status: reads from " + t + " threads");
-            r.put("readsFrom" + t + "Threads", reads.measure(waiting, finished, settings.statusReads(), WARMUP_READS,
+            r.put("readsFrom" + t + "Threads", reads.measure(waiting, finished, settings.statusReads(),
+                    settings.statusWarmup(),
                     settings.statusSeed() + n, t));
         }
         if (settings.statusRate() > 0) {

@@ -161,6 +161,9 @@ final class BenchStatusReads {
         Map<String, Object> m = tally.stats();
         m.put("perSecond", perSecond);
         m.put("achievedPerSecond", LatencyStats.round(n / seconds));
+        // From the send: without the time a poll waited for this client's thread (its wake-up on shared cores) or
+        // a free connection; the gap between the two says how much of the tail is the client's.
+        m.put("fromSendMs", tally.sentStats());
         BenchServerHistogram serverAfter = serverHistogram();
         if (serverBefore != null && serverAfter != null) {
             // As the gateway timed them (first filter to last), to a bucket's upper bound.
@@ -185,10 +188,15 @@ final class BenchStatusReads {
     private static final class Tally {
 
         private final Queue<Double> millis = new ConcurrentLinkedQueue<>();
+        private final Queue<Double> sentMillis = new ConcurrentLinkedQueue<>();
         private final Map<String, Integer> others = new ConcurrentHashMap<>();
 
-        /** {@code GET path} on {@code connection}, timed from {@code fromNanos}. */
+        /**
+         * {@code GET path} on {@code connection}, timed from {@code fromNanos}, and apart from when it was sent (later
+         * than {@code fromNanos} when this client's own thread woke late or the connection was busy).
+         */
         void get(BenchConnection connection, String path, long fromNanos) {
+            long sent = System.nanoTime();
             int status;
             try {
                 status = connection.get(path);
@@ -196,8 +204,10 @@ final class BenchStatusReads {
                 connection.close();
                 status = -1;
             }
+            long answered = System.nanoTime();
             if (status == 200) {
-                millis.add((System.nanoTime() - fromNanos) / 1e6);
+                millis.add((answered - fromNanos) / 1e6);
+                sentMillis.add((answered - sent) / 1e6);
             } else {
                 others.merge(String.valueOf(status), 1, Integer::sum);
             }
@@ -207,6 +217,11 @@ final class BenchStatusReads {
             Map<String, Object> m = LatencyStats.of(millis);
             m.put("other", new TreeMap<>(others));
             return m;
+        }
+
+        /** The same answers timed from when each was sent. */
+        Map<String, Object> sentStats() {
+            return LatencyStats.of(sentMillis);
         }
     }
 

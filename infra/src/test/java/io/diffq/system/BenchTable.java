@@ -81,6 +81,9 @@ final class BenchTable {
                     StringBuilder line = new StringBuilder("  " + key + " (open loop) p50/p99 ms:");
                     polls.forEach((kind, stats) -> {
                         line.append(' ').append(kind.toString().replaceFirst("Ms$", "")).append(' ').append(pair(stats));
+                        if (stats instanceof Map<?, ?> k && k.get("fromSendMs") != null) {
+                            line.append(" (from the send ").append(pair(k.get("fromSendMs"))).append(')');
+                        }
                         if (stats instanceof Map<?, ?> k && k.get("gatewayHistogramMs") instanceof Map<?, ?> g) {
                             line.append(" (gateway's histogram <=").append(fmt(g.get("p50AtMost"))).append("/<=")
                                     .append(fmt(g.get("p99AtMost"))).append(')');
