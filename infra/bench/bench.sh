@@ -16,6 +16,6 @@ if [[ "${BENCH_SKIP_BUILD:-0}" != 1 || ! -f "$CP_FILE" ]]; then
   mvn -B -q -Dstyle.color=never ${BENCH_MVN_ARGS:-} package -DskipTests dependency:build-classpath -Dmdep.includeScope=test \
     -Dmdep.outputFile=target/bench.classpath
 fi
-exec java -Xmx1g ${BENCH_CLIENT_JVM_ARGS:-} -Ddiffq.root="$ROOT" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+exec java -Xmx3g ${BENCH_CLIENT_JVM_ARGS:-} -Ddiffq.root="$ROOT" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
   -Dorg.slf4j.simpleLogger.log.org.apache.kafka=error \
   -cp "infra/target/test-classes:$(cat "$CP_FILE")" io.diffq.system.Bench "$@"

@@ -20,7 +20,7 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
         Duration submitDuration, List<Integer> floodClients, int scaleSeconds, List<Integer> scaleWorkers,
         int abuseConnections, Duration abuseDuration, int partitions, int holSeconds, long holSeed,
         List<Integer> statusJobs, double statusWaiting, int statusKeys, int statusReads, int statusSample,
-        long statusSeed, List<Integer> statusThreads, int statusRate, int statusWarmup) {
+        long statusSeed, List<Integer> statusThreads, int statusRate, int statusWarmup, int statusPolls) {
 
     static BenchSettings parse(String[] args) {
         Map<String, String> o = new LinkedHashMap<>();
@@ -48,6 +48,7 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
                     + " [--status-threads 8 (a list: the reads again at each number of client threads)]"
                     + " [--status-rate 1000 (polls a second, open loop; 0: none)]"
                     + " [--status-warmup 1000 (unmeasured reads of each kind before each measured run)]"
+                    + " [--status-polls 10000 (the open loop's polls of each kind: its p99 is their 100th slowest)]"
                     + " [--status-sample 2000] [--status-seed 41]"
                     + "\nWithout --scenarios: " + String.join(",", Bench.DEFAULT_SCENARIOS)
                     + " (status only when named; it always runs last)");
@@ -94,7 +95,8 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
                 Arrays.stream(o.getOrDefault("status-threads", String.valueOf(BenchStatusReads.THREADS)).split(","))
                         .map(String::trim).map(Integer::valueOf).toList(),
                 Integer.parseInt(o.getOrDefault("status-rate", "1000")),
-                Integer.parseInt(o.getOrDefault("status-warmup", "1000")));
+                Integer.parseInt(o.getOrDefault("status-warmup", "1000")),
+                Integer.parseInt(o.getOrDefault("status-polls", "10000")));
     }
 
     Map<String, Object> describe() {
@@ -123,6 +125,7 @@ record BenchSettings(boolean quick, List<String> scenarios, Path out, int warmup
             m.put("statusReadThreads", statusThreads);
             m.put("statusPollsPerSecond", statusRate);
             m.put("statusWarmupReadsPerKind", statusWarmup);
+            m.put("statusOpenLoopPollsPerKind", statusPolls);
         }
         m.put("partitions", partitions);
         m.put("delivery", "share group");

@@ -178,7 +178,7 @@ final class BenchStatus {
         if (settings.statusRate() > 0) {
             Bench.log("status: polls at " + settings.statusRate() + "/s");
             r.put("pollsAt" + settings.statusRate() + "PerSecond", reads.atRate(waiting, finished,
-                    settings.statusReads(), settings.statusRate(), settings.statusSeed() + n));
+                    settings.statusPolls(), settings.statusRate(), settings.statusSeed() + n));
         }
         List<String> sample = sample(jobs.jobs(), waiting, settings.statusSample(), settings.statusSeed() + n);
         Map<String, JsonNode> before = reads.snapshot(sample);

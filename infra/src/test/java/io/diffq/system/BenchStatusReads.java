@@ -118,19 +118,19 @@ final class BenchStatusReads {
     }
 
     /**
-     * Polls at a fixed rate, open loop, as a fleet's clients poll whatever the gateway's answers: {@code reads}
+     * Polls at a fixed rate, open loop, as a fleet's clients poll whatever the gateway's answers: {@code polls}
      * polls of waiting jobs, then as many of finished ones, at {@code perSecond}. Poll {@code i} is due at
      * {@code i / perSecond} after the start and goes out on the first of {@value #OPEN_LOOP_CONNECTIONS}
      * connections that is free; it is timed from when it was due, so a poll that waited for a connection counts
      * that wait (no coordinated omission). Ids are drawn with {@code seed}, in order, before the start.
      */
-    Map<String, Object> atRate(List<String> waiting, List<String> finished, int reads, int perSecond, long seed) {
+    Map<String, Object> atRate(List<String> waiting, List<String> finished, int polls, int perSecond, long seed) {
         Map<String, Object> out = new LinkedHashMap<>();
         if (!waiting.isEmpty()) {
-            out.put("pollWaitingMs", openLoop(reads, waiting, perSecond, seed + 1));
+            out.put("pollWaitingMs", openLoop(polls, waiting, perSecond, seed + 1));
         }
         if (!finished.isEmpty()) {
-            out.put("pollFinishedMs", openLoop(reads, finished, perSecond, seed + 2));
+            out.put("pollFinishedMs", openLoop(polls, finished, perSecond, seed + 2));
         }
         return out;
     }

@@ -9,6 +9,9 @@ import io.diffq.common.kafka.Topics;
 import io.diffq.common.metrics.MetricNames;
 import io.diffq.gateway.GatewayProperties;
 import io.diffq.kafka.TopicReader;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -27,14 +30,11 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Consumer;
-import java.util.function.Predicate;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
+import java.util.function.ToLongFunction;
 import java.util.stream.Stream;
-import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.IsolationLevel;
@@ -126,6 +126,14 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
                         v -> v.jobs.store() == null ? Double.NaN : v.jobs.store().memory())
                 .description("Bytes of the status store's write buffers and (shared) read cache outside the heap")
                 .baseUnit("bytes").register(meters);
+        Map<String, ToLongFunction<StatusStore.CacheMisses>> misses = Map.of(
+                "index", StatusStore.CacheMisses::index, "filter", StatusStore.CacheMisses::filter,
+                "data", StatusStore.CacheMisses::data);
+        misses.forEach((block, count) -> FunctionCounter.builder("diffq.gateway.status.store.cache.misses", this,
+                        v -> v.jobs.store() == null ? Double.NaN : count.applyAsLong(v.jobs.store().cacheMisses()))
+                .description("Reads of the status store that missed its read cache, by kind of block (each loads "
+                        + "the block from the files)")
+                .tag("block", block).register(meters));
     }
 
     private StatusWriter writer() {

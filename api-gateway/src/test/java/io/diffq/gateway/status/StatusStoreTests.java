@@ -9,12 +9,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.UUID;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -77,6 +79,42 @@ class StatusStoreTests {
             }
             assertThat(live(store)).containsExactly("a1 queued-a1 1@2 request-a1");
         }
+    }
+
+    @Test
+    void aReadThatMissesTheCacheLoadsAPartitionOfTheIndexAndFilterNotAFilesWhole() {
+        // 100k jobs in files whose whole filter (10 bits a key) is over 100 KiB, read at random through a 1 MiB
+        // cache, as polls of finished jobs read a large store: index and filter blocks are loaded again and again,
+        // each time a 4 KiB partition (a whole one per miss: the multi-millisecond tail this store had at 1M jobs).
+        int jobs = 100_000;
+        try (StatusStore store = StatusStore.open(dir, 1L << 20)) {
+            byte[] snapshot = new byte[120];
+            Arrays.fill(snapshot, (byte) 'x');
+            for (int from = 0; from < jobs; from += 10_000) {
+                try (StatusStore.Batch b = store.batch()) {
+                    for (int i = from; i < from + 10_000; i++) {
+                        b.status(id(i), snapshot);
+                    }
+                    b.commit();
+                }
+            }
+            store.compact();
+            StatusStore.CacheMisses before = store.cacheMisses();
+            Random random = new Random(11);
+            for (int i = 0; i < 5_000; i++) {
+                assertThat(store.status(id(random.nextInt(jobs)))).isNotNull();
+            }
+            StatusStore.CacheMisses m = store.cacheMisses();
+            long misses = m.index() - before.index() + m.filter() - before.filter();
+            long bytes = m.indexBytes() - before.indexBytes() + m.filterBytes() - before.filterBytes();
+            assertThat(misses).as("index and filter reads that missed the cache").isPositive();
+            assertThat(bytes / misses).as("bytes loaded per index or filter miss").isLessThanOrEqualTo(8 << 10);
+            assertThat(m.data() - before.data()).as("data blocks loaded").isPositive();
+        }
+    }
+
+    private static String id(int i) {
+        return new UUID(0x5eed, i).toString();
     }
 
     @Test
