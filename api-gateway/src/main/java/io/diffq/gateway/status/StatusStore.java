@@ -49,13 +49,17 @@ import org.rocksdb.WriteOptions;
  * <p>Column families: {@code status} (job id → the folded status, as an event snapshot), {@code requests}
  * (job id → the first request's partition, offset and bytes), {@code cancels} (job id → when a client asked),
  * {@code byOwner} (owner, state, acceptance time, id → nothing: job lists newest first without a scan),
- * {@code live} (ids of jobs not finished, loaded into the heap at start), {@code expiry} (time, id → nothing:
+ * {@code live} (jobs not finished: id {@code \0s} → a copy of its status, id {@code \0r} → a copy of its request;
+ * scanned into the heap at start), {@code expiry} (time, id → nothing:
  * what the retention sweep visits) and {@code meta} (the store's format, the next offset of every partition read,
  * jobs per finished state).
  */
 public final class StatusStore implements AutoCloseable {
 
-    /** The layout's version: a store of another one is dropped and rebuilt from the topics. */
+    /**
+     * The layout's version: a store of format 1 is converted at its first open, one of another is dropped and
+     * rebuilt from the topics.
+     */
     static final int FORMAT = 2;
     /** The owner under which every job is also listed (for admins, and while the API is open). */
     static final String EVERYONE = "\u0001";
@@ -87,6 +91,8 @@ public final class StatusStore implements AutoCloseable {
     private final ColumnFamilyHandle live;
     private final ColumnFamilyHandle expiry;
     private final ColumnFamilyHandle meta;
+    /** The families of {@link #FAMILIES}, in that order (the default one left out: nothing is written to it). */
+    private final List<ColumnFamilyHandle> families;
     private final WriteOptions writeOptions;
     private final Statistics statistics;
 
@@ -128,6 +134,7 @@ public final class StatusStore implements AutoCloseable {
         this.live = handles.get(5);
         this.expiry = handles.get(6);
         this.meta = handles.get(7);
+        this.families = List.copyOf(handles.subList(1, handles.size()));
         // The write-ahead log makes each batch survive a crash of the process; no fsync per batch (a lost host
         // loses its disk anyway, and the topics rebuild it).
         this.writeOptions = keep(new WriteOptions());
@@ -436,7 +443,7 @@ public final class StatusStore implements AutoCloseable {
     public long property(String name) {
         long sum = 0;
         try {
-            for (ColumnFamilyHandle h : List.of(status, requests, cancels, byOwner, live, expiry, meta)) {
+            for (ColumnFamilyHandle h : families) {
                 sum += db.getLongProperty(h, name);
             }
         } catch (RocksDBException e) {
@@ -471,7 +478,7 @@ public final class StatusStore implements AutoCloseable {
     /** Writes what the write buffers hold to files and compacts every family (tests: a store as a long run leaves it). */
     void compact() {
         try {
-            for (ColumnFamilyHandle h : List.of(status, requests, cancels, byOwner, live, expiry, meta)) {
+            for (ColumnFamilyHandle h : families) {
                 db.compactRange(h);
             }
         } catch (RocksDBException e) {
