@@ -122,11 +122,15 @@ class JobControlsIntegrationTests {
         }
     }
 
+    /**
+     * The reader thread is known by the clock it asks after each poll: other test classes, running at the same
+     * time in this JVM, start readers of the same name.
+     */
     @Test
     void stopEndsItsReaderThread() {
         cancellations = started();
-        await().atMost(LONG).until(() -> readerThread() != null);
-        Thread thread = readerThread();
+        await().atMost(LONG).until(() -> clock.reader() != null);
+        Thread thread = clock.reader();
 
         cancellations.stop();
 
@@ -152,16 +156,11 @@ class JobControlsIntegrationTests {
                 new StringSerializer(), new ByteArraySerializer());
     }
 
-    private static Thread readerThread() {
-        return Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.getName().equals("diffq-job-controls") && t.isAlive())
-                .findFirst().orElse(null);
-    }
-
-    /** A clock the test moves forward. */
+    /** A clock the test moves forward; it remembers the reader thread that asked it the time. */
     private static final class MovableClock extends Clock {
 
         private volatile Instant now;
+        private volatile Thread reader;
 
         MovableClock(Instant now) {
             this.now = now;
@@ -171,8 +170,15 @@ class JobControlsIntegrationTests {
             now = now.plus(by);
         }
 
+        Thread reader() {
+            return reader;
+        }
+
         @Override
         public Instant instant() {
+            if (Thread.currentThread().getName().equals("diffq-job-controls")) {
+                reader = Thread.currentThread();
+            }
             return now;
         }
 
