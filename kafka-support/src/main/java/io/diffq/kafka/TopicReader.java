@@ -25,6 +25,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
@@ -484,6 +486,12 @@ public final class TopicReader {
     /** Whether the reader was started and not stopped since. */
     public boolean isRunning() {
         return running;
+    }
+
+    /** Its consumer's client metrics (its fetch rate, lag, …); none before it starts. Safe from any thread. */
+    public Map<MetricName, ? extends Metric> metrics() {
+        KafkaConsumer<String, byte[]> c = consumer;
+        return c == null ? Map.of() : c.metrics();
     }
 
     /** What a {@link TopicReader} reads and how; {@link #build} makes the reader. */

@@ -11,7 +11,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
@@ -21,7 +24,8 @@ import org.springframework.stereotype.Component;
 /**
  * What the events of recent jobs say, per job: its newest attempt and whether it ended, folded as every reader
  * folds them (an older attempt's event after a newer one's is a late write, and the first terminal event stands).
- * Every worker tails {@code diffq.job-events} (no group, from {@link #LOOK_BACK} before it started).
+ * Every worker tails {@code diffq.job-events} (no group, from {@link #LOOK_BACK} before it started, about one fetch
+ * per {@link #BATCH_WAIT}).
  *
  * <p>Why: the broker's delivery count is not always a record's history. When a share partition's leader moves,
  * its records in flight come back with the delivery count last persisted, and a record a departed member held
@@ -42,6 +46,16 @@ class JobEventsIndex implements SmartLifecycle {
     static final Duration LOOK_BACK = Duration.ofMinutes(10);
     /** The longest admission waits for a starting index to read what was on the topic when it started. */
     static final Duration CATCH_UP_WAIT = Duration.ofSeconds(10);
+    /**
+     * How long each of the index's fetches waits on the broker for more events ({@code fetch.max.wait.ms}, with a
+     * {@code fetch.min.bytes} of {@link #BATCH_BYTES} that a fleet's events seldom fill sooner): a worker then costs
+     * the broker about four fetches a second whatever the rate of jobs. Answered at the first event, as a tail's
+     * fetch is by default, every event cost one fetch per worker (two per job, so 2 × N fetches per job for a fleet
+     * of N workers). The index learns of an end that much later; the redeliveries it guards against come after a
+     * lock, a session or a leader election (seconds; the fault campaign's came 20 s after the job ended).
+     */
+    static final Duration BATCH_WAIT = Duration.ofMillis(250);
+    static final int BATCH_BYTES = 1024 * 1024;
 
     /**
      * @param attempt the newest attempt of the job's events (late writes aside)
@@ -61,8 +75,11 @@ class JobEventsIndex implements SmartLifecycle {
         this.clock = clock;
         this.codec = codec;
         this.lastEviction = clock.millis();
-        this.reader = TopicReader.builder("job-events-index", List.of(Topics.JOB_EVENTS),
-                        kafkaProperties.buildConsumerProperties(), kafkaProperties.buildAdminProperties())
+        Map<String, Object> consumer = kafkaProperties.buildConsumerProperties();
+        consumer.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, (int) BATCH_WAIT.toMillis());
+        consumer.put(ConsumerConfig.FETCH_MIN_BYTES_CONFIG, BATCH_BYTES);
+        this.reader = TopicReader.builder("job-events-index", List.of(Topics.JOB_EVENTS), consumer,
+                        kafkaProperties.buildAdminProperties())
                 .clientId("diffq-worker-job-events-index")
                 .since(() -> clock.instant().minus(LOOK_BACK))
                 .afterPoll(this::evictNowAndThen)
@@ -118,6 +135,11 @@ class JobEventsIndex implements SmartLifecycle {
             jobs.values().removeIf(s -> s.at() < cutoff);
             lastEviction = now;
         }
+    }
+
+    /** The index's consumer's client metrics (how often it fetches). */
+    Map<MetricName, ? extends Metric> clientMetrics() {
+        return reader.metrics();
     }
 
     @Override
