@@ -169,6 +169,14 @@ public final class TopicReader {
     }
 
     /**
+     * The offset up to which the reader has handed {@code tp}'s records to its sink (every record before it was
+     * handed over; -1 while it has none for the partition).
+     */
+    public long position(TopicPartition tp) {
+        return positions.getOrDefault(tp, -1L);
+    }
+
+    /**
      * Waits, at most {@code timeout}, until the reader has handed the record at {@code offset} of {@code tp} to
      * its sink (read-your-writes for a record this instance just wrote).
      *
