@@ -18,6 +18,8 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
@@ -104,7 +106,12 @@ class JobEventsIndexIntegrationTests {
 
     /** The index's consumer's fetch requests so far (its client's own count). */
     private static double fetches(JobEventsIndex index) {
-        return index.clientMetrics().entrySet().stream()
+        return fetchesIn(index.clientMetrics());
+    }
+
+    /** The fetch requests a consumer has made so far, from its client metrics. */
+    static double fetchesIn(Map<MetricName, ? extends Metric> metrics) {
+        return metrics.entrySet().stream()
                 .filter(e -> e.getKey().group().equals("consumer-fetch-manager-metrics")
                         && e.getKey().name().equals("fetch-total"))
                 .mapToDouble(e -> ((Number) e.getValue().metricValue()).doubleValue())

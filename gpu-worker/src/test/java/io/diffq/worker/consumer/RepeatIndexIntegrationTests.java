@@ -130,11 +130,7 @@ class RepeatIndexIntegrationTests {
 
     /** The tail's fetch requests so far (its client's own count). */
     private static double fetches(RepeatIndex index) {
-        return index.clientMetrics().entrySet().stream()
-                .filter(e -> e.getKey().group().equals("consumer-fetch-manager-metrics")
-                        && e.getKey().name().equals("fetch-total"))
-                .mapToDouble(e -> ((Number) e.getValue().metricValue()).doubleValue())
-                .sum();
+        return JobEventsIndexIntegrationTests.fetchesIn(index.clientMetrics());
     }
 
     /** Writes a job record of {@code id} stamped {@code timestamp}; the record as a worker would be given it. */
