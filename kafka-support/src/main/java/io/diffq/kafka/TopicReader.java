@@ -50,6 +50,11 @@ public final class TopicReader {
 
     private static final Logger log = LoggerFactory.getLogger(TopicReader.class);
     private static final Duration POLL = Duration.ofMillis(100);
+    /**
+     * What a batched fetch ({@link Builder#fetchEvery}) waits for at most: more than a tail's records usually come
+     * to within its wait, so the wait decides, while a reader far behind still gets large fetches at once.
+     */
+    static final int BATCH_BYTES = 1024 * 1024;
     private static final Duration REFRESH_PARTITIONS = Duration.ofSeconds(30);
 
     private final String name;
@@ -91,6 +96,10 @@ public final class TopicReader {
                 b.clientId + "-" + System.identityHashCode(this));
         if (b.isolationLevel != null) {
             config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, b.isolationLevel.name().toLowerCase(Locale.ROOT));
+        }
+        if (b.fetchEvery != null) {
+            config.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, (int) b.fetchEvery.toMillis());
+            config.put(ConsumerConfig.FETCH_MIN_BYTES_CONFIG, BATCH_BYTES);
         }
         this.consumerConfig = config;
     }
@@ -518,6 +527,7 @@ public final class TopicReader {
         private Consumer<Map<TopicPartition, Long>> afterBatch = read -> {
         };
         private Duration aheadAtMost;
+        private Duration fetchEvery;
 
         private Builder(String name, List<String> topics, Map<String, ?> consumerProperties,
                 Map<String, ?> adminProperties) {
@@ -537,6 +547,17 @@ public final class TopicReader {
         /** Runs on the reader's thread after each poll, e.g. for housekeeping; must not block. */
         public Builder afterPoll(Runnable afterPoll) {
             this.afterPoll = Objects.requireNonNull(afterPoll, "afterPoll");
+            return this;
+        }
+
+        /**
+         * Fetches in batches: each fetch waits on the broker up to {@code wait} for more records, unless
+         * {@link #BATCH_BYTES} are there sooner ({@code fetch.max.wait.ms}, {@code fetch.min.bytes}). A tail that
+         * tolerates that much delay then costs the broker about one fetch per {@code wait} whatever the rate of
+         * records, instead of one per record or so (a fetch is answered at the first new record by default).
+         */
+        public Builder fetchEvery(Duration wait) {
+            this.fetchEvery = Objects.requireNonNull(wait, "wait");
             return this;
         }
 

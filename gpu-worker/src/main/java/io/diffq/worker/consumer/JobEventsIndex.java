@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
@@ -47,15 +46,14 @@ class JobEventsIndex implements SmartLifecycle {
     /** The longest admission waits for a starting index to read what was on the topic when it started. */
     static final Duration CATCH_UP_WAIT = Duration.ofSeconds(10);
     /**
-     * How long each of the index's fetches waits on the broker for more events ({@code fetch.max.wait.ms}, with a
-     * {@code fetch.min.bytes} of {@link #BATCH_BYTES} that a fleet's events seldom fill sooner): a worker then costs
-     * the broker about four fetches a second whatever the rate of jobs. Answered at the first event, as a tail's
-     * fetch is by default, every event cost one fetch per worker (two per job, so 2 × N fetches per job for a fleet
-     * of N workers). The index learns of an end that much later; the redeliveries it guards against come after a
-     * lock, a session or a leader election (seconds; the fault campaign's came 20 s after the job ended).
+     * How long each of the index's fetches waits on the broker for more events
+     * ({@link TopicReader.Builder#fetchEvery}): a worker then costs the broker about four fetches a second whatever
+     * the rate of jobs. Answered at the first event, as a tail's fetch is by default, every event cost one fetch
+     * per worker (two per job, so 2 × N fetches per job for a fleet of N workers). The index learns of an end that
+     * much later; the redeliveries it guards against come after a lock, a session or a leader election (seconds;
+     * the fault campaign's came 20 s after the job ended).
      */
     static final Duration BATCH_WAIT = Duration.ofMillis(250);
-    static final int BATCH_BYTES = 1024 * 1024;
 
     /**
      * @param attempt the newest attempt of the job's events (late writes aside)
@@ -75,12 +73,10 @@ class JobEventsIndex implements SmartLifecycle {
         this.clock = clock;
         this.codec = codec;
         this.lastEviction = clock.millis();
-        Map<String, Object> consumer = kafkaProperties.buildConsumerProperties();
-        consumer.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, (int) BATCH_WAIT.toMillis());
-        consumer.put(ConsumerConfig.FETCH_MIN_BYTES_CONFIG, BATCH_BYTES);
-        this.reader = TopicReader.builder("job-events-index", List.of(Topics.JOB_EVENTS), consumer,
-                        kafkaProperties.buildAdminProperties())
+        this.reader = TopicReader.builder("job-events-index", List.of(Topics.JOB_EVENTS),
+                        kafkaProperties.buildConsumerProperties(), kafkaProperties.buildAdminProperties())
                 .clientId("diffq-worker-job-events-index")
+                .fetchEvery(BATCH_WAIT)
                 .since(() -> clock.instant().minus(LOOK_BACK))
                 .afterPoll(this::evictNowAndThen)
                 .build(this::remember);

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.KafkaException;
@@ -75,14 +74,12 @@ class RepeatIndex implements SmartLifecycle {
         // guards against a release made twice (docs/design/lanes.md §4).
         String topic = properties.source() == WorkerProperties.Source.LANES ? Topics.lane(properties.pool())
                 : Topics.JOBS;
-        Map<String, Object> tail = kafkaProperties.buildConsumerProperties();
-        tail.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, (int) BATCH_WAIT.toMillis());
-        tail.put(ConsumerConfig.FETCH_MIN_BYTES_CONFIG, JobEventsIndex.BATCH_BYTES);
         this.aheadConfig = NoGroupConsumerConfig.of(kafkaProperties.buildConsumerProperties(),
                 "diffq-worker-job-index-ahead-" + System.identityHashCode(this));
-        this.reader = TopicReader.builder("job-index", List.of(topic), tail,
+        this.reader = TopicReader.builder("job-index", List.of(topic), kafkaProperties.buildConsumerProperties(),
                         kafkaProperties.buildAdminProperties())
                 .clientId("diffq-worker-job-index")
+                .fetchEvery(BATCH_WAIT)
                 .since(() -> clock.instant().minus(window).minus(LOOK_BACK))
                 .afterPoll(this::evictNowAndThen)
                 .build(this::remember);
