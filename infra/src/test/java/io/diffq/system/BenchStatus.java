@@ -43,7 +43,6 @@ import tools.jackson.databind.JsonNode;
  */
 final class BenchStatus {
 
-    /** Unmeasured reads of each kind before the measured ones. */
     /** At most this many waiting jobs join the compared sample (all of them below it). */
     static final int MAX_WAITING_COMPARED = 10_000;
     static final long TEN_MILLION = 10_000_000L;

@@ -196,9 +196,10 @@ public final class StatusStore implements AutoCloseable {
                 }
             }
         }
-        for (int from = 0; from <= marks.size(); from += 10_000) {
+        int slice = 10_000; // live jobs converted per batch
+        for (int from = 0; from <= marks.size(); from += slice) {
             try (Batch b = batch()) {
-                for (byte[] mark : marks.subList(from, Math.min(marks.size(), from + 10_000))) {
+                for (byte[] mark : marks.subList(from, Math.min(marks.size(), from + slice))) {
                     String id = new String(mark, StandardCharsets.UTF_8);
                     b.delete(live, mark);
                     byte[] snapshot = status(id);
@@ -210,7 +211,7 @@ public final class StatusStore implements AutoCloseable {
                         b.put(live, liveKey(id, LIVE_REQUEST), request);
                     }
                 }
-                if (from + 10_000 > marks.size()) {
+                if (from + slice > marks.size()) {
                     b.put(meta, FORMAT_KEY, ByteBuffer.allocate(4).putInt(FORMAT).array()); // with the last marks
                 }
                 b.commit();
