@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark command: the queue's own overhead through real processes (a KRaft broker, one gateway,
 # workers of the simulated model), on loopback. See docs/benchmarks.md.
-#   infra/bench/bench.sh [--quick] [--scenarios idle,drain,batch,submit,scale,hol,abuse,status] [--out bench-results.json]
-# (status runs only when named: see docs/benchmarks.md)
+#   infra/bench/bench.sh [--quick] [--scenarios idle,drain,batch,submit,scale,hol,abuse,floor,status] [--out bench-results.json]
+# (status and floor run only when named: see docs/benchmarks.md)
 # Builds the jars and infra's test classes in this checkout (mvn package, nothing installed into ~/.m2),
 # then runs io.diffq.system.Bench. BENCH_SKIP_BUILD=1 uses what is already built; BENCH_MVN_ARGS (e.g. -o)
 # go to that mvn; BENCH_CLIENT_JVM_ARGS go to the bench's own JVM (its clients), e.g. -Xlog:gc:file=/tmp/client-gc.log.

@@ -24,17 +24,19 @@ import tools.jackson.databind.json.JsonMapper;
  * broker, one gateway, workers of the simulated model) on loopback. It runs named scenarios and writes one
  * JSON file; see docs/benchmarks.md. Run it with {@code infra/bench/bench.sh}.
  *
- * <pre>infra/bench/bench.sh [--quick] [--scenarios idle,drain,batch,submit,scale,hol,abuse,status] [--out bench-results.json]</pre>
+ * <pre>infra/bench/bench.sh [--quick] [--scenarios idle,drain,batch,submit,scale,hol,abuse,floor,status] [--out bench-results.json]</pre>
  */
 public final class Bench {
 
     static final List<String> SCENARIOS = List.of("idle", "drain", "batch", "submit", "scale", "hol", "abuse",
-            "status");
+            "floor", "status");
     /**
      * What runs without {@code --scenarios}: all but {@code status}, which writes 100,000 jobs, runs gateways of
-     * its own and stops the shared one (named, it runs last).
+     * its own and stops the shared one (named, it runs last), and {@code floor}, which measures bare Kafka
+     * clients, not diffq.
      */
-    static final List<String> DEFAULT_SCENARIOS = SCENARIOS.stream().filter(s -> !s.equals("status")).toList();
+    static final List<String> DEFAULT_SCENARIOS = SCENARIOS.stream()
+            .filter(s -> !s.equals("status") && !s.equals("floor")).toList();
     static final int PARTITIONS = 12;
     /** The workers' {@code max-batch} in the {@code batch} scenario. */
     static final int BATCH = 8;
@@ -130,6 +132,7 @@ public final class Bench {
             case "scale" -> scale();
             case "hol" -> hol();
             case "abuse" -> abuse();
+            case "floor" -> floor();
             case "status" -> status();
             default -> throw new IllegalArgumentException(scenario);
         };
@@ -254,6 +257,17 @@ public final class Bench {
         return scenario(settings.drainJobs() + " jobs submitted at once by 32 client threads, then drained by "
                 + "2 workers" + (maxBatch > 1 ? " drawing up to " + maxBatch + " waiting jobs as one batch" : ""),
                 runs);
+    }
+
+    /**
+     * The Kafka floor under {@code drain}: bare clients doing a job's Kafka work, {@code --drain-jobs} jobs per
+     * variant ({@link BenchFloor}). The workers are stopped; the gateway stays up, idle.
+     */
+    private Map<String, Object> floor() throws Exception {
+        fleet.stopAll();
+        return scenario(settings.drainJobs() + " jobs per variant through bare Kafka clients in the bench's JVM "
+                + "(32 submitting threads, 2 or 4 worker threads): the broker's floor under diffq's drain",
+                new BenchFloor(cluster.broker(), this::processes).run(settings.drainJobs()));
     }
 
     /**

@@ -4,13 +4,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The short table the benchmark prints after its JSON: one line per run of a scenario; {@code hol}, {@code abuse}
- * and {@code status} add lines of their own.
+ * The short table the benchmark prints after its JSON: one line per run of a scenario; {@code hol}, {@code abuse},
+ * {@code floor} and {@code status} add lines of their own.
  */
 final class BenchTable {
 
     /** Scenarios whose runs print lines of their own instead of a row of the table. */
-    private static final List<String> OWN_LINES = List.of("abuse", "status");
+    private static final List<String> OWN_LINES = List.of("abuse", "floor", "status");
     private static final String FORMAT = "%-22s %6s %9s %15s %17s %17s %15s %9s%n";
 
     @SuppressWarnings("unchecked")
@@ -45,6 +45,17 @@ final class BenchTable {
                 System.out.printf("%-22s %22s %9s %14s%n", run, pair(get) + (get.containsKey("max")
                                 ? "/" + fmt(get.get("max")) : ""), r.get("normalClientFailures"),
                         rss instanceof Number n ? String.valueOf(n.longValue() / 1024) : "-");
+            });
+        }
+        if (scenarios.get("floor") instanceof Map<?, ?> floor) {
+            System.out.printf("%-22s %9s %15s %15s %15s %41s%n", "floor run", "jobs/s", "submit p50/p99",
+                    "writes p50/p99", "gap p50/p99", "CPU ms per job: all / broker / clients");
+            ((Map<String, Object>) floor.get("runs")).forEach((run, o) -> {
+                Map<String, Object> r = (Map<String, Object>) o;
+                Map<String, Object> cpu = (Map<String, Object>) r.getOrDefault("cpuMsPerJob", Map.of());
+                System.out.printf("%-22s %9s %15s %15s %15s %41s%n", run, r.get("jobsPerSecond"), pair(r.get("submitMs")),
+                        pair(r.get("writesMs")), pair(r.get("idleGapMs")),
+                        cpu.get("all") + " / " + cpu.get("broker") + " / " + cpu.get("bench"));
             });
         }
         if (scenarios.get("status") instanceof Map<?, ?> status) {
