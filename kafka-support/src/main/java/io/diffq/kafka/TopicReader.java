@@ -13,6 +13,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -68,6 +69,10 @@ public final class TopicReader {
     private final Consumer<Map<TopicPartition, Long>> afterBatch;
     /** How far ahead in time a partition may read during the start-up replay ({@link Builder#inTimeOrder}). */
     private final Duration aheadAtMost;
+    /** The least time from one poll's start to the next's while records keep coming ({@link Builder#pollAtMostEvery}). */
+    private final long pollEveryNanos;
+    /** The most records one poll returns: a poll that returned that many is not paced (more are waiting). */
+    private final int maxPollRecords;
     /** Reader thread only: the timestamp of the last record read from each partition, and those paused. */
     private final Map<TopicPartition, Long> lastStamps = new HashMap<>();
     private final Set<TopicPartition> paused = new HashSet<>();
@@ -91,6 +96,7 @@ public final class TopicReader {
         this.startAt = b.startAt;
         this.afterBatch = b.afterBatch;
         this.aheadAtMost = b.aheadAtMost;
+        this.pollEveryNanos = b.pollEvery == null ? 0 : b.pollEvery.toNanos();
         this.adminConfig = new HashMap<>(b.adminProperties);
         Map<String, Object> config = NoGroupConsumerConfig.of(b.consumerProperties,
                 b.clientId + "-" + System.identityHashCode(this));
@@ -102,6 +108,8 @@ public final class TopicReader {
             config.put(ConsumerConfig.FETCH_MIN_BYTES_CONFIG, BATCH_BYTES);
         }
         this.consumerConfig = config;
+        Object most = config.get(ConsumerConfig.MAX_POLL_RECORDS_CONFIG);
+        this.maxPollRecords = most == null ? ConsumerConfig.DEFAULT_MAX_POLL_RECORDS : Integer.parseInt(most.toString());
     }
 
     /**
@@ -275,6 +283,8 @@ public final class TopicReader {
 
     private void run() {
         long lastRefresh = System.nanoTime() - REFRESH_PARTITIONS.toNanos() - 1;
+        long lastPoll = System.nanoTime() - pollEveryNanos;
+        boolean streaming = false;
         try (KafkaConsumer<String, byte[]> c = newConsumer()) {
             consumer = c;
             while (running) {
@@ -287,7 +297,15 @@ public final class TopicReader {
                         Thread.sleep(POLL.toMillis());
                         continue;
                     }
+                    if (streaming) {
+                        waitUntil(lastPoll + pollEveryNanos);
+                    }
+                    lastPoll = System.nanoTime();
                     ConsumerRecords<String, byte[]> records = c.poll(POLL);
+                    // Paced only once caught up and while polls find a few records: after one that found none, the
+                    // next record is read as soon as it comes; a replay or a backlog is read at full speed.
+                    streaming = pollEveryNanos > 0 && caughtUp && !records.isEmpty()
+                            && records.count() < maxPollRecords;
                     for (ConsumerRecord<String, byte[]> r : records) {
                         accept(r);
                     }
@@ -464,6 +482,14 @@ public final class TopicReader {
         return new KafkaConsumer<>(consumerConfig, new StringDeserializer(), new ByteArrayDeserializer());
     }
 
+    /** Parks the reader's thread until {@code nanoTime} (or a stop). */
+    private void waitUntil(long nanoTime) {
+        long left;
+        while (running && (left = nanoTime - System.nanoTime()) > 0) {
+            LockSupport.parkNanos(this, left);
+        }
+    }
+
     private static void sleepQuietly(long ms) {
         try {
             Thread.sleep(ms);
@@ -489,6 +515,7 @@ public final class TopicReader {
             c.wakeup();
         }
         if (thread != null) {
+            LockSupport.unpark(thread);
             try {
                 thread.join(10_000);
             } catch (InterruptedException e) {
@@ -528,6 +555,7 @@ public final class TopicReader {
         };
         private Duration aheadAtMost;
         private Duration fetchEvery;
+        private Duration pollEvery;
 
         private Builder(String name, List<String> topics, Map<String, ?> consumerProperties,
                 Map<String, ?> adminProperties) {
@@ -558,6 +586,23 @@ public final class TopicReader {
          */
         public Builder fetchEvery(Duration wait) {
             this.fetchEvery = Objects.requireNonNull(wait, "wait");
+            return this;
+        }
+
+        /**
+         * Polls at most once per {@code interval} while polls find records: each poll then reads what came in the
+         * meantime, so a stream of records costs about one fetch (and one {@link #afterBatch}) per interval instead
+         * of one per record or so, and a record is read up to about two intervals late (the fetch sent with one
+         * poll is answered at the next record and waits for the next poll). After a poll that found nothing, the
+         * next record is read as soon as it comes, as without the option; until {@linkplain #isCaughtUp caught
+         * up}, and after a poll that returned all it may ({@code max.poll.records}), the reader does not wait
+         * either. Zero: no pacing.
+         */
+        public Builder pollAtMostEvery(Duration interval) {
+            if (Objects.requireNonNull(interval, "interval").isNegative()) {
+                throw new IllegalArgumentException("interval " + interval + " is negative");
+            }
+            this.pollEvery = interval;
             return this;
         }
 

@@ -230,6 +230,69 @@ class TopicReaderIntegrationTests {
     }
 
     /**
+     * Records written one after another, each acknowledged before the next, for two seconds: a reader polling as
+     * records come fetches about once per record (hundreds); paced at 100 ms it fetches about once per interval,
+     * and still reads every record.
+     */
+    @Test
+    void pacedItFetchesAboutOncePerIntervalWhileRecordsKeepComingNotOncePerRecord() throws Exception {
+        String topic = createTopic(1);
+        Duration interval = Duration.ofMillis(100);
+        TopicReader reader = TopicReader.builder("paced-" + UUID.randomUUID(), List.of(topic), consumerBase(Map.of()),
+                adminBase()).pollAtMostEvery(interval).build(r -> keys.add(r.key()));
+        readers.add(reader);
+        reader.start();
+        assertThat(reader.awaitCaughtUp(LONG)).isTrue();
+        double before = fetches(reader);
+        long start = System.nanoTime();
+        int sent = 0;
+        while (System.nanoTime() - start < TimeUnit.SECONDS.toNanos(2) || sent < 200) {
+            send(topic, "k" + sent, "v");
+            sent++;
+        }
+        String last = "k" + (sent - 1);
+        await().atMost(LONG).until(() -> keys.contains(last));
+        double elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+
+        assertThat(keys).hasSize(sent);
+        assertThat(fetches(reader) - before).as("%d records in %.0f ms", sent, elapsedMs)
+                .isLessThanOrEqualTo(elapsedMs / interval.toMillis() + 3);
+    }
+
+    /**
+     * Paced at an hour, a record written to a quiet topic is still read at once: the reader waits between polls
+     * only while they find records. And a stop ends a reader waiting out its interval.
+     */
+    @Test
+    void pacedItReadsARecordAfterAQuietSpellAtOnceAndAStopEndsItsWait() throws Exception {
+        String topic = createTopic(1);
+        String name = "paced-quiet-" + UUID.randomUUID();
+        TopicReader reader = TopicReader.builder(name, List.of(topic), consumerBase(Map.of()), adminBase())
+                .pollAtMostEvery(Duration.ofHours(1)).build(r -> keys.add(r.key()));
+        readers.add(reader);
+        reader.start();
+        assertThat(reader.awaitCaughtUp(LONG)).isTrue();
+        Thread thread = thread("diffq-" + name);
+
+        send(topic, "first", "v");
+        await().atMost(LONG).until(() -> keys.contains("first"));
+        // The poll that read it found a record: the reader now waits out its hour.
+        await().atMost(LONG).until(() -> thread.getState() == Thread.State.TIMED_WAITING
+                && java.util.concurrent.locks.LockSupport.getBlocker(thread) == reader);
+        reader.stop();
+
+        assertThat(thread.isAlive()).isFalse();
+    }
+
+    /** The fetch requests a reader's consumer has made so far (its client's own count). */
+    private static double fetches(TopicReader reader) {
+        return reader.metrics().entrySet().stream()
+                .filter(e -> e.getKey().group().equals("consumer-fetch-manager-metrics")
+                        && e.getKey().name().equals("fetch-total"))
+                .mapToDouble(e -> ((Number) e.getValue().metricValue()).doubleValue()).sum();
+    }
+
+    /**
      * A persistent sink's contract: it starts where its store says, stores each batch with the offsets before a
      * waiter learns it was read, and a batch it failed to store is read again.
      */
