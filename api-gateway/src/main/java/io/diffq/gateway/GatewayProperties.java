@@ -17,6 +17,10 @@ import org.springframework.util.unit.DataSize;
  * @param readYourWritesTimeout  how long a lookup of an unknown job waits for the status view to catch up
  * @param imageCacheSize         memory for recently fetched images
  * @param statusRetention        how long a finished job stays in the status view
+ * @param statusReadInterval     while job records and events keep coming, the status view reads them at most
+ *                               this often (one fetch and one store write per interval, not per record or so);
+ *                               a change then shows up to about two intervals late, and at once after a quiet
+ *                               spell. 0 to 1 s; 0 reads each as it comes
  * @param models                 models accepted without a worker's advertisement, and the default one
  * @param limits                 bounds on each job parameter
  * @param streams                server-sent event streams of job status
@@ -35,6 +39,7 @@ public record GatewayProperties(
         @DefaultValue("3s") Duration readYourWritesTimeout,
         @DefaultValue("64MB") DataSize imageCacheSize,
         @DefaultValue("24h") Duration statusRetention,
+        @DefaultValue("5ms") Duration statusReadInterval,
         @DefaultValue Models models,
         @DefaultValue Limits limits,
         @DefaultValue Streams streams,
@@ -46,6 +51,8 @@ public record GatewayProperties(
     static final int BODY_BEYOND_TEXTS = 1024;
     /** The most bytes a JSON string spends on one character: a {@code \\uXXXX} escape of each UTF-16 half. */
     static final int MAX_BYTES_PER_CHARACTER = 12;
+    /** The longest {@code status-read-interval}: a status a second late under load is as late as it may be. */
+    static final Duration MAX_STATUS_READ_INTERVAL = Duration.ofSeconds(1);
 
     public GatewayProperties {
         // The body limit must admit every valid request: both texts at their longest, written as escapes.
@@ -54,6 +61,10 @@ public record GatewayProperties(
             throw new IllegalArgumentException("diffq.gateway.max-body-size " + maxBodySize.toBytes() + " B is below "
                     + needed + " B, the body of a valid request with both texts at limits.max-prompt-length ("
                     + limits.maxPromptLength() + " characters) written as \\u escapes");
+        }
+        if (statusReadInterval.isNegative() || statusReadInterval.compareTo(MAX_STATUS_READ_INTERVAL) > 0) {
+            throw new IllegalArgumentException("diffq.gateway.status-read-interval " + statusReadInterval
+                    + " is outside 0 to " + MAX_STATUS_READ_INTERVAL);
         }
         if (jobIdSecret != null && jobIdSecretFile != null) {
             throw new IllegalArgumentException("diffq.gateway: give job-id-secret or job-id-secret-file, not both");

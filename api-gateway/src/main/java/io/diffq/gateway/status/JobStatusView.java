@@ -99,6 +99,8 @@ public class JobStatusView implements SmartLifecycle, DisposableBean {
         this.reader = TopicReader.builder("status-view", List.of(Topics.JOBS, Topics.JOB_EVENTS, Topics.JOB_CONTROLS),
                         kafkaProperties.buildConsumerProperties(), kafkaProperties.buildAdminProperties())
                 .clientId("diffq-gateway-status-view")
+                // Under load, a fetch and a store write per interval instead of per record or so.
+                .pollAtMostEvery(properties.statusReadInterval())
                 .isolationLevel(IsolationLevel.READ_COMMITTED)
                 .startAt(tp -> writer().storedOffset(tp))
                 // A job's request is read about when its events are: the heap holds the jobs in flight at one

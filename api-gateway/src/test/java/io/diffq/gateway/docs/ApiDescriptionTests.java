@@ -69,7 +69,7 @@ class ApiDescriptionTests {
 
     private static GatewayProperties properties(GatewayProperties.Limits limits) {
         return new GatewayProperties(Duration.ofSeconds(5), Duration.ofSeconds(8), DataSize.ofKilobytes(32),
-                Duration.ofSeconds(3), DataSize.ofMegabytes(1), Duration.ofHours(24),
+                Duration.ofSeconds(3), DataSize.ofMegabytes(1), Duration.ofHours(24), Duration.ofMillis(5),
                 new GatewayProperties.Models(List.of("declared"), "declared"), limits,
                 new GatewayProperties.Streams(Duration.ofSeconds(15), Duration.ofSeconds(30), Duration.ofMinutes(30),
                         32, 4096),
