@@ -48,7 +48,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * <p>Variants ({@link #VARIANTS}): the delivery (a share group, one record per acquisition and the acknowledgement
  * riding the next fetch, as diffq's workers; or a consumer group, with a synchronous commit per record) times the
  * writes per job (one result record; or diffq's three: a status event not waited for, then the image and the
- * terminal event, each waited for in turn), and one share variant with twice the worker threads. Each variant runs
+ * terminal event, each waited for in turn), one share variant with twice the worker threads and one that takes up
+ * to {@link Bench#BATCH} records per poll as one batch (the {@code batch} scenario's shape). Each variant runs
  * twice on fresh topics and a fresh group: the first run warms the JITs and the group, the second is reported.
  */
 final class BenchFloor {
@@ -72,11 +73,11 @@ final class BenchFloor {
         this.pids = pids;
     }
 
-    /** One variant: its delivery, writes per job and worker threads. */
-    private record Variant(Delivery delivery, int writes, int workers) {
+    /** One variant: its delivery, writes per job, worker threads and most records per poll (a share group's). */
+    private record Variant(Delivery delivery, int writes, int workers, int batch) {
         String name() {
             return delivery.name().toLowerCase(Locale.ROOT) + "-" + writes + "-write" + (writes > 1 ? "s" : "")
-                    + (workers != WORKERS ? "-" + workers + "-workers" : "");
+                    + (workers != WORKERS ? "-" + workers + "-workers" : "") + (batch > 1 ? "-batch-" + batch : "");
         }
     }
 
@@ -84,23 +85,26 @@ final class BenchFloor {
      * diffq's two workers with one and with three writes per job, on each delivery; and share consumers doubled
      * (what {@code consumers-per-device} 2 would give two workers: their writes overlap the next fetch).
      */
-    private static final List<Variant> VARIANTS = List.of(new Variant(Delivery.SHARE, 1, WORKERS),
-            new Variant(Delivery.SHARE, 3, WORKERS), new Variant(Delivery.SHARE, 3, 2 * WORKERS),
-            new Variant(Delivery.GROUP, 1, WORKERS), new Variant(Delivery.GROUP, 3, WORKERS));
+    private static final List<Variant> VARIANTS = List.of(new Variant(Delivery.SHARE, 1, WORKERS, 1),
+            new Variant(Delivery.SHARE, 3, WORKERS, 1), new Variant(Delivery.SHARE, 3, 2 * WORKERS, 1),
+            new Variant(Delivery.SHARE, 3, WORKERS, Bench.BATCH), new Variant(Delivery.GROUP, 1, WORKERS, 1),
+            new Variant(Delivery.GROUP, 3, WORKERS, 1));
 
     /** Each variant with {@code jobs} jobs, keyed by its name. */
     Map<String, Object> run(int jobs) throws Exception {
         Map<String, Object> runs = new LinkedHashMap<>();
         for (Variant v : VARIANTS) {
             Bench.log("floor %s: warm-up run", v.name());
-            once(v.delivery(), v.writes(), v.workers(), jobs);
+            once(v, jobs);
             Bench.log("floor %s: measured run", v.name());
-            runs.put(v.name(), once(v.delivery(), v.writes(), v.workers(), jobs));
+            runs.put(v.name(), once(v, jobs));
         }
         return runs;
     }
 
-    private Map<String, Object> once(Delivery delivery, int writes, int workerCount, int jobs) throws Exception {
+    private Map<String, Object> once(Variant v, int jobs) throws Exception {
+        Delivery delivery = v.delivery();
+        int workerCount = v.workers();
         int n = ++topics;
         String jobTopic = "floor.jobs." + n;
         String group = "floor-workers-" + n;
@@ -118,7 +122,7 @@ final class BenchFloor {
         Semaphore finished = new Semaphore(0);
         List<Worker> workers = new ArrayList<>();
         for (int i = 0; i < workerCount; i++) {
-            Worker w = new Worker(delivery, writes, jobTopic, group, n, finished);
+            Worker w = new Worker(delivery, v.writes(), v.batch(), jobTopic, group, n, finished);
             workers.add(w);
             w.start();
         }
@@ -139,10 +143,10 @@ final class BenchFloor {
         }
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("delivery", delivery == Delivery.SHARE
-                ? "share group on 1 partition, explicit acknowledgement, record_limit, max.poll.records 1"
+                ? "share group on 1 partition, explicit acknowledgement, record_limit, max.poll.records " + v.batch()
                 : "consumer group on " + workerCount + " partitions, max.poll.records 1, commitSync after each record");
         r.put("workerThreads", workerCount);
-        r.put("writesPerJob", writes == 1 ? "one result record, waited for"
+        r.put("writesPerJob", v.writes() == 1 ? "one result record, waited for"
                 : "a status event not waited for, then the image and the terminal event, each waited for");
         r.put("jobs", jobs);
         r.put("everyWorkerPrimed", primed);
@@ -211,6 +215,7 @@ final class BenchFloor {
     private final class Worker {
         private final Delivery delivery;
         private final int writesPerJob;
+        private final int batch;
         private final String jobTopic;
         private final String group;
         private final int n;
@@ -223,9 +228,11 @@ final class BenchFloor {
         private volatile long processed;
         private volatile boolean measuring;
 
-        Worker(Delivery delivery, int writesPerJob, String jobTopic, String group, int n, Semaphore finished) {
+        Worker(Delivery delivery, int writesPerJob, int batch, String jobTopic, String group, int n,
+                Semaphore finished) {
             this.delivery = delivery;
             this.writesPerJob = writesPerJob;
+            this.batch = batch;
             this.jobTopic = jobTopic;
             this.group = group;
             this.n = n;
@@ -253,14 +260,16 @@ final class BenchFloor {
             String results = "floor.results." + n;
             String events = "floor.events." + n;
             try (KafkaProducer<String, byte[]> producer = producer("floor-worker-" + n)) {
-                Job job = (key) -> {
+                // A batch's writes as diffq's: each kind sent for every job of the batch, then waited for.
+                Job job = (keys) -> {
                     long t0 = System.nanoTime();
                     if (writesPerJob > 1) {
-                        producer.send(new ProducerRecord<>(events, key, event));
+                        keys.forEach(key -> producer.send(new ProducerRecord<>(events, key, event)));
                     }
-                    producer.send(new ProducerRecord<>(results, key, image)).get();
+                    awaitAll(keys.stream().map(key -> producer.send(new ProducerRecord<>(results, key, image))).toList());
                     if (writesPerJob > 1) {
-                        producer.send(new ProducerRecord<>(events, key, event)).get();
+                        awaitAll(keys.stream().map(key -> producer.send(new ProducerRecord<>(events, key, event)))
+                                .toList());
                     }
                     if (measuring) {
                         writes.add((System.nanoTime() - t0) / 1e6);
@@ -282,26 +291,28 @@ final class BenchFloor {
                     ConsumerConfig.GROUP_ID_CONFIG, group,
                     ConsumerConfig.SHARE_ACKNOWLEDGEMENT_MODE_CONFIG, "explicit",
                     ConsumerConfig.SHARE_ACQUIRE_MODE_CONFIG, "record_limit",
-                    ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1),
+                    ConsumerConfig.MAX_POLL_RECORDS_CONFIG, batch),
                     new StringDeserializer(), new ByteArrayDeserializer())) {
                 consumer.subscribe(List.of(jobTopic));
                 long ended = 0;
                 while (running) {
                     ConsumerRecords<String, byte[]> records = consumer.poll(POLL);
-                    for (ConsumerRecord<String, byte[]> record : records) {
-                        gap(ended);
-                        // As diffq's finishedAt: the job's end, before its writes.
-                        long finishedAt = System.nanoTime();
-                        job.run(record.key());
-                        // Rides the next poll's fetch, as diffq's loop acknowledges.
-                        consumer.acknowledge(record, AcknowledgeType.ACCEPT);
-                        ended = finishedAt;
-                        processed++;
-                        finished.release();
-                    }
                     if (records.isEmpty()) {
                         ended = 0;
+                        continue;
                     }
+                    // The records of one poll are one batch (one record unless batch > 1), as diffq's loop draws.
+                    gap(ended);
+                    // As diffq's finishedAt: the batch's end, before its writes.
+                    long finishedAt = System.nanoTime();
+                    List<String> keys = new ArrayList<>(records.count());
+                    records.forEach(r -> keys.add(r.key()));
+                    job.run(keys);
+                    // Rides the next poll's fetch, as diffq's loop acknowledges.
+                    records.forEach(r -> consumer.acknowledge(r, AcknowledgeType.ACCEPT));
+                    ended = finishedAt;
+                    processed += records.count();
+                    finished.release(records.count());
                 }
                 consumer.commitSync(Duration.ofSeconds(10));
             }
@@ -324,7 +335,7 @@ final class BenchFloor {
                         gap(ended);
                         // As diffq's finishedAt: the job's end, before its writes.
                         long finishedAt = System.nanoTime();
-                        job.run(record.key());
+                        job.run(List.of(record.key()));
                         consumer.commitSync(Map.of(new TopicPartition(record.topic(), record.partition()),
                                 new OffsetAndMetadata(record.offset() + 1)));
                         ended = finishedAt;
@@ -346,9 +357,16 @@ final class BenchFloor {
         }
     }
 
+    /** A batch's writes (one job's, unless batching). */
     @FunctionalInterface
     private interface Job {
-        void run(String key) throws Exception;
+        void run(List<String> keys) throws Exception;
+    }
+
+    private static void awaitAll(List<? extends Future<?>> futures) throws Exception {
+        for (Future<?> f : futures) {
+            f.get();
+        }
     }
 
     private static byte[] filled(int size, char c) {
