@@ -126,14 +126,22 @@ final class BenchFloor {
             workers.add(w);
             w.start();
         }
-        boolean primed = prime(jobTopic, workers, finished);
-        workers.forEach(Worker::measure);
-        BenchCpu.Snapshot cpu0 = BenchCpu.take(pids.get());
-        long start = System.nanoTime();
-        List<Double> submitMs = submit(jobTopic, jobs, "job-");
-        boolean all = finished.tryAcquire(jobs, 120, TimeUnit.SECONDS);
-        double seconds = (System.nanoTime() - start) / 1e9;
-        BenchCpu.Snapshot cpu1 = BenchCpu.take(pids.get());
+        boolean primed;
+        boolean all;
+        double seconds;
+        List<Double> submitMs;
+        BenchCpu.Snapshot cpu0;
+        BenchCpu.Snapshot cpu1;
+        try (KafkaProducer<String, byte[]> producer = producer("floor-submit")) {
+            primed = prime(producer, jobTopic, workers, finished);
+            workers.forEach(Worker::measure);
+            cpu0 = BenchCpu.take(pids.get());
+            long start = System.nanoTime();
+            submitMs = submit(producer, jobTopic, jobs, "job-");
+            all = finished.tryAcquire(jobs, 120, TimeUnit.SECONDS);
+            seconds = (System.nanoTime() - start) / 1e9;
+            cpu1 = BenchCpu.take(pids.get());
+        }
         List<Double> gaps = new ArrayList<>();
         List<Double> writesMs = new ArrayList<>();
         for (Worker w : workers) {
@@ -165,9 +173,10 @@ final class BenchFloor {
      * Jobs one at a time until every worker has run one (it has joined its group and has work to take), at most
      * 200: the measured jobs then find every worker ready. Returns whether every worker ran one.
      */
-    private boolean prime(String topic, List<Worker> workers, Semaphore finished) throws Exception {
+    private boolean prime(KafkaProducer<String, byte[]> producer, String topic, List<Worker> workers,
+            Semaphore finished) throws Exception {
         for (int i = 0; i < 200 && workers.stream().anyMatch(w -> w.processed == 0); i++) {
-            submit(topic, 1, "prime-" + i + "-");
+            producer.send(new ProducerRecord<>(topic, "prime-" + i, filled(JOB_BYTES, 'j'))).get();
             if (!finished.tryAcquire(60, TimeUnit.SECONDS)) {
                 return false;
             }
@@ -176,11 +185,12 @@ final class BenchFloor {
     }
 
     /** {@code jobs} records from 32 threads on one producer, each send waited for; the latency of each. */
-    private List<Double> submit(String topic, int jobs, String keyPrefix) throws Exception {
+    private static List<Double> submit(KafkaProducer<String, byte[]> producer, String topic, int jobs,
+            String keyPrefix) throws Exception {
         byte[] value = filled(JOB_BYTES, 'j');
         List<Double> latencies = Collections.synchronizedList(new ArrayList<>(jobs));
         ExecutorService threads = Executors.newFixedThreadPool(SUBMITTERS);
-        try (KafkaProducer<String, byte[]> producer = producer("floor-submit")) {
+        try {
             List<Future<?>> futures = new ArrayList<>();
             for (int t = 0; t < SUBMITTERS; t++) {
                 int from = t;
