@@ -594,7 +594,7 @@ public final class TopicReader {
          * meantime, so a stream of records costs about one fetch (and one {@link #afterBatch}) per interval instead
          * of one per record or so, and a record is read up to about two intervals late (the fetch sent with one
          * poll is answered at the next record and waits for the next poll). After a poll that found nothing, the
-         * next record is read as soon as it comes, as without the option; until {@linkplain #isCaughtUp caught
+         * next record is read as soon as it comes, as without the option; until {@linkplain TopicReader#isCaughtUp caught
          * up}, and after a poll that returned all it may ({@code max.poll.records}), the reader does not wait
          * either. Zero: no pacing.
          */
