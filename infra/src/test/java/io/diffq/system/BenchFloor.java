@@ -276,7 +276,8 @@ final class BenchFloor {
                     if (writesPerJob > 1) {
                         keys.forEach(key -> producer.send(new ProducerRecord<>(events, key, event)));
                     }
-                    awaitAll(keys.stream().map(key -> producer.send(new ProducerRecord<>(results, key, image))).toList());
+                    awaitAll(keys.stream().map(key -> producer.send(new ProducerRecord<>(results, key, image)))
+                            .toList());
                     if (writesPerJob > 1) {
                         awaitAll(keys.stream().map(key -> producer.send(new ProducerRecord<>(events, key, event)))
                                 .toList());

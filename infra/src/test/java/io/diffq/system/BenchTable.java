@@ -53,8 +53,8 @@ final class BenchTable {
             ((Map<String, Object>) floor.get("runs")).forEach((run, o) -> {
                 Map<String, Object> r = (Map<String, Object>) o;
                 Map<String, Object> cpu = (Map<String, Object>) r.getOrDefault("cpuMsPerJob", Map.of());
-                System.out.printf("%-22s %9s %15s %15s %15s %41s%n", run, r.get("jobsPerSecond"), pair(r.get("submitMs")),
-                        pair(r.get("writesMs")), pair(r.get("idleGapMs")),
+                System.out.printf("%-22s %9s %15s %15s %15s %41s%n", run, r.get("jobsPerSecond"),
+                        pair(r.get("submitMs")), pair(r.get("writesMs")), pair(r.get("idleGapMs")),
                         cpu.get("all") + " / " + cpu.get("broker") + " / " + cpu.get("bench"));
             });
         }

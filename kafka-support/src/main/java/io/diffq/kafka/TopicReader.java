@@ -69,7 +69,7 @@ public final class TopicReader {
     private final Consumer<Map<TopicPartition, Long>> afterBatch;
     /** How far ahead in time a partition may read during the start-up replay ({@link Builder#inTimeOrder}). */
     private final Duration aheadAtMost;
-    /** The least time from one poll's start to the next's while records keep coming ({@link Builder#pollAtMostEvery}). */
+    /** The least time from one poll's start to the next while records keep coming ({@link Builder#pollAtMostEvery}). */
     private final long pollEveryNanos;
     /** The most records one poll returns: a poll that returned that many is not paced (more are waiting). */
     private final int maxPollRecords;
@@ -109,7 +109,8 @@ public final class TopicReader {
         }
         this.consumerConfig = config;
         Object most = config.get(ConsumerConfig.MAX_POLL_RECORDS_CONFIG);
-        this.maxPollRecords = most == null ? ConsumerConfig.DEFAULT_MAX_POLL_RECORDS : Integer.parseInt(most.toString());
+        this.maxPollRecords = most == null ? ConsumerConfig.DEFAULT_MAX_POLL_RECORDS
+                : Integer.parseInt(most.toString());
     }
 
     /**
@@ -594,9 +595,9 @@ public final class TopicReader {
          * meantime, so a stream of records costs about one fetch (and one {@link #afterBatch}) per interval instead
          * of one per record or so, and a record is read up to about two intervals late (the fetch sent with one
          * poll is answered at the next record and waits for the next poll). After a poll that found nothing, the
-         * next record is read as soon as it comes, as without the option; until {@linkplain TopicReader#isCaughtUp caught
-         * up}, and after a poll that returned all it may ({@code max.poll.records}), the reader does not wait
-         * either. Zero: no pacing.
+         * next record is read as soon as it comes, as without the option; until
+         * {@linkplain TopicReader#isCaughtUp caught up}, and after a poll that returned all it may
+         * ({@code max.poll.records}), the reader does not wait either. Zero: no pacing.
          */
         public Builder pollAtMostEvery(Duration interval) {
             if (Objects.requireNonNull(interval, "interval").isNegative()) {
