@@ -1,7 +1,8 @@
 // The broker's request counts by type, and the end offsets of diffq's topics, read from a running broker's JVM
 // over JMX (the attach API; no port to open). Two readings some seconds apart, divided by the jobs finished in
 // between (the end offset of diffq.results), give the broker's requests per job (docs/benchmarks.md, "The Kafka
-// floor"). Run it with the JDK's single-file launcher, as the user that runs the broker:
+// floor"). FetchConsumer and FetchFollower are Fetch again, split by who fetched. Run it with the JDK's
+// single-file launcher, as the user that runs the broker:
 //   java infra/bench/BrokerRequests.java <broker pid>      (the pid: pgrep -f kafka.Kafka)
 import com.sun.tools.attach.VirtualMachine;
 import java.util.Map;
