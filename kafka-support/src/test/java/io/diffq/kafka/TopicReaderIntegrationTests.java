@@ -3,6 +3,7 @@ package io.diffq.kafka;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.diffq.testing.ClientMetrics;
 import io.diffq.testing.KafkaBrokerExtension;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -286,10 +287,7 @@ class TopicReaderIntegrationTests {
 
     /** The fetch requests a reader's consumer has made so far (its client's own count). */
     private static double fetches(TopicReader reader) {
-        return reader.metrics().entrySet().stream()
-                .filter(e -> e.getKey().group().equals("consumer-fetch-manager-metrics")
-                        && e.getKey().name().equals("fetch-total"))
-                .mapToDouble(e -> ((Number) e.getValue().metricValue()).doubleValue()).sum();
+        return ClientMetrics.fetchRequests(reader.metrics());
     }
 
     /**

@@ -8,6 +8,7 @@ import io.diffq.common.job.Progress;
 import io.diffq.common.json.JobCodec;
 import io.diffq.common.kafka.Topics;
 import io.diffq.kafka.JobKeys;
+import io.diffq.testing.ClientMetrics;
 import io.diffq.testing.KafkaBrokerExtension;
 import java.time.Clock;
 import java.time.Duration;
@@ -18,8 +19,6 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.Metric;
-import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
@@ -106,16 +105,7 @@ class JobEventsIndexIntegrationTests {
 
     /** The index's consumer's fetch requests so far (its client's own count). */
     private static double fetches(JobEventsIndex index) {
-        return fetchesIn(index.clientMetrics());
-    }
-
-    /** The fetch requests a consumer has made so far, from its client metrics. */
-    static double fetchesIn(Map<MetricName, ? extends Metric> metrics) {
-        return metrics.entrySet().stream()
-                .filter(e -> e.getKey().group().equals("consumer-fetch-manager-metrics")
-                        && e.getKey().name().equals("fetch-total"))
-                .mapToDouble(e -> ((Number) e.getValue().metricValue()).doubleValue())
-                .sum();
+        return ClientMetrics.fetchRequests(index.clientMetrics());
     }
 
     private void send(KafkaProducer<String, byte[]> producer, JobEvent event) throws Exception {

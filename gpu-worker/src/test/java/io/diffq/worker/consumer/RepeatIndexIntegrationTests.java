@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.diffq.common.kafka.Topics;
+import io.diffq.testing.ClientMetrics;
 import io.diffq.testing.KafkaBrokerExtension;
 import io.diffq.worker.WorkerProperties;
 import java.nio.charset.StandardCharsets;
@@ -130,7 +131,7 @@ class RepeatIndexIntegrationTests {
 
     /** The tail's fetch requests so far (its client's own count). */
     private static double fetches(RepeatIndex index) {
-        return JobEventsIndexIntegrationTests.fetchesIn(index.clientMetrics());
+        return ClientMetrics.fetchRequests(index.clientMetrics());
     }
 
     /** Writes a job record of {@code id} stamped {@code timestamp}; the record as a worker would be given it. */
