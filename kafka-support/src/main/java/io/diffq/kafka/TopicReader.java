@@ -284,7 +284,7 @@ public final class TopicReader {
 
     private void run() {
         long lastRefresh = System.nanoTime() - REFRESH_PARTITIONS.toNanos() - 1;
-        long lastPoll = System.nanoTime() - pollEveryNanos;
+        long lastPoll = 0; // read only once a poll has set it (streaming)
         boolean streaming = false;
         try (KafkaConsumer<String, byte[]> c = newConsumer()) {
             consumer = c;
